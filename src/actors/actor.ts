@@ -1,0 +1,119 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Envelope, QueueName } from "../events/envelope";
+import type { Command, OutboxSinks } from "./outbox";
+import { Outbox } from "./outbox";
+import { SingleFlight } from "./single-flight";
+
+/** How long after a change an undelivered outbox row is retried by alarm at the latest. */
+const RELAY_BACKSTOP_MS = 5_000;
+/** Pause before a failed timed duty (e.g. a sweep that could not reach an order) runs again. */
+const DUTY_RETRY_MS = 30_000;
+
+/**
+ * What the cart, SKU and order actors share: SQLite storage, the outbox and
+ * its relay, and one alarm that serves both the relay backstop and the
+ * actor's own timed duties (expiry, reservation sweeps).
+ *
+ * The rule every subclass follows: a state change is one synchronous
+ * `transact()` (check, write, outbox rows; no await inside), then
+ * `afterCommit()` starts the relay without waiting for it.
+ */
+export abstract class Actor extends DurableObject<Env> {
+  protected readonly sql: SqlStorage;
+  protected readonly outbox: Outbox;
+  private readonly relayer: SingleFlight;
+  /** The alarm time we last set (null = none); avoids a storage write per change. */
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.outbox = new Outbox(this.sql, this.outboxSinks());
+    this.relayer = new SingleFlight(async () => {
+      await this.outbox.relay();
+      this.reschedule();
+    });
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** When this actor next has timed work of its own (null = none). */
+  protected abstract nextDutyAt(): number | null;
+
+  /** Does the actor's timed work that is due; must be idempotent (alarms arrive at least once). */
+  protected abstract runDuties(now: number): Promise<void>;
+
+  /** Delivers a command from this actor's outbox to its target. */
+  protected runCommand(command: Command): Promise<void> {
+    return Promise.reject(new Error(`${this.constructor.name} has no command ${command.name}`));
+  }
+
+  /** Runs a state change atomically: either all its writes and outbox rows land, or none. */
+  protected transact<T>(change: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(change);
+    } catch (err) {
+      this.onRollback();
+      throw err;
+    }
+  }
+
+  /** Storage rolled back: drop in-memory state that may have run ahead of it. */
+  protected onRollback(): void {}
+
+  /** Starts relaying what the last change wrote to the outbox, without waiting for it. */
+  protected afterCommit(): void {
+    this.reschedule();
+    this.relayer.kick();
+  }
+
+  /** Relays now and waits for it, for callers whose answer depends on delivery (e.g. checkout's cart update). */
+  protected relayNow(): Promise<void> {
+    return this.relayer.run();
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.alarmAt = null;
+    let dutiesFailed = false;
+    try {
+      await this.runDuties(now);
+    } catch (err) {
+      // Retried by our own alarm below, with a pause, rather than by the runtime's alarm retries.
+      console.error(`${this.constructor.name}: timed duty failed`, err);
+      dutiesFailed = true;
+    }
+    await this.relayer.run();
+    this.reschedule(dutiesFailed ? now + DUTY_RETRY_MS : 0);
+  }
+
+  /**
+   * Makes sure an alarm fires by the earliest of: the next duty, the next
+   * outbox retry. An alarm that is already earlier is kept: firing early is
+   * harmless (the handler reschedules) and saves a storage write per change.
+   */
+  protected reschedule(notBefore = 0): void {
+    const now = Date.now();
+    const candidates: number[] = [];
+    const duty = this.nextDutyAt();
+    if (duty !== null) candidates.push(Math.max(duty, notBefore));
+    const retry = this.outbox.nextAttemptAt();
+    if (retry !== null) candidates.push(retry === 0 ? now + RELAY_BACKSTOP_MS : Math.max(retry, now));
+    if (candidates.length === 0) return;
+    const next = Math.min(...candidates);
+    if (this.alarmAt !== null && this.alarmAt <= next) return;
+    this.alarmAt = next;
+    void this.ctx.storage.setAlarm(next);
+  }
+
+  private outboxSinks(): OutboxSinks {
+    const queues: Record<QueueName, Queue> = { "cart-events": this.env.CART_EVENTS, "order-events": this.env.ORDER_EVENTS };
+    return {
+      sendEvents: async (queue: QueueName, events: Envelope[]) => {
+        await queues[queue].sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
+      },
+      runCommand: (command) => this.runCommand(command),
+    };
+  }
+}

@@ -1,0 +1,385 @@
+import type { Outcome, ProblemItem } from "../domain/errors";
+import { refuse } from "../domain/errors";
+import type { Decision, Order, OrderItem, PaymentEvent, StockEffect } from "../domain/order";
+import { decideCancel, decideExpiry, decidePayment, isDue, orderTotal } from "../domain/order";
+import { envelope } from "../events/envelope";
+import { Actor } from "./actor";
+import type { Command } from "./outbox";
+import type { ReservationVerdict, ReservedItem, ReserveOutcome } from "./sku-actor";
+
+/** A checkout attempt that has not finished after this long is presumed dead and its reservations are released. */
+const ATTEMPT_TIMEOUT_MS = 60_000;
+
+export interface CheckoutRequest {
+  /** The cart (and buyer) checking out: `user:{id}` or `guest:{clientCartId}`. */
+  ownerId: string;
+  /** Hash of the request body; the same Idempotency-Key with another body is refused. */
+  requestHash: string;
+  skuIds: string[] | null;
+  expectedTotal: number | null;
+  ttlSeconds: number;
+}
+
+export interface FlashOpenRequest {
+  ownerId: string;
+  requestHash: string;
+  reservationId: string;
+  item: ReservedItem;
+  expiresAt: number;
+}
+
+export type PlacedOrder = Outcome<{ order: Order; created: boolean }>;
+
+interface Attempt {
+  reservationId: string;
+  requestHash: string;
+  ownerId: string;
+  lines: { skuId: string; quantity: number }[];
+  expiresAt: number;
+  startedAt: number;
+}
+
+interface OrderRecord {
+  order: Order;
+  requestHash: string;
+  reservationId: string;
+}
+
+/** A line's stock command for its SKU; commands to one SKU run in order (commit before restock). */
+export interface StockCommand extends Command {
+  name: StockEffect;
+  args: { reservationId: string; reason: string };
+}
+
+/** Commands for the owner's cart actor. */
+export type CartCommand =
+  | { target: string; name: "checkedOut"; args: { orderId: string; lines: { skuId: string; quantity: number }[]; createdAt: string } }
+  | { target: string; name: "recordOrder"; args: { orderId: string; createdAt: string } };
+
+/**
+ * One order: its lines with price snapshots, its payments and its state
+ * machine. The actor serializes payment, cancel and expiry, so two of them
+ * can never both win; stock effects leave through the outbox as commands to
+ * the SKU actors, in order, until delivered.
+ *
+ * The actor is also the checkout coordinator: its name is derived from the
+ * buyer and the Idempotency-Key, so retries and concurrent duplicates of one
+ * checkout meet here and produce one order.
+ */
+export class OrderActor extends Actor {
+  private record: OrderRecord | null;
+  private inflight: { requestHash: string; result: Promise<PlacedOrder> } | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.record = this.read<OrderRecord>("order");
+  }
+
+  private get orderId(): string {
+    return this.ctx.id.name ?? this.ctx.id.toString();
+  }
+
+  // ---- placing orders ----------------------------------------------------------
+
+  /** Checks out the owner's cart (the given lines, or the selected ones): reserve every line or none. */
+  async placeCheckout(req: CheckoutRequest): Promise<PlacedOrder> {
+    const replay = this.replay(req.requestHash);
+    if (replay) return replay;
+    if (this.inflight) {
+      if (this.inflight.requestHash !== req.requestHash) return reused();
+      // A concurrent duplicate waits for the same outcome and sees it as a replay.
+      const outcome = await this.inflight.result;
+      return outcome.ok ? { ...outcome, created: false } : outcome;
+    }
+    const result = this.runCheckout(req).finally(() => {
+      this.inflight = null;
+    });
+    this.inflight = { requestHash: req.requestHash, result };
+    return result;
+  }
+
+  /** Opens a flash-sale order for stock the edge has already reserved. */
+  openFlash(req: FlashOpenRequest): PlacedOrder {
+    const replay = this.replay(req.requestHash);
+    if (replay) return replay;
+    if (this.read<boolean>("void")) return refuse("ORDER_NOT_PENDING", "the reservation expired before the order was created; retry with a new Idempotency-Key");
+    const order = this.newOrder(req.ownerId, "flash", [lineOf(req.item)], req.expiresAt, req.item.currency);
+    this.transact(() => {
+      this.save({ order, requestHash: req.requestHash, reservationId: req.reservationId });
+      this.outbox.addEvent(envelope("order.created", order.orderId, order.version, order));
+      this.outbox.addCommand(cartCommand(order.ownerId, { name: "recordOrder", args: { orderId: order.orderId, createdAt: order.createdAt } }));
+    });
+    this.afterCommit();
+    return { ok: true, order, created: true };
+  }
+
+  private async runCheckout(req: CheckoutRequest): Promise<PlacedOrder> {
+    const picked = await this.env.CARTS.getByName(req.ownerId).linesForCheckout(req.ownerId, req.skuIds);
+    if (!picked.ok) return picked;
+    const attemptNo = (this.read<number>("attempts") ?? 0) + 1;
+    const attempt: Attempt = {
+      reservationId: `${this.orderId}.${attemptNo}`,
+      requestHash: req.requestHash,
+      ownerId: req.ownerId,
+      lines: picked.lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })),
+      expiresAt: Date.now() + req.ttlSeconds * 1000,
+      startedAt: Date.now(),
+    };
+    // Recorded before reserving, so a crash half-way is cleaned up by the alarm.
+    this.transact(() => {
+      this.write("attempts", attemptNo);
+      this.write("attempt", attempt);
+    });
+    this.reschedule();
+
+    const results = await Promise.all(
+      attempt.lines.map((line) =>
+        this.env.SKUS.getByName(line.skuId)
+          .reserve({ reservationId: attempt.reservationId, orderId: this.orderId, ownerId: req.ownerId, quantity: line.quantity, expiresAt: attempt.expiresAt })
+          .catch((err: unknown): ReserveOutcome => refuse("SKU_UNAVAILABLE", `SKU ${line.skuId} could not be reached: ${String(err)}`)),
+      ),
+    );
+    const lineErrors: ProblemItem[] = [];
+    results.forEach((r, i) => {
+      if (!r.ok) lineErrors.push(...(r.errors ?? [{ code: r.code, skuId: attempt.lines[i]!.skuId, message: r.detail }]));
+    });
+    if (lineErrors.length > 0) {
+      this.abandon(attempt, "checkout_failed");
+      return refuse(lineErrors[0]!.code as "OUT_OF_STOCK", "some lines cannot be checked out; nothing was reserved and the cart is unchanged", lineErrors);
+    }
+    const items = results.map((r) => lineOf((r as Extract<ReserveOutcome, { ok: true }>).item));
+    const currency = (results[0] as Extract<ReserveOutcome, { ok: true }>).item.currency;
+    if (items.some((_, i) => (results[i] as Extract<ReserveOutcome, { ok: true }>).item.currency !== currency)) {
+      this.abandon(attempt, "checkout_failed");
+      return refuse("CURRENCY_MISMATCH", "the lines are priced in different currencies");
+    }
+    const total = orderTotal(items);
+    if (req.expectedTotal !== null && req.expectedTotal !== total) {
+      this.abandon(attempt, "price_changed");
+      return refuse("PRICE_CHANGED", `the total is now ${total} ${currency}, not ${req.expectedTotal}`, [
+        { code: "PRICE_CHANGED", expectedTotal: req.expectedTotal, total },
+      ]);
+    }
+
+    const order = this.newOrder(req.ownerId, "checkout", items, attempt.expiresAt, currency);
+    this.transact(() => {
+      this.sql.exec("DELETE FROM kv WHERE key = 'attempt'");
+      this.save({ order, requestHash: req.requestHash, reservationId: attempt.reservationId });
+      this.outbox.addEvent(envelope("order.created", order.orderId, order.version, order));
+      this.outbox.addCommand(cartCommand(order.ownerId, { name: "checkedOut", args: { orderId: order.orderId, lines: attempt.lines, createdAt: order.createdAt } }));
+    });
+    this.afterCommit();
+    // The buyer expects the checked-out lines gone when we answer; if the cart
+    // cannot be reached now, the outbox keeps retrying.
+    await this.relayNow();
+    return { ok: true, order, created: true };
+  }
+
+  /** Gives up an attempt: release whatever it may hold (idempotent for lines it never got). */
+  private abandon(attempt: Attempt, reason: string): void {
+    this.transact(() => {
+      for (const line of attempt.lines) this.outbox.addCommand(stockCommand(line.skuId, "release", attempt.reservationId, reason));
+      this.sql.exec("DELETE FROM kv WHERE key = 'attempt'");
+    });
+    this.afterCommit();
+  }
+
+  private newOrder(ownerId: string, source: Order["source"], items: OrderItem[], expiresAt: number, currency: string): Order {
+    return {
+      orderId: this.orderId,
+      ownerId,
+      source,
+      status: "PENDING",
+      items,
+      total: orderTotal(items),
+      currency,
+      createdAt: new Date().toISOString(),
+      expiresAt: new Date(expiresAt).toISOString(),
+      paidAt: null,
+      closedAt: null,
+      refundRequired: false,
+      payments: [],
+      version: 1,
+    };
+  }
+
+  private replay(requestHash: string): PlacedOrder | null {
+    if (!this.record) return null;
+    if (this.record.requestHash !== requestHash) return reused();
+    return { ok: true, order: this.record.order, created: false };
+  }
+
+  // ---- after placing --------------------------------------------------------------
+
+  get(): Order | null {
+    return this.record?.order ?? null;
+  }
+
+  cancel(ownerId: string): Outcome<{ order: Order }> {
+    const record = this.record;
+    if (!record || record.order.ownerId !== ownerId) return refuse("NOT_FOUND", "no such order");
+    this.expireIfDue();
+    const decision = decideCancel(this.record!.order);
+    if (!decision) return refuse("ORDER_NOT_PENDING", `the order is ${this.record!.order.status}`);
+    return { ok: true, order: this.apply(decision) };
+  }
+
+  /**
+   * A payment provider event. Duplicates (same event id or transaction id)
+   * change nothing. A PENDING order past its expiry is expired first, so a late
+   * payment is flagged for refund instead of being honoured with released stock.
+   */
+  applyPayment(event: PaymentEvent): Outcome<{ order: Order; duplicate: boolean }> {
+    const record = this.record;
+    if (!record) return refuse("NOT_FOUND", `no order ${event.orderId}`);
+    const seen = record.order.payments.some((p) => p.eventId === event.eventId || p.transactionId === event.transactionId);
+    if (seen) return { ok: true, order: record.order, duplicate: true };
+    this.expireIfDue();
+    const order = this.apply(decidePayment(this.record!.order, event, Date.now()));
+    return { ok: true, order, duplicate: false };
+  }
+
+  /** Expires the order if it is PENDING and past `expiresAt` (alarm, cron sweep). Idempotent. */
+  expireIfDue(): { expired: boolean } {
+    const order = this.record?.order;
+    const decision = order ? decideExpiry(order, Date.now()) : null;
+    if (!decision) return { expired: false };
+    this.apply(decision);
+    return { expired: true };
+  }
+
+  /**
+   * Asked by a SKU sweeping a reservation nobody confirmed: should it be
+   * committed, kept, or released? An order that never came to be is voided,
+   * so a late flash `openFlash` cannot create it on stock already released.
+   */
+  reservationVerdict(reservationId: string, skuId: string): ReservationVerdict {
+    this.expireIfDue();
+    const record = this.record;
+    if (record && record.reservationId === reservationId && record.order.items.some((i) => i.skuId === skuId)) {
+      const status = record.order.status;
+      if (status === "PENDING") return { state: "pending", expiresAt: Date.parse(record.order.expiresAt) };
+      if (status === "PAID" || status === "REFUNDED") return { state: "paid" };
+      return { state: "closed" };
+    }
+    const attempt = this.read<Attempt>("attempt");
+    if (attempt && attempt.reservationId === reservationId && this.inflight) return { state: "pending", expiresAt: attempt.expiresAt };
+    if (!record) this.write("void", true);
+    return { state: "closed" };
+  }
+
+  /** Applies a decision and its stock effect in one transaction. */
+  private apply(decision: Decision): Order {
+    const record = this.record!;
+    const now = new Date().toISOString();
+    const prev = record.order;
+    const order: Order = {
+      ...prev,
+      status: decision.status,
+      refundRequired: decision.refundRequired,
+      payments: decision.payment ? [...prev.payments, decision.payment] : prev.payments,
+      paidAt: decision.status === "PAID" && prev.status !== "PAID" ? now : prev.paidAt,
+      closedAt: decision.status !== "PENDING" && decision.status !== "PAID" && prev.status !== decision.status ? now : prev.closedAt,
+      version: prev.version + 1,
+    };
+    this.transact(() => {
+      this.save({ ...record, order });
+      if (decision.payment) this.outbox.addEvent(envelope("payment.recorded", order.orderId, order.version, { orderId: order.orderId, ownerId: order.ownerId, payment: decision.payment }));
+      for (const type of decision.events) this.outbox.addEvent(envelope(type, order.orderId, order.version, order));
+      if (decision.effect) {
+        for (const item of order.items) this.outbox.addCommand(stockCommand(item.skuId, decision.effect, record.reservationId, decision.events[0] ?? decision.effect));
+      }
+    });
+    this.afterCommit();
+    return order;
+  }
+
+  // ---- outbox commands and alarm ----------------------------------------------------
+
+  protected override async runCommand(command: Command): Promise<void> {
+    if (command.target.startsWith("sku:")) {
+      const { name, args } = command as StockCommand;
+      const sku = this.env.SKUS.getByName(command.target.slice(4));
+      if (name === "commit") {
+        const done = await sku.commit(args.reservationId);
+        if (!done.ok) this.flagUnfulfillable(command.target.slice(4));
+      } else if (name === "release") await sku.release(args.reservationId, args.reason);
+      else await sku.restock(args.reservationId);
+      return;
+    }
+    const cart = this.env.CARTS.getByName(command.target.slice(5));
+    const c = command as CartCommand;
+    if (c.name === "checkedOut") await cart.applyCheckout(c.args.orderId, c.args.lines, c.args.createdAt);
+    else await cart.recordOrder(c.args.orderId, c.args.createdAt);
+  }
+
+  /** A paid order whose stock could not be committed must be refunded; stock is never oversold to honour it. */
+  private flagUnfulfillable(skuId: string): void {
+    const order = this.record?.order;
+    if (!order || order.refundRequired) return;
+    console.error(`order ${order.orderId}: reservation on ${skuId} was no longer held at payment; flagged for refund`);
+    this.apply({ status: order.status, refundRequired: true, payment: null, effect: null, events: ["order.refund_required"] });
+  }
+
+  protected nextDutyAt(): number | null {
+    const due: number[] = [];
+    const order = this.record?.order;
+    if (order?.status === "PENDING") due.push(Date.parse(order.expiresAt));
+    const attempt = this.read<Attempt>("attempt");
+    if (attempt) due.push(attempt.startedAt + ATTEMPT_TIMEOUT_MS);
+    return due.length ? Math.min(...due) : null;
+  }
+
+  protected async runDuties(now: number): Promise<void> {
+    this.expireIfDue();
+    const attempt = this.read<Attempt>("attempt");
+    if (attempt && !this.inflight && attempt.startedAt + ATTEMPT_TIMEOUT_MS <= now) this.abandon(attempt, "checkout_abandoned");
+  }
+
+  // ---- storage ------------------------------------------------------------------------
+
+  private save(record: OrderRecord): void {
+    this.write("order", record);
+    this.record = record;
+  }
+
+  protected override onRollback(): void {
+    this.record = this.read<OrderRecord>("order");
+  }
+
+  private read<T>(key: string): T | null {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM kv WHERE key = ?", key).toArray()[0];
+    return row ? (JSON.parse(row.value) as T) : null;
+  }
+
+  private write(key: string, value: unknown): void {
+    this.sql.exec("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+  }
+}
+
+function lineOf(item: ReservedItem): OrderItem {
+  return {
+    skuId: item.skuId,
+    productId: item.productId,
+    merchantId: item.merchantId,
+    name: item.name,
+    image: item.image,
+    spec: item.spec,
+    quantity: item.quantity,
+    unitPrice: item.unitPrice,
+    lineTotal: item.unitPrice * item.quantity,
+  };
+}
+
+function stockCommand(skuId: string, name: StockEffect, reservationId: string, reason: string): StockCommand {
+  return { target: `sku:${skuId}`, name, args: { reservationId, reason } };
+}
+
+function cartCommand(ownerId: string, command: Omit<CartCommand, "target">): CartCommand {
+  return { target: `cart:${ownerId}`, ...command } as CartCommand;
+}
+
+function reused() {
+  return refuse("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
+}

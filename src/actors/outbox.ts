@@ -1,0 +1,166 @@
+import type { Envelope, QueueName } from "../events/envelope";
+import { queueOf } from "../events/envelope";
+
+/**
+ * The transactional outbox every actor shares (SPEC section 5): events and
+ * commands for other actors are written in the same storage transaction as
+ * the state change, then relayed afterwards and retried with backoff until
+ * delivered. Events go to the queues in batches; commands run per target in
+ * order, so e.g. "commit" always reaches a SKU before a later "restock".
+ */
+export interface Command {
+  /** Who receives it, e.g. `sku:{skuId}` or `cart:{cartKey}`; commands to one target run in order. */
+  target: string;
+  name: string;
+  args: unknown;
+}
+
+export interface OutboxSinks {
+  sendEvents(queue: QueueName, events: Envelope[]): Promise<void>;
+  runCommand(command: Command): Promise<void>;
+}
+
+const MAX_BATCH_MESSAGES = 100;
+/** Queues accept 256 KB a batch; stay below it with headroom for framing. */
+const MAX_BATCH_BYTES = 200_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+export function backoffMs(attempts: number): number {
+  const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts, 16));
+  return Math.round(base * (0.75 + Math.random() * 0.5));
+}
+
+interface Row extends Record<string, SqlStorageValue> {
+  seq: number;
+  kind: string;
+  target: string;
+  payload: string;
+  attempts: number;
+}
+
+export class Outbox {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly sinks: OutboxSinks,
+  ) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      kind TEXT NOT NULL,             -- 'event' | 'command'
+      target TEXT NOT NULL,           -- queue name or command target
+      payload TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at INTEGER NOT NULL DEFAULT 0,
+      last_error TEXT
+    )`);
+  }
+
+  /** Call inside the state change's transaction. */
+  addEvent(event: Envelope): void {
+    this.sql.exec("INSERT INTO outbox (kind, target, payload) VALUES ('event', ?, ?)", queueOf(event.type), JSON.stringify(event));
+  }
+
+  /** Call inside the state change's transaction. */
+  addCommand(command: Command): void {
+    this.sql.exec("INSERT INTO outbox (kind, target, payload) VALUES ('command', ?, ?)", command.target, JSON.stringify(command));
+  }
+
+  pendingCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+  }
+
+  /** When the next delivery attempt is due, or null when nothing waits. */
+  nextAttemptAt(): number | null {
+    return this.sql.exec<{ at: number | null }>("SELECT min(next_attempt_at) AS at FROM outbox").one().at;
+  }
+
+  /** Delivers everything that is due. Never throws: failures are rescheduled. */
+  async relay(now = Date.now()): Promise<void> {
+    await Promise.all([this.relayEvents(now), this.relayCommands(now)]);
+  }
+
+  private async relayEvents(now: number): Promise<void> {
+    for (;;) {
+      const rows = this.sql
+        .exec<Row>("SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'event' AND next_attempt_at <= ? ORDER BY seq LIMIT 500", now)
+        .toArray();
+      if (rows.length === 0) return;
+      for (const batch of batches(rows)) {
+        const queue = batch[0]!.target as QueueName;
+        try {
+          await this.sinks.sendEvents(queue, batch.map((r) => JSON.parse(r.payload) as Envelope));
+          this.remove(batch);
+        } catch (err) {
+          this.postpone(batch, err);
+          return;
+        }
+      }
+    }
+  }
+
+  private async relayCommands(now: number): Promise<void> {
+    const rows = this.sql
+      .exec<Row>("SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'command' AND next_attempt_at <= ? ORDER BY seq LIMIT 200", now)
+      .toArray();
+    const byTarget = new Map<string, Row[]>();
+    for (const row of rows) byTarget.set(row.target, [...(byTarget.get(row.target) ?? []), row]);
+    await Promise.all(
+      [...byTarget.values()].map(async (queue) => {
+        for (const row of queue) {
+          // A row postponed by an earlier failure keeps later commands to its target waiting.
+          if (this.isBlocked(row, now)) return;
+          try {
+            await this.sinks.runCommand(JSON.parse(row.payload) as Command);
+            this.remove([row]);
+          } catch (err) {
+            this.postpone([row], err);
+            return;
+          }
+        }
+      }),
+    );
+  }
+
+  private isBlocked(row: Row, now: number): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM outbox WHERE kind = 'command' AND target = ? AND seq < ? AND next_attempt_at > ? LIMIT 1", row.target, row.seq, now).toArray()
+        .length > 0
+    );
+  }
+
+  private remove(rows: Row[]): void {
+    for (const row of rows) this.sql.exec("DELETE FROM outbox WHERE seq = ?", row.seq);
+  }
+
+  private postpone(rows: Row[], err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    console.warn(`outbox: ${rows.length} ${rows[0]?.kind}(s) to ${rows[0]?.target} postponed: ${message}`);
+    for (const row of rows) {
+      this.sql.exec(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?",
+        Date.now() + backoffMs(row.attempts),
+        message.slice(0, 500),
+        row.seq,
+      );
+    }
+  }
+}
+
+/** Splits rows into per-queue batches within the queue's count and size limits. */
+function batches(rows: Row[]): Row[][] {
+  const out: Row[][] = [];
+  let current: Row[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = row.payload.length + 100;
+    const full = current.length >= MAX_BATCH_MESSAGES || bytes + size > MAX_BATCH_BYTES || (current[0] && current[0].target !== row.target);
+    if (full && current.length > 0) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(row);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}

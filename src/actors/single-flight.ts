@@ -1,0 +1,37 @@
+/**
+ * Runs an async task at most once at a time; a request that arrives while it
+ * runs makes it run once more afterwards. Used for work that should always
+ * reflect the latest state but never pile up: outbox relay, snapshot writes,
+ * WebSocket broadcasts. Under a burst this turns many small sends into a few
+ * large batches.
+ */
+export class SingleFlight {
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly task: () => Promise<void>) {}
+
+  /** Starts (or re-arms) the task; resolves when the state at call time has been handled. */
+  run(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.task();
+        } while (this.again);
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Fire and forget: failures are the task's own business (it reschedules itself). */
+  kick(): void {
+    this.run().catch((err: unknown) => console.error("background task failed", err));
+  }
+}

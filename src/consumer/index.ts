@@ -1,0 +1,121 @@
+import type { Database } from "../db/client";
+import { withDatabase } from "../db/client";
+import { deadLetters } from "../db/schema";
+import type { Envelope } from "../events/envelope";
+import { parseEnvelope } from "../events/schemas";
+import { applyEvent } from "./projections";
+
+/** A message parked in a dead-letter queue by us (never processable), as opposed to one that ran out of retries. */
+export interface DeadLetter {
+  deadLetter: true;
+  queue: string;
+  messageId: string;
+  error: string;
+  body: unknown;
+}
+
+const MAX_RETRY_DELAY_SECONDS = 300;
+
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.min(attempts, 9));
+}
+
+function isDlq(queue: string): boolean {
+  return queue.endsWith("-dlq");
+}
+
+/**
+ * The queue consumer: events -> Postgres, idempotently.
+ *  - A message that fails validation goes to the dead-letter queue at once and
+ *    is acked: retrying cannot fix it, and it must not block the batch.
+ *  - Valid messages are applied in one transaction for throughput; if that
+ *    fails, each is retried in its own transaction so one bad message cannot
+ *    hold back the others, and only the failures are retried (with backoff).
+ *    After max_retries the queue itself moves a message to its DLQ.
+ */
+export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void> {
+  if (isDlq(batch.queue)) return recordDeadLetters(batch, env);
+  const dlq = batch.queue === "cart-events" ? env.CART_EVENTS_DLQ : env.ORDER_EVENTS_DLQ;
+  const valid: { message: Message; event: Envelope }[] = [];
+  for (const message of batch.messages) {
+    const parsed = parseEnvelope(message.body);
+    if (parsed.ok) {
+      valid.push({ message, event: parsed.event });
+      continue;
+    }
+    console.error(`consumer: dead-lettering message ${message.id} from ${batch.queue}: ${parsed.error}`);
+    try {
+      const letter: DeadLetter = { deadLetter: true, queue: batch.queue, messageId: message.id, error: parsed.error, body: message.body };
+      await dlq.send(letter, { contentType: "json" });
+      message.ack();
+    } catch (err) {
+      console.error("consumer: dead-letter queue unavailable", err);
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
+  }
+  if (valid.length === 0) return;
+
+  try {
+    await withDatabase(env, async (db) => {
+      try {
+        await db.transaction(async (tx) => {
+          for (const { event } of valid) await applyEvent(tx, event);
+        });
+        for (const { message } of valid) message.ack();
+      } catch (err) {
+        console.warn(`consumer: batch of ${valid.length} failed (${errorText(err)}); applying one by one`);
+        await applyOneByOne(db, valid);
+      }
+    });
+  } catch (err) {
+    // No database at all (not configured or unreachable): everything waits for a retry.
+    console.error(`consumer: database unavailable: ${errorText(err)}`);
+    for (const { message } of valid) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  }
+}
+
+async function applyOneByOne(db: Database, items: { message: Message; event: Envelope }[]): Promise<void> {
+  for (const { message, event } of items) {
+    try {
+      await db.transaction((tx) => applyEvent(tx, event));
+      message.ack();
+    } catch (err) {
+      console.error(`consumer: ${event.type} ${event.id} failed (attempt ${message.attempts}): ${errorText(err)}`);
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
+  }
+}
+
+/** Dead letters land in Postgres for inspection and replay; while Postgres is down they wait in the DLQ. */
+async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
+  const origin = batch.queue.replace(/-dlq$/, "");
+  try {
+    await withDatabase(env, async (db) => {
+      for (const message of batch.messages) {
+        const body = message.body as Partial<DeadLetter> | null;
+        const ours = body !== null && typeof body === "object" && body.deadLetter === true;
+        await db
+          .insert(deadLetters)
+          .values({
+            messageId: ours ? String(body.messageId) : message.id,
+            queue: ours ? String(body.queue) : origin,
+            body: (ours ? body.body : message.body) ?? null,
+            error: ours ? String(body.error) : "retries exhausted",
+          })
+          .onConflictDoNothing();
+        message.ack();
+      }
+    });
+  } catch (err) {
+    console.error(`dead letters: database unavailable: ${errorText(err)}`);
+    batch.retryAll({ delaySeconds: 60 });
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as Error & { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}

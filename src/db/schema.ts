@@ -1,0 +1,177 @@
+import { sql } from "drizzle-orm";
+import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+/**
+ * Postgres is the system of record for history and analytics, fed by the
+ * queue consumer (SPEC section 5). Every row written from an event is
+ * idempotent (processed_events) and versioned where state can be overwritten
+ * (an older event never rolls a newer state back).
+ */
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "string" });
+
+export const skus = pgTable(
+  "skus",
+  {
+    skuId: text("sku_id").primaryKey(),
+    productId: text("product_id").notNull(),
+    merchantId: text("merchant_id").notNull(),
+    name: text("name").notNull(),
+    image: text("image"),
+    spec: jsonb("spec").$type<Record<string, string>>(),
+    price: integer("price").notNull(),
+    currency: text("currency").notNull(),
+    status: text("status").notNull(),
+    purchaseLimit: integer("purchase_limit"),
+    stripes: integer("stripes").notNull().default(1),
+    onHand: integer("on_hand").notNull().default(0),
+    reserved: integer("reserved").notNull().default(0),
+    sold: integer("sold").notNull().default(0),
+    version: integer("version").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [index("skus_product_idx").on(t.productId), index("skus_merchant_idx").on(t.merchantId), index("skus_status_idx").on(t.status, t.productId)],
+);
+
+export const carts = pgTable(
+  "carts",
+  {
+    cartKey: text("cart_key").primaryKey(),
+    ownerType: text("owner_type").notNull(),
+    ownerId: text("owner_id").notNull(),
+    currency: text("currency"),
+    version: integer("version").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+    /** Guest carts only: 30 days after the last change. */
+    expiresAt: ts("expires_at"),
+    syncedAt: ts("synced_at").notNull().default(sql`now()`),
+  },
+  (t) => [index("carts_owner_idx").on(t.ownerId), index("carts_updated_idx").on(t.updatedAt), index("carts_expires_idx").on(t.expiresAt)],
+);
+
+export const cartItems = pgTable(
+  "cart_items",
+  {
+    cartKey: text("cart_key").notNull(),
+    skuId: text("sku_id").notNull(),
+    position: integer("position").notNull(),
+    productId: text("product_id").notNull(),
+    merchantId: text("merchant_id").notNull(),
+    name: text("name").notNull(),
+    image: text("image"),
+    spec: jsonb("spec").$type<Record<string, string>>(),
+    quantity: integer("quantity").notNull(),
+    selected: boolean("selected").notNull(),
+    unitPrice: integer("unit_price").notNull(),
+    currency: text("currency").notNull(),
+    addedAt: ts("added_at").notNull(),
+    /** Cart version at which this line last changed; removed lines stay as tombstones so a late event cannot revive them. */
+    version: integer("version").notNull(),
+    removed: boolean("removed").notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.cartKey, t.skuId] }), index("cart_items_sku_idx").on(t.skuId)],
+);
+
+export const cartEvents = pgTable(
+  "cart_events",
+  {
+    eventId: text("event_id").primaryKey(),
+    cartKey: text("cart_key").notNull(),
+    type: text("type").notNull(),
+    version: integer("version").notNull(),
+    occurredAt: ts("occurred_at").notNull(),
+    data: jsonb("data").notNull(),
+  },
+  (t) => [index("cart_events_cart_idx").on(t.cartKey, t.version), index("cart_events_occurred_idx").on(t.occurredAt)],
+);
+
+export const orders = pgTable(
+  "orders",
+  {
+    orderId: text("order_id").primaryKey(),
+    ownerId: text("owner_id").notNull(),
+    source: text("source").notNull(),
+    status: text("status").notNull(),
+    total: integer("total").notNull(),
+    currency: text("currency").notNull(),
+    refundRequired: boolean("refund_required").notNull().default(false),
+    createdAt: ts("created_at").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+    paidAt: ts("paid_at"),
+    closedAt: ts("closed_at"),
+    version: integer("version").notNull(),
+    updatedAt: ts("updated_at").notNull().default(sql`now()`),
+  },
+  (t) => [index("orders_owner_idx").on(t.ownerId, t.createdAt), index("orders_pending_expiry_idx").on(t.expiresAt).where(sql`status = 'PENDING'`)],
+);
+
+export const orderItems = pgTable(
+  "order_items",
+  {
+    orderId: text("order_id").notNull(),
+    skuId: text("sku_id").notNull(),
+    productId: text("product_id").notNull(),
+    merchantId: text("merchant_id").notNull(),
+    name: text("name").notNull(),
+    image: text("image"),
+    spec: jsonb("spec").$type<Record<string, string>>(),
+    quantity: integer("quantity").notNull(),
+    unitPrice: integer("unit_price").notNull(),
+    lineTotal: integer("line_total").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.skuId] }), index("order_items_sku_idx").on(t.skuId)],
+);
+
+export const payments = pgTable(
+  "payments",
+  {
+    eventId: text("event_id").primaryKey(),
+    transactionId: text("transaction_id").notNull(),
+    orderId: text("order_id").notNull(),
+    type: text("type").notNull(),
+    status: text("status").notNull(),
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    reason: text("reason"),
+    receivedAt: ts("received_at").notNull(),
+  },
+  (t) => [uniqueIndex("payments_transaction_id_key").on(t.transactionId), index("payments_order_idx").on(t.orderId)],
+);
+
+export const inventoryAudit = pgTable(
+  "inventory_audit",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    eventId: text("event_id").notNull(),
+    skuId: text("sku_id").notNull(),
+    kind: text("kind").notNull(),
+    refId: text("ref_id").notNull(),
+    reason: text("reason").notNull(),
+    quantity: integer("quantity").notNull(),
+    onHandDelta: integer("on_hand_delta").notNull(),
+    reservedDelta: integer("reserved_delta").notNull(),
+    soldDelta: integer("sold_delta").notNull(),
+    skuVersion: integer("sku_version").notNull(),
+    occurredAt: ts("occurred_at").notNull(),
+  },
+  (t) => [uniqueIndex("inventory_audit_event_id_key").on(t.eventId), index("inventory_audit_sku_idx").on(t.skuId), index("inventory_audit_ref_idx").on(t.refId)],
+);
+
+/** Idempotency of the consumer: an event id is applied once, in the same transaction as its writes. */
+export const processedEvents = pgTable("processed_events", {
+  eventId: text("event_id").primaryKey(),
+  type: text("type").notNull(),
+  processedAt: ts("processed_at").notNull().default(sql`now()`),
+});
+
+/** Messages that could not be processed after all retries (or could never be), for inspection and replay. */
+export const deadLetters = pgTable(
+  "dead_letters",
+  {
+    messageId: text("message_id").primaryKey(),
+    queue: text("queue").notNull(),
+    body: jsonb("body"),
+    error: text("error"),
+    receivedAt: ts("received_at").notNull().default(sql`now()`),
+  },
+  (t) => [index("dead_letters_received_idx").on(t.receivedAt)],
+);

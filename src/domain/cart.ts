@@ -1,0 +1,334 @@
+import type { ProblemItem } from "./errors";
+import type { SkuPublicView, SkuQuote, SkuSpec } from "./catalog";
+import { remainingAllowance } from "./stock";
+
+export const MAX_CART_LINES = 200;
+export const MAX_LINE_QUANTITY = 999;
+
+/** A stored cart line: the SKU as it was when added, plus the buyer's choices. */
+export interface CartLine {
+  skuId: string;
+  productId: string;
+  merchantId: string;
+  name: string;
+  image: string | null;
+  spec: SkuSpec | null;
+  quantity: number;
+  selected: boolean;
+  /** Price snapshot taken when the line was added. */
+  unitPrice: number;
+  currency: string;
+  addedAt: string;
+  /** Insertion order: lines are listed by it. */
+  position: number;
+  /** Cart version at which this line last changed (drives versioned upserts in Postgres). */
+  version: number;
+}
+
+/** What the cart actor stores and what the Redis snapshot holds. */
+export interface CartState {
+  cartKey: string;
+  version: number;
+  currency: string | null;
+  lines: CartLine[];
+  updatedAt: string | null;
+}
+
+export type PriceChange = "up" | "down" | null;
+
+export interface CartLineView {
+  skuId: string;
+  productId: string;
+  merchantId: string;
+  name: string;
+  image: string | null;
+  spec: SkuSpec | null;
+  quantity: number;
+  selected: boolean;
+  unitPrice: number;
+  currentPrice: number;
+  priceChange: PriceChange;
+  /** The line can be checked out as it is: SKU active, enough stock, within the limit. */
+  available: boolean;
+  outOfStock: boolean;
+  limitExceeded: boolean;
+  lineTotal: number;
+  addedAt: string;
+}
+
+export interface CartTotals {
+  totalItems: number;
+  totalQuantity: number;
+  totalAmount: number;
+  /** Units in lines that are selected and available. */
+  selectedCount: number;
+  /** Amount of lines that are selected and available. */
+  selectedAmount: number;
+}
+
+export interface CartView {
+  cartId: string;
+  version: number;
+  currency: string | null;
+  items: CartLineView[];
+  totals: CartTotals;
+  updatedAt: string | null;
+}
+
+export function priceChangeOf(unitPrice: number, currentPrice: number): PriceChange {
+  if (currentPrice > unitPrice) return "up";
+  if (currentPrice < unitPrice) return "down";
+  return null;
+}
+
+/**
+ * Renders a cart with price markers and availability from the SKUs' current
+ * state. A SKU missing from `skus` (deleted, or not readable right now) shows
+ * the line's snapshot price and counts as unavailable.
+ */
+export function presentCart(state: CartState, skus: ReadonlyMap<string, SkuPublicView | null>): CartView {
+  const items = state.lines.map((line): CartLineView => {
+    const sku = skus.get(line.skuId) ?? null;
+    const currentPrice = sku?.price ?? line.unitPrice;
+    const active = sku !== null && sku.status === "active";
+    const outOfStock = sku === null ? false : sku.available < line.quantity;
+    const limitExceeded = sku?.purchaseLimit != null && line.quantity > sku.purchaseLimit;
+    return {
+      skuId: line.skuId,
+      productId: line.productId,
+      merchantId: line.merchantId,
+      name: line.name,
+      image: line.image,
+      spec: line.spec,
+      quantity: line.quantity,
+      selected: line.selected,
+      unitPrice: line.unitPrice,
+      currentPrice,
+      priceChange: priceChangeOf(line.unitPrice, currentPrice),
+      available: active && !outOfStock && !limitExceeded,
+      outOfStock,
+      limitExceeded,
+      lineTotal: currentPrice * line.quantity,
+      addedAt: line.addedAt,
+    };
+  });
+  const totals: CartTotals = { totalItems: items.length, totalQuantity: 0, totalAmount: 0, selectedCount: 0, selectedAmount: 0 };
+  for (const item of items) {
+    totals.totalQuantity += item.quantity;
+    totals.totalAmount += item.lineTotal;
+    if (item.selected && item.available) {
+      totals.selectedCount += item.quantity;
+      totals.selectedAmount += item.lineTotal;
+    }
+  }
+  return {
+    cartId: state.cartKey,
+    version: state.version,
+    currency: state.currency,
+    items,
+    totals,
+    updatedAt: state.updatedAt,
+  };
+}
+
+export interface LineQuantityCheck {
+  sku: SkuQuote | null;
+  /** The line as it is now, if the cart has it. */
+  current: CartLine | null;
+  newQuantity: number;
+  lineCount: number;
+  cartCurrency: string | null;
+}
+
+/**
+ * The rules for adding a line or raising its quantity (SPEC section 4). A
+ * decrease is always allowed: a buyer may fix an over-full line.
+ */
+export function checkLineQuantity(c: LineQuantityCheck): ProblemItem | null {
+  const { sku, current, newQuantity } = c;
+  const skuId = sku?.skuId;
+  if (newQuantity > MAX_LINE_QUANTITY) {
+    return { code: "VALIDATION_FAILED", skuId, message: `a line holds at most ${MAX_LINE_QUANTITY} units`, requested: newQuantity };
+  }
+  if (current && newQuantity <= current.quantity) return null;
+  if (!sku || sku.status !== "active") return { code: "SKU_UNAVAILABLE", skuId, message: "the SKU is unknown or not for sale" };
+  if (!current && c.lineCount >= MAX_CART_LINES) {
+    return { code: "CART_TOO_LARGE", skuId, message: `a cart holds at most ${MAX_CART_LINES} lines` };
+  }
+  if (c.cartCurrency !== null && c.cartCurrency !== sku.currency) {
+    return { code: "CURRENCY_MISMATCH", skuId, message: `the cart is in ${c.cartCurrency}, the SKU in ${sku.currency}` };
+  }
+  const allowance = remainingAllowance(sku.purchaseLimit, sku.ownerUnits);
+  if (newQuantity > allowance) {
+    return { code: "LIMIT_EXCEEDED", skuId, message: `at most ${sku.purchaseLimit} per customer`, limit: sku.purchaseLimit, alreadyPurchased: sku.ownerUnits, requested: newQuantity };
+  }
+  if (newQuantity > sku.available) {
+    return { code: "OUT_OF_STOCK", skuId, message: `only ${sku.available} available`, available: sku.available, requested: newQuantity };
+  }
+  return null;
+}
+
+export type MergeStrategy = "sum" | "max" | "overwrite" | "keep";
+
+/** The quantity a merge wants for a SKU before limits and stock are applied. */
+export function mergedQuantity(strategy: MergeStrategy, userQuantity: number, guestQuantity: number): number {
+  switch (strategy) {
+    case "sum":
+      return userQuantity + guestQuantity;
+    case "max":
+      return Math.max(userQuantity, guestQuantity);
+    case "overwrite":
+      return guestQuantity;
+    case "keep":
+      return userQuantity;
+  }
+}
+
+export interface MergeDecision {
+  skuId: string;
+  /** Final quantity of the user's line; 0 = the guest line is not taken. */
+  quantity: number;
+  /** Set when the line was not taken as the strategy asked. */
+  clamp?: { requested: number; applied: number; code: string };
+}
+
+/**
+ * Plans folding guest lines into the user's cart. Limits and stock still
+ * apply; a merge never lowers a quantity the user already had, and keeps the
+ * 200-line cap (lines beyond it are reported, not taken).
+ */
+export function planMerge(
+  strategy: MergeStrategy,
+  userLines: readonly CartLine[],
+  guestLines: readonly CartLine[],
+  skus: ReadonlyMap<string, SkuQuote | null>,
+  userCurrency: string | null,
+): MergeDecision[] {
+  const userBySku = new Map(userLines.map((l) => [l.skuId, l]));
+  let lineCount = userLines.length;
+  let currency = userCurrency;
+  const decisions: MergeDecision[] = [];
+  for (const guest of guestLines) {
+    const mine = userBySku.get(guest.skuId);
+    const have = mine?.quantity ?? 0;
+    const requested = Math.min(MAX_LINE_QUANTITY, mine ? mergedQuantity(strategy, have, guest.quantity) : guest.quantity);
+    if (requested <= have) {
+      decisions.push({ skuId: guest.skuId, quantity: have });
+      continue;
+    }
+    const sku = skus.get(guest.skuId) ?? null;
+    let cap = requested;
+    let code = "";
+    if (!sku || sku.status !== "active") {
+      cap = 0;
+      code = "SKU_UNAVAILABLE";
+    } else if (currency !== null && sku.currency !== currency) {
+      cap = 0;
+      code = "CURRENCY_MISMATCH";
+    } else if (!mine && lineCount >= MAX_CART_LINES) {
+      cap = 0;
+      code = "CART_TOO_LARGE";
+    } else {
+      const allowance = remainingAllowance(sku.purchaseLimit, sku.ownerUnits);
+      if (allowance < cap) {
+        cap = allowance;
+        code = "LIMIT_EXCEEDED";
+      }
+      if (sku.available < cap) {
+        cap = sku.available;
+        code = "OUT_OF_STOCK";
+      }
+    }
+    const applied = Math.max(have, cap);
+    const decision: MergeDecision = { skuId: guest.skuId, quantity: applied };
+    if (applied < requested) decision.clamp = { requested, applied, code };
+    decisions.push(decision);
+    if (!mine && applied > 0) {
+      lineCount += 1;
+      currency ??= sku?.currency ?? null;
+    }
+  }
+  return decisions;
+}
+
+/**
+ * A change to a cart's lines in progress: the actor applies edits to it, then
+ * commits it as one new version. It knows which lines were written and which
+ * removed, so storage and events carry only what changed.
+ */
+export class CartDraft {
+  private readonly lines: Map<string, CartLine>;
+  private readonly touched = new Set<string>();
+  private readonly dropped = new Set<string>();
+  private nextPosition: number;
+
+  constructor(lines: readonly CartLine[]) {
+    this.lines = new Map(lines.map((l) => [l.skuId, l]));
+    this.nextPosition = lines.reduce((max, l) => Math.max(max, l.position + 1), 0);
+  }
+
+  get size(): number {
+    return this.lines.size;
+  }
+
+  get changed(): boolean {
+    return this.touched.size > 0 || this.dropped.size > 0;
+  }
+
+  get(skuId: string): CartLine | null {
+    return this.lines.get(skuId) ?? null;
+  }
+
+  all(): CartLine[] {
+    return [...this.lines.values()];
+  }
+
+  /** Writes a line; a new SKU goes to the end of the cart. Writing an identical line is not a change. */
+  put(line: Omit<CartLine, "position" | "version"> & Partial<Pick<CartLine, "position" | "version">>): void {
+    const current = this.lines.get(line.skuId);
+    const next: CartLine = { ...line, position: current?.position ?? this.nextPosition++, version: current?.version ?? 0 };
+    if (current && sameLine(current, next)) return;
+    this.lines.set(line.skuId, next);
+    this.touched.add(line.skuId);
+    this.dropped.delete(line.skuId);
+  }
+
+  remove(skuId: string): void {
+    if (!this.lines.delete(skuId)) return;
+    this.touched.delete(skuId);
+    this.dropped.add(skuId);
+  }
+
+  /** The lines after the change, stamped with the new version, in insertion order. */
+  commit(version: number): { lines: CartLine[]; upserted: CartLine[]; removed: string[] } {
+    const upserted: CartLine[] = [];
+    for (const skuId of this.touched) {
+      const line = { ...this.lines.get(skuId)!, version };
+      this.lines.set(skuId, line);
+      upserted.push(line);
+    }
+    const lines = [...this.lines.values()].sort((a, b) => a.position - b.position);
+    return { lines, upserted, removed: [...this.dropped] };
+  }
+}
+
+function sameLine(a: CartLine, b: CartLine): boolean {
+  return a.quantity === b.quantity && a.selected === b.selected && a.unitPrice === b.unitPrice && a.name === b.name && a.image === b.image;
+}
+
+/** A new line from the SKU as it is now: the snapshot the cart keeps. */
+export function lineFromSku(sku: SkuPublicView, quantity: number, now: string): Omit<CartLine, "position" | "version"> {
+  return {
+    skuId: sku.skuId,
+    productId: sku.productId,
+    merchantId: sku.merchantId,
+    name: sku.name,
+    image: sku.image,
+    spec: sku.spec,
+    quantity,
+    selected: true,
+    unitPrice: sku.price,
+    currency: sku.currency,
+    addedAt: now,
+  };
+}

@@ -1,0 +1,72 @@
+import type { StockCounters } from "./stock";
+import { availableOf } from "./stock";
+
+export type SkuStatus = "active" | "inactive";
+
+/** Product attributes shown with a line, e.g. { color: "red", size: "M" }. */
+export type SkuSpec = Record<string, string>;
+
+/** The catalog record of a SKU, as an admin writes it. */
+export interface SkuCatalog {
+  skuId: string;
+  productId: string;
+  merchantId: string;
+  name: string;
+  image: string | null;
+  spec: SkuSpec | null;
+  price: number;
+  currency: string;
+  status: SkuStatus;
+  /** Units one buyer may hold or buy (cart line, checkout and flash buys together); null = no limit. */
+  purchaseLimit: number | null;
+  stripes: number;
+}
+
+/** What a storefront (and a cart line's price markers) sees of a SKU. */
+export interface SkuPublicView {
+  skuId: string;
+  productId: string;
+  merchantId: string;
+  name: string;
+  image: string | null;
+  spec: SkuSpec | null;
+  price: number;
+  currency: string;
+  status: SkuStatus;
+  available: number;
+  purchaseLimit: number | null;
+  /** Bumped on every change of the SKU; snapshots in Redis only move forward. */
+  version: number;
+}
+
+export interface SkuAdminView extends SkuCatalog, StockCounters {
+  available: number;
+  version: number;
+  updatedAt: string;
+}
+
+/** A public view plus what this buyer already holds or bought of it. */
+export interface SkuQuote extends SkuPublicView {
+  ownerUnits: number;
+}
+
+export function publicView(c: SkuCatalog, stock: StockCounters, version: number): SkuPublicView {
+  return {
+    skuId: c.skuId,
+    productId: c.productId,
+    merchantId: c.merchantId,
+    name: c.name,
+    image: c.image,
+    spec: c.spec,
+    price: c.price,
+    currency: c.currency,
+    status: c.status,
+    available: Math.max(0, availableOf(stock)),
+    purchaseLimit: c.purchaseLimit,
+    version,
+  };
+}
+
+export function adminView(c: SkuCatalog, stock: StockCounters, version: number, updatedAt: string): SkuAdminView {
+  return { ...c, ...stock, available: availableOf(stock), version, updatedAt };
+}

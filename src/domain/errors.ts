@@ -1,0 +1,108 @@
+/**
+ * Domain errors carry the machine-readable `code` of SPEC section 3 and the
+ * HTTP status the edge maps them to. Everything else that escapes a handler
+ * is an internal error and is reported without detail.
+ */
+export type ProblemCode =
+  | "VALIDATION_FAILED"
+  | "UNAUTHORIZED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "METHOD_NOT_ALLOWED"
+  | "SKU_UNAVAILABLE"
+  | "OUT_OF_STOCK"
+  | "SOLD_OUT"
+  | "LIMIT_EXCEEDED"
+  | "CART_TOO_LARGE"
+  | "CURRENCY_MISMATCH"
+  | "PRICE_CHANGED"
+  | "ORDER_NOT_PENDING"
+  | "CHECKOUT_EMPTY"
+  | "CHECKOUT_IN_PROGRESS"
+  | "IDEMPOTENCY_KEY_REUSED"
+  | "VERSION_CONFLICT"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "UPGRADE_REQUIRED"
+  | "RATE_LIMITED"
+  | "NOT_CONFIGURED"
+  | "DEPENDENCY_UNAVAILABLE"
+  | "INTERNAL";
+
+export const STATUS_OF: Record<ProblemCode, number> = {
+  VALIDATION_FAILED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  SKU_UNAVAILABLE: 409,
+  OUT_OF_STOCK: 409,
+  SOLD_OUT: 409,
+  LIMIT_EXCEEDED: 409,
+  CART_TOO_LARGE: 409,
+  CURRENCY_MISMATCH: 409,
+  PRICE_CHANGED: 409,
+  ORDER_NOT_PENDING: 409,
+  CHECKOUT_EMPTY: 409,
+  CHECKOUT_IN_PROGRESS: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  VERSION_CONFLICT: 412,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UPGRADE_REQUIRED: 426,
+  RATE_LIMITED: 429,
+  NOT_CONFIGURED: 503,
+  DEPENDENCY_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** One entry of `errors`: a field problem or a cart/checkout line problem. */
+export interface ProblemItem {
+  code: string;
+  skuId?: string;
+  path?: string;
+  message?: string;
+  /** Line details such as available, limit, requested (plain values: they cross actor RPC). */
+  [extra: string]: string | number | boolean | null | undefined;
+}
+
+export class DomainError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly errors?: ProblemItem[],
+    /** Extra response headers, e.g. Retry-After for RATE_LIMITED. */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail);
+    this.name = "DomainError";
+    this.status = STATUS_OF[code];
+  }
+}
+
+/**
+ * Actors return refusals as plain values (an RPC boundary would strip the
+ * Error subclass), and the edge turns them back into DomainErrors.
+ */
+export interface Refusal {
+  ok: false;
+  code: ProblemCode;
+  detail: string;
+  errors?: ProblemItem[];
+}
+
+export type Outcome<T> = ({ ok: true } & T) | Refusal;
+
+export function refuse(code: ProblemCode, detail: string, errors?: ProblemItem[]): Refusal {
+  return errors ? { ok: false, code, detail, errors } : { ok: false, code, detail };
+}
+
+/** Unwraps an actor outcome at the edge: a refusal becomes a DomainError. */
+export function unwrap<O extends { ok: boolean }>(outcome: O): Extract<O, { ok: true }> {
+  if (!outcome.ok) {
+    const refusal = outcome as unknown as Refusal;
+    throw new DomainError(refusal.code, refusal.detail, refusal.errors);
+  }
+  return outcome as Extract<O, { ok: true }>;
+}

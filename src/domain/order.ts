@@ -1,0 +1,156 @@
+import type { SkuSpec } from "./catalog";
+
+/**
+ * The order state machine (SPEC section 4):
+ *   PENDING -> PAID -> REFUNDED, PENDING -> CANCELLED, PENDING -> EXPIRED.
+ * The functions here decide; the order actor applies the decision and its
+ * stock effects in one storage transaction.
+ */
+export type OrderStatus = "PENDING" | "PAID" | "CANCELLED" | "EXPIRED" | "REFUNDED";
+
+export interface OrderItem {
+  skuId: string;
+  productId: string;
+  merchantId: string;
+  name: string;
+  image: string | null;
+  spec: SkuSpec | null;
+  quantity: number;
+  /** Price snapshot taken when the stock was reserved. */
+  unitPrice: number;
+  lineTotal: number;
+}
+
+export type PaymentEventType = "payment.succeeded" | "payment.failed" | "payment.refunded";
+export type PaymentStatus = "SUCCEEDED" | "FAILED" | "REFUNDED";
+
+export interface PaymentEvent {
+  eventId: string;
+  type: PaymentEventType;
+  orderId: string;
+  transactionId: string;
+  amount: number;
+  currency: string;
+}
+
+export interface Payment {
+  eventId: string;
+  transactionId: string;
+  type: PaymentEventType;
+  status: PaymentStatus;
+  amount: number;
+  currency: string;
+  reason: string | null;
+  receivedAt: string;
+}
+
+export interface Order {
+  orderId: string;
+  /** `user:{id}` or `guest:{clientCartId}`: who may see and pay the order. */
+  ownerId: string;
+  source: "checkout" | "flash";
+  status: OrderStatus;
+  items: OrderItem[];
+  total: number;
+  currency: string;
+  createdAt: string;
+  expiresAt: string;
+  paidAt: string | null;
+  closedAt: string | null;
+  refundRequired: boolean;
+  payments: Payment[];
+  /** Bumped on every change; Postgres only moves forward. */
+  version: number;
+}
+
+/** What a decision asks the SKU actors to do with the order's reservations. */
+export type StockEffect = "commit" | "release" | "restock";
+
+export type OrderEventType =
+  | "order.created"
+  | "order.paid"
+  | "order.cancelled"
+  | "order.expired"
+  | "order.refunded"
+  | "order.refund_required";
+
+export interface Decision {
+  status: OrderStatus;
+  refundRequired: boolean;
+  payment: Payment | null;
+  effect: StockEffect | null;
+  events: OrderEventType[];
+}
+
+export function orderTotal(items: readonly OrderItem[]): number {
+  return items.reduce((sum, item) => sum + item.lineTotal, 0);
+}
+
+export function isDue(order: Pick<Order, "status" | "expiresAt">, now: number): boolean {
+  return order.status === "PENDING" && Date.parse(order.expiresAt) <= now;
+}
+
+/** Expiry: only a PENDING order past `expiresAt` expires; anything else is a no-op. */
+export function decideExpiry(order: Order, now: number): Decision | null {
+  if (!isDue(order, now)) return null;
+  return { status: "EXPIRED", refundRequired: order.refundRequired, payment: null, effect: "release", events: ["order.expired"] };
+}
+
+export function decideCancel(order: Order): Decision | null {
+  if (order.status !== "PENDING") return null;
+  return { status: "CANCELLED", refundRequired: order.refundRequired, payment: null, effect: "release", events: ["order.cancelled"] };
+}
+
+function record(event: PaymentEvent, status: PaymentStatus, reason: string | null, now: number): Payment {
+  return {
+    eventId: event.eventId,
+    transactionId: event.transactionId,
+    type: event.type,
+    status,
+    amount: event.amount,
+    currency: event.currency,
+    reason,
+    receivedAt: new Date(now).toISOString(),
+  };
+}
+
+function mismatch(order: Order, event: PaymentEvent): string | null {
+  if (event.currency !== order.currency) return `currency mismatch: order is ${order.currency}, payment is ${event.currency}`;
+  if (event.amount !== order.total) return `amount mismatch: order total is ${order.total}, payment is ${event.amount}`;
+  return null;
+}
+
+/**
+ * Decides a payment provider event. The caller has already expired a PENDING
+ * order whose `expiresAt` passed (so a late success is never honoured with
+ * stock that was released) and filtered duplicate event / transaction ids.
+ */
+export function decidePayment(order: Order, event: PaymentEvent, now: number): Decision {
+  const keep = { status: order.status, refundRequired: order.refundRequired, effect: null, events: [] as OrderEventType[] };
+  switch (event.type) {
+    case "payment.failed":
+      return { ...keep, payment: record(event, "FAILED", "reported failed by the payment provider", now) };
+    case "payment.succeeded": {
+      const wrong = mismatch(order, event);
+      if (wrong) return { ...keep, payment: record(event, "FAILED", wrong, now) };
+      if (order.status === "PENDING") {
+        return { status: "PAID", refundRequired: order.refundRequired, payment: record(event, "SUCCEEDED", null, now), effect: "commit", events: ["order.paid"] };
+      }
+      // Paid after expiry or cancel, or paid twice: the money must go back; stock is never oversold to honour it.
+      const reason = order.status === "PAID" ? "duplicate payment for a paid order" : `payment for a ${order.status.toLowerCase()} order`;
+      return { ...keep, refundRequired: true, payment: record(event, "SUCCEEDED", reason, now), events: ["order.refund_required"] };
+    }
+    case "payment.refunded": {
+      const wrong = mismatch(order, event);
+      if (order.status === "PAID" && !wrong) {
+        return { status: "REFUNDED", refundRequired: false, payment: record(event, "REFUNDED", null, now), effect: "restock", events: ["order.refunded"] };
+      }
+      if (order.refundRequired && event.currency === order.currency) {
+        // The refund of a late or duplicate payment settles the flag; stock is untouched.
+        return { ...keep, refundRequired: false, payment: record(event, "REFUNDED", "refund of a payment that was not honoured", now) };
+      }
+      const reason = wrong && order.status === "PAID" ? `${wrong} (partial refunds are not supported)` : `refund for a ${order.status.toLowerCase()} order`;
+      return { ...keep, payment: record(event, "FAILED", reason, now) };
+    }
+  }
+}

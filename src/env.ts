@@ -1,0 +1,32 @@
+/**
+ * Settings that `wrangler types` cannot see because they are optional secrets:
+ * production sets them with `wrangler secret put`, `npm run dev` passes the
+ * local ones. Every reader treats them as possibly missing.
+ */
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      /** Neon (or any Postgres) connection string; without it the consumer retries and /healthz says "degraded". */
+      DATABASE_URL?: string;
+      /** Local only: host:port of the WebSocket-to-TCP proxy the Neon driver uses instead of Neon's endpoint. */
+      NEON_WS_PROXY?: string;
+      /** Upstash REST endpoint and token; without them cart snapshots are off and reads go to the actors. */
+      UPSTASH_REDIS_REST_URL?: string;
+      UPSTASH_REDIS_REST_TOKEN?: string;
+      /** Optional: verify user JWTs against this JWKS (RS256/ES256/EdDSA) instead of HS256 with JWT_SECRET. */
+      JWT_JWKS_URL?: string;
+      /** Seconds a rate-limited buyer is told to wait (the binding's period). */
+      RATE_LIMIT_PERIOD_SECONDS?: string;
+    }
+  }
+}
+
+export function reservationTtlSeconds(env: Env): number {
+  const ttl = Number(env.RESERVATION_TTL_SECONDS);
+  return Number.isInteger(ttl) && ttl > 0 ? ttl : 900;
+}
+
+export function guestCartTtlMs(env: Env): number {
+  const days = Number(env.GUEST_CART_TTL_DAYS);
+  return (Number.isFinite(days) && days > 0 ? days : 30) * 24 * 3600 * 1000;
+}

@@ -1,0 +1,103 @@
+import type { CartLine } from "../domain/cart";
+import type { SkuAdminView } from "../domain/catalog";
+import type { Order, Payment } from "../domain/order";
+import type { Movement, StockCounters } from "../domain/stock";
+
+/**
+ * Every queue message is one envelope (SPEC section 5). `id` is unique and is
+ * the idempotency key in Postgres; `version` is the aggregate's version after
+ * the change, so the consumer never lets an older state overwrite a newer one.
+ */
+export interface Envelope<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  occurredAt: string;
+  aggregateId: string;
+  version: number;
+  data: EventData[T];
+}
+
+export interface InventoryMovementData extends Movement {
+  skuId: string;
+  /** The order id for reserve/release/commit and refunds, `admin:v{version}` for admin stock changes. */
+  refId: string;
+  reason: string;
+  counters: StockCounters;
+}
+
+export type CartEventType =
+  | "cart.item_added"
+  | "cart.item_updated"
+  | "cart.item_removed"
+  | "cart.selection_changed"
+  | "cart.cleared"
+  | "cart.merged"
+  | "cart.checked_out"
+  | "cart.expired"
+  | "cart.snapshot";
+
+export interface CartChangeData {
+  cartKey: string;
+  currency: string | null;
+  updatedAt: string;
+  /** Lines written by this change, in their new state. */
+  upserted: CartLine[];
+  /** SKUs whose lines this change removed. */
+  removed: string[];
+  /** True when `upserted` is the whole cart (snapshot): lines not in it are gone. */
+  complete: boolean;
+  /** Free-form detail for analytics, e.g. the merge strategy or the order id. */
+  detail?: Record<string, unknown>;
+}
+
+export interface PaymentRecordedData {
+  orderId: string;
+  ownerId: string;
+  payment: Payment;
+}
+
+export interface EventData {
+  "sku.updated": SkuAdminView;
+  "inventory.reserved": InventoryMovementData;
+  "inventory.released": InventoryMovementData;
+  "inventory.committed": InventoryMovementData;
+  "inventory.restocked": InventoryMovementData;
+  "cart.item_added": CartChangeData;
+  "cart.item_updated": CartChangeData;
+  "cart.item_removed": CartChangeData;
+  "cart.selection_changed": CartChangeData;
+  "cart.cleared": CartChangeData;
+  "cart.merged": CartChangeData;
+  "cart.checked_out": CartChangeData;
+  "cart.expired": CartChangeData;
+  "cart.snapshot": CartChangeData;
+  "order.created": Order;
+  "order.paid": Order;
+  "order.cancelled": Order;
+  "order.expired": Order;
+  "order.refunded": Order;
+  "order.refund_required": Order;
+  "payment.recorded": PaymentRecordedData;
+}
+
+export type EventType = keyof EventData;
+
+export type InventoryEventType = "inventory.reserved" | "inventory.released" | "inventory.committed" | "inventory.restocked";
+
+export const INVENTORY_EVENT_OF: Record<Movement["kind"], InventoryEventType> = {
+  reserve: "inventory.reserved",
+  release: "inventory.released",
+  commit: "inventory.committed",
+  restock: "inventory.restocked",
+};
+
+/** Which queue carries which events. */
+export type QueueName = "cart-events" | "order-events";
+
+export function queueOf(type: EventType): QueueName {
+  return type.startsWith("cart.") ? "cart-events" : "order-events";
+}
+
+export function envelope<T extends EventType>(type: T, aggregateId: string, version: number, data: EventData[T], now = Date.now()): Envelope<T> {
+  return { id: crypto.randomUUID(), type, occurredAt: new Date(now).toISOString(), aggregateId, version, data };
+}

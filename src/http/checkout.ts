@@ -1,0 +1,112 @@
+import type { Order } from "../domain/order";
+import { DomainError, unwrap } from "../domain/errors";
+import { reservationTtlSeconds } from "../env";
+import type { App, AppContext } from "./route";
+import { route } from "./route";
+import { CheckoutBody, FlashBody, PlacedOrderSchema, SkuParams } from "./schemas";
+import { canonicalJson, sha256Hex } from "./signing";
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+const IDEMPOTENCY_HEADER = { name: "Idempotency-Key", required: true, description: "1-255 visible ASCII characters; the same key and body return the same order" };
+
+function idempotencyKey(c: AppContext): string {
+  const key = c.req.header("idempotency-key");
+  if (key === undefined) throw new DomainError("VALIDATION_FAILED", "the Idempotency-Key header is required", [{ code: "required", path: "header.Idempotency-Key" }]);
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new DomainError("VALIDATION_FAILED", "Idempotency-Key must be 1-255 visible ASCII characters", [{ code: "invalid_format", path: "header.Idempotency-Key" }]);
+  }
+  return key;
+}
+
+/**
+ * The order id is derived from the buyer and the Idempotency-Key: retries and
+ * concurrent duplicates of one request reach the same order actor, which
+ * keeps the key for as long as the order exists.
+ */
+export async function orderIdFor(ownerId: string, key: string): Promise<string> {
+  return `ord_${(await sha256Hex(`${ownerId}\n${key}`)).slice(0, 32)}`;
+}
+
+export function placedView(o: Order) {
+  return { orderId: o.orderId, status: o.status, items: o.items, total: o.total, currency: o.currency, expiresAt: o.expiresAt };
+}
+
+export function checkoutRoutes(app: App): void {
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/checkout",
+      tag: "Checkout",
+      summary: "Check out the selected (or named) lines: reserve every line or none and create a PENDING order",
+      description:
+        "201 with the new order; the same Idempotency-Key and body return the same order with 200; the same key with another body is 422. Line failures are 409 with per-line `errors` and leave the cart unchanged. The checked-out lines leave the cart.",
+      access: "cart",
+      rateLimited: true,
+      headers: [IDEMPOTENCY_HEADER],
+      body: CheckoutBody,
+      bodyOptional: true,
+      ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
+      problems: ["CHECKOUT_EMPTY", "SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "PRICE_CHANGED", "IDEMPOTENCY_KEY_REUSED"],
+    },
+    async (c, { identity, body }) => {
+      const key = idempotencyKey(c);
+      const skuIds = body.skuIds ?? null;
+      const expectedTotal = body.expectedTotal ?? null;
+      const orderId = await orderIdFor(identity.cartKey, key);
+      const requestHash = await sha256Hex(canonicalJson({ op: "checkout", skuIds, expectedTotal }));
+      const placed = unwrap(
+        await c.env.ORDERS.getByName(orderId).placeCheckout({ ownerId: identity.cartKey, requestHash, skuIds, expectedTotal, ttlSeconds: reservationTtlSeconds(c.env) }),
+      );
+      return c.json(placedView(placed.order), placed.created ? 201 : 200);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/flash/{skuId}/orders",
+      tag: "Checkout",
+      summary: "Flash-sale buy-now: reserve and create a PENDING order in one call, without the cart",
+      description:
+        "The SKU actor answers a refusal on its own (SOLD_OUT, LIMIT_EXCEEDED) without touching any order. 201 with the order; a retry with the same Idempotency-Key and body returns it with 200.",
+      access: "user",
+      rateLimited: true,
+      headers: [IDEMPOTENCY_HEADER],
+      params: SkuParams,
+      body: FlashBody,
+      ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
+      problems: ["SOLD_OUT", "LIMIT_EXCEEDED", "SKU_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED", "ORDER_NOT_PENDING"],
+    },
+    async (c, { identity, params, body }) => {
+      const key = idempotencyKey(c);
+      const ownerId = identity.cartKey;
+      const orderId = await orderIdFor(ownerId, key);
+      const requestHash = await sha256Hex(canonicalJson({ op: "flash", skuId: params.skuId, quantity: body.quantity }));
+      const reservationId = `${orderId}.1`;
+      const sku = c.env.SKUS.getByName(params.skuId);
+      const orders = c.env.ORDERS.getByName(orderId);
+
+      const reserved = await sku.reserve({ reservationId, orderId, ownerId, quantity: body.quantity, expiresAt: Date.now() + reservationTtlSeconds(c.env) * 1000 });
+      if (!reserved.ok) {
+        if (reserved.code === "ORDER_NOT_PENDING") {
+          // This key's reservation is already settled: a replay of an order placed earlier.
+          const earlier = await orders.get();
+          if (earlier && earlier.ownerId === ownerId) return c.json(placedView(earlier), 200);
+        }
+        if (reserved.code === "OUT_OF_STOCK") {
+          throw new DomainError("SOLD_OUT", reserved.detail, reserved.errors?.map((e) => ({ ...e, code: "SOLD_OUT" })));
+        }
+        unwrap(reserved);
+      }
+      const { item, expiresAt, replayed } = unwrap(reserved);
+      const placed = await orders.openFlash({ ownerId, requestHash, reservationId, item, expiresAt });
+      // A refused order must not keep the stock it just took (a thrown call is left to the SKU's sweep: the order may exist).
+      if (!placed.ok && !replayed) await sku.release(reservationId, "flash_refused");
+      const { order, created } = unwrap(placed);
+      return c.json(placedView(order), created ? 201 : 200);
+    },
+  );
+}

@@ -1,0 +1,108 @@
+import type { AppContext } from "./context";
+import { verify, verifyWithJwks } from "hono/jwt";
+import { DomainError } from "../domain/errors";
+import { constantTimeEqual, hmacSha256Hex } from "./signing";
+
+/** Who is calling: a logged-in user or a guest cart. `cartKey` names their cart actor and owns their orders. */
+export type Identity = { kind: "user"; userId: string; cartKey: string } | { kind: "guest"; clientCartId: string; cartKey: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const USER_ID = /^[\w.@:+-]{1,128}$/;
+
+export function isGuestCartId(value: string): boolean {
+  return UUID.test(value);
+}
+
+function bearer(c: AppContext): string | null {
+  const header = c.req.header("authorization");
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new DomainError("UNAUTHORIZED", "the Authorization header must be `Bearer <token>`");
+  return match[1]!;
+}
+
+async function verifyUser(env: Env, token: string): Promise<string> {
+  let payload: Record<string, unknown>;
+  try {
+    if (env.JWT_JWKS_URL) {
+      payload = await verifyWithJwks(token, { jwks_uri: env.JWT_JWKS_URL, allowedAlgorithms: ["RS256", "ES256", "EdDSA"] });
+    } else {
+      if (!env.JWT_SECRET) throw new DomainError("UNAUTHORIZED", "user login is not configured (JWT_SECRET is not set)");
+      payload = await verify(token, env.JWT_SECRET, "HS256");
+    }
+  } catch (err) {
+    if (err instanceof DomainError) throw err;
+    const reason = err instanceof Error && /expired/i.test(err.name + err.message) ? "the token has expired" : "the token is not valid";
+    throw new DomainError("UNAUTHORIZED", reason);
+  }
+  if (typeof payload.exp !== "number") throw new DomainError("UNAUTHORIZED", "the token has no `exp` claim");
+  const sub = payload.sub;
+  if (typeof sub !== "string" || !USER_ID.test(sub)) throw new DomainError("UNAUTHORIZED", "the token's `sub` is not a valid user id");
+  return sub;
+}
+
+/**
+ * A valid JWT acts on the user's cart; otherwise `X-Cart-Id` (a UUID) acts
+ * on that guest cart; neither is 401. A bad JWT is 401 even with a cart id:
+ * a broken login must not silently fall back to a guest cart.
+ */
+export async function resolveIdentity(c: AppContext, need: "cart" | "user"): Promise<Identity> {
+  const token = bearer(c);
+  if (token) {
+    const userId = await verifyUser(c.env, token);
+    return { kind: "user", userId, cartKey: `user:${userId}` };
+  }
+  if (need === "user") throw new DomainError("UNAUTHORIZED", "this operation needs a logged-in user (Authorization: Bearer <JWT>)");
+  const cartId = c.req.header("x-cart-id");
+  if (cartId === undefined) throw new DomainError("UNAUTHORIZED", "send Authorization: Bearer <JWT> or X-Cart-Id: <guest cart UUID>");
+  if (!UUID.test(cartId)) {
+    throw new DomainError("VALIDATION_FAILED", "X-Cart-Id must be a UUID", [{ code: "invalid_format", path: "header.X-Cart-Id", message: "expected a UUID" }]);
+  }
+  const clientCartId = cartId.toLowerCase();
+  return { kind: "guest", clientCartId, cartKey: `guest:${clientCartId}` };
+}
+
+/** Admin endpoints: Bearer ADMIN_TOKEN, compared in constant time; refused outright while ADMIN_TOKEN is unset. */
+export async function requireAdmin(c: AppContext): Promise<void> {
+  if (!c.env.ADMIN_TOKEN) throw new DomainError("FORBIDDEN", "the admin API is disabled until ADMIN_TOKEN is set");
+  const token = bearer(c);
+  if (!token) throw new DomainError("UNAUTHORIZED", "admin endpoints need Authorization: Bearer <ADMIN_TOKEN>");
+  if (!(await constantTimeEqual(token, c.env.ADMIN_TOKEN))) throw new DomainError("UNAUTHORIZED", "the admin token is not valid");
+}
+
+// ---- one-time tickets for browser WebSockets ------------------------------------------
+
+export const TICKET_TTL_MS = 60_000;
+
+interface TicketClaims {
+  cartKey: string;
+  exp: number;
+  nonce: string;
+}
+
+function ticketKey(env: Env): string {
+  if (!env.JWT_SECRET) throw new DomainError("FORBIDDEN", "live tickets are disabled until JWT_SECRET is set");
+  return `live-ticket:${env.JWT_SECRET}`;
+}
+
+/** A signed, short-lived ticket naming one cart; the cart actor accepts each nonce once. */
+export async function issueTicket(env: Env, cartKey: string): Promise<{ ticket: string; expiresAt: string }> {
+  const claims: TicketClaims = { cartKey, exp: Date.now() + TICKET_TTL_MS, nonce: crypto.randomUUID() };
+  const body = btoa(JSON.stringify(claims)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return { ticket: `${body}.${await hmacSha256Hex(ticketKey(env), body)}`, expiresAt: new Date(claims.exp).toISOString() };
+}
+
+export async function readTicket(env: Env, ticket: string): Promise<TicketClaims> {
+  const [body, signature, extra] = ticket.split(".");
+  const invalid = new DomainError("UNAUTHORIZED", "the live ticket is not valid or has expired");
+  if (!body || !signature || extra !== undefined || body.length > 1024) throw invalid;
+  if (!(await constantTimeEqual(signature, await hmacSha256Hex(ticketKey(env), body)))) throw invalid;
+  let claims: TicketClaims;
+  try {
+    claims = JSON.parse(atob(body.replaceAll("-", "+").replaceAll("_", "/"))) as TicketClaims;
+  } catch {
+    throw invalid;
+  }
+  if (typeof claims.exp !== "number" || claims.exp < Date.now() || typeof claims.cartKey !== "string" || typeof claims.nonce !== "string") throw invalid;
+  return claims;
+}

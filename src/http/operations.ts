@@ -1,0 +1,104 @@
+import { sql } from "drizzle-orm";
+import { z } from "zod";
+import { redisClient } from "../cache/redis";
+import { databaseConfigured, withDatabase } from "../db/client";
+import { DomainError } from "../domain/errors";
+import { syncChangedCarts } from "../cron";
+import { docsPage, openApiDocument } from "./openapi";
+import type { App } from "./route";
+import { route } from "./route";
+import { CartKeyParams, HealthSchema } from "./schemas";
+
+const HEALTH_TIMEOUT_MS = 2_000;
+
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
+}
+
+async function checkPostgres(env: Env): Promise<string> {
+  if (!databaseConfigured(env)) return "not configured";
+  try {
+    await within(HEALTH_TIMEOUT_MS, withDatabase(env, (db) => db.execute(sql`select 1`)));
+    return "ok";
+  } catch (err) {
+    console.warn("healthz: postgres", err instanceof Error ? err.message : err);
+    return "unavailable";
+  }
+}
+
+async function checkRedis(env: Env): Promise<string> {
+  const redis = redisClient(env, HEALTH_TIMEOUT_MS);
+  if (!redis) return "disabled (snapshots off)";
+  try {
+    return (await redis.ping()) === "PONG" ? "ok" : "unavailable";
+  } catch (err) {
+    console.warn("healthz: redis", err instanceof Error ? err.message : err);
+    return "unavailable";
+  }
+}
+
+export function operationRoutes(app: App): void {
+  route(
+    app,
+    {
+      method: "get",
+      path: "/healthz",
+      tag: "Operations",
+      summary: "Health: the Worker answers; Postgres and Redis are checked",
+      description: "Always 200 while the Worker runs: `degraded` (not down) when a dependency is missing or unreachable; carts and orders keep working on the actors.",
+      access: "none",
+      ok: { status: 200, description: "Health", schema: HealthSchema },
+    },
+    async (c) => {
+      const [postgres, redis] = await Promise.all([checkPostgres(c.env), checkRedis(c.env)]);
+      return c.json({ status: postgres === "ok" && redis === "ok" ? "ok" : "degraded", checks: { postgres, redis } });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/admin/carts/{cartKey}/sync",
+      tag: "Operations",
+      summary: "Write one cart to Postgres now",
+      access: "admin",
+      params: CartKeyParams,
+      ok: { status: 200, description: "Written", schema: z.object({ cartKey: z.string(), version: z.number().int(), lines: z.number().int() }) },
+      problems: ["DEPENDENCY_UNAVAILABLE"],
+    },
+    async (c, { params }) => {
+      const cartKey = params.cartKey.startsWith("guest:") ? params.cartKey.toLowerCase() : params.cartKey;
+      try {
+        return c.json({ cartKey, ...(await c.env.CARTS.getByName(cartKey).syncToPostgres()) });
+      } catch (err) {
+        console.error(`admin sync of ${cartKey} failed`, err);
+        throw new DomainError("DEPENDENCY_UNAVAILABLE", "Postgres is unavailable; the cart stays queued for the hourly sync");
+      }
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/admin/sync",
+      tag: "Operations",
+      summary: "Run the hourly cart sync now",
+      access: "admin",
+      ok: { status: 200, description: "How many carts emitted a snapshot", schema: z.object({ carts: z.number().int(), source: z.string() }) },
+      problems: ["DEPENDENCY_UNAVAILABLE"],
+    },
+    async (c) => {
+      try {
+        return c.json(await syncChangedCarts(c.env));
+      } catch (err) {
+        console.error("admin sync failed", err);
+        throw new DomainError("DEPENDENCY_UNAVAILABLE", "neither Redis nor Postgres can list the changed carts right now");
+      }
+    },
+  );
+
+  app.get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
+  app.get("/docs", (c) => c.html(docsPage()));
+}

@@ -1,0 +1,76 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ProblemCode, ProblemItem } from "../domain/errors";
+import { DomainError, STATUS_OF } from "../domain/errors";
+
+const TITLES: Record<ProblemCode, string> = {
+  VALIDATION_FAILED: "The request is not valid",
+  UNAUTHORIZED: "Authentication required",
+  FORBIDDEN: "Not allowed",
+  NOT_FOUND: "Not found",
+  METHOD_NOT_ALLOWED: "Method not allowed",
+  SKU_UNAVAILABLE: "SKU unavailable",
+  OUT_OF_STOCK: "Out of stock",
+  SOLD_OUT: "Sold out",
+  LIMIT_EXCEEDED: "Purchase limit exceeded",
+  CART_TOO_LARGE: "Cart too large",
+  CURRENCY_MISMATCH: "Currency mismatch",
+  PRICE_CHANGED: "Price changed",
+  ORDER_NOT_PENDING: "Order is not pending",
+  CHECKOUT_EMPTY: "Nothing to check out",
+  CHECKOUT_IN_PROGRESS: "Checkout in progress",
+  IDEMPOTENCY_KEY_REUSED: "Idempotency key reused",
+  VERSION_CONFLICT: "Version conflict",
+  PAYLOAD_TOO_LARGE: "Payload too large",
+  UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
+  UPGRADE_REQUIRED: "Upgrade required",
+  RATE_LIMITED: "Too many requests",
+  NOT_CONFIGURED: "Not configured",
+  DEPENDENCY_UNAVAILABLE: "Service temporarily unavailable",
+  INTERNAL: "Internal error",
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  errors?: ProblemItem[];
+  requestId?: string;
+}
+
+export function problemType(code: ProblemCode): string {
+  return `urn:edge-cart:problem:${code.toLowerCase().replaceAll("_", "-")}`;
+}
+
+/** An RFC 9457 problem+json response. */
+export function problem(c: Context, code: ProblemCode, detail: string, errors?: ProblemItem[], headers?: Record<string, string>): Response {
+  const status = STATUS_OF[code];
+  const body: Problem = { type: problemType(code), title: TITLES[code], status, detail, code };
+  if (errors && errors.length > 0) body.errors = errors;
+  const requestId = c.get("requestId" as never) as string | undefined;
+  if (requestId) body.requestId = requestId;
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/problem+json", ...(requestId ? { "x-request-id": requestId } : {}), ...headers },
+  });
+}
+
+/**
+ * The single error handler: domain errors become their problem; anything
+ * else is logged with the request id and answered without detail (no stack
+ * ever leaves the Worker). A Durable Object that is overloaded or restarting
+ * answers 503 with Retry-After, which clients may retry.
+ */
+export function onError(err: Error, c: Context): Response {
+  if (err instanceof DomainError) return problem(c, err.code, err.detail, err.errors, err.headers);
+  if (err instanceof HTTPException) {
+    const code = (Object.entries(STATUS_OF).find(([, s]) => s === err.status)?.[0] ?? "VALIDATION_FAILED") as ProblemCode;
+    return problem(c, code, err.message || TITLES[code]);
+  }
+  const flags = err as Error & { retryable?: boolean; overloaded?: boolean };
+  console.error(`request ${c.get("requestId" as never) ?? "-"} ${c.req.method} ${c.req.path} failed:`, err);
+  if (flags.overloaded || flags.retryable) return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is busy; retry shortly", undefined, { "retry-after": "1" });
+  return problem(c, "INTERNAL", "an unexpected error occurred; it has been logged");
+}

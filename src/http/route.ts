@@ -1,0 +1,89 @@
+import type { z } from "zod";
+import type { ProblemItem } from "../domain/errors";
+import { DomainError } from "../domain/errors";
+import type { App, AppContext } from "./context";
+import type { Identity } from "./identity";
+import { requireAdmin, resolveIdentity } from "./identity";
+import type { Operation } from "./openapi";
+import { operations } from "./openapi";
+
+export type { App, AppContext, AppEnv } from "./context";
+
+type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+export interface Input<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  /** Set for `cart` and `user` operations. */
+  identity: Identity;
+}
+
+/** Turns zod issues into problem `errors` entries. */
+export function issuesOf(error: z.ZodError, prefix: string): ProblemItem[] {
+  return error.issues.map((issue) => ({ code: issue.code, path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."), message: issue.message }));
+}
+
+function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new DomainError("VALIDATION_FAILED", `the ${where} is not valid`, issuesOf(parsed.error, where));
+  return parsed.data;
+}
+
+const JSON_TYPE = /^application\/([\w.+-]*\+)?json\s*(;|$)/i;
+
+/** Reads and validates a JSON body: 415 for another media type, 400 for bad JSON or a body that does not match. */
+export async function readJsonBody<S extends z.ZodType>(c: AppContext, schema: S, optional = false): Promise<z.output<S>> {
+  const text = await c.req.text();
+  if (text.trim() === "") {
+    if (optional) return parseWith(schema, {}, "body");
+    throw new DomainError("VALIDATION_FAILED", "a JSON body is required");
+  }
+  if (!JSON_TYPE.test(c.req.header("content-type") ?? "")) throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new DomainError("VALIDATION_FAILED", "the body is not valid JSON");
+  }
+  return parseWith(schema, json, "body");
+}
+
+async function enforceRateLimit(c: AppContext, identity: Identity | null): Promise<void> {
+  const limiter = c.env.BUY_RATE_LIMITER;
+  if (!limiter) return;
+  const key = identity?.cartKey ?? c.req.header("cf-connecting-ip") ?? "anonymous";
+  const { success } = await limiter.limit({ key });
+  if (!success) {
+    const period = c.env.RATE_LIMIT_PERIOD_SECONDS ?? "10";
+    throw new DomainError("RATE_LIMITED", `too many buy requests; retry in ${period} s`, undefined, { "retry-after": period });
+  }
+}
+
+/** OpenAPI path `/v1/items/{skuId}` as a Hono path `/v1/items/:skuId`. */
+export function honoPath(path: string): string {
+  return path.replace(/\{(\w+)\}/g, ":$1");
+}
+
+/**
+ * Registers an operation: it is served by Hono and described in the OpenAPI
+ * document from the same zod schemas. Authentication, rate limiting and
+ * validation happen here, in that order, so handlers only see valid input.
+ */
+export function route<B extends z.ZodType | undefined, Q extends z.ZodObject | undefined, P extends z.ZodObject | undefined>(
+  app: App,
+  op: Operation<B, Q, P> & { rawBody?: boolean },
+  handler: (c: AppContext, input: Input<Infer<B>, Infer<Q>, Infer<P>>) => Promise<Response> | Response,
+): void {
+  operations.push(op as Operation);
+  app.on(op.method.toUpperCase(), honoPath(op.path), async (c) => {
+    let identity: Identity | null = null;
+    if (op.access === "cart" || op.access === "user") identity = await resolveIdentity(c, op.access);
+    if (op.access === "admin") await requireAdmin(c);
+    const params = (op.params ? parseWith(op.params, c.req.param(), "path") : undefined) as Infer<P>;
+    const query = (op.query ? parseWith(op.query, c.req.query(), "query") : undefined) as Infer<Q>;
+    if (op.rateLimited) await enforceRateLimit(c, identity);
+    const body = (op.body && !op.rawBody ? await readJsonBody(c, op.body, op.bodyOptional) : undefined) as Infer<B>;
+    return handler(c, { body, query, params, identity: identity as Identity });
+  });
+}

@@ -1,0 +1,226 @@
+import { z } from "zod";
+import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../domain/cart";
+
+/**
+ * The request schemas are the single source of request types (handlers get
+ * `z.output` of them) and, with the response schemas, of the OpenAPI document.
+ */
+
+// ---- building blocks -----------------------------------------------------------------
+
+export const SkuId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit")
+  .meta({ example: "sku-red-shirt-m" });
+export const Currency = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code such as USD").meta({ example: "USD" });
+export const Money = z.number().int().min(0).max(100_000_000_000).meta({ description: "integer amount in minor units (cents)" });
+export const Quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
+const Text = (max: number) => z.string().trim().min(1).max(max);
+const Spec = z.record(z.string().max(64), z.string().max(256)).refine((s) => Object.keys(s).length <= 50, "at most 50 attributes");
+export const GuestCartId = z.uuid().meta({ description: "a guest cart id (UUID)" });
+export const OrderId = z.string().regex(/^ord_[0-9a-f]{32}$/, "an order id like ord_0123456789abcdef0123456789abcdef");
+const Iso = z.string().meta({ format: "date-time" });
+
+// ---- catalog -----------------------------------------------------------------------------
+
+export const SkuParams = z.object({ skuId: SkuId });
+
+export const SkuUpsertBody = z.strictObject({
+  productId: Text(128),
+  name: Text(200),
+  image: z.url().max(2048).nullable().optional(),
+  spec: Spec.nullable().optional(),
+  merchantId: Text(128),
+  price: Money,
+  currency: Currency.default("USD"),
+  status: z.enum(["active", "inactive"]),
+  stock: z.number().int().min(0).max(10_000_000).meta({ description: "units available for sale now (onHand becomes stock + reserved)" }),
+  purchaseLimit: z.number().int().min(1).max(MAX_LINE_QUANTITY).nullable().optional().meta({ description: "units per customer across cart, checkout and flash buys" }),
+  stripes: z.number().int().min(1).max(64).default(1).meta({ description: "stock stripes for a hot SKU" }),
+});
+
+const SkuCommon = {
+  skuId: z.string(),
+  productId: z.string(),
+  merchantId: z.string(),
+  name: z.string(),
+  image: z.string().nullable(),
+  spec: z.record(z.string(), z.string()).nullable(),
+  price: z.number().int(),
+  currency: z.string(),
+  status: z.enum(["active", "inactive"]),
+  purchaseLimit: z.number().int().nullable(),
+  version: z.number().int(),
+};
+
+export const SkuPublicViewSchema = z.object({ ...SkuCommon, available: z.number().int() }).meta({ id: "Sku" });
+
+export const SkuAdminViewSchema = z
+  .object({ ...SkuCommon, stripes: z.number().int(), onHand: z.number().int(), reserved: z.number().int(), sold: z.number().int(), available: z.number().int(), updatedAt: Iso })
+  .meta({ id: "SkuAdmin" });
+
+export const ProductsQuery = z.object({
+  merchantId: z.string().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(256).optional(),
+});
+
+export const ProductListSchema = z.object({
+  items: z.array(
+    z.object({
+      productId: z.string(),
+      merchantId: z.string(),
+      name: z.string(),
+      image: z.string().nullable(),
+      priceRange: z.object({ min: z.number().int(), max: z.number().int(), currency: z.string() }),
+      skus: z.array(SkuPublicViewSchema.omit({ version: true })),
+    }),
+  ),
+  next: z.string().nullable(),
+});
+
+// ---- cart -----------------------------------------------------------------------------------
+
+export const AddItemBody = z.strictObject({ skuId: SkuId, quantity: Quantity });
+
+export const UpdateItemBody = z
+  .strictObject({ quantity: z.number().int().min(0).max(MAX_LINE_QUANTITY).optional(), selected: z.boolean().optional() })
+  .refine((b) => b.quantity !== undefined || b.selected !== undefined, "give quantity and/or selected");
+
+export const BatchDeleteBody = z.strictObject({ skuIds: z.array(SkuId).min(1).max(MAX_CART_LINES) });
+
+export const SelectBody = z
+  .strictObject({
+    selected: z.boolean(),
+    skuIds: z.array(SkuId).min(1).max(MAX_CART_LINES).optional(),
+    merchantId: Text(128).optional(),
+    all: z.literal(true).optional(),
+  })
+  .refine((b) => [b.skuIds, b.merchantId, b.all].filter((x) => x !== undefined).length === 1, "give exactly one of skuIds, merchantId, all");
+
+export const MergeBody = z.strictObject({ clientCartId: GuestCartId, strategy: z.enum(["sum", "max", "overwrite", "keep"]) });
+
+const CartLineSchema = z.object({
+  skuId: z.string(),
+  productId: z.string(),
+  merchantId: z.string(),
+  name: z.string(),
+  image: z.string().nullable(),
+  spec: z.record(z.string(), z.string()).nullable(),
+  quantity: z.number().int(),
+  selected: z.boolean(),
+  unitPrice: z.number().int().meta({ description: "price when the line was added" }),
+  currentPrice: z.number().int(),
+  priceChange: z.enum(["up", "down"]).nullable(),
+  available: z.boolean().meta({ description: "the line can be checked out as it is (active, in stock, within the limit)" }),
+  outOfStock: z.boolean(),
+  limitExceeded: z.boolean(),
+  lineTotal: z.number().int().meta({ description: "currentPrice x quantity" }),
+  addedAt: Iso,
+});
+
+export const CartViewSchema = z
+  .object({
+    cartId: z.string().meta({ description: "user:{id} or guest:{clientCartId}" }),
+    version: z.number().int(),
+    currency: z.string().nullable(),
+    items: z.array(CartLineSchema),
+    totals: z.object({
+      totalItems: z.number().int().meta({ description: "lines" }),
+      totalQuantity: z.number().int(),
+      totalAmount: z.number().int(),
+      selectedCount: z.number().int().meta({ description: "units in selected, available lines" }),
+      selectedAmount: z.number().int().meta({ description: "amount of selected, available lines" }),
+    }),
+    updatedAt: Iso.nullable(),
+  })
+  .meta({ id: "Cart" });
+
+export const MergeResultSchema = CartViewSchema.extend({
+  merge: z
+    .object({
+      strategy: z.string(),
+      from: z.string(),
+      merged: z.number().int(),
+      clamped: z.array(z.object({ skuId: z.string(), requested: z.number().int(), applied: z.number().int(), code: z.string() })),
+    })
+    .nullable(),
+});
+
+export const CartCountSchema = z.object({ totalQuantity: z.number().int(), totalItems: z.number().int() });
+export const TicketSchema = z.object({ ticket: z.string(), expiresAt: Iso });
+export const LiveQuery = z.object({ ticket: z.string().max(2048).optional() });
+
+// ---- checkout and orders ---------------------------------------------------------------------
+
+export const CheckoutBody = z.strictObject({
+  skuIds: z.array(SkuId).min(1).max(MAX_CART_LINES).optional().meta({ description: "lines to check out; default: the selected lines" }),
+  expectedTotal: Money.optional().meta({ description: "the total the buyer saw; a different computed total is PRICE_CHANGED" }),
+});
+
+export const FlashBody = z.strictObject({ quantity: Quantity });
+
+const OrderItemSchema = z.object({
+  skuId: z.string(),
+  productId: z.string(),
+  merchantId: z.string(),
+  name: z.string(),
+  image: z.string().nullable(),
+  spec: z.record(z.string(), z.string()).nullable(),
+  quantity: z.number().int(),
+  unitPrice: z.number().int(),
+  lineTotal: z.number().int(),
+});
+
+export const PaymentSchema = z.object({
+  eventId: z.string(),
+  transactionId: z.string(),
+  type: z.string(),
+  status: z.enum(["SUCCEEDED", "FAILED", "REFUNDED"]),
+  amount: z.number().int(),
+  currency: z.string(),
+  reason: z.string().nullable(),
+  receivedAt: Iso,
+});
+
+export const PlacedOrderSchema = z
+  .object({
+    orderId: z.string(),
+    status: z.enum(["PENDING", "PAID", "CANCELLED", "EXPIRED", "REFUNDED"]),
+    items: z.array(OrderItemSchema),
+    total: z.number().int(),
+    currency: z.string(),
+    expiresAt: Iso,
+  })
+  .meta({ id: "PlacedOrder" });
+
+export const OrderSchema = PlacedOrderSchema.extend({
+  createdAt: Iso,
+  paidAt: Iso.nullable(),
+  refundRequired: z.boolean(),
+  payments: z.array(PaymentSchema),
+}).meta({ id: "Order" });
+
+export const OrderParams = z.object({ orderId: z.string().max(64) });
+export const OrdersQuery = z.object({ limit: z.coerce.number().int().min(1).max(50).default(20), cursor: z.string().max(256).optional() });
+export const OrderListSchema = z.object({ items: z.array(OrderSchema), next: z.string().nullable() });
+
+export const PaymentWebhookBody = z.strictObject({
+  eventId: z.string().min(1).max(200),
+  type: z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]),
+  orderId: z.string().min(1).max(64),
+  transactionId: z.string().min(1).max(200),
+  amount: Money,
+  currency: Currency,
+});
+
+// ---- operations ----------------------------------------------------------------------------------
+
+export const CartKeyParams = z.object({
+  cartKey: z.string().regex(/^(user:[\w.@:+-]{1,128}|guest:[0-9a-fA-F-]{36})$/, "user:{id} or guest:{uuid}"),
+});
+
+export const HealthSchema = z.object({
+  status: z.enum(["ok", "degraded"]),
+  checks: z.object({ postgres: z.string(), redis: z.string() }),
+});

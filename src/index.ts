@@ -1,0 +1,19 @@
+import "./env";
+import { consumeBatch } from "./consumer";
+import { runScheduled } from "./cron";
+import { app } from "./http/app";
+
+export { CartActor } from "./actors/cart-actor";
+export { OrderActor } from "./actors/order-actor";
+export { SkuActor } from "./actors/sku-actor";
+
+/** The Worker: the HTTP API, the queue consumer (events -> Postgres) and the cron triggers. */
+export default {
+  fetch: app.fetch,
+  async queue(batch, env) {
+    await consumeBatch(batch, env);
+  },
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduled(controller.cron, env));
+  },
+} satisfies ExportedHandler<Env>;
