@@ -1,9 +1,17 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+/** Secrets the Worker under test runs with (the dev defaults' test twins). */
+export const TEST_SECRETS = {
+  JWT_SECRET: "test-jwt-secret",
+  ADMIN_TOKEN: "test-admin-token",
+  PAYMENT_WEBHOOK_SECRET: "test-webhook-secret",
+};
 
 // Three projects:
 //  - node:    pure domain rules and the local-stack tools (dev/), in Node.
-//  - workers: actors, HTTP routes and the queue consumer inside workerd (Miniflare)
-//             against the real Postgres and Redis of this machine.
+//  - workers: actors, HTTP routes, the queue consumer and cron inside workerd
+//             (Miniflare), against the real Postgres and Redis of this machine.
 //  - e2e:     the whole local stack (`npm run dev` pieces) driven over real HTTP.
 export default defineConfig({
   test: {
@@ -13,6 +21,42 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/domain/**/*.test.ts", "test/dev/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...TEST_SECRETS,
+                DATABASE_URL: inject("databaseUrl"),
+                NEON_WS_PROXY: inject("neonWsProxy"),
+                UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
+                UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+              },
+              // A buyer gets 30 buy requests per 10 s in tests (production: wrangler.toml).
+              ratelimits: { BUY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 30, period: 10 } } },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/actors/**/*.test.ts", "test/http/**/*.test.ts", "test/consumer/**/*.test.ts", "test/cron/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 240_000,
         },
       },
     ],

@@ -105,7 +105,7 @@ export class SkuActor extends Actor {
   // ---- catalog -------------------------------------------------------------
 
   /** Creates or updates the SKU; an unchanged PUT changes nothing (idempotent). */
-  async upsert(skuId: string, input: SkuInput): Promise<SkuAdminView> {
+  async upsert(skuId: string, input: SkuInput): Promise<{ sku: SkuAdminView; created: boolean }> {
     const result = this.transact(() => {
       const prev = this.sku;
       const catalog: SkuCatalog = {
@@ -123,19 +123,19 @@ export class SkuActor extends Actor {
       };
       const stock = prev?.stock ?? EMPTY_STOCK;
       const restock = setAvailable(stock, input.stock);
-      if (prev && restock.quantity === 0 && JSON.stringify(prev.catalog) === JSON.stringify(catalog)) return { state: prev, changed: false };
+      if (prev && restock.quantity === 0 && JSON.stringify(prev.catalog) === JSON.stringify(catalog)) return { state: prev, changed: false, created: false };
       const next: SkuState = { catalog, stock: applyMovement(stock, restock), version: (prev?.version ?? 0) + 1, updatedAt: new Date().toISOString() };
       this.save(next);
       if (restock.quantity !== 0) this.recordMovement(next, restock, `admin:v${next.version}`, "admin");
       this.outbox.addEvent(envelope("sku.updated", skuId, next.version, this.admin(next)));
-      return { state: next, changed: true };
+      return { state: next, changed: true, created: prev === null };
     });
     if (result.changed) {
       this.afterCommit();
       // Carts show prices from Redis: make an admin change visible before answering.
       await this.mirror.flush().catch((err: unknown) => console.warn("sku view not published", err));
     }
-    return this.admin(result.state);
+    return { sku: this.admin(result.state), created: result.created };
   }
 
   adminView(): SkuAdminView | null {

@@ -22,13 +22,13 @@ export function catalogRoutes(app: App): void {
       ok: { status: 200, description: "The SKU with its stock counters", schema: SkuAdminViewSchema },
     },
     async (c, { params, body }) => {
-      const view = await c.env.SKUS.getByName(params.skuId).upsert(params.skuId, {
+      const { sku, created } = await c.env.SKUS.getByName(params.skuId).upsert(params.skuId, {
         ...body,
         image: body.image ?? null,
         spec: body.spec ?? null,
         purchaseLimit: body.purchaseLimit ?? null,
       });
-      return c.json(view, view.version === 1 ? 201 : 200);
+      return c.json(sku, created ? 201 : 200);
     },
   );
 

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import type { Order, PaymentEvent } from "../../src/domain/order";
+import { decideCancel, decideExpiry, decidePayment } from "../../src/domain/order";
+
+const now = Date.parse("2026-06-01T12:00:00Z");
+
+const order = (over: Partial<Order> = {}): Order => ({
+  orderId: "ord_1",
+  ownerId: "user:u1",
+  source: "checkout",
+  status: "PENDING",
+  items: [],
+  total: 2500,
+  currency: "USD",
+  createdAt: new Date(now - 60_000).toISOString(),
+  expiresAt: new Date(now + 60_000).toISOString(),
+  paidAt: null,
+  closedAt: null,
+  refundRequired: false,
+  payments: [],
+  version: 1,
+  ...over,
+});
+
+const event = (type: PaymentEvent["type"], over: Partial<PaymentEvent> = {}): PaymentEvent => ({
+  eventId: "evt_1",
+  type,
+  orderId: "ord_1",
+  transactionId: "tx_1",
+  amount: 2500,
+  currency: "USD",
+  ...over,
+});
+
+describe("order state machine", () => {
+  it("pays a PENDING order with the right amount and commits its stock", () => {
+    const d = decidePayment(order(), event("payment.succeeded"), now);
+    expect(d).toMatchObject({ status: "PAID", effect: "commit", events: ["order.paid"], payment: { status: "SUCCEEDED" } });
+  });
+
+  it("records an amount or currency mismatch as a failed payment and stays PENDING", () => {
+    expect(decidePayment(order(), event("payment.succeeded", { amount: 2499 }), now)).toMatchObject({
+      status: "PENDING",
+      effect: null,
+      payment: { status: "FAILED", reason: expect.stringMatching(/amount mismatch/) },
+    });
+    expect(decidePayment(order(), event("payment.succeeded", { currency: "EUR" }), now).payment?.reason).toMatch(/currency mismatch/);
+  });
+
+  it("records a failure and keeps the order payable", () => {
+    expect(decidePayment(order(), event("payment.failed"), now)).toMatchObject({ status: "PENDING", effect: null, payment: { status: "FAILED" } });
+  });
+
+  it("flags a payment after expiry or cancel for refund without touching stock", () => {
+    for (const status of ["EXPIRED", "CANCELLED"] as const) {
+      expect(decidePayment(order({ status }), event("payment.succeeded"), now)).toMatchObject({ status, refundRequired: true, effect: null });
+    }
+  });
+
+  it("refunds a PAID order and puts its units back on hand", () => {
+    expect(decidePayment(order({ status: "PAID" }), event("payment.refunded"), now)).toMatchObject({ status: "REFUNDED", effect: "restock", events: ["order.refunded"] });
+    expect(decidePayment(order({ status: "PENDING" }), event("payment.refunded"), now)).toMatchObject({ status: "PENDING", effect: null, payment: { status: "FAILED" } });
+  });
+
+  it("expires only a PENDING order past its expiry; cancels only a PENDING one", () => {
+    expect(decideExpiry(order(), now)).toBeNull();
+    expect(decideExpiry(order({ expiresAt: new Date(now - 1).toISOString() }), now)).toMatchObject({ status: "EXPIRED", effect: "release" });
+    expect(decideExpiry(order({ status: "PAID", expiresAt: new Date(now - 1).toISOString() }), now)).toBeNull();
+    expect(decideCancel(order())).toMatchObject({ status: "CANCELLED", effect: "release" });
+    expect(decideCancel(order({ status: "PAID" }))).toBeNull();
+  });
+});

@@ -1,0 +1,24 @@
+// Starts the real backing services for the workerd test project (Node side):
+// a fresh migrated Postgres database, the Neon WebSocket proxy and the Upstash
+// REST adapter in front of the machine's Redis. The Worker under test gets
+// their addresses as bindings (vitest.config.ts).
+import type { TestProject } from "vitest/node";
+import { startTestServices } from "./services.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    neonWsProxy: string;
+    upstashUrl: string;
+    upstashToken: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const services = await startTestServices();
+  project.provide("databaseUrl", services.databaseUrl);
+  project.provide("neonWsProxy", services.neonWsProxy);
+  project.provide("upstashUrl", services.upstashUrl);
+  project.provide("upstashToken", services.upstashToken);
+  return () => services.stop();
+}

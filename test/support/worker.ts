@@ -1,0 +1,105 @@
+// Helpers for tests that run inside workerd (the "workers" project): real
+// HTTP through the Worker's own fetch handler, real actors, real Postgres.
+import { env, exports } from "cloudflare:workers";
+import { sign } from "hono/jwt";
+import { withDatabase, type Database } from "../../src/db/client";
+
+export const ADMIN = { authorization: "Bearer test-admin-token" };
+export const WEBHOOK_SECRET = "test-webhook-secret";
+
+export interface Call {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Reply<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** One HTTP request through the Worker (JSON in, JSON or problem+json out). */
+export async function api<T = any>(path: string, call: Call = {}): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...call.headers };
+  let body: string | undefined;
+  if (call.body !== undefined) {
+    body = typeof call.body === "string" ? call.body : JSON.stringify(call.body);
+    headers["content-type"] ??= "application/json";
+  }
+  const res = await exports.default.fetch(new Request(`http://edge-cart.test${path}`, { method: call.method ?? (body ? "POST" : "GET"), headers, body }));
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON (e.g. the docs page)
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+export const unique = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+
+export async function userToken(userId: string, expiresInSeconds = 3600, secret = "test-jwt-secret"): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return sign({ sub: userId, iat: now, exp: now + expiresInSeconds }, secret, "HS256");
+}
+
+export async function asUser(userId = unique("user")): Promise<{ userId: string; cartKey: string; headers: Record<string, string> }> {
+  return { userId, cartKey: `user:${userId}`, headers: { authorization: `Bearer ${await userToken(userId)}` } };
+}
+
+export function asGuest(cartId: string = crypto.randomUUID()): { cartId: string; cartKey: string; headers: Record<string, string> } {
+  return { cartId, cartKey: `guest:${cartId}`, headers: { "x-cart-id": cartId } };
+}
+
+export interface SkuFields {
+  productId?: string;
+  name?: string;
+  merchantId?: string;
+  price?: number;
+  currency?: string;
+  status?: "active" | "inactive";
+  stock?: number;
+  purchaseLimit?: number | null;
+  image?: string | null;
+  spec?: Record<string, string> | null;
+}
+
+/** Creates (or updates) a SKU through the admin API and returns its id. */
+export async function putSku(skuId: string = unique("sku"), fields: SkuFields = {}): Promise<string> {
+  const res = await api(`/v1/admin/skus/${skuId}`, {
+    method: "PUT",
+    headers: ADMIN,
+    body: { productId: `p-${skuId}`, name: `Item ${skuId}`, merchantId: "m-1", price: 1000, currency: "USD", status: "active", stock: 100, ...fields },
+  });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`putSku ${skuId}: ${res.status} ${JSON.stringify(res.body)}`);
+  return skuId;
+}
+
+export async function adminSku(skuId: string): Promise<{ onHand: number; reserved: number; sold: number; available: number; version: number }> {
+  const res = await api(`/v1/admin/skus/${skuId}`, { headers: ADMIN });
+  if (res.status !== 200) throw new Error(`adminSku ${skuId}: ${res.status}`);
+  return res.body;
+}
+
+/** Runs a query against the real Postgres the Worker writes to. */
+export function db<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  return withDatabase(env, work);
+}
+
+/** Polls until `check` returns a value (not undefined/null/false) or the time is up. */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== null && value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
