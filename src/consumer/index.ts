@@ -113,6 +113,8 @@ async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
 }
 
 function errorText(err: unknown): string {
+  // A failed WebSocket connection surfaces as an ErrorEvent, not an Error.
+  if (typeof ErrorEvent !== "undefined" && err instanceof ErrorEvent) return `connection failed: ${err.message || "socket error"}`;
   if (err instanceof Error) {
     const cause = (err as Error & { cause?: unknown }).cause;
     return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;

@@ -1,0 +1,156 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { eq, inArray } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { consumeBatch, retryDelaySeconds } from "../../src/consumer";
+import { deadLetters, inventoryAudit, orders, processedEvents, skus } from "../../src/db/schema";
+import type { Order } from "../../src/domain/order";
+import type { Envelope, EventType, EventData } from "../../src/events/envelope";
+import { envelope } from "../../src/events/envelope";
+import { db, eventually, unique } from "../support/worker";
+
+function skuEvent(skuId: string, version: number, price: number): Envelope<"sku.updated"> {
+  return envelope("sku.updated", skuId, version, {
+    skuId,
+    productId: "p",
+    merchantId: "m",
+    name: `v${version}`,
+    image: null,
+    spec: null,
+    price,
+    currency: "USD",
+    status: "active",
+    purchaseLimit: null,
+    stripes: 1,
+    onHand: 10,
+    reserved: 0,
+    sold: 0,
+    available: 10,
+    version,
+    updatedAt: new Date().toISOString(),
+  });
+}
+
+function movementEvent(skuId: string, version: number, refId: string): Envelope<"inventory.reserved"> {
+  return envelope("inventory.reserved", skuId, version, {
+    skuId,
+    refId,
+    reason: "order",
+    kind: "reserve",
+    quantity: 1,
+    onHandDelta: 0,
+    reservedDelta: 1,
+    soldDelta: 0,
+    counters: { onHand: 10, reserved: 1, sold: 0 },
+  });
+}
+
+function orderEvent<T extends EventType>(type: T, o: Order): Envelope<T> {
+  return envelope(type, o.orderId, o.version, o as EventData[T]);
+}
+
+function order(orderId: string, over: Partial<Order> = {}): Order {
+  return {
+    orderId,
+    ownerId: "user:u",
+    source: "checkout",
+    status: "PENDING",
+    items: [{ skuId: "s", productId: "p", merchantId: "m", name: "n", image: null, spec: null, quantity: 1, unitPrice: 100, lineTotal: 100 }],
+    total: 100,
+    currency: "USD",
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 900_000).toISOString(),
+    paidAt: null,
+    closedAt: null,
+    refundRequired: false,
+    payments: [],
+    version: 1,
+    ...over,
+  };
+}
+
+async function deliver(queue: string, bodies: unknown[], environment: Env = env, attempts = 1) {
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body, i) => ({ id: `msg-${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })),
+  );
+  const ctx = createExecutionContext();
+  await consumeBatch(batch as MessageBatch, environment);
+  return { batch, result: await getQueueResult(batch, ctx) };
+}
+
+describe("queue consumer", () => {
+  it("writes an event once even when it is delivered twice", async () => {
+    const skuId = unique("sku");
+    const event = movementEvent(skuId, 2, "ord_x");
+    const first = await deliver("order-events", [event, event]);
+    expect(first.result.explicitAcks).toHaveLength(2);
+    await deliver("order-events", [event]);
+    const rows = await db((d) => d.select().from(inventoryAudit).where(eq(inventoryAudit.skuId, skuId)));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ kind: "reserve", refId: "ord_x", reservedDelta: 1, skuVersion: 2 });
+  });
+
+  it("never lets an older version overwrite a newer one", async () => {
+    const skuId = unique("sku");
+    await deliver("order-events", [skuEvent(skuId, 3, 300), skuEvent(skuId, 2, 200)]);
+    await deliver("order-events", [skuEvent(skuId, 1, 100)]);
+    const [row] = await db((d) => d.select().from(skus).where(eq(skus.skuId, skuId)));
+    expect(row).toMatchObject({ version: 3, price: 300, name: "v3" });
+  });
+
+  it("keeps an order's newest state when order.created arrives after order.paid", async () => {
+    const orderId = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
+    const created = order(orderId);
+    const paid = order(orderId, { status: "PAID", version: 2, paidAt: new Date().toISOString() });
+    await deliver("order-events", [orderEvent("order.paid", paid)]);
+    await deliver("order-events", [orderEvent("order.created", created)]);
+    const [row] = await db((d) => d.select().from(orders).where(eq(orders.orderId, orderId)));
+    expect(row).toMatchObject({ status: "PAID", version: 2 });
+  });
+
+  it("dead-letters a poison message at once without holding back the rest of the batch", async () => {
+    const skuId = unique("sku");
+    const poison = { hello: "not an envelope", marker: unique("poison") };
+    const { batch, result } = await deliver("order-events", [poison, skuEvent(skuId, 1, 100)]);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.sort()).toEqual(batch.messages.map((m) => m.id).sort());
+    expect(await db((d) => d.select().from(skus).where(eq(skus.skuId, skuId)))).toHaveLength(1);
+    // The DLQ consumer records it in Postgres for inspection.
+    const letter = await eventually(
+      async () => (await db((d) => d.select().from(deadLetters).where(eq(deadLetters.messageId, batch.messages[0]!.id))))[0],
+      20_000,
+      "dead letter row",
+    );
+    expect(letter).toMatchObject({ queue: "order-events", body: poison });
+    expect(letter.error).toMatch(/invalid envelope/);
+  });
+
+  it("retries only the message whose write fails, with backoff, and acks the others", async () => {
+    const skuId = unique("sku");
+    // Valid as an envelope, but Postgres rejects the timestamp: a failing write.
+    const broken = orderEvent("order.created", order(`ord_${crypto.randomUUID().replaceAll("-", "")}`, { createdAt: "definitely-not-a-time" }));
+    const good = skuEvent(skuId, 1, 100);
+    const { batch, result } = await deliver("order-events", [broken, good], env, 3);
+    expect(result.explicitAcks).toEqual([batch.messages[1]!.id]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual([batch.messages[0]!.id]);
+    expect(await db((d) => d.select().from(processedEvents).where(inArray(processedEvents.eventId, [broken.id, good.id])))).toEqual([
+      expect.objectContaining({ eventId: good.id }),
+    ]);
+  });
+
+  it("backs off exponentially up to five minutes", () => {
+    expect([1, 2, 3, 8, 9, 30].map(retryDelaySeconds)).toEqual([2, 4, 8, 256, 300, 300]);
+  });
+
+  it("retries everything while Postgres is down, and writes it once Postgres is back", async () => {
+    const skuId = unique("sku");
+    const event = skuEvent(skuId, 1, 100);
+    const down = { ...env, DATABASE_URL: "postgres://postgres@127.0.0.1:1/nowhere" } as Env;
+    const { result } = await deliver("order-events", [event], down);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toHaveLength(1);
+    await deliver("order-events", [event]);
+    expect(await db((d) => d.select().from(skus).where(eq(skus.skuId, skuId)))).toHaveLength(1);
+  });
+});
