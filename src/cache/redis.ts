@@ -67,9 +67,11 @@ export async function readVersioned(redis: Redis, keys: string[]): Promise<Map<s
   if (keys.length === 0) return found;
   const pipeline = redis.pipeline();
   for (const key of keys) pipeline.hmget(key, "v", "d");
-  const rows = await pipeline.exec<(Record<string, string | null> | null)[]>();
+  // Without automatic deserialization HMGET answers the raw [v, d] pair.
+  const rows = await pipeline.exec<([string | null, string | null] | null)[]>();
   rows.forEach((row, i) => {
-    if (row?.v != null && row.d != null) found.set(keys[i]!, { version: Number(row.v), data: row.d });
+    const [v, d] = row ?? [null, null];
+    if (v != null && d != null) found.set(keys[i]!, { version: Number(v), data: d });
   });
   return found;
 }

@@ -1,0 +1,88 @@
+// Applies the drizzle-kit SQL migrations (migrations/*.sql + migrations/meta/_journal.json)
+// with drizzle-orm's node-postgres migrator, and creates/drops databases for dev and tests.
+import fs from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import { ROOT, isMain } from "./util.ts";
+
+export const DEFAULT_MIGRATIONS = path.join(ROOT, "migrations");
+export const DEV_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+
+// Any constant works; it only has to be the same for every migrating process.
+const MIGRATION_LOCK = 0x65646765; // "edge"
+
+export async function migrateDatabase(databaseUrl: string, migrationsFolder = DEFAULT_MIGRATIONS): Promise<void> {
+  const folder = path.resolve(ROOT, migrationsFolder);
+  if (!fs.existsSync(path.join(folder, "meta", "_journal.json"))) {
+    // Until the first `npm run db:generate` there is nothing to apply.
+    console.warn(`[migrate] no migrations in ${folder} (meta/_journal.json missing); nothing applied`);
+    return;
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    // Two processes migrating the same database (dev stack + a test) take turns.
+    await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    await migrate(drizzle(client), { migrationsFolder: folder });
+  } finally {
+    await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
+    await client.end();
+  }
+}
+
+function quoteIdent(name: string): string {
+  // Names come from code, not users; still refuse anything that would need escaping.
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new Error(`Invalid database name: ${name}`);
+  return `"${name}"`;
+}
+
+/** URL of database `name` on the server of `serverUrl`. */
+export function databaseUrlFor(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function withServer<T>(serverUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates database `name` if missing; returns its URL. `serverUrl` is any database on that server. */
+export async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  await withServer(serverUrl, async (c) => {
+    const { rowCount } = await c.query("select 1 from pg_database where datname = $1", [name]);
+    if (rowCount) return;
+    try {
+      await c.query(`create database ${quoteIdent(name)}`);
+    } catch (err) {
+      // Lost a race with another process creating it: that is fine.
+      const code = (err as { code?: string }).code;
+      if (code !== "42P04" && code !== "23505") throw err;
+    }
+  });
+  return databaseUrlFor(serverUrl, name);
+}
+
+/** Drops database `name`, disconnecting whoever still uses it (Postgres 13+). */
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  await withServer(serverUrl, (c) => c.query(`drop database if exists ${quoteIdent(name)} with (force)`));
+}
+
+/** A name no concurrent run will pick, e.g. edge_cart_e2e_k3j9x2ab. */
+export function randomDatabaseName(prefix: string): string {
+  return `${prefix}_${Math.random().toString(36).slice(2, 10)}`;
+}
+
+if (isMain(import.meta.url)) {
+  const url = process.env.DATABASE_URL ?? (await ensureDatabase(DEV_SERVER_URL, "edge_cart_dev"));
+  await migrateDatabase(url, process.env.MIGRATIONS_DIR ?? DEFAULT_MIGRATIONS);
+  console.log(`[migrate] ${new URL(url).pathname.slice(1)} is up to date`);
+}

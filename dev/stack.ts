@@ -1,0 +1,370 @@
+// The whole local system: Postgres (+ migrations), the Neon WebSocket proxy, Redis behind
+// the Upstash REST adapter, and the Worker under `wrangler dev`.
+//   npm run dev            -> CLI below (prints a summary, Ctrl-C stops everything)
+//   startLocalStack({...}) -> the same, for end-to-end tests (fresh database, random ports)
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execFileSync, type ChildProcess } from "node:child_process";
+import { startEmbeddedPostgres } from "./embedded-postgres.ts";
+import { startNeonWsProxy, type NeonWsProxy } from "./neon-ws-proxy.ts";
+import { startUpstashAdapter, type UpstashAdapter } from "./upstash-adapter.ts";
+import { DEFAULT_MIGRATIONS, DEV_SERVER_URL, dropDatabase, ensureDatabase, migrateDatabase, randomDatabaseName } from "./migrate.ts";
+import { findBinary, redisAnswers, startRedisServer } from "./redis-server.ts";
+import { cleanupStale, killGroup, killGroupNow, spawnGroup, writePidFile, type ChildRecord } from "./processes.ts";
+import { ROOT, freePort, isMain, sleep, tcpAnswers } from "./util.ts";
+
+export interface LocalStackOptions {
+  /** Worker port; 0 = pick a free one. Default: $PORT or 8787. */
+  port?: number;
+  /**
+   * Test mode: creates a fresh database `<databaseName>_<random>` (dropped on stop), a private
+   * redis-server when one can be spawned, and temporary Worker state unless persistDir is given.
+   */
+  databaseName?: string;
+  /** Where pids.json, PGlite data and the Worker's Durable Object state live. Default `.dev-stack`. */
+  persistDir?: string;
+  /** No progress output (wrangler's output is still kept for error messages). */
+  quiet?: boolean;
+  /** More Worker vars; they win over .dev.vars. */
+  extraVars?: Record<string, string>;
+  /** Wrangler config to run (default: the project's wrangler.toml). For tooling tests. */
+  config?: string;
+}
+
+export interface LocalStack {
+  baseUrl: string;
+  /** Usable from Node with `pg`. */
+  databaseUrl: string;
+  /** Undefined when no Redis could be had (the Worker then runs with snapshots off). */
+  upstashUrl?: string;
+  upstashToken?: string;
+  stop(): Promise<void>;
+}
+
+const DEV_DATABASE = "edge_cart_dev";
+const DEFAULT_UPSTASH_TOKEN = "dev-upstash-token";
+const DOCS_PATH = "/docs";
+const WORKER_START_TIMEOUT_MS = 120_000;
+
+interface CliPorts {
+  adapter: number;
+  proxy: number;
+  pglite: number;
+  inspector: number;
+}
+
+/** Dev secrets: .dev.vars, created from .dev.vars.example on first run. */
+export function readDevVars(root = ROOT): Record<string, string> {
+  const file = path.join(root, ".dev.vars");
+  if (!fs.existsSync(file)) {
+    const example = path.join(root, ".dev.vars.example");
+    if (fs.existsSync(example)) fs.copyFileSync(example, file);
+    else fs.writeFileSync(file, "JWT_SECRET=dev-jwt-secret\nADMIN_TOKEN=dev-admin-token\nPAYMENT_WEBHOOK_SECRET=dev-webhook-secret\n");
+  }
+  const vars: Record<string, string> = {};
+  for (const line of fs.readFileSync(file, "utf8").split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (m) vars[m[1]!] = m[2]!.trim().replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return vars;
+}
+
+/** Who listens on `port`, for a helpful message (best effort, Linux `ss`). */
+function portOwner(port: number): string {
+  try {
+    const out = execFileSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8", timeout: 2000 });
+    const m = /users:\(\("([^"]+)",pid=(\d+)/.exec(out);
+    return m ? ` by ${m[1]} (pid ${m[2]})` : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Tries `preferred` first (stable URLs for people), else a random free port; 0 stays 0 (bind picks). */
+async function pickPort(preferred: number): Promise<number> {
+  if (preferred === 0) return 0;
+  return (await tcpAnswers("127.0.0.1", preferred, 300)) ? freePort() : preferred;
+}
+
+/** Keeps the last lines of a child's output for error messages, optionally echoing them. */
+function captureOutput(child: ChildProcess, prefix: string, echo: () => boolean): () => string {
+  const tail: string[] = [];
+  const onLine = (line: string) => {
+    tail.push(line);
+    if (tail.length > 60) tail.shift();
+    if (echo()) console.log(`${prefix} ${line}`);
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      const lines = (partial + chunk).split(/\r?\n/);
+      partial = lines.pop() ?? "";
+      lines.filter((l) => l.trim()).forEach(onLine);
+    });
+  }
+  return () => tail.join("\n");
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  return (await start(opts, null)).stack;
+}
+
+interface Started {
+  stack: LocalStack;
+  redisUrl: string | null;
+  wrangler: ChildProcess;
+  proxy: string;
+  pgLabel: string;
+  inspectorPort: number;
+}
+
+/** `cli` = fixed preferred ports for humans; `onStop` hands out stop() early, for Ctrl-C during startup. */
+async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (stop: () => Promise<void>) => void): Promise<Started> {
+  const testMode = opts.databaseName !== undefined;
+  const log = (msg: string) => {
+    if (!opts.quiet) console.log(`[dev] ${msg}`);
+  };
+  const warn = (msg: string) => {
+    if (!opts.quiet) console.warn(`[dev] WARNING: ${msg}`);
+  };
+
+  const tempState = testMode && !opts.persistDir ? fs.mkdtempSync(path.join(os.tmpdir(), "edge-cart-stack-")) : null;
+  const stateDir = path.resolve(ROOT, opts.persistDir ?? tempState ?? ".dev-stack");
+  fs.mkdirSync(stateDir, { recursive: true });
+  const pidFile = path.join(stateDir, "pids.json");
+
+  // Everything started so far, undone in reverse order by stop() (also when start fails).
+  const cleanups: (() => Promise<void>)[] = [];
+  const children: ChildRecord[] = [];
+  let port = opts.port ?? Number(process.env.PORT ?? 8787);
+  const savePids = () =>
+    writePidFile(pidFile, { supervisor: process.pid, startedAt: new Date().toISOString(), port, children });
+  const onExit = () => children.forEach((c) => killGroupNow(c.pid));
+  let stopped = false;
+  let ownsPidFile = false; // false while another live stack owns it: we must not delete it
+  // Safe to call again and concurrently: each cleanup is popped and runs once.
+  const stop = async () => {
+    stopped = true;
+    while (cleanups.length) {
+      await cleanups.pop()!().catch((err: Error) => warn(`cleanup failed: ${err.message}`));
+    }
+    if (children.length === 0) process.off("exit", onExit);
+    if (ownsPidFile) fs.rmSync(pidFile, { force: true });
+    if (tempState) fs.rmSync(tempState, { recursive: true, force: true });
+  };
+  onStop?.(stop);
+  // Called after every slow step: a stop() that came meanwhile must not leave later steps running.
+  const checkpoint = () => {
+    if (stopped) throw new Error("stopped while starting");
+  };
+  // Child processes are recorded in pids.json (for the next run) and killed by stop() or, if
+  // this process dies first, by the exit hook.
+  const trackChild = (rec: ChildRecord) => {
+    children.push(rec);
+    savePids();
+    cleanups.push(async () => {
+      await killGroup(rec.pid);
+      children.splice(children.indexOf(rec), 1);
+    });
+  };
+
+  try {
+    for (const k of await cleanupStale(pidFile)) log(`stopped leftover ${k} from a previous run`);
+    // The Worker port first: a taken one should fail before anything else starts.
+    if (port === 0) port = await freePort();
+    else if (await tcpAnswers("127.0.0.1", port)) {
+      throw new Error(`Port ${port} is already in use${portOwner(port)}. Stop that process or use another port (PORT=8788 npm run dev).`);
+    }
+    savePids();
+    ownsPidFile = true;
+    process.on("exit", onExit);
+
+    // --- Postgres ---------------------------------------------------------------------
+    let databaseUrl: string;
+    let pgLabel: string;
+    const serverUrl = process.env.DATABASE_URL ?? ((await tcpAnswers("127.0.0.1", 5432)) ? DEV_SERVER_URL : null);
+    if (serverUrl && testMode) {
+      const name = randomDatabaseName(opts.databaseName!);
+      databaseUrl = await ensureDatabase(serverUrl, name);
+      cleanups.push(() => dropDatabase(serverUrl, name));
+      pgLabel = `fresh database ${name}`;
+    } else if (process.env.DATABASE_URL) {
+      databaseUrl = process.env.DATABASE_URL;
+      pgLabel = "from DATABASE_URL";
+    } else if (serverUrl) {
+      databaseUrl = await ensureDatabase(serverUrl, DEV_DATABASE);
+      pgLabel = "local server";
+    } else {
+      const dataDir = testMode ? undefined : path.join(stateDir, "pglite");
+      const embedded = await startEmbeddedPostgres({ port: await pickPort(cli?.pglite ?? 0), dataDir });
+      cleanups.push(() => embedded.close());
+      databaseUrl = embedded.url;
+      pgLabel = `embedded PGlite (no server on 127.0.0.1:5432)${dataDir ? `, data in ${path.relative(ROOT, dataDir)}` : ", in memory"}`;
+    }
+    checkpoint();
+    log(`Postgres: ${databaseUrl} (${pgLabel})`);
+    await migrateDatabase(databaseUrl, DEFAULT_MIGRATIONS);
+    checkpoint();
+
+    // --- Neon WebSocket proxy -----------------------------------------------------------
+    const proxy: NeonWsProxy = await startNeonWsProxy({ port: await pickPort(cli?.proxy ?? 0) });
+    cleanups.push(() => proxy.close());
+    checkpoint();
+
+    // --- Redis + Upstash adapter --------------------------------------------------------
+    let redisUrl: string | null = null;
+    let redisLabel = "";
+    const redisServer = findBinary("redis-server");
+    const spawnRedis = async (): Promise<string> => {
+      const server = await startRedisServer();
+      trackChild({ name: "redis-server", pid: server.pid, match: "redis-server" });
+      return server.url;
+    };
+    if (process.env.REDIS_URL) {
+      if (!(await redisAnswers(process.env.REDIS_URL))) throw new Error(`REDIS_URL=${process.env.REDIS_URL} does not answer PING`);
+      redisUrl = process.env.REDIS_URL;
+      redisLabel = "from REDIS_URL";
+    } else if (testMode && redisServer) {
+      // Tests get a private, empty Redis so concurrent runs never see each other's keys.
+      redisUrl = await spawnRedis();
+      redisLabel = "private redis-server for this run";
+    } else if (await redisAnswers("redis://127.0.0.1:6379")) {
+      redisUrl = "redis://127.0.0.1:6379";
+      redisLabel = "local server";
+    } else if (redisServer) {
+      redisUrl = await spawnRedis();
+      redisLabel = "spawned redis-server, no persistence";
+    }
+    checkpoint();
+    let adapter: UpstashAdapter | null = null;
+    const upstashToken = process.env.UPSTASH_REDIS_REST_TOKEN ?? DEFAULT_UPSTASH_TOKEN;
+    if (redisUrl) {
+      adapter = await startUpstashAdapter({ redisUrl, token: upstashToken, port: await pickPort(cli?.adapter ?? 0) });
+      const a = adapter;
+      cleanups.push(() => a.close());
+      log(`Redis: ${redisUrl} (${redisLabel}) behind Upstash REST ${adapter.url}`);
+    } else {
+      warn(
+        "no Redis available (REDIS_URL unset, nothing on 127.0.0.1:6379, no redis-server binary). " +
+          "The Worker runs WITHOUT UPSTASH_REDIS_REST_URL/TOKEN: snapshots are OFF.",
+      );
+    }
+
+    // --- Worker -------------------------------------------------------------------------
+    readDevVars(); // creates .dev.vars if missing; wrangler reads it itself
+    const inspectorPort = cli ? await pickPort(cli.inspector) : await freePort();
+    checkpoint();
+    const vars: Record<string, string> = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.address };
+    if (adapter) {
+      vars.UPSTASH_REDIS_REST_URL = adapter.url;
+      vars.UPSTASH_REDIS_REST_TOKEN = upstashToken;
+    }
+    Object.assign(vars, opts.extraVars);
+    // `--var KEY:VALUE` splits on the first colon only, so URLs survive, and it wins over .dev.vars.
+    const args = [
+      path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
+      "dev",
+      ...(opts.config ? ["--config", path.resolve(ROOT, opts.config)] : []),
+      "--ip", "127.0.0.1",
+      "--port", String(port),
+      "--inspector-port", String(inspectorPort),
+      "--test-scheduled",
+      "--show-interactive-dev-session=false",
+      "--persist-to", path.join(stateDir, "wrangler"),
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ];
+    const wrangler = spawnGroup(process.execPath, args, {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false", // no request to workers.cloudflare.com for Request.cf
+        // Colours only when our own output is a terminal (wrangler sees a pipe either way).
+        ...(process.stdout.isTTY && !opts.quiet ? { FORCE_COLOR: "1" } : { FORCE_COLOR: "0", NO_COLOR: "1" }),
+      },
+    });
+    trackChild({ name: "wrangler", pid: wrangler.pid!, match: path.join(ROOT, "node_modules") });
+    const tail = captureOutput(wrangler, "[wrangler]", () => !opts.quiet);
+    // Its output was already shown unless quiet; then put it in the error instead.
+    const output = () => (opts.quiet ? `\n${tail()}` : " (see its output above)");
+    log(`starting the Worker: wrangler dev on 127.0.0.1:${port}`);
+
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + WORKER_START_TIMEOUT_MS;
+    for (;;) {
+      checkpoint();
+      if (wrangler.exitCode !== null || wrangler.signalCode !== null) {
+        throw new Error(`wrangler dev exited (${wrangler.exitCode ?? wrangler.signalCode}) before the Worker answered${output()}`);
+      }
+      if (Date.now() > deadline) throw new Error(`the Worker did not answer on ${baseUrl} within ${WORKER_START_TIMEOUT_MS / 1000}s${output()}`);
+      try {
+        await fetch(baseUrl + "/", { signal: AbortSignal.timeout(3000) });
+        break; // any HTTP answer, even a 404, means it is up
+      } catch {
+        await sleep(250);
+      }
+    }
+
+    const started: Started = {
+      stack: { baseUrl, databaseUrl, upstashUrl: adapter?.url, upstashToken: adapter ? upstashToken : undefined, stop },
+      redisUrl,
+      wrangler,
+      proxy: proxy.address,
+      pgLabel,
+      inspectorPort,
+    };
+    if (!opts.quiet) printSummary(started);
+    return started;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function printSummary({ stack: s, redisUrl, proxy, pgLabel, inspectorPort }: Started): void {
+  const adminToken = readDevVars().ADMIN_TOKEN ?? "(see .dev.vars)";
+  const rows = [
+    ["API", s.baseUrl],
+    ["Docs", s.baseUrl + DOCS_PATH],
+    ["Cron", `${s.baseUrl}/__scheduled?cron=*+*+*+*+*`],
+    ["Postgres", `${s.databaseUrl}  (${pgLabel})`],
+    ["Neon proxy", `ws://${proxy}/v1  (NEON_WS_PROXY=${proxy})`],
+    ["Redis REST", s.upstashUrl ? `${s.upstashUrl}  (token ${s.upstashToken}) -> ${redisUrl}` : "none: no Redis, the Worker runs with snapshots OFF"],
+    ["Admin token", `${adminToken}  (.dev.vars)`],
+    ["Debugger", `chrome://inspect -> 127.0.0.1:${inspectorPort}`],
+  ];
+  console.log("\n  edge-cart local stack is up\n");
+  for (const [k, v] of rows) console.log(`  ${k!.padEnd(12)} ${v}`);
+  console.log("");
+}
+
+if (isMain(import.meta.url)) {
+  const t0 = performance.now();
+  let stopStack: (() => Promise<void>) | null = null;
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\n[dev] stopping...");
+    await stopStack?.();
+    process.exit(code);
+  };
+  // Registered before starting, so Ctrl-C during startup also cleans up.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void shutdown(0));
+  try {
+    const { wrangler } = await start({}, { adapter: 8079, proxy: 5480, pglite: 5433, inspector: 9229 }, (stop) => (stopStack = stop));
+    console.log(`  Started in ${((performance.now() - t0) / 1000).toFixed(1)} s. Seed demo data: npm run seed. Stop: Ctrl-C.\n`);
+    wrangler.once("exit", (code, signal) => {
+      if (stopping) return;
+      console.error(`[dev] wrangler dev exited (${code ?? signal}); stopping the rest.`);
+      void shutdown(1);
+    });
+  } catch (err) {
+    if (!stopping) {
+      console.error(`\n[dev] could not start the local stack: ${(err as Error).message}`);
+      process.exit(1);
+    }
+  }
+}

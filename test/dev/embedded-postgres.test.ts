@@ -1,0 +1,132 @@
+// PGlite over the wire protocol (dev/embedded-postgres.ts): through `pg` directly, and
+// through the Neon driver + dev/neon-ws-proxy.ts as the Worker would use it.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { Pool as NeonPool } from "@neondatabase/serverless";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../dev/embedded-postgres.ts";
+import { startNeonWsProxy, type NeonWsProxy } from "../../dev/neon-ws-proxy.ts";
+import { migrateDatabase } from "../../dev/migrate.ts";
+import { useLocalNeon } from "./neon-local.ts";
+import { SAMPLE_MIGRATIONS, writeMigrations } from "./fixtures.ts";
+
+let db: EmbeddedPostgres;
+let proxy: NeonWsProxy;
+let pool: pg.Pool;
+const tmp: string[] = [];
+
+beforeAll(async () => {
+  db = await startEmbeddedPostgres({ port: 0 });
+  proxy = await startNeonWsProxy();
+  useLocalNeon(proxy.address);
+  pool = new pg.Pool({ connectionString: db.url, max: 5 });
+}, 60_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await proxy?.close();
+  await db?.close();
+  for (const d of tmp) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe("embedded postgres (PGlite)", () => {
+  it("listens on a random port", () => {
+    const url = new URL(db.url);
+    expect(url.hostname).toBe("127.0.0.1");
+    expect(Number(url.port)).toBeGreaterThan(0);
+    expect(Number(url.port)).not.toBe(5432);
+  });
+
+  it("answers a query through pg", async () => {
+    const { rows } = await pool.query("select $1::int * 2 as n, $2::text as t, version() as v", [21, "ü🛒"]);
+    expect(rows[0].n).toBe(42);
+    expect(rows[0].t).toBe("ü🛒");
+    expect(rows[0].v).toMatch(/PGlite/);
+  });
+
+  it("commits and rolls back transactions through pg", async () => {
+    await pool.query("create table carts (id int primary key, total int not null)");
+    const c = await pool.connect();
+    try {
+      await c.query("begin");
+      await c.query("insert into carts values (1, 100)");
+      await c.query("commit");
+      await c.query("begin");
+      await c.query("insert into carts values (2, 200)");
+      await c.query("update carts set total = 0 where id = 1");
+      await c.query("rollback");
+    } finally {
+      c.release();
+    }
+    expect((await pool.query("select id, total from carts order by id")).rows).toEqual([{ id: 1, total: 100 }]);
+    // A constraint error inside a transaction leaves the connection usable after rollback.
+    const c2 = await pool.connect();
+    try {
+      await c2.query("begin");
+      await expect(c2.query("insert into carts values (1, 1)")).rejects.toThrow(/duplicate key/);
+      await c2.query("rollback");
+      expect((await c2.query("select count(*)::int as n from carts")).rows[0].n).toBe(1);
+    } finally {
+      c2.release();
+    }
+  });
+
+  it("serves parallel parameterized queries from several connections", async () => {
+    const res = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => pool.query("select $1::int as i, $2::text as s", [i, `s${i}`])),
+    );
+    expect(res.map((r) => [r.rows[0].i, r.rows[0].s])).toEqual(Array.from({ length: 40 }, (_, i) => [i, `s${i}`]));
+  });
+
+  it("works through the Neon driver and the WebSocket proxy", async () => {
+    const neon = new NeonPool({ connectionString: db.url, max: 3 });
+    try {
+      expect((await neon.query("select $1::text || '!' as s", ["hi"])).rows).toEqual([{ s: "hi!" }]);
+      const c = await neon.connect();
+      try {
+        await c.query("begin");
+        await c.query("insert into carts values (10, 1000)");
+        await c.query("rollback");
+        await c.query("begin");
+        await c.query("insert into carts values (11, 1100)");
+        await c.query("commit");
+      } finally {
+        c.release();
+      }
+      const ids = (await neon.query("select id from carts order by id")).rows.map((r) => r.id);
+      expect(ids).toEqual([1, 11]);
+      const par = await Promise.all([1, 2, 3, 4, 5].map((n) => neon.query("select $1::int as n", [n])));
+      expect(par.map((r) => r.rows[0].n)).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      await neon.end();
+    }
+  });
+
+  it("takes drizzle migrations", async () => {
+    const dir = writeMigrations(SAMPLE_MIGRATIONS);
+    tmp.push(dir);
+    await migrateDatabase(db.url, dir);
+    await migrateDatabase(db.url, dir);
+    await pool.query("insert into skus (id, name, price) values ('A', 'Apple', 99)");
+    expect((await pool.query("select id, stock from skus")).rows).toEqual([{ id: "A", stock: 0 }]);
+  });
+
+  it("keeps data in dataDir across restarts", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cart-pglite-"));
+    tmp.push(dataDir);
+    const first = await startEmbeddedPostgres({ dataDir });
+    const c1 = new pg.Client({ connectionString: first.url });
+    await c1.connect();
+    await c1.query("create table kept (v text); insert into kept values ('still here')");
+    await c1.end();
+    await first.close();
+    const second = await startEmbeddedPostgres({ dataDir });
+    const c2 = new pg.Client({ connectionString: second.url });
+    await c2.connect();
+    expect((await c2.query("select v from kept")).rows).toEqual([{ v: "still here" }]);
+    await c2.end();
+    await second.close();
+  }, 60_000);
+});
