@@ -1,0 +1,72 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { api, asGuest, asUser, putSku } from "../support/worker";
+
+/** Opens the live cart socket through the Worker and collects the cart messages it receives. */
+async function connect(path: string, headers: Record<string, string> = {}) {
+  const res = await exports.default.fetch(new Request(`http://edge-cart.test${path}`, { headers: { upgrade: "websocket", ...headers } }));
+  if (!res.webSocket) return { status: res.status, messages: [] as any[], socket: null, next: async () => null as any };
+  const socket = res.webSocket;
+  const messages: any[] = [];
+  const waiters: (() => void)[] = [];
+  socket.accept();
+  socket.addEventListener("message", (e) => {
+    messages.push(typeof e.data === "string" && e.data.startsWith("{") ? JSON.parse(e.data) : e.data);
+    waiters.splice(0).forEach((w) => w());
+  });
+  let read = 0;
+  const next = async (): Promise<any> => {
+    const deadline = Date.now() + 5_000;
+    while (messages.length <= read) {
+      if (Date.now() > deadline) throw new Error("no message within 5 s");
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+    return messages[read++];
+  };
+  return { status: res.status, messages, socket, next };
+}
+
+describe("live cart", () => {
+  it("every device of the cart receives the new cart after each change", async () => {
+    const sku = await putSku();
+    const user = await asUser();
+    const phone = await connect("/v1/cart/live", user.headers);
+    const laptop = await connect("/v1/cart/live", user.headers);
+    expect(phone.status).toBe(101);
+    expect((await phone.next()).cart).toMatchObject({ cartId: user.cartKey, items: [] });
+    await laptop.next();
+
+    await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 2 } });
+    const [a, b] = await Promise.all([phone.next(), laptop.next()]);
+    for (const msg of [a, b]) expect(msg).toMatchObject({ type: "cart", cart: { version: 1, items: [{ skuId: sku, quantity: 2, currentPrice: 1000 }] } });
+
+    await api(`/v1/cart/items/${sku}`, { method: "PATCH", headers: user.headers, body: { quantity: 5 } });
+    expect((await phone.next()).cart.items[0].quantity).toBe(5);
+    phone.socket!.send("ping");
+    expect(await phone.next()).toBe("pong");
+    phone.socket!.close(1000);
+    laptop.socket!.close(1000);
+  });
+
+  it("browsers connect with a one-time ticket; no credential, a used or forged ticket is refused", async () => {
+    const guest = asGuest();
+    const issued = await api("/v1/cart/live/ticket", { method: "POST", headers: guest.headers });
+    expect(issued.status).toBe(200);
+    const ticket = encodeURIComponent(issued.body.ticket);
+    const first = await connect(`/v1/cart/live?ticket=${ticket}`);
+    expect(first.status).toBe(101);
+    expect((await first.next()).cart.cartId).toBe(guest.cartKey);
+    const reused = await connect(`/v1/cart/live?ticket=${ticket}`);
+    expect(reused.status).toBe(401);
+    const [body] = issued.body.ticket.split(".");
+    const forged = await connect(`/v1/cart/live?ticket=${body}.${"0".repeat(64)}`);
+    expect(forged.status).toBe(401);
+    expect((await connect("/v1/cart/live")).status).toBe(401);
+    const plain = await api("/v1/cart/live", { headers: guest.headers });
+    expect(plain.status).toBe(426);
+    first.socket!.close(1000);
+  });
+});
