@@ -84,13 +84,16 @@ export class Outbox {
         .exec<Row>("SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'event' AND next_attempt_at <= ? ORDER BY seq LIMIT 500", now)
         .toArray();
       if (rows.length === 0) return;
+      let unsent = rows;
       for (const batch of batches(rows)) {
         const queue = batch[0]!.target as QueueName;
         try {
           await this.sinks.sendEvents(queue, batch.map((r) => JSON.parse(r.payload) as Envelope));
           this.remove(batch);
+          unsent = unsent.slice(batch.length);
         } catch (err) {
-          this.postpone(batch, err);
+          // The queue is not taking messages: everything not yet sent waits, so order is kept.
+          this.postpone(unsent, err);
           return;
         }
       }

@@ -103,3 +103,34 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+export interface PaymentEventBody {
+  eventId: string;
+  type: "payment.succeeded" | "payment.failed" | "payment.refunded";
+  orderId: string;
+  transactionId: string;
+  amount: number;
+  currency: string;
+}
+
+/** Signs a webhook exactly as the payment provider does (the provider is the one test double we use). */
+export async function signWebhook(rawBody: string, secret = WEBHOOK_SECRET, t = Math.floor(Date.now() / 1000)): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${t}.${rawBody}`));
+  return `t=${t},v1=${[...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+export async function sendPayment(event: Partial<PaymentEventBody> & Pick<PaymentEventBody, "orderId" | "amount">, options: { secret?: string; t?: number } = {}) {
+  const body = JSON.stringify({
+    eventId: `evt_${crypto.randomUUID()}`,
+    type: "payment.succeeded",
+    transactionId: `tx_${crypto.randomUUID()}`,
+    currency: "USD",
+    ...event,
+  });
+  return api("/v1/payments/webhook", { headers: { "payment-signature": await signWebhook(body, options.secret, options.t) }, body });
+}
+
+export async function checkout(headers: Record<string, string>, body: unknown = {}, key: string = crypto.randomUUID()) {
+  return api("/v1/checkout", { headers: { ...headers, "idempotency-key": key }, body });
+}
