@@ -99,6 +99,7 @@ export function operationRoutes(app: App): void {
     },
   );
 
+  app.get("/", (c) => c.json({ name: "edge-cart", docs: "/docs", openapi: "/openapi.json", health: "/healthz" }));
   app.get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
   app.get("/docs", (c) => c.html(docsPage()));
 }
