@@ -55,6 +55,11 @@ export async function applyEvent(tx: Writer, event: Envelope): Promise<boolean> 
   return true;
 }
 
+/**
+ * The catalog fields of a SKU, newest version wins. Its counters are not
+ * taken from here: they are the running sum of the inventory movements, so
+ * they stay exact whatever order events arrive in (and across stock stripes).
+ */
 async function upsertSku(tx: Writer, v: SkuAdminView): Promise<void> {
   await tx
     .insert(skus)
@@ -70,13 +75,14 @@ async function upsertSku(tx: Writer, v: SkuAdminView): Promise<void> {
       status: v.status,
       purchaseLimit: v.purchaseLimit,
       stripes: v.stripes,
-      onHand: v.onHand,
-      reserved: v.reserved,
-      sold: v.sold,
       version: v.version,
       updatedAt: v.updatedAt,
     })
-    .onConflictDoUpdate({ target: skus.skuId, set: excludedColumns(skus, ["skuId"]), setWhere: sql`${skus.version} < excluded.version` });
+    .onConflictDoUpdate({
+      target: skus.skuId,
+      set: excludedColumns(skus, ["skuId", "onHand", "reserved", "sold"]),
+      setWhere: sql`${skus.version} < excluded.version`,
+    });
 }
 
 async function recordMovement(tx: Writer, e: Envelope<"inventory.reserved">): Promise<void> {
@@ -97,11 +103,32 @@ async function recordMovement(tx: Writer, e: Envelope<"inventory.reserved">): Pr
       occurredAt: e.occurredAt,
     })
     .onConflictDoNothing();
-  // The catalog row's counters follow the newest movement (the audit rows are the exact record).
+  // Counters add up the movements (each applied once, see applyEvent). A movement that arrives
+  // before the SKU's catalog row creates a placeholder row the catalog event fills in later.
   await tx
-    .update(skus)
-    .set({ onHand: m.counters.onHand, reserved: m.counters.reserved, sold: m.counters.sold, version: e.version })
-    .where(and(eq(skus.skuId, m.skuId), lt(skus.version, e.version)));
+    .insert(skus)
+    .values({
+      skuId: m.skuId,
+      productId: "",
+      merchantId: "",
+      name: "",
+      price: 0,
+      currency: "",
+      status: "pending",
+      onHand: m.onHandDelta,
+      reserved: m.reservedDelta,
+      sold: m.soldDelta,
+      version: 0,
+      updatedAt: e.occurredAt,
+    })
+    .onConflictDoUpdate({
+      target: skus.skuId,
+      set: {
+        onHand: sql`${skus.onHand} + excluded.on_hand`,
+        reserved: sql`${skus.reserved} + excluded.reserved`,
+        sold: sql`${skus.sold} + excluded.sold`,
+      },
+    });
 }
 
 function ownerOf(cartKey: string): { ownerType: string; ownerId: string } {

@@ -99,6 +99,16 @@ describe("queue consumer", () => {
     expect(row).toMatchObject({ version: 3, price: 300, name: "v3" });
   });
 
+  it("sums stock movements into the SKU's counters whatever order they arrive in", async () => {
+    const skuId = unique("sku");
+    const restock = envelope("inventory.restocked", skuId, 1, { skuId, refId: "admin:v1", reason: "admin", kind: "restock", quantity: 10, onHandDelta: 10, reservedDelta: 0, soldDelta: 0, counters: { onHand: 10, reserved: 0, sold: 0 } });
+    const commit = envelope("inventory.committed", skuId, 4, { skuId, refId: "o1", reason: "payment", kind: "commit", quantity: 1, onHandDelta: -1, reservedDelta: -1, soldDelta: 1, counters: { onHand: 9, reserved: 1, sold: 1 } });
+    await deliver("order-events", [movementEvent(skuId, 3, "o2"), commit]);
+    await deliver("order-events", [skuEvent(skuId, 2, 500), movementEvent(skuId, 2, "o1"), restock, commit]);
+    const [row] = await db((d) => d.select().from(skus).where(eq(skus.skuId, skuId)));
+    expect(row).toMatchObject({ onHand: 9, reserved: 1, sold: 1, price: 500, status: "active" });
+  });
+
   it("keeps an order's newest state when order.created arrives after order.paid", async () => {
     const orderId = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
     const created = order(orderId);
