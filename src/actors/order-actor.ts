@@ -6,6 +6,7 @@ import { envelope } from "../events/envelope";
 import { Actor } from "./actor";
 import type { Command } from "./outbox";
 import type { ReservationVerdict, ReservedItem, ReserveOutcome } from "./sku-actor";
+import { reserveAtHome } from "./sku-routing";
 
 /** A checkout attempt that has not finished after this long is presumed dead and its reservations are released. */
 const ATTEMPT_TIMEOUT_MS = 60_000;
@@ -26,6 +27,8 @@ export interface FlashOpenRequest {
   reservationId: string;
   item: ReservedItem;
   expiresAt: number;
+  /** The SKU actor (stripe) holding the reservation. */
+  holder: string;
 }
 
 export type PlacedOrder = Outcome<{ order: Order; created: boolean }>;
@@ -43,6 +46,8 @@ interface OrderRecord {
   order: Order;
   requestHash: string;
   reservationId: string;
+  /** skuId -> the SKU actor (stripe) holding that line's reservation; absent = the SKU's own actor. */
+  holders?: Record<string, string>;
 }
 
 /** A line's stock command for its SKU; commands to one SKU run in order (commit before restock). */
@@ -106,7 +111,7 @@ export class OrderActor extends Actor {
     if (this.read<boolean>("void")) return refuse("ORDER_NOT_PENDING", "the reservation expired before the order was created; retry with a new Idempotency-Key");
     const order = this.newOrder(req.ownerId, "flash", [lineOf(req.item)], req.expiresAt, req.item.currency);
     this.transact(() => {
-      this.save({ order, requestHash: req.requestHash, reservationId: req.reservationId });
+      this.save({ order, requestHash: req.requestHash, reservationId: req.reservationId, holders: { [req.item.skuId]: req.holder } });
       this.outbox.addEvent(envelope("order.created", order.orderId, order.version, order));
       this.outbox.addCommand(cartCommand(order.ownerId, { name: "recordOrder", args: { orderId: order.orderId, createdAt: order.createdAt } }));
     });
@@ -135,28 +140,36 @@ export class OrderActor extends Actor {
 
     const results = await Promise.all(
       attempt.lines.map((line) =>
-        this.env.SKUS.getByName(line.skuId)
-          .reserve({ reservationId: attempt.reservationId, orderId: this.orderId, ownerId: req.ownerId, quantity: line.quantity, expiresAt: attempt.expiresAt })
-          .catch((err: unknown): ReserveOutcome => refuse("SKU_UNAVAILABLE", `SKU ${line.skuId} could not be reached: ${String(err)}`)),
+        reserveAtHome(this.env, line.skuId, {
+          reservationId: attempt.reservationId,
+          orderId: this.orderId,
+          ownerId: req.ownerId,
+          quantity: line.quantity,
+          expiresAt: attempt.expiresAt,
+        }).catch((err: unknown): ReserveOutcome => refuse("SKU_UNAVAILABLE", `SKU ${line.skuId} could not be reached: ${String(err)}`)),
       ),
     );
+    const holders: Record<string, string> = {};
+    results.forEach((r, i) => {
+      if (r.ok) holders[attempt.lines[i]!.skuId] = r.holder;
+    });
     const lineErrors: ProblemItem[] = [];
     results.forEach((r, i) => {
       if (!r.ok) lineErrors.push(...(r.errors ?? [{ code: r.code, skuId: attempt.lines[i]!.skuId, message: r.detail }]));
     });
     if (lineErrors.length > 0) {
-      this.abandon(attempt, "checkout_failed");
+      this.abandon(attempt, "checkout_failed", holders);
       return refuse(lineErrors[0]!.code as "OUT_OF_STOCK", "some lines cannot be checked out; nothing was reserved and the cart is unchanged", lineErrors);
     }
     const items = results.map((r) => lineOf((r as Extract<ReserveOutcome, { ok: true }>).item));
     const currency = (results[0] as Extract<ReserveOutcome, { ok: true }>).item.currency;
     if (items.some((_, i) => (results[i] as Extract<ReserveOutcome, { ok: true }>).item.currency !== currency)) {
-      this.abandon(attempt, "checkout_failed");
+      this.abandon(attempt, "checkout_failed", holders);
       return refuse("CURRENCY_MISMATCH", "the lines are priced in different currencies");
     }
     const total = orderTotal(items);
     if (req.expectedTotal !== null && req.expectedTotal !== total) {
-      this.abandon(attempt, "price_changed");
+      this.abandon(attempt, "price_changed", holders);
       return refuse("PRICE_CHANGED", `the total is now ${total} ${currency}, not ${req.expectedTotal}`, [
         { code: "PRICE_CHANGED", expectedTotal: req.expectedTotal, total },
       ]);
@@ -165,7 +178,7 @@ export class OrderActor extends Actor {
     const order = this.newOrder(req.ownerId, "checkout", items, attempt.expiresAt, currency);
     this.transact(() => {
       this.sql.exec("DELETE FROM kv WHERE key = 'attempt'");
-      this.save({ order, requestHash: req.requestHash, reservationId: attempt.reservationId });
+      this.save({ order, requestHash: req.requestHash, reservationId: attempt.reservationId, holders });
       this.outbox.addEvent(envelope("order.created", order.orderId, order.version, order));
       this.outbox.addCommand(cartCommand(order.ownerId, { name: "checkedOut", args: { orderId: order.orderId, lines: attempt.lines, createdAt: order.createdAt } }));
     });
@@ -176,10 +189,14 @@ export class OrderActor extends Actor {
     return { ok: true, order, created: true };
   }
 
-  /** Gives up an attempt: release whatever it may hold (idempotent for lines it never got). */
-  private abandon(attempt: Attempt, reason: string): void {
+  /**
+   * Gives up an attempt: release whatever it may hold (idempotent for lines it
+   * never got). A line whose holder is unknown is released at the SKU's own
+   * actor; if it was held by another stripe, that stripe's sweep frees it.
+   */
+  private abandon(attempt: Attempt, reason: string, holders: Record<string, string> = {}): void {
     this.transact(() => {
-      for (const line of attempt.lines) this.outbox.addCommand(stockCommand(line.skuId, "release", attempt.reservationId, reason));
+      for (const line of attempt.lines) this.outbox.addCommand(stockCommand(holders[line.skuId] ?? line.skuId, "release", attempt.reservationId, reason));
       this.sql.exec("DELETE FROM kv WHERE key = 'attempt'");
     });
     this.afterCommit();
@@ -288,7 +305,9 @@ export class OrderActor extends Actor {
       if (decision.payment) this.outbox.addEvent(envelope("payment.recorded", order.orderId, order.version, { orderId: order.orderId, ownerId: order.ownerId, payment: decision.payment }));
       for (const type of decision.events) this.outbox.addEvent(envelope(type, order.orderId, order.version, order));
       if (decision.effect) {
-        for (const item of order.items) this.outbox.addCommand(stockCommand(item.skuId, decision.effect, record.reservationId, decision.events[0] ?? decision.effect));
+        for (const item of order.items) {
+          this.outbox.addCommand(stockCommand(record.holders?.[item.skuId] ?? item.skuId, decision.effect, record.reservationId, decision.events[0] ?? decision.effect));
+        }
       }
     });
     this.afterCommit();
@@ -372,8 +391,9 @@ function lineOf(item: ReservedItem): OrderItem {
   };
 }
 
-function stockCommand(skuId: string, name: StockEffect, reservationId: string, reason: string): StockCommand {
-  return { target: `sku:${skuId}`, name, args: { reservationId, reason } };
+/** A stock command for the SKU actor (stripe) `holder` that keeps the reservation. */
+function stockCommand(holder: string, name: StockEffect, reservationId: string, reason: string): StockCommand {
+  return { target: `sku:${holder}`, name, args: { reservationId, reason } };
 }
 
 function cartCommand(ownerId: string, command: Omit<CartCommand, "target">): CartCommand {

@@ -32,6 +32,6 @@ export class SingleFlight {
 
   /** Fire and forget: failures are the task's own business (it reschedules itself). */
   kick(): void {
-    this.run().catch((err: unknown) => console.error("background task failed", err));
+    this.run().catch((err: unknown) => console.warn(`background task failed (retried later): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`));
   }
 }

@@ -5,12 +5,18 @@ import { adminView, publicView } from "../domain/catalog";
 import type { Outcome, Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import type { Movement, StockCounters } from "../domain/stock";
-import { applyMovement, availableOf, checkReserve, EMPTY_STOCK, movement, setAvailable } from "../domain/stock";
+import { applyMovement, availableOf, checkReserve, EMPTY_STOCK, movement, setAvailable, shiftOnHand } from "../domain/stock";
+import type { StripeAddress } from "../domain/stripes";
+import { homeStripe, parseStripeName, shares, stripeName, unitsToGive } from "../domain/stripes";
 import { envelope, INVENTORY_EVENT_OF } from "../events/envelope";
 import { Actor } from "./actor";
+import type { Command } from "./outbox";
+import { SingleFlight } from "./single-flight";
 
 /** How long past its expiry a held reservation waits before the SKU asks its order what to do with it. */
 export const ORPHAN_GRACE_MS = 60_000;
+/** A stripe tells its SKU its counters at most this often (for the SKU's public view). */
+const REPORT_INTERVAL_MS = 250;
 
 export type SkuInput = Omit<SkuCatalog, "skuId"> & { stock: number };
 
@@ -35,9 +41,12 @@ export interface ReserveRequest {
   quantity: number;
   /** When the order's payment window closes (epoch ms). */
   expiresAt: number;
+  /** The stripe count the caller routed with; a stripe that is not this buyer's home answers STALE_ROUTE. */
+  stripes?: number;
 }
 
-export type ReserveOutcome = Outcome<{ item: ReservedItem; expiresAt: number; replayed: boolean }>;
+/** `holder` is the actor that keeps the reservation: commit, release and restock go there. */
+export type ReserveOutcome = Outcome<{ item: ReservedItem; expiresAt: number; replayed: boolean; holder: string }>;
 
 /** What an order says about one of its reservations when the SKU sweeps an overdue one. */
 export type ReservationVerdict = { state: "paid" } | { state: "pending"; expiresAt: number } | { state: "closed" };
@@ -55,22 +64,43 @@ interface ReservationRow extends Record<string, SqlStorageValue> {
 }
 
 interface SkuState {
+  /** The SKU's catalog record (a stripe keeps a copy). */
   catalog: SkuCatalog;
+  /** This actor's own counters (for a striped SKU: this stripe's). */
   stock: StockCounters;
   version: number;
   updatedAt: string;
 }
 
+interface StripeReport extends Record<string, SqlStorageValue> {
+  idx: number;
+  on_hand: number;
+  reserved: number;
+  sold: number;
+  version: number;
+}
+
 /**
- * One SKU: its catalog record and its live stock counters. Every reserve,
- * commit, release and restock is a synchronous check-and-write (no await
- * between reading the counters and writing them), so concurrent buyers are
- * serialized by the actor itself and the counters can never oversell.
- * Reservations are idempotent by order id.
+ * One SKU, or one stripe of a hot SKU: its catalog record and its live stock
+ * counters. Every reserve, commit, release and restock is a synchronous
+ * check-and-write (no await between reading the counters and writing them),
+ * so concurrent buyers are serialized by the actor itself and the counters
+ * can never oversell. Reservations are idempotent by reservation id.
+ *
+ * A striped SKU (catalog.stripes > 1) spreads its stock over stripe actors
+ * (see domain/stripes.ts): stripe 0, this SKU's own actor, keeps the catalog,
+ * answers for the SKU as a whole and hands units out; each buyer reserves at
+ * their home stripe; a stripe that runs dry pulls units from its siblings
+ * (outside its check-and-write) before refusing.
  */
 export class SkuActor extends Actor {
   private sku: SkuState | null;
+  private readonly address: StripeAddress;
   private readonly mirror: RedisMirror;
+  private readonly refiller: SingleFlight;
+  private readonly reporter: SingleFlight;
+  /** Units buyers are waiting for while this stripe refills. */
+  private demand = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -96,16 +126,48 @@ export class SkuActor extends Actor {
     )`);
     this.sql.exec("CREATE INDEX IF NOT EXISTS reservations_by_owner ON reservations (owner_id, status)");
     this.sql.exec("CREATE INDEX IF NOT EXISTS reservations_by_expiry ON reservations (status, expires_at)");
+    // Stripes: units handed between stripes, exactly once each way.
+    this.sql.exec("CREATE TABLE IF NOT EXISTS transfers (transfer_id TEXT PRIMARY KEY, direction TEXT NOT NULL, peer TEXT NOT NULL, units INTEGER NOT NULL, at INTEGER NOT NULL)");
+    // Stripe 0 only: the other stripes' last reported counters, and how many stripes ever existed.
+    this.sql.exec("CREATE TABLE IF NOT EXISTS stripe_reports (idx INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, sold INTEGER NOT NULL, version INTEGER NOT NULL)");
+    this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    this.address = parseStripeName(ctx.id.name ?? "");
     this.sku = this.load();
-    this.mirror = new RedisMirror(env, () => (this.sku ? skuViewValue(this.view(this.sku)) : null));
+    this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null));
+    this.refiller = new SingleFlight(() => this.refill());
+    this.reporter = new SingleFlight(() => this.report());
     // After a restart we do not know what Redis holds: publish once.
     this.mirror.kick();
   }
 
+  private get isMain(): boolean {
+    return this.address.index === 0;
+  }
+
+  /** How many stripes the SKU is split into (1 = not striped). */
+  private get stripes(): number {
+    return this.sku?.catalog.stripes ?? 1;
+  }
+
+  private get name(): string {
+    return stripeName(this.address.skuId, this.address.index);
+  }
+
+  private stripe(index: number) {
+    return this.env.SKUS.getByName(stripeName(this.address.skuId, index));
+  }
+
   // ---- catalog -------------------------------------------------------------
 
-  /** Creates or updates the SKU; an unchanged PUT changes nothing (idempotent). */
+  /**
+   * Creates or updates the SKU; an unchanged PUT of an unstriped SKU changes
+   * nothing (idempotent). For a striped SKU the stock is first collected from
+   * every stripe, set here, then shared out again.
+   */
   async upsert(skuId: string, input: SkuInput): Promise<{ sku: SkuAdminView; created: boolean }> {
+    if (!this.isMain) throw new Error("a stripe is configured through its SKU");
+    const span = Math.max(this.stripesEver(), input.stripes);
+    if (span > 1) await this.collect(span);
     const result = this.transact(() => {
       const prev = this.sku;
       const catalog: SkuCatalog = {
@@ -123,23 +185,28 @@ export class SkuActor extends Actor {
       };
       const stock = prev?.stock ?? EMPTY_STOCK;
       const restock = setAvailable(stock, input.stock);
-      if (prev && restock.quantity === 0 && JSON.stringify(prev.catalog) === JSON.stringify(catalog)) return { state: prev, changed: false, created: false };
+      const same = prev && restock.quantity === 0 && JSON.stringify(prev.catalog) === JSON.stringify(catalog);
+      if (same && span === 1) return { state: prev, changed: false, created: false };
       const next: SkuState = { catalog, stock: applyMovement(stock, restock), version: (prev?.version ?? 0) + 1, updatedAt: new Date().toISOString() };
       this.save(next);
       if (restock.quantity !== 0) this.recordMovement(next, restock, `admin:v${next.version}`, "admin");
       this.outbox.addEvent(envelope("sku.updated", skuId, next.version, this.admin(next)));
+      if (span > 1) this.shareOut(span);
       return { state: next, changed: true, created: prev === null };
     });
     if (result.changed) {
       this.afterCommit();
-      // Carts show prices from Redis: make an admin change visible before answering.
-      await this.mirror.flush().catch((err: unknown) => console.warn("sku view not published", err));
+      // Stripes must know the catalog before buyers reach them; carts show prices from Redis.
+      await Promise.all([
+        span > 1 ? this.relayNow() : Promise.resolve(),
+        this.mirror.flush().catch((err: unknown) => console.warn("sku view not published", err)),
+      ]);
     }
-    return { sku: this.admin(result.state), created: result.created };
+    return { sku: await this.aggregateAdmin(result.state), created: result.created };
   }
 
-  adminView(): SkuAdminView | null {
-    return this.sku ? this.admin(this.sku) : null;
+  async adminView(): Promise<SkuAdminView | null> {
+    return this.sku ? this.aggregateAdmin(this.sku) : null;
   }
 
   publicView(): SkuPublicView | null {
@@ -147,8 +214,15 @@ export class SkuActor extends Actor {
   }
 
   /** The public view plus the units this buyer already holds or bought, for cart checks. */
-  quote(ownerId: string): SkuQuote | null {
-    return this.sku ? { ...this.view(this.sku), ownerUnits: this.ownerUnits(ownerId) } : null;
+  async quote(ownerId: string): Promise<SkuQuote | null> {
+    if (!this.sku) return null;
+    const home = homeStripe(ownerId, this.stripes);
+    const ownerUnits = home === this.address.index ? this.ownerUnits(ownerId) : await this.stripe(home).ownerUnitsOf(ownerId);
+    return { ...this.view(this.sku), ownerUnits };
+  }
+
+  ownerUnitsOf(ownerId: string): number {
+    return this.ownerUnits(ownerId);
   }
 
   // ---- stock -----------------------------------------------------------------
@@ -157,13 +231,30 @@ export class SkuActor extends Actor {
    * Holds `quantity` units for an order. Refuses an unknown or inactive SKU,
    * more than available, and more than the buyer's purchase limit (counting
    * what the buyer already holds or bought). Replaying the same reservation
-   * id returns the same reservation.
+   * id returns the same reservation. A stripe that runs dry refills from its
+   * siblings, then tries once more: nobody is told "out of stock" while
+   * another stripe still has units.
    */
-  reserve(req: ReserveRequest): ReserveOutcome {
+  async reserve(req: ReserveRequest): Promise<ReserveOutcome> {
+    const misrouted = this.misrouted(req);
+    if (misrouted) return misrouted;
+    const first = this.tryReserve(req);
+    if (first.ok || first.code !== "OUT_OF_STOCK" || this.stripes === 1) return first;
+    this.demand += req.quantity;
+    try {
+      await this.refiller.run();
+    } finally {
+      this.demand -= req.quantity;
+    }
+    return this.tryReserve(req);
+  }
+
+  /** The check-and-write: synchronous from the first read to the last write. */
+  private tryReserve(req: ReserveRequest): ReserveOutcome {
     const existing = this.reservation(req.reservationId);
     if (existing) return this.replay(existing, req);
     const sku = this.sku;
-    if (!sku) return refuse("SKU_UNAVAILABLE", "the SKU does not exist", [{ code: "SKU_UNAVAILABLE", skuId: this.ctx.id.name }]);
+    if (!sku) return refuse("SKU_UNAVAILABLE", "the SKU does not exist", [{ code: "SKU_UNAVAILABLE", skuId: this.address.skuId }]);
     const ownerUnits = this.ownerUnits(req.ownerId);
     const refusal = checkReserve({
       active: sku.catalog.status === "active",
@@ -188,7 +279,16 @@ export class SkuActor extends Actor {
       this.move(movement("reserve", req.quantity), req.orderId, "order");
     });
     this.afterCommit();
-    return { ok: true, item, expiresAt: req.expiresAt, replayed: false };
+    return { ok: true, item, expiresAt: req.expiresAt, replayed: false, holder: this.name };
+  }
+
+  /** A buyer routed to a stripe that is not their home (the caller's stripe count was stale). */
+  private misrouted(req: ReserveRequest): Refusal | null {
+    const stripes = this.stripes;
+    const home = homeStripe(req.ownerId, stripes);
+    if ((req.stripes ?? 1) === stripes && home === this.address.index) return null;
+    if (this.reservation(req.reservationId)) return null; // a replay is answered wherever it is held
+    return refuse("STALE_ROUTE", `this SKU has ${stripes} stripes; the buyer's home is stripe ${home}`, [{ code: "STALE_ROUTE", stripes }]);
   }
 
   /** Reserved units become sold (payment). Idempotent. */
@@ -216,6 +316,162 @@ export class SkuActor extends Actor {
     return { restocked: true };
   }
 
+  // ---- stripes ---------------------------------------------------------------
+
+  /**
+   * Hands units to a sibling stripe (or all available units when `all`):
+   * taken here at once, credited there by an outbox command (exactly once,
+   * by transfer id) in case the caller never credits them itself.
+   */
+  give(transferId: string, to: string, want: number, all = false): { units: number } {
+    const done = this.sql.exec<{ units: number }>("SELECT units FROM transfers WHERE transfer_id = ?", transferId).toArray()[0];
+    if (done) return { units: done.units };
+    const sku = this.sku;
+    const units = sku ? unitsToGive(availableOf(sku.stock), want, all) : 0;
+    if (units > 0) {
+      this.transact(() => this.transferOut(transferId, to, units));
+      this.afterCommit();
+    }
+    return { units };
+  }
+
+  /** Receives units from a sibling stripe. Idempotent by transfer id. */
+  credit(transferId: string, units: number): void {
+    if (this.sql.exec("SELECT 1 FROM transfers WHERE transfer_id = ?", transferId).toArray().length > 0) return;
+    if (!this.sku) throw new Error(`stripe ${this.name} has no catalog yet`);
+    const sku = this.sku;
+    this.transact(() => {
+      this.sql.exec("INSERT INTO transfers (transfer_id, direction, peer, units, at) VALUES (?, 'in', '', ?, ?)", transferId, units, Date.now());
+      this.save({ ...sku, stock: shiftOnHand(sku.stock, units), version: sku.version + 1, updatedAt: new Date().toISOString() });
+    });
+    this.afterCommit();
+  }
+
+  /** A stripe learns (or re-learns) its SKU's catalog and stripe count from stripe 0. */
+  configureStripe(catalog: SkuCatalog): void {
+    const prev = this.sku;
+    this.transact(() =>
+      this.save({ catalog, stock: prev?.stock ?? EMPTY_STOCK, version: (prev?.version ?? 0) + 1, updatedAt: new Date().toISOString() }),
+    );
+    this.afterCommit();
+  }
+
+  /** This stripe's own counters. */
+  stripeCounters(): StockCounters {
+    return this.sku?.stock ?? EMPTY_STOCK;
+  }
+
+  /** Stripe 0 keeps the other stripes' counters for the SKU's public view (newest report wins). */
+  stripeReport(index: number, counters: StockCounters, version: number): void {
+    this.transact(() => {
+      this.sql.exec(
+        `INSERT INTO stripe_reports (idx, on_hand, reserved, sold, version) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (idx) DO UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved, sold = excluded.sold, version = excluded.version
+         WHERE excluded.version > stripe_reports.version`,
+        index,
+        counters.onHand,
+        counters.reserved,
+        counters.sold,
+        version,
+      );
+      // The view changed: a new version, so Redis takes it.
+      if (this.sku) this.save({ ...this.sku, version: this.sku.version + 1 });
+    });
+    this.mirror.kick();
+  }
+
+  /** Pulls units from the other stripes until the waiting buyers are covered or every sibling was asked. */
+  private async refill(): Promise<void> {
+    const order = Array.from({ length: this.stripes }, (_, i) => i).filter((i) => i !== this.address.index);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const index of order) {
+      const short = this.demand - availableOf(this.sku!.stock);
+      if (short <= 0) return;
+      const transferId = `${this.name}<${stripeName(this.address.skuId, index)}:${crypto.randomUUID()}`;
+      const { units } = await this.stripe(index).give(transferId, this.name, short);
+      if (units > 0) this.credit(transferId, units);
+    }
+  }
+
+  /** Stripe 0 gathers every stripe's available units before an admin change. */
+  private async collect(span: number): Promise<void> {
+    for (let index = 1; index < span; index++) {
+      const transferId = `collect:${stripeName(this.address.skuId, index)}:${crypto.randomUUID()}`;
+      const { units } = await this.stripe(index).give(transferId, this.name, 0, true);
+      if (units > 0 && this.sku) this.credit(transferId, units);
+    }
+  }
+
+  /** Inside the admin transaction: configure every stripe, then give each active one its share. */
+  private shareOut(span: number): void {
+    const sku = this.sku!;
+    this.sql.exec("INSERT INTO meta (key, value) VALUES ('stripes_ever', ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)", span);
+    for (let index = 1; index < span; index++) {
+      this.outbox.addCommand({ target: `sku:${stripeName(this.address.skuId, index)}`, name: "configureStripe", args: { catalog: sku.catalog } });
+    }
+    const count = sku.catalog.stripes;
+    shares(availableOf(sku.stock), count).forEach((units, index) => {
+      if (index > 0 && units > 0) this.transferOut(`share:${sku.version}:${index}`, stripeName(this.address.skuId, index), units);
+    });
+  }
+
+  /** Takes units out of this stripe and queues their credit at `to` (inside a transaction). */
+  private transferOut(transferId: string, to: string, units: number): void {
+    const sku = this.sku!;
+    this.sql.exec("INSERT INTO transfers (transfer_id, direction, peer, units, at) VALUES (?, 'out', ?, ?, ?)", transferId, to, units, Date.now());
+    this.save({ ...sku, stock: shiftOnHand(sku.stock, -units), version: sku.version + 1, updatedAt: new Date().toISOString() });
+    this.outbox.addCommand({ target: `sku:${to}`, name: "credit", args: { transferId, units } });
+  }
+
+  private stripesEver(): number {
+    const row = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'stripes_ever'").toArray()[0];
+    return Math.max(row?.value ?? 1, this.stripes);
+  }
+
+  /** A stripe tells stripe 0 its counters (throttled); a retired stripe hands freed units back. */
+  private async report(): Promise<void> {
+    const sku = this.sku;
+    if (!sku || this.isMain) return;
+    if (this.address.index >= this.stripes && availableOf(sku.stock) > 0) {
+      this.transact(() => this.transferOut(`return:${this.name}:${crypto.randomUUID()}`, this.address.skuId, availableOf(sku.stock)));
+      super.afterCommit();
+    }
+    await this.stripe(0).stripeReport(this.address.index, this.sku!.stock, this.sku!.version);
+    await new Promise((r) => setTimeout(r, REPORT_INTERVAL_MS));
+  }
+
+  protected override afterCommit(): void {
+    super.afterCommit();
+    if (this.isMain) this.mirror.kick();
+    else this.reporter.kick();
+  }
+
+  protected override async runCommand(command: Command): Promise<void> {
+    const stub = this.env.SKUS.getByName(command.target.slice(4));
+    if (command.name === "credit") {
+      const { transferId, units } = command.args as { transferId: string; units: number };
+      await stub.credit(transferId, units);
+    } else if (command.name === "configureStripe") {
+      await stub.configureStripe((command.args as { catalog: SkuCatalog }).catalog);
+    } else {
+      throw new Error(`unknown SKU command ${command.name}`);
+    }
+  }
+
+  /** The admin view: for a striped SKU, the counters of every stripe added up (asked, not reported). */
+  private async aggregateAdmin(s: SkuState): Promise<SkuAdminView> {
+    const span = this.isMain ? this.stripesEver() : 1;
+    let total = s.stock;
+    for (let index = 1; index < span; index++) {
+      const c = await this.stripe(index).stripeCounters();
+      total = { onHand: total.onHand + c.onHand, reserved: total.reserved + c.reserved, sold: total.sold + c.sold };
+    }
+    return adminView(s.catalog, total, s.version, s.updatedAt);
+  }
+
   // ---- alarm -----------------------------------------------------------------
 
   protected nextDutyAt(): number | null {
@@ -237,7 +493,7 @@ export class SkuActor extends Actor {
     const overdue = this.sql
       .exec<ReservationRow>("SELECT * FROM reservations WHERE status = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT 50", now - ORPHAN_GRACE_MS)
       .toArray();
-    const skuId = this.sku?.catalog.skuId ?? this.ctx.id.name ?? "";
+    const skuId = this.address.skuId;
     await Promise.all(
       overdue.map(async (row) => {
         const verdict = await this.env.ORDERS.getByName(row.order_id).reservationVerdict(row.reservation_id, skuId);
@@ -262,7 +518,7 @@ export class SkuActor extends Actor {
     if (row.owner_id !== req.ownerId || row.quantity !== req.quantity) {
       return refuse("IDEMPOTENCY_KEY_REUSED", "this order id already holds a different reservation");
     }
-    if (row.status === "held" || row.status === "committed") return { ok: true, item, expiresAt: row.expires_at, replayed: true };
+    if (row.status === "held" || row.status === "committed") return { ok: true, item, expiresAt: row.expires_at, replayed: true, holder: this.name };
     return refuse("ORDER_NOT_PENDING", `reservation ${req.reservationId} is already ${row.status}`);
   }
 
@@ -327,8 +583,15 @@ export class SkuActor extends Actor {
     };
   }
 
+  /** The public view; for a striped SKU, `available` adds the stripes' last reports. */
   private view(s: SkuState): SkuPublicView {
-    return publicView(s.catalog, s.stock, s.version);
+    let stock = s.stock;
+    if (this.isMain && s.catalog.stripes > 1) {
+      for (const r of this.sql.exec<StripeReport>("SELECT * FROM stripe_reports").toArray()) {
+        stock = { onHand: stock.onHand + r.on_hand, reserved: stock.reserved + r.reserved, sold: stock.sold + r.sold };
+      }
+    }
+    return publicView(s.catalog, stock, s.version);
   }
 
   private admin(s: SkuState): SkuAdminView {

@@ -27,6 +27,7 @@ export type ProblemCode =
   | "RATE_LIMITED"
   | "NOT_CONFIGURED"
   | "DEPENDENCY_UNAVAILABLE"
+  | "STALE_ROUTE"
   | "INTERNAL";
 
 export const STATUS_OF: Record<ProblemCode, number> = {
@@ -53,6 +54,8 @@ export const STATUS_OF: Record<ProblemCode, number> = {
   RATE_LIMITED: 429,
   NOT_CONFIGURED: 503,
   DEPENDENCY_UNAVAILABLE: 503,
+  /** Internal only: a reservation reached a stripe that is not the buyer's home; the router retries. */
+  STALE_ROUTE: 503,
   INTERNAL: 500,
 };
 

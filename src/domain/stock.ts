@@ -93,3 +93,14 @@ export function checkReserve(r: ReserveCheck): ReserveRefusalCode | null {
 export function remainingAllowance(purchaseLimit: number | null, ownerUnits: number): number {
   return purchaseLimit === null ? Number.POSITIVE_INFINITY : Math.max(0, purchaseLimit - ownerUnits);
 }
+
+/**
+ * Units moved between stripes of one SKU: onHand changes, nothing else. A
+ * transfer is not an inventory movement of the SKU (its stripes' counters sum
+ * to the same totals), so it is not audited.
+ */
+export function shiftOnHand(c: StockCounters, delta: number): StockCounters {
+  const next = { ...c, onHand: c.onHand + delta };
+  if (availableOf(next) < 0) throw new Error(`cannot move ${-delta} units: only ${availableOf(c)} available`);
+  return next;
+}

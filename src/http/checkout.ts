@@ -1,5 +1,6 @@
 import type { Order } from "../domain/order";
 import { DomainError, unwrap } from "../domain/errors";
+import { reserveAtHome } from "../actors/sku-routing";
 import { reservationTtlSeconds } from "../env";
 import type { App, AppContext } from "./route";
 import { route } from "./route";
@@ -86,10 +87,15 @@ export function checkoutRoutes(app: App): void {
       const orderId = await orderIdFor(ownerId, key);
       const requestHash = await sha256Hex(canonicalJson({ op: "flash", skuId: params.skuId, quantity: body.quantity }));
       const reservationId = `${orderId}.1`;
-      const sku = c.env.SKUS.getByName(params.skuId);
       const orders = c.env.ORDERS.getByName(orderId);
 
-      const reserved = await sku.reserve({ reservationId, orderId, ownerId, quantity: body.quantity, expiresAt: Date.now() + reservationTtlSeconds(c.env) * 1000 });
+      const reserved = await reserveAtHome(c.env, params.skuId, {
+        reservationId,
+        orderId,
+        ownerId,
+        quantity: body.quantity,
+        expiresAt: Date.now() + reservationTtlSeconds(c.env) * 1000,
+      });
       if (!reserved.ok) {
         if (reserved.code === "ORDER_NOT_PENDING") {
           // This key's reservation is already settled: a replay of an order placed earlier.
@@ -101,10 +107,10 @@ export function checkoutRoutes(app: App): void {
         }
         unwrap(reserved);
       }
-      const { item, expiresAt, replayed } = unwrap(reserved);
-      const placed = await orders.openFlash({ ownerId, requestHash, reservationId, item, expiresAt });
+      const { item, expiresAt, replayed, holder } = unwrap(reserved);
+      const placed = await orders.openFlash({ ownerId, requestHash, reservationId, item, expiresAt, holder });
       // A refused order must not keep the stock it just took (a thrown call is left to the SKU's sweep: the order may exist).
-      if (!placed.ok && !replayed) await sku.release(reservationId, "flash_refused");
+      if (!placed.ok && !replayed) await c.env.SKUS.getByName(holder).release(reservationId, "flash_refused");
       const { order, created } = unwrap(placed);
       return c.json(placedView(order), created ? 201 : 200);
     },

@@ -27,6 +27,7 @@ const TITLES: Record<ProblemCode, string> = {
   RATE_LIMITED: "Too many requests",
   NOT_CONFIGURED: "Not configured",
   DEPENDENCY_UNAVAILABLE: "Service temporarily unavailable",
+  STALE_ROUTE: "Service temporarily unavailable",
   INTERNAL: "Internal error",
 };
 

@@ -90,6 +90,7 @@ describe("SKU actor", () => {
       ownerId: "user:a",
       requestHash: "h",
       reservationId: "ord_orphan1.1",
+      holder: skuId,
       expiresAt: hour(),
       item: { skuId, productId: "p", merchantId: "m", name: "n", image: null, spec: null, quantity: 1, unitPrice: 1, currency: "USD" },
     });
