@@ -55,6 +55,7 @@ export default defineConfig({
           name: "e2e",
           environment: "node",
           include: ["test/e2e/**/*.test.ts"],
+          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 240_000,
         },

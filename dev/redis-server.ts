@@ -37,11 +37,14 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-/** Starts `redis-server` (must be on PATH) and waits until it answers PING. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * Starts `redis-server` (must be on PATH) and waits until it answers PING.
+ * `port` (default: a free one) lets a test restart a stopped server at the same address.
+ */
+export async function startRedisServer(opts: { port?: number } = {}): Promise<RedisServer> {
   const binary = findBinary("redis-server");
   if (!binary) throw new Error("redis-server is not installed");
-  const port = await freePort();
+  const port = opts.port || (await freePort());
   const child = spawnGroup(
     binary,
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],

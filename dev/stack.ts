@@ -10,7 +10,7 @@ import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { startNeonWsProxy, type NeonWsProxy } from "./neon-ws-proxy.ts";
 import { startUpstashAdapter, type UpstashAdapter } from "./upstash-adapter.ts";
 import { DEFAULT_MIGRATIONS, DEV_SERVER_URL, dropDatabase, ensureDatabase, migrateDatabase, randomDatabaseName } from "./migrate.ts";
-import { findBinary, redisAnswers, startRedisServer } from "./redis-server.ts";
+import { findBinary, redisAnswers, startRedisServer, type RedisServer } from "./redis-server.ts";
 import { cleanupStale, killGroup, killGroupNow, spawnGroup, writePidFile, type ChildRecord } from "./processes.ts";
 import { ROOT, freePort, isMain, sleep, tcpAnswers } from "./util.ts";
 
@@ -30,6 +30,12 @@ export interface LocalStackOptions {
   extraVars?: Record<string, string>;
   /** Wrangler config to run (default: the project's wrangler.toml). For tooling tests. */
   config?: string;
+  /**
+   * Run a frozen copy of the Worker's source (the directory of `main`) and its config, taken
+   * at start: `wrangler dev` reloads the Worker on every source change, which would cut
+   * requests of a running end-to-end test short while someone edits src/. Default false.
+   */
+  snapshot?: boolean;
 }
 
 export interface LocalStack {
@@ -39,7 +45,23 @@ export interface LocalStack {
   /** Undefined when no Redis could be had (the Worker then runs with snapshots off). */
   upstashUrl?: string;
   upstashToken?: string;
+  /** Fault injection for end-to-end tests: take a dependency away and bring it back. */
+  faults: LocalStackFaults;
   stop(): Promise<void>;
+}
+
+export interface LocalStackFaults {
+  /**
+   * Stops the stack's private redis-server (test mode only; it throws when the stack uses a
+   * shared Redis, which it must never stop). The Upstash adapter stays up and answers errors.
+   */
+  stopRedis(): Promise<void>;
+  /** Starts the private redis-server again on the same port (empty: it never persists). */
+  startRedis(): Promise<void>;
+  /** Closes the Neon WebSocket proxy (and its open connections): the Worker cannot reach Postgres. */
+  stopDatabaseProxy(): Promise<void>;
+  /** Listens again on the same port, so the Worker's NEON_WS_PROXY works again. */
+  startDatabaseProxy(): Promise<void>;
 }
 
 const DEV_DATABASE = "edge_cart_dev";
@@ -209,17 +231,41 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
     checkpoint();
 
     // --- Neon WebSocket proxy -----------------------------------------------------------
-    const proxy: NeonWsProxy = await startNeonWsProxy({ port: await pickPort(cli?.proxy ?? 0) });
-    cleanups.push(() => proxy.close());
+    // `let`: fault injection closes it and starts it again on the same port.
+    let proxy: NeonWsProxy | null = await startNeonWsProxy({ port: await pickPort(cli?.proxy ?? 0) });
+    const proxyPort = proxy.port;
+    const proxyAddress = proxy.address;
+    cleanups.push(async () => {
+      const p = proxy;
+      proxy = null;
+      await p?.close();
+    });
     checkpoint();
 
     // --- Redis + Upstash adapter --------------------------------------------------------
     let redisUrl: string | null = null;
     let redisLabel = "";
     const redisServer = findBinary("redis-server");
-    const spawnRedis = async (): Promise<string> => {
-      const server = await startRedisServer();
-      trackChild({ name: "redis-server", pid: server.pid, match: "redis-server" });
+    // The spawned redis-server, if any: fault injection stops it and starts it on the same port.
+    let spawned: { server: RedisServer; rec: ChildRecord } | null = null;
+    let spawnedPort: number | null = null;
+    const stopSpawnedRedis = async () => {
+      const s = spawned;
+      if (!s) return;
+      spawned = null;
+      await s.server.close();
+      const i = children.indexOf(s.rec);
+      if (i >= 0) children.splice(i, 1);
+      savePids();
+    };
+    const spawnRedis = async (port?: number): Promise<string> => {
+      const server = await startRedisServer({ port });
+      const rec: ChildRecord = { name: "redis-server", pid: server.pid, match: "redis-server" };
+      if (spawnedPort === null) cleanups.push(stopSpawnedRedis); // once: it stops whichever instance runs
+      spawned = { server, rec };
+      spawnedPort = Number(new URL(server.url).port);
+      children.push(rec);
+      savePids();
       return server.url;
     };
     if (process.env.REDIS_URL) {
@@ -254,9 +300,15 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
 
     // --- Worker -------------------------------------------------------------------------
     readDevVars(); // creates .dev.vars if missing; wrangler reads it itself
+    let configPath = opts.config ? path.resolve(ROOT, opts.config) : undefined;
+    if (opts.snapshot) {
+      configPath = snapshotWorker(configPath ?? path.join(ROOT, "wrangler.toml"));
+      const dir = path.dirname(configPath);
+      cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    }
     const inspectorPort = cli ? await pickPort(cli.inspector) : await freePort();
     checkpoint();
-    const vars: Record<string, string> = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.address };
+    const vars: Record<string, string> = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxyAddress };
     if (adapter) {
       vars.UPSTASH_REDIS_REST_URL = adapter.url;
       vars.UPSTASH_REDIS_REST_TOKEN = upstashToken;
@@ -266,7 +318,7 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
     const args = [
       path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
       "dev",
-      ...(opts.config ? ["--config", path.resolve(ROOT, opts.config)] : []),
+      ...(configPath ? ["--config", configPath] : []),
       "--ip", "127.0.0.1",
       "--port", String(port),
       "--inspector-port", String(inspectorPort),
@@ -307,11 +359,32 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
       }
     }
 
+    const privateRedis = spawnedPort !== null && redisLabel.startsWith("private");
+    const faults: LocalStackFaults = {
+      async stopRedis() {
+        if (!privateRedis) throw new Error("stopRedis: this stack does not run a private redis-server");
+        await stopSpawnedRedis();
+      },
+      async startRedis() {
+        if (!privateRedis) throw new Error("startRedis: this stack does not run a private redis-server");
+        if (stopped) throw new Error("startRedis: the stack is stopped");
+        if (!spawned) await spawnRedis(spawnedPort!);
+      },
+      async stopDatabaseProxy() {
+        const p = proxy;
+        proxy = null;
+        await p?.close();
+      },
+      async startDatabaseProxy() {
+        if (stopped) throw new Error("startDatabaseProxy: the stack is stopped");
+        proxy ??= await startNeonWsProxy({ port: proxyPort });
+      },
+    };
     const started: Started = {
-      stack: { baseUrl, databaseUrl, upstashUrl: adapter?.url, upstashToken: adapter ? upstashToken : undefined, stop },
+      stack: { baseUrl, databaseUrl, upstashUrl: adapter?.url, upstashToken: adapter ? upstashToken : undefined, faults, stop },
       redisUrl,
       wrangler,
-      proxy: proxy.address,
+      proxy: proxyAddress,
       pgLabel,
       inspectorPort,
     };
@@ -321,6 +394,29 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
     await stop();
     throw err;
   }
+}
+
+/**
+ * Copies the config, its .dev.vars and the top directory of its `main` into a fresh directory
+ * under ROOT/.wrangler (inside the project, so imports still resolve from ROOT/node_modules).
+ * Returns the copied config's path.
+ */
+function snapshotWorker(config: string): string {
+  const from = path.dirname(config);
+  const main = /^\s*main\s*=\s*["']([^"']+)["']/m.exec(fs.readFileSync(config, "utf8"))?.[1];
+  if (!main) throw new Error(`snapshot: no \`main\` in ${config}`);
+  const top = path.normalize(main).split(path.sep)[0]!;
+  if (top === ".." || path.isAbsolute(main)) throw new Error(`snapshot: \`main\` must be inside ${from}`);
+  const parent = path.join(ROOT, ".wrangler");
+  fs.mkdirSync(parent, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(parent, "stack-snapshot-"));
+  const source = path.join(from, top);
+  if (fs.statSync(source).isDirectory()) fs.cpSync(source, path.join(dir, top), { recursive: true });
+  else fs.copyFileSync(source, path.join(dir, top));
+  for (const file of [path.basename(config), ".dev.vars", "tsconfig.json"]) {
+    if (fs.existsSync(path.join(from, file))) fs.copyFileSync(path.join(from, file), path.join(dir, file));
+  }
+  return path.join(dir, path.basename(config));
 }
 
 function printSummary({ stack: s, redisUrl, proxy, pgLabel, inspectorPort }: Started): void {

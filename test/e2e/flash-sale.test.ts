@@ -1,10 +1,14 @@
 // THE no-oversell test: a burst of concurrent flash buys against one 100-unit SKU over real
 // HTTP, then the live counters, every order (owner can read it, nobody else can), the
 // purchase limit, and Postgres (one row per order, audit balanced) after the queue drains.
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, isDevProxyDrop, isProblem, newId, startE2eStack, type E2eStack, type HttpResult } from "../support/e2e.ts";
+import { eventually, httpVia, isDevProxyDrop, isProblem, newId, startE2eStack, type E2eStack, type HttpResult } from "../support/e2e.ts";
 
 let stack: E2eStack;
+/** Keep-alive connections the burst shares: every request is in flight at once, over at most this many sockets. */
+const BURST_SOCKETS = 64;
+const agent = new http.Agent({ keepAlive: true, maxSockets: BURST_SOCKETS });
 
 beforeAll(async () => {
   stack = await startE2eStack();
@@ -12,6 +16,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  agent.destroy();
   await stack?.stop();
 });
 
@@ -32,7 +37,7 @@ async function burst(skuId: string, users: string[], perUser: number, label: str
   let proxyRetries = 0;
   const buy = async ({ userId, key }: { userId: string; key: string }): Promise<Attempt> => {
     for (let tries = 1; ; tries++) {
-      const res = await stack.api.request("POST", `/v1/flash/${skuId}/orders`, {
+      const res = await httpVia(agent, stack.baseUrl, "POST", `/v1/flash/${skuId}/orders`, {
         headers: { ...tokens.get(userId)!, "idempotency-key": key },
         body: { quantity: 1 },
         signal: AbortSignal.timeout(170_000),
@@ -47,7 +52,7 @@ async function burst(skuId: string, users: string[], perUser: number, label: str
   const results = await Promise.all(requests.map(buy));
   const seconds = (performance.now() - t0) / 1000;
   console.log(
-    `[e2e] ${label}: ${requests.length} flash buys from ${users.length} users in ${seconds.toFixed(2)} s ` +
+    `[e2e] ${label}: ${requests.length} concurrent flash buys from ${users.length} users (${BURST_SOCKETS} keep-alive sockets) in ${seconds.toFixed(2)} s ` +
       `(${(requests.length / seconds).toFixed(0)} req/s); statuses ${JSON.stringify(countBy(results, (a) => String(a.res.status)))}` +
       (proxyRetries ? `; ${proxyRetries} retries after wrangler-dev proxy drops` : ""),
   );
@@ -154,6 +159,14 @@ async function checkPostgres(skuId: string, wins: Attempt[]): Promise<void> {
     { timeoutMs: 60_000, intervalMs: 500 },
   );
   expect(audit.reserved).toBe(wins.length);
+  // The catalog row's counters follow the newest movement.
+  await eventually(
+    async () => {
+      const { rows } = await stack.db.query("select on_hand, reserved, sold from skus where sku_id = $1", [skuId]);
+      expect(rows).toEqual([{ on_hand: counters.onHand, reserved: counters.reserved, sold: counters.sold }]);
+    },
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
   // Each reserve row points at one of the winning orders, once.
   const { rows: refs } = await stack.db.query("select ref_id from inventory_audit where sku_id = $1 and kind = 'reserve' order by ref_id", [skuId]);
   expect(refs.map((r) => r.ref_id)).toEqual(expectedIds);
@@ -199,5 +212,17 @@ describe("flash sale: 100 units, purchase limit 2", () => {
     expect((codes.LIMIT_EXCEEDED ?? 0) + (codes.SOLD_OUT ?? 0)).toBe(200);
     await checkOwnership(skuId, wins);
     await checkPostgres(skuId, wins);
+
+    // GET /v1/orders lists exactly each buyer's own orders, newest first.
+    for (const userId of users.slice(0, 10)) {
+      const mine = wins.filter((a) => a.userId === userId).map((a) => a.res.body.orderId as string);
+      await eventually(async () => {
+        const list = await stack.api.get("/v1/orders", await stack.api.user(userId));
+        expect(list.status).toBe(200);
+        expect(list.body.items.map((o: any) => o.orderId).sort()).toEqual([...mine].sort());
+        const created = list.body.items.map((o: any) => Date.parse(o.createdAt));
+        expect(created).toEqual([...created].sort((a, b) => b - a));
+      });
+    }
   });
 });

@@ -2,6 +2,7 @@
 // fetch, credentials (user JWTs, admin token, webhook signatures) built from the same
 // .dev.vars the local stack runs with, Postgres access and polling.
 import { createHmac, randomUUID } from "node:crypto";
+import nodeHttp from "node:http";
 import pg from "pg";
 import { sign } from "hono/jwt";
 import { readDevVars, startLocalStack, type LocalStack } from "../../dev/stack.ts";
@@ -20,7 +21,8 @@ export interface E2eStack extends LocalStack {
 /** One stack per test file: fresh database, private Redis, wrangler dev on a free port. */
 export async function startE2eStack(extraVars: Record<string, string> = {}, quiet = !process.env.E2E_VERBOSE): Promise<E2eStack> {
   const t0 = performance.now();
-  const stack = await startLocalStack({ port: 0, databaseName: "edge_cart_e2e", quiet, extraVars });
+  // snapshot: the Worker runs the src/ of this moment; a concurrent edit must not reload it mid-test.
+  const stack = await startLocalStack({ port: 0, databaseName: "edge_cart_e2e", quiet, extraVars, snapshot: true });
   const startSeconds = (performance.now() - t0) / 1000;
   const vars = { ...readDevVars(), ...extraVars };
   const secrets = {
@@ -79,6 +81,45 @@ export async function http<T = any>(baseUrl: string, method: string, path: strin
     }
   }
   return { status: res.status, headers: res.headers, body: parsed as T, text };
+}
+
+/**
+ * The same request over node:http with a keep-alive Agent, for bursts: all requests are
+ * fired at once but share at most `agent.maxSockets` connections. (A thousand simultaneous
+ * fresh connections overflow the accept queues of wrangler dev's proxy and of workerd on a
+ * busy 2-core machine; the drops then look like "Your worker restarted mid-request".)
+ */
+export function httpVia<T = any>(agent: nodeHttp.Agent, baseUrl: string, method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  let payload: string | undefined;
+  if (opts.body !== undefined) {
+    payload = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    headers["content-type"] ??= opts.contentType ?? "application/json";
+    headers["content-length"] = String(Buffer.byteLength(payload));
+  }
+  return new Promise((resolve, reject) => {
+    const req = nodeHttp.request(new URL(path, baseUrl), { method, headers, agent, signal: opts.signal ?? AbortSignal.timeout(120_000) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
+        let parsed: unknown = text;
+        if (/json/i.test(h.get("content-type") ?? "") && text !== "") {
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = text;
+          }
+        }
+        resolve({ status: res.statusCode ?? 0, headers: h, body: parsed as T, text });
+      });
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
 }
 
 export type Secrets = E2eStack["secrets"];
