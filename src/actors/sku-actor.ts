@@ -17,6 +17,8 @@ import { SingleFlight } from "./single-flight";
 export const ORPHAN_GRACE_MS = 60_000;
 /** A stripe tells its SKU its counters at most this often (for the SKU's public view). */
 const REPORT_INTERVAL_MS = 250;
+/** The SKU's view in Redis (price, status, availability for carts) is refreshed at most this often. */
+const SKU_VIEW_PUBLISH_INTERVAL_MS = 250;
 
 export type SkuInput = Omit<SkuCatalog, "skuId"> & { stock: number };
 
@@ -133,7 +135,7 @@ export class SkuActor extends Actor {
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     this.address = parseStripeName(ctx.id.name ?? "");
     this.sku = this.load();
-    this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null));
+    this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS);
     this.refiller = new SingleFlight(() => this.refill());
     this.reporter = new SingleFlight(() => this.report());
     // After a restart we do not know what Redis holds: publish once.

@@ -4,9 +4,10 @@ import { redisClient, WRITE_TIMEOUT_MS, writeIfNewer } from "./redis";
 
 /**
  * Mirrors an actor's current state into Redis after changes: coalesced (a
- * burst of changes costs one write of the latest version), versioned (never
- * moves back), and retried by the actor's alarm while it is behind. The
- * actor never waits for it inside a state change.
+ * burst of changes costs one write of the latest version, and at most one
+ * write per `minIntervalMs`), versioned (never moves back), and retried by
+ * the actor's alarm while it is behind. The actor never waits for it inside a
+ * state change.
  */
 export class RedisMirror {
   private publishedVersion = -1;
@@ -15,13 +16,12 @@ export class RedisMirror {
   constructor(
     private readonly env: Env,
     private readonly current: () => VersionedValue | null,
+    /** A SKU's availability changes with every reservation of a flash sale: its view is published a few times a second, not per change. */
+    private readonly minIntervalMs = 0,
   ) {
     this.flight = new SingleFlight(async () => {
-      const redis = redisClient(this.env, WRITE_TIMEOUT_MS);
-      const value = this.current();
-      if (!redis || !value || value.version <= this.publishedVersion) return;
-      await writeIfNewer(redis, value);
-      this.publishedVersion = Math.max(this.publishedVersion, value.version);
+      await this.write();
+      if (this.minIntervalMs > 0) await new Promise((r) => setTimeout(r, this.minIntervalMs));
     });
   }
 
@@ -39,8 +39,16 @@ export class RedisMirror {
     if (this.enabled) this.flight.kick();
   }
 
-  /** Writes now and waits; throws when Redis is unreachable. */
+  /** Writes the current state now and waits; throws when Redis is unreachable. */
   async flush(): Promise<void> {
-    if (this.enabled) await this.flight.run();
+    if (this.enabled) await this.write();
+  }
+
+  private async write(): Promise<void> {
+    const redis = redisClient(this.env, WRITE_TIMEOUT_MS);
+    const value = this.current();
+    if (!redis || !value || value.version <= this.publishedVersion) return;
+    await writeIfNewer(redis, value);
+    this.publishedVersion = Math.max(this.publishedVersion, value.version);
   }
 }
