@@ -1,3 +1,4 @@
+import { productSnapshot } from "../domain/catalog";
 import type { Outcome, ProblemItem } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import type { Decision, Order, OrderItem, PaymentEvent, StockEffect } from "../domain/order";
@@ -378,17 +379,7 @@ export class OrderActor extends Actor {
 }
 
 function lineOf(item: ReservedItem): OrderItem {
-  return {
-    skuId: item.skuId,
-    productId: item.productId,
-    merchantId: item.merchantId,
-    name: item.name,
-    image: item.image,
-    spec: item.spec,
-    quantity: item.quantity,
-    unitPrice: item.unitPrice,
-    lineTotal: item.unitPrice * item.quantity,
-  };
+  return { ...productSnapshot(item), quantity: item.quantity, unitPrice: item.unitPrice, lineTotal: item.unitPrice * item.quantity };
 }
 
 /** A stock command for the SKU actor (stripe) `holder` that keeps the reservation. */

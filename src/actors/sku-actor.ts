@@ -1,7 +1,7 @@
 import { RedisMirror } from "../cache/mirror";
 import { skuViewValue } from "../cache/sku-views";
-import type { SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote, SkuSpec } from "../domain/catalog";
-import { adminView, publicView } from "../domain/catalog";
+import type { ProductSnapshot, SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../domain/catalog";
+import { adminView, productSnapshot, publicView } from "../domain/catalog";
 import type { Outcome, Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import type { Movement, StockCounters } from "../domain/stock";
@@ -23,13 +23,7 @@ const SKU_VIEW_PUBLISH_INTERVAL_MS = 250;
 export type SkuInput = Omit<SkuCatalog, "skuId"> & { stock: number };
 
 /** The line snapshot a reservation hands to the order: what was reserved, at which price. */
-export interface ReservedItem {
-  skuId: string;
-  productId: string;
-  merchantId: string;
-  name: string;
-  image: string | null;
-  spec: SkuSpec | null;
+export interface ReservedItem extends ProductSnapshot {
   quantity: number;
   unitPrice: number;
   currency: string;
@@ -572,17 +566,7 @@ export class SkuActor extends Actor {
   }
 
   private itemOf(c: SkuCatalog, quantity: number): ReservedItem {
-    return {
-      skuId: c.skuId,
-      productId: c.productId,
-      merchantId: c.merchantId,
-      name: c.name,
-      image: c.image,
-      spec: c.spec,
-      quantity,
-      unitPrice: c.price,
-      currency: c.currency,
-    };
+    return { ...productSnapshot(c), quantity, unitPrice: c.price, currency: c.currency };
   }
 
   /** The public view; for a striped SKU, `available` adds the stripes' last reports. */

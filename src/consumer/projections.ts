@@ -3,6 +3,7 @@ import { and, asc, eq, getTableColumns, lt, notInArray, sql } from "drizzle-orm"
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { CartLine, CartState } from "../domain/cart";
 import type { SkuAdminView } from "../domain/catalog";
+import { productSnapshot } from "../domain/catalog";
 import type { Order } from "../domain/order";
 import type { CartChangeData, Envelope, InventoryMovementData, PaymentRecordedData } from "../events/envelope";
 import type { Database } from "../db/client";
@@ -195,13 +196,8 @@ export async function applyCartChange(tx: Writer, e: Envelope<"cart.item_added">
 function itemRow(cartKey: string, line: CartLine) {
   return {
     cartKey,
-    skuId: line.skuId,
+    ...productSnapshot(line),
     position: line.position,
-    productId: line.productId,
-    merchantId: line.merchantId,
-    name: line.name,
-    image: line.image,
-    spec: line.spec,
     quantity: line.quantity,
     selected: line.selected,
     unitPrice: line.unitPrice,
@@ -231,12 +227,7 @@ export async function loadCart(db: Database, cartKey: string): Promise<CartState
     currency: cart.currency,
     updatedAt: cart.updatedAt,
     lines: rows.map((r) => ({
-      skuId: r.skuId,
-      productId: r.productId,
-      merchantId: r.merchantId,
-      name: r.name,
-      image: r.image,
-      spec: r.spec ?? null,
+      ...productSnapshot({ ...r, spec: r.spec ?? null }),
       quantity: r.quantity,
       selected: r.selected,
       unitPrice: r.unitPrice,
@@ -271,18 +262,7 @@ async function upsertOrder(tx: Writer, o: Order): Promise<void> {
     await tx
       .insert(orderItems)
       .values(
-        o.items.map((i) => ({
-          orderId: o.orderId,
-          skuId: i.skuId,
-          productId: i.productId,
-          merchantId: i.merchantId,
-          name: i.name,
-          image: i.image,
-          spec: i.spec,
-          quantity: i.quantity,
-          unitPrice: i.unitPrice,
-          lineTotal: i.lineTotal,
-        })),
+        o.items.map((i) => ({ orderId: o.orderId, ...productSnapshot(i), quantity: i.quantity, unitPrice: i.unitPrice, lineTotal: i.lineTotal })),
       )
       .onConflictDoNothing();
   }

@@ -9,15 +9,20 @@ import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, t
  */
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "string" });
 
+/** The product snapshot columns a SKU, a cart line and an order line share. */
+const productColumns = () => ({
+  productId: text("product_id").notNull(),
+  merchantId: text("merchant_id").notNull(),
+  name: text("name").notNull(),
+  image: text("image"),
+  spec: jsonb("spec").$type<Record<string, string>>(),
+});
+
 export const skus = pgTable(
   "skus",
   {
     skuId: text("sku_id").primaryKey(),
-    productId: text("product_id").notNull(),
-    merchantId: text("merchant_id").notNull(),
-    name: text("name").notNull(),
-    image: text("image"),
-    spec: jsonb("spec").$type<Record<string, string>>(),
+    ...productColumns(),
     price: integer("price").notNull(),
     currency: text("currency").notNull(),
     status: text("status").notNull(),
@@ -54,11 +59,7 @@ export const cartItems = pgTable(
     cartKey: text("cart_key").notNull(),
     skuId: text("sku_id").notNull(),
     position: integer("position").notNull(),
-    productId: text("product_id").notNull(),
-    merchantId: text("merchant_id").notNull(),
-    name: text("name").notNull(),
-    image: text("image"),
-    spec: jsonb("spec").$type<Record<string, string>>(),
+    ...productColumns(),
     quantity: integer("quantity").notNull(),
     selected: boolean("selected").notNull(),
     unitPrice: integer("unit_price").notNull(),
@@ -109,11 +110,7 @@ export const orderItems = pgTable(
   {
     orderId: text("order_id").notNull(),
     skuId: text("sku_id").notNull(),
-    productId: text("product_id").notNull(),
-    merchantId: text("merchant_id").notNull(),
-    name: text("name").notNull(),
-    image: text("image"),
-    spec: jsonb("spec").$type<Record<string, string>>(),
+    ...productColumns(),
     quantity: integer("quantity").notNull(),
     unitPrice: integer("unit_price").notNull(),
     lineTotal: integer("line_total").notNull(),

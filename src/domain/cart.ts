@@ -1,18 +1,13 @@
 import type { ProblemItem } from "./errors";
-import type { SkuPublicView, SkuQuote, SkuSpec } from "./catalog";
+import type { ProductSnapshot, SkuPublicView, SkuQuote } from "./catalog";
+import { productSnapshot } from "./catalog";
 import { remainingAllowance } from "./stock";
 
 export const MAX_CART_LINES = 200;
 export const MAX_LINE_QUANTITY = 999;
 
 /** A stored cart line: the SKU as it was when added, plus the buyer's choices. */
-export interface CartLine {
-  skuId: string;
-  productId: string;
-  merchantId: string;
-  name: string;
-  image: string | null;
-  spec: SkuSpec | null;
+export interface CartLine extends ProductSnapshot {
   quantity: number;
   selected: boolean;
   /** Price snapshot taken when the line was added. */
@@ -36,13 +31,7 @@ export interface CartState {
 
 export type PriceChange = "up" | "down" | null;
 
-export interface CartLineView {
-  skuId: string;
-  productId: string;
-  merchantId: string;
-  name: string;
-  image: string | null;
-  spec: SkuSpec | null;
+export interface CartLineView extends ProductSnapshot {
   quantity: number;
   selected: boolean;
   unitPrice: number;
@@ -94,12 +83,7 @@ export function presentCart(state: CartState, skus: ReadonlyMap<string, SkuPubli
     const outOfStock = sku === null ? false : sku.available < line.quantity;
     const limitExceeded = sku?.purchaseLimit != null && line.quantity > sku.purchaseLimit;
     return {
-      skuId: line.skuId,
-      productId: line.productId,
-      merchantId: line.merchantId,
-      name: line.name,
-      image: line.image,
-      spec: line.spec,
+      ...productSnapshot(line),
       quantity: line.quantity,
       selected: line.selected,
       unitPrice: line.unitPrice,
@@ -319,12 +303,7 @@ function sameLine(a: CartLine, b: CartLine): boolean {
 /** A new line from the SKU as it is now: the snapshot the cart keeps. */
 export function lineFromSku(sku: SkuPublicView, quantity: number, now: string): Omit<CartLine, "position" | "version"> {
   return {
-    skuId: sku.skuId,
-    productId: sku.productId,
-    merchantId: sku.merchantId,
-    name: sku.name,
-    image: sku.image,
-    spec: sku.spec,
+    ...productSnapshot(sku),
     quantity,
     selected: true,
     unitPrice: sku.price,

@@ -6,14 +6,22 @@ export type SkuStatus = "active" | "inactive";
 /** Product attributes shown with a line, e.g. { color: "red", size: "M" }. */
 export type SkuSpec = Record<string, string>;
 
-/** The catalog record of a SKU, as an admin writes it. */
-export interface SkuCatalog {
+/** What a cart line or an order line keeps of the SKU it was taken from. */
+export interface ProductSnapshot {
   skuId: string;
   productId: string;
   merchantId: string;
   name: string;
   image: string | null;
   spec: SkuSpec | null;
+}
+
+export function productSnapshot(p: ProductSnapshot): ProductSnapshot {
+  return { skuId: p.skuId, productId: p.productId, merchantId: p.merchantId, name: p.name, image: p.image, spec: p.spec };
+}
+
+/** The catalog record of a SKU, as an admin writes it. */
+export interface SkuCatalog extends ProductSnapshot {
   price: number;
   currency: string;
   status: SkuStatus;
@@ -23,13 +31,7 @@ export interface SkuCatalog {
 }
 
 /** What a storefront (and a cart line's price markers) sees of a SKU. */
-export interface SkuPublicView {
-  skuId: string;
-  productId: string;
-  merchantId: string;
-  name: string;
-  image: string | null;
-  spec: SkuSpec | null;
+export interface SkuPublicView extends ProductSnapshot {
   price: number;
   currency: string;
   status: SkuStatus;
@@ -52,12 +54,7 @@ export interface SkuQuote extends SkuPublicView {
 
 export function publicView(c: SkuCatalog, stock: StockCounters, version: number): SkuPublicView {
   return {
-    skuId: c.skuId,
-    productId: c.productId,
-    merchantId: c.merchantId,
-    name: c.name,
-    image: c.image,
-    spec: c.spec,
+    ...productSnapshot(c),
     price: c.price,
     currency: c.currency,
     status: c.status,

@@ -1,4 +1,4 @@
-import type { SkuSpec } from "./catalog";
+import type { ProductSnapshot } from "./catalog";
 
 /**
  * The order state machine (SPEC section 4):
@@ -8,13 +8,7 @@ import type { SkuSpec } from "./catalog";
  */
 export type OrderStatus = "PENDING" | "PAID" | "CANCELLED" | "EXPIRED" | "REFUNDED";
 
-export interface OrderItem {
-  skuId: string;
-  productId: string;
-  merchantId: string;
-  name: string;
-  image: string | null;
-  spec: SkuSpec | null;
+export interface OrderItem extends ProductSnapshot {
   quantity: number;
   /** Price snapshot taken when the stock was reserved. */
   unitPrice: number;

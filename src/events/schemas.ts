@@ -8,15 +8,19 @@ import type { Envelope, EventType } from "./envelope";
  */
 const int = z.number().int();
 const isoTime = z.string().min(10);
-const spec = z.record(z.string(), z.string()).nullable();
 
-const skuAdminView = z.looseObject({
+/** The product snapshot fields (domain ProductSnapshot) every SKU, cart line and order line carries. */
+export const productSnapshotShape = {
   skuId: z.string().min(1),
   productId: z.string(),
   merchantId: z.string(),
   name: z.string(),
   image: z.string().nullable(),
-  spec,
+  spec: z.record(z.string(), z.string()).nullable(),
+};
+
+const skuAdminView = z.looseObject({
+  ...productSnapshotShape,
   price: int,
   currency: z.string(),
   status: z.enum(["active", "inactive"]),
@@ -42,12 +46,7 @@ const movement = z.looseObject({
 });
 
 const cartLine = z.looseObject({
-  skuId: z.string().min(1),
-  productId: z.string(),
-  merchantId: z.string(),
-  name: z.string(),
-  image: z.string().nullable(),
-  spec,
+  ...productSnapshotShape,
   quantity: int,
   selected: z.boolean(),
   unitPrice: int,
@@ -84,12 +83,7 @@ const order = z.looseObject({
   status: z.enum(["PENDING", "PAID", "CANCELLED", "EXPIRED", "REFUNDED"]),
   items: z.array(
     z.looseObject({
-      skuId: z.string().min(1),
-      productId: z.string(),
-      merchantId: z.string(),
-      name: z.string(),
-      image: z.string().nullable(),
-      spec,
+      ...productSnapshotShape,
       quantity: int,
       unitPrice: int,
       lineTotal: int,

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { loadSkuViews } from "../cache/sku-views";
 import { withDatabase } from "../db/client";
+import { productSnapshot } from "../domain/catalog";
 import { skus } from "../db/schema";
 import { DomainError } from "../domain/errors";
 import type { App } from "./route";
@@ -114,12 +115,7 @@ export function catalogRoutes(app: App): void {
           image: first.image,
           priceRange: { min: Math.min(...prices), max: Math.max(...prices), currency: first.currency },
           skus: group.map((r) => ({
-            skuId: r.skuId,
-            productId: r.productId,
-            merchantId: r.merchantId,
-            name: r.name,
-            image: r.image,
-            spec: r.spec ?? null,
+            ...productSnapshot({ ...r, spec: r.spec ?? null }),
             price: r.price,
             currency: r.currency,
             status: r.status as "active",

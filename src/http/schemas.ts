@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../domain/cart";
+import { productSnapshotShape } from "../events/schemas";
 
 /**
  * The request schemas are the single source of request types (handlers get
@@ -40,12 +41,7 @@ export const SkuUpsertBody = z.strictObject({
 });
 
 const SkuCommon = {
-  skuId: z.string(),
-  productId: z.string(),
-  merchantId: z.string(),
-  name: z.string(),
-  image: z.string().nullable(),
-  spec: z.record(z.string(), z.string()).nullable(),
+  ...productSnapshotShape,
   price: z.number().int(),
   currency: z.string(),
   status: z.enum(["active", "inactive"]),
@@ -101,12 +97,7 @@ export const SelectBody = z
 export const MergeBody = z.strictObject({ clientCartId: GuestCartId, strategy: z.enum(["sum", "max", "overwrite", "keep"]) });
 
 const CartLineSchema = z.object({
-  skuId: z.string(),
-  productId: z.string(),
-  merchantId: z.string(),
-  name: z.string(),
-  image: z.string().nullable(),
-  spec: z.record(z.string(), z.string()).nullable(),
+  ...productSnapshotShape,
   quantity: z.number().int(),
   selected: z.boolean(),
   unitPrice: z.number().int().meta({ description: "price when the line was added" }),
@@ -161,12 +152,7 @@ export const CheckoutBody = z.strictObject({
 export const FlashBody = z.strictObject({ quantity: Quantity });
 
 const OrderItemSchema = z.object({
-  skuId: z.string(),
-  productId: z.string(),
-  merchantId: z.string(),
-  name: z.string(),
-  image: z.string().nullable(),
-  spec: z.record(z.string(), z.string()).nullable(),
+  ...productSnapshotShape,
   quantity: z.number().int(),
   unitPrice: z.number().int(),
   lineTotal: z.number().int(),

@@ -6,6 +6,7 @@ import nodeHttp from "node:http";
 import pg from "pg";
 import { sign } from "hono/jwt";
 import { readDevVars, startLocalStack, type LocalStack } from "../../dev/stack.ts";
+import type { PaymentEvent } from "../../src/domain/order.ts";
 
 // ---- the stack ---------------------------------------------------------------------------
 
@@ -200,14 +201,8 @@ export interface SkuAdminView {
   version: number;
 }
 
-export interface WebhookEvent {
-  eventId: string;
-  type: "payment.succeeded" | "payment.failed" | "payment.refunded";
-  orderId: string;
-  transactionId: string;
-  amount: number;
-  currency: string;
-}
+/** What the payment provider posts: the domain's PaymentEvent. */
+export type WebhookEvent = PaymentEvent;
 
 // ---- credentials ------------------------------------------------------------------------------
 

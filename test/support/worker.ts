@@ -3,6 +3,7 @@
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { withDatabase, type Database } from "../../src/db/client";
+import type { PaymentEvent } from "../../src/domain/order";
 
 export const ADMIN = { authorization: "Bearer test-admin-token" };
 export const WEBHOOK_SECRET = "test-webhook-secret";
@@ -104,14 +105,6 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
   }
 }
 
-export interface PaymentEventBody {
-  eventId: string;
-  type: "payment.succeeded" | "payment.failed" | "payment.refunded";
-  orderId: string;
-  transactionId: string;
-  amount: number;
-  currency: string;
-}
 
 /** Signs a webhook exactly as the payment provider does (the provider is the one test double we use). */
 export async function signWebhook(rawBody: string, secret = WEBHOOK_SECRET, t = Math.floor(Date.now() / 1000)): Promise<string> {
@@ -120,7 +113,7 @@ export async function signWebhook(rawBody: string, secret = WEBHOOK_SECRET, t = 
   return `t=${t},v1=${[...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-export async function sendPayment(event: Partial<PaymentEventBody> & Pick<PaymentEventBody, "orderId" | "amount">, options: { secret?: string; t?: number } = {}) {
+export async function sendPayment(event: Partial<PaymentEvent> & Pick<PaymentEvent, "orderId" | "amount">, options: { secret?: string; t?: number } = {}) {
   const body = JSON.stringify({
     eventId: `evt_${crypto.randomUUID()}`,
     type: "payment.succeeded",
