@@ -1,4 +1,5 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, asGuest, asUser, putSku } from "../support/worker";
 
@@ -49,6 +50,17 @@ describe("live cart", () => {
     expect(await phone.next()).toBe("pong");
     phone.socket!.close(1000);
     laptop.socket!.close(1000);
+  });
+
+  it("keeps pushing after the cart actor hibernates (sockets survive eviction)", async () => {
+    const sku = await putSku();
+    const guest = asGuest();
+    const device = await connect("/v1/cart/live", guest.headers);
+    await device.next();
+    await evictDurableObject(env.CARTS.getByName(guest.cartKey), { webSockets: "hibernate" });
+    await api("/v1/cart/items", { headers: guest.headers, body: { skuId: sku, quantity: 3 } });
+    expect((await device.next()).cart.items[0]).toMatchObject({ skuId: sku, quantity: 3 });
+    device.socket!.close(1000);
   });
 
   it("browsers connect with a one-time ticket; no credential, a used or forged ticket is refused", async () => {
