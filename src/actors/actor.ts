@@ -22,8 +22,12 @@ export abstract class Actor extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
   protected readonly outbox: Outbox;
   private readonly relayer: SingleFlight;
-  /** The alarm time we last set (null = none); avoids a storage write per change. */
-  private alarmAt: number | null = null;
+  /**
+   * The alarm time we last set; undefined until we set one in this instance.
+   * Not read from storage at start-up (that read costs more than an actor's
+   * first request); the first reschedule simply sets the alarm it needs.
+   */
+  private alarmAt: number | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -31,10 +35,8 @@ export abstract class Actor extends DurableObject<Env> {
     this.outbox = new Outbox(this.sql, this.outboxSinks());
     this.relayer = new SingleFlight(async () => {
       await this.outbox.relay();
-      this.reschedule();
-    });
-    ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await ctx.storage.getAlarm();
+      // Delivered: the backstop alarm set for it is no longer needed.
+      this.reschedule({ exact: true });
     });
   }
 
@@ -75,7 +77,7 @@ export abstract class Actor extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    this.alarmAt = null;
+    this.alarmAt = undefined;
     let dutiesFailed = false;
     try {
       await this.runDuties(now);
@@ -85,24 +87,34 @@ export abstract class Actor extends DurableObject<Env> {
       dutiesFailed = true;
     }
     await this.relayer.run();
-    this.reschedule(dutiesFailed ? now + DUTY_RETRY_MS : 0);
+    this.reschedule({ notBefore: dutiesFailed ? now + DUTY_RETRY_MS : 0, exact: true });
   }
 
   /**
    * Makes sure an alarm fires by the earliest of: the next duty, the next
    * outbox retry. An alarm that is already earlier is kept: firing early is
    * harmless (the handler reschedules) and saves a storage write per change.
+   * `exact` (after the outbox drained) moves it later too, or removes it, so
+   * an actor does not wake up for a relay that already happened.
    */
-  protected reschedule(notBefore = 0): void {
+  protected reschedule(options: { notBefore?: number; exact?: boolean } = {}): void {
+    const notBefore = options.notBefore ?? 0;
     const now = Date.now();
     const candidates: number[] = [];
     const duty = this.nextDutyAt();
     if (duty !== null) candidates.push(Math.max(duty, notBefore));
     const retry = this.outbox.nextAttemptAt();
     if (retry !== null) candidates.push(retry === 0 ? now + RELAY_BACKSTOP_MS : Math.max(retry, now));
-    if (candidates.length === 0) return;
+    if (candidates.length === 0) {
+      if (options.exact && this.alarmAt !== undefined) {
+        this.alarmAt = undefined;
+        void this.ctx.storage.deleteAlarm();
+      }
+      return;
+    }
     const next = Math.min(...candidates);
-    if (this.alarmAt !== null && this.alarmAt <= next) return;
+    if (this.alarmAt === next) return;
+    if (!options.exact && this.alarmAt !== undefined && this.alarmAt <= next && this.alarmAt > now) return;
     this.alarmAt = next;
     void this.ctx.storage.setAlarm(next);
   }

@@ -23,7 +23,8 @@ export interface OutboxSinks {
 const MAX_BATCH_MESSAGES = 100;
 /** Queues accept 256 KB a batch; stay below it with headroom for framing. */
 const MAX_BATCH_BYTES = 200_000;
-const MAX_BACKOFF_MS = 5 * 60_000;
+/** A queue outage is retried at least once a minute once it is over. */
+const MAX_BACKOFF_MS = 60_000;
 
 export function backoffMs(attempts: number): number {
   const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts, 16));

@@ -24,14 +24,20 @@ export class SingleFlight {
           await this.task();
         } while (this.again);
       } finally {
+        // After a failure a pending re-run is dropped: the owner's alarm retries, without a hot loop.
+        this.again = false;
         this.running = null;
       }
     })();
     return this.running;
   }
 
-  /** Fire and forget: failures are the task's own business (it reschedules itself). */
+  /** Fire and forget: a failure is logged once, by the kick that started the run; the owner retries later. */
   kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.run().catch((err: unknown) => console.warn(`background task failed (retried later): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`));
   }
 }
