@@ -1,0 +1,36 @@
+// Runs the local stack (dev/stack.ts: Postgres database, Neon WS proxy, Redis behind the
+// Upstash REST adapter, wrangler dev) in its own process, so the adapter and the proxy,
+// which live in the process that starts the stack, do not share an event loop (and a
+// core) with the load generator. Prints `READY {"baseUrl":..., "databaseUrl":...}`;
+// SIGTERM stops the stack (the fresh database is dropped) and exits.
+import fs from "node:fs";
+import { format } from "node:util";
+import { startLocalStack } from "../../dev/stack.ts";
+
+// BENCH_STACK_LOG=<file>: the stack's and wrangler's output (Worker logs included) go there.
+const logFile = process.env.BENCH_STACK_LOG;
+if (logFile) {
+  const out = fs.createWriteStream(logFile, { flags: "a" });
+  const write = (...args: unknown[]) => void out.write(`${new Date().toISOString()} ${format(...args)}\n`);
+  console.log = console.info = console.warn = console.error = write;
+}
+
+// Test mode: a fresh database (dropped at stop), a private Redis when redis-server exists,
+// temporary Worker state; snapshot: the Worker runs the src/ of this moment even if someone
+// edits it meanwhile (wrangler dev reloads on every change).
+const stack = await startLocalStack({ port: 0, databaseName: "edge_cart_bench", quiet: !logFile, snapshot: true });
+process.stdout.write(`READY ${JSON.stringify({ baseUrl: stack.baseUrl, databaseUrl: stack.databaseUrl })}\n`);
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  stack
+    .stop()
+    .catch((err: Error) => console.error(`stopping the stack: ${err.message}`))
+    .finally(() => process.exit(0));
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+// The bench process went away without telling us: stop too.
+process.stdin.on("end", stop);
+process.stdin.resume();
