@@ -67,8 +67,11 @@ export function onError(err: Error, c: Context): Response {
     const code = (Object.entries(STATUS_OF).find(([, s]) => s === err.status)?.[0] ?? "VALIDATION_FAILED") as ProblemCode;
     return problem(c, code, err.message || TITLES[code]);
   }
-  const flags = err as Error & { retryable?: boolean; overloaded?: boolean };
+  const flags = err as Error & { retryable?: boolean; overloaded?: boolean; durableObjectReset?: boolean };
   console.error(`request ${c.get("requestId" as never) ?? "-"} ${c.req.method} ${c.req.path} failed:`, err);
-  if (flags.overloaded || flags.retryable) return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is busy; retry shortly", undefined, { "retry-after": "1" });
+  // An actor that is overloaded or was reset mid-request: the client retries (with the same Idempotency-Key for buys).
+  if (flags.overloaded || flags.retryable || flags.durableObjectReset) {
+    return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is busy; retry shortly", undefined, { "retry-after": "1" });
+  }
   return problem(c, "INTERNAL", "an unexpected error occurred; it has been logged");
 }
