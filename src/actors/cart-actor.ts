@@ -1,8 +1,7 @@
 import { cartSnapshotValue, readCartSnapshot } from "../cache/cart-snapshots";
 import { RedisMirror } from "../cache/mirror";
 import { renderCart } from "../cache/sku-views";
-import { loadCart } from "../consumer/projections";
-import { applyEvent } from "../consumer/projections";
+import { applyEvent, loadCart } from "../consumer/projections";
 import { withDatabase } from "../db/client";
 import type { CartLine, CartState, MergeDecision, MergeStrategy } from "../domain/cart";
 import { CartDraft, checkLineQuantity, lineFromSku, planMerge } from "../domain/cart";

@@ -1,5 +1,5 @@
 import { productSnapshot } from "../domain/catalog";
-import type { Outcome, ProblemItem } from "../domain/errors";
+import type { Outcome, ProblemCode, ProblemItem } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import type { Decision, Order, OrderItem, PaymentEvent, StockEffect } from "../domain/order";
 import { decideCancel, decideExpiry, decidePayment, isDue, orderTotal } from "../domain/order";
@@ -121,6 +121,9 @@ export class OrderActor extends Actor {
   }
 
   private async runCheckout(req: CheckoutRequest): Promise<PlacedOrder> {
+    // An attempt left by a crashed instance: release what it may hold before starting over.
+    const stale = this.read<Attempt>("attempt");
+    if (stale) this.abandon(stale, "checkout_retried");
     const picked = await this.env.CARTS.getByName(req.ownerId).linesForCheckout(req.ownerId, req.skuIds);
     if (!picked.ok) return picked;
     const attemptNo = (this.read<number>("attempts") ?? 0) + 1;
@@ -150,21 +153,24 @@ export class OrderActor extends Actor {
         }).catch((err: unknown): ReserveOutcome => refuse("SKU_UNAVAILABLE", `SKU ${line.skuId} could not be reached: ${String(err)}`)),
       ),
     );
+    const reserved: ReservedItem[] = [];
     const holders: Record<string, string> = {};
-    results.forEach((r, i) => {
-      if (r.ok) holders[attempt.lines[i]!.skuId] = r.holder;
-    });
     const lineErrors: ProblemItem[] = [];
     results.forEach((r, i) => {
-      if (!r.ok) lineErrors.push(...(r.errors ?? [{ code: r.code, skuId: attempt.lines[i]!.skuId, message: r.detail }]));
+      if (r.ok) {
+        reserved.push(r.item);
+        holders[r.item.skuId] = r.holder;
+      } else {
+        lineErrors.push(...(r.errors ?? [{ code: r.code, skuId: attempt.lines[i]!.skuId, message: r.detail }]));
+      }
     });
     if (lineErrors.length > 0) {
       this.abandon(attempt, "checkout_failed", holders);
-      return refuse(lineErrors[0]!.code as "OUT_OF_STOCK", "some lines cannot be checked out; nothing was reserved and the cart is unchanged", lineErrors);
+      return refuse(lineErrors[0]!.code as ProblemCode, "some lines cannot be checked out; nothing was reserved and the cart is unchanged", lineErrors);
     }
-    const items = results.map((r) => lineOf((r as Extract<ReserveOutcome, { ok: true }>).item));
-    const currency = (results[0] as Extract<ReserveOutcome, { ok: true }>).item.currency;
-    if (items.some((_, i) => (results[i] as Extract<ReserveOutcome, { ok: true }>).item.currency !== currency)) {
+    const items = reserved.map(lineOf);
+    const currency = reserved[0]!.currency;
+    if (reserved.some((item) => item.currency !== currency)) {
       this.abandon(attempt, "checkout_failed", holders);
       return refuse("CURRENCY_MISMATCH", "the lines are priced in different currencies");
     }

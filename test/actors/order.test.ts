@@ -76,6 +76,31 @@ describe("order actor", () => {
     }
   });
 
+  it("a checkout that died while reserving gives its stock back (alarm, or the next attempt)", async () => {
+    const sku = await putSku(unique("crash"), { stock: 5 });
+    for (const recovery of ["alarm", "retry"] as const) {
+      const user = await asUser();
+      await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 2 } });
+      const orderId = await orderIdFor(user.cartKey, unique("key"));
+      const stub = env.ORDERS.getByName(orderId);
+      // The state a crash leaves: the attempt recorded, one line reserved, no order, no instance alive.
+      const attempt = { reservationId: `${orderId}.1`, requestHash: "h", ownerId: user.cartKey, lines: [{ skuId: sku, quantity: 2 }], expiresAt: Date.now() + 900_000, startedAt: Date.now() - 120_000 };
+      expect((await env.SKUS.getByName(sku).reserve({ ...attempt, orderId, quantity: 2 })).ok).toBe(true);
+      await runInDurableObject(stub, async (_: OrderActor, state) => {
+        state.storage.sql.exec("INSERT INTO kv (key, value) VALUES ('attempts', '1'), ('attempt', ?)", JSON.stringify(attempt));
+        await state.storage.setAlarm(Date.now() + 60_000); // as runCheckout schedules it
+      });
+      await evictDurableObject(stub);
+      expect(await adminSku(sku)).toMatchObject({ reserved: 2 });
+      if (recovery === "alarm") await runDurableObjectAlarm(stub);
+      else expect((await stub.placeCheckout({ ownerId: user.cartKey, requestHash: "h", skuIds: null, expectedTotal: null, ttlSeconds: 900 })).ok).toBe(true);
+      const expected = recovery === "alarm" ? 0 : 2; // the retry holds its own 2 units under attempt 2
+      await eventually(async () => (await adminSku(sku)).reserved === expected, 5_000, `released by ${recovery}`);
+      if (recovery === "retry") await stub.cancel(user.cartKey);
+      await eventually(async () => (await adminSku(sku)).reserved === 0, 5_000, "all released");
+    }
+  });
+
   it("a SKU sweeping a reservation of a PAID order commits it, even if the order's commit never arrived", async () => {
     const sku = await putSku(unique("sweep"), { stock: 4 });
     const { orderId, total } = await shortOrder(sku, 1, 900);
