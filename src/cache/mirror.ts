@@ -1,6 +1,6 @@
 import { SingleFlight } from "../actors/single-flight";
 import type { VersionedValue } from "./redis";
-import { redisClient, WRITE_TIMEOUT_MS, writeIfNewer } from "./redis";
+import { redisClient, redisConfigured, WRITE_TIMEOUT_MS, writeIfNewer } from "./redis";
 
 /**
  * Mirrors an actor's current state into Redis after changes: coalesced (a
@@ -26,7 +26,7 @@ export class RedisMirror {
   }
 
   get enabled(): boolean {
-    return Boolean(this.env.UPSTASH_REDIS_REST_URL && this.env.UPSTASH_REDIS_REST_TOKEN);
+    return redisConfigured(this.env);
   }
 
   /** True while Redis holds an older version than the actor (a write failed or is in flight). */

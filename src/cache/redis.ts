@@ -9,6 +9,10 @@ export const WRITE_TIMEOUT_MS = 1_000;
  * No client-side retries: every caller has its own fallback or retry path,
  * and a slow Redis must never hold up a cart request.
  */
+export function redisConfigured(env: Env): boolean {
+  return Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN);
+}
+
 export function redisClient(env: Env, timeoutMs = READ_TIMEOUT_MS): Redis | null {
   if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return null;
   return new Redis({
@@ -21,9 +25,6 @@ export function redisClient(env: Env, timeoutMs = READ_TIMEOUT_MS): Redis | null
   });
 }
 
-export function redisConfigured(env: Env): boolean {
-  return Boolean(env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN);
-}
 
 /**
  * Versioned values are hashes { v: version, d: json }. This script writes

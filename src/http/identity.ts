@@ -9,9 +9,6 @@ export type Identity = { kind: "user"; userId: string; cartKey: string } | { kin
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USER_ID = /^[\w.@:+-]{1,128}$/;
 
-export function isGuestCartId(value: string): boolean {
-  return UUID.test(value);
-}
 
 function bearer(c: AppContext): string | null {
   const header = c.req.header("authorization");

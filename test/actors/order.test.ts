@@ -1,12 +1,12 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { OrderActor } from "../../src/actors/order-actor";
 import type { SkuActor } from "../../src/actors/sku-actor";
 import { inventoryAudit } from "../../src/db/schema";
 import { orderIdFor } from "../../src/http/checkout";
-import { adminSku, api, asUser, db, eventually, putSku, sendPayment, unique } from "../support/worker";
+import { adminSku, api, asUser, auditBalances, db, eventually, putSku, sendPayment, unique } from "../support/worker";
 
 /** Places a checkout straight on the order actor with a short payment window (the HTTP path uses RESERVATION_TTL_SECONDS). */
 async function shortOrder(skuId: string, quantity: number, ttlSeconds: number) {
@@ -165,25 +165,6 @@ describe("inventory audit balance (invariant 4)", () => {
       }
     }
     expect(Object.values(done).every((n) => n > 0), JSON.stringify(done)).toBe(true);
-    for (const sku of skus) {
-      await eventually(
-        async () => {
-          const counters = await adminSku(sku);
-          const [sums] = await db((d) =>
-            d
-              .select({
-                onHand: sql<number>`coalesce(sum(${inventoryAudit.onHandDelta}), 0)::int`,
-                reserved: sql<number>`coalesce(sum(${inventoryAudit.reservedDelta}), 0)::int`,
-                sold: sql<number>`coalesce(sum(${inventoryAudit.soldDelta}), 0)::int`,
-              })
-              .from(inventoryAudit)
-              .where(eq(inventoryAudit.skuId, sku)),
-          );
-          return sums!.onHand === counters.onHand && sums!.reserved === counters.reserved && sums!.sold === counters.sold && counters.available >= 0;
-        },
-        30_000,
-        `audit of ${sku} balances`,
-      );
-    }
+    for (const sku of skus) await eventually(() => auditBalances(sku), 30_000, `audit of ${sku} balances`);
   });
 });

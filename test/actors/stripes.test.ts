@@ -1,9 +1,7 @@
 import { env } from "cloudflare:workers";
-import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { inventoryAudit } from "../../src/db/schema";
 import { homeStripe, stripeName } from "../../src/domain/stripes";
-import { adminSku, api, asUser, db, eventually, putSku, sendPayment, unique } from "../support/worker";
+import { adminSku, api, asUser, auditBalances, eventually, putSku, sendPayment, unique } from "../support/worker";
 
 const counters = (skuId: string, index: number) => env.SKUS.getByName(stripeName(skuId, index)).stripeCounters();
 
@@ -71,20 +69,7 @@ describe("stock stripes", () => {
     expect(await adminSku(skuId)).toMatchObject({ reserved: 2, sold: 8, available: 32 });
 
     // The audit rows of all stripes add up to the SKU's totals.
-    await eventually(async () => {
-      const c = await adminSku(skuId);
-      const [s] = await db((d) =>
-        d
-          .select({
-            onHand: sql<number>`coalesce(sum(${inventoryAudit.onHandDelta}), 0)::int`,
-            reserved: sql<number>`coalesce(sum(${inventoryAudit.reservedDelta}), 0)::int`,
-            sold: sql<number>`coalesce(sum(${inventoryAudit.soldDelta}), 0)::int`,
-          })
-          .from(inventoryAudit)
-          .where(eq(inventoryAudit.skuId, skuId)),
-      );
-      return s!.onHand === c.onHand && s!.reserved === c.reserved && s!.sold === c.sold;
-    }, 30_000, "audit balances");
+    await eventually(() => auditBalances(skuId), 30_000, "audit balances");
   });
 
   it("the public view adds up the stripes, and cart checks see the buyer's units at their home stripe", async () => {

@@ -2,7 +2,9 @@
 // HTTP through the Worker's own fetch handler, real actors, real Postgres.
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
+import { eq, sql } from "drizzle-orm";
 import { withDatabase, type Database } from "../../src/db/client";
+import { inventoryAudit } from "../../src/db/schema";
 import type { PaymentEvent } from "../../src/domain/order";
 
 export const ADMIN = { authorization: "Bearer test-admin-token" };
@@ -126,4 +128,25 @@ export async function sendPayment(event: Partial<PaymentEvent> & Pick<PaymentEve
 
 export async function checkout(headers: Record<string, string>, body: unknown = {}, key: string = crypto.randomUUID()) {
   return api("/v1/checkout", { headers: { ...headers, "idempotency-key": key }, body });
+}
+
+/** The SKU's inventory_audit rows summed (invariant 4: they must equal the actor's counters). */
+export async function auditSums(skuId: string): Promise<{ onHand: number; reserved: number; sold: number }> {
+  const [sums] = await db((d) =>
+    d
+      .select({
+        onHand: sql<number>`coalesce(sum(${inventoryAudit.onHandDelta}), 0)::int`,
+        reserved: sql<number>`coalesce(sum(${inventoryAudit.reservedDelta}), 0)::int`,
+        sold: sql<number>`coalesce(sum(${inventoryAudit.soldDelta}), 0)::int`,
+      })
+      .from(inventoryAudit)
+      .where(eq(inventoryAudit.skuId, skuId)),
+  );
+  return sums!;
+}
+
+/** True once the audit rows of `skuId` sum to its live counters. */
+export async function auditBalances(skuId: string): Promise<boolean> {
+  const [counters, sums] = await Promise.all([adminSku(skuId), auditSums(skuId)]);
+  return sums.onHand === counters.onHand && sums.reserved === counters.reserved && sums.sold === counters.sold && counters.available >= 0;
 }
