@@ -1,7 +1,7 @@
 import type { AppContext } from "./context";
 import { verify, verifyWithJwks } from "hono/jwt";
 import { DomainError } from "../domain/errors";
-import { constantTimeEqual, hmacSha256Hex } from "./signing";
+import { constantTimeEqual, hmacKey, hmacSha256Hex } from "./signing";
 
 /** Who is calling: a logged-in user or a guest cart. `cartKey` names their cart actor and owns their orders. */
 export type Identity = { kind: "user"; userId: string; cartKey: string } | { kind: "guest"; clientCartId: string; cartKey: string };
@@ -25,7 +25,7 @@ async function verifyUser(env: Env, token: string): Promise<string> {
       payload = await verifyWithJwks(token, { jwks_uri: env.JWT_JWKS_URL, allowedAlgorithms: ["RS256", "ES256", "EdDSA"] });
     } else {
       if (!env.JWT_SECRET) throw new DomainError("UNAUTHORIZED", "user login is not configured (JWT_SECRET is not set)");
-      payload = await verify(token, env.JWT_SECRET, "HS256");
+      payload = await verify(token, await hmacKey(env.JWT_SECRET), "HS256");
     }
   } catch (err) {
     if (err instanceof DomainError) throw err;
