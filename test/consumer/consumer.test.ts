@@ -7,6 +7,7 @@ import { deadLetters, inventoryAudit, orders, processedEvents, skus } from "../.
 import type { Order } from "../../src/domain/order";
 import type { Envelope, EventType, EventData } from "../../src/events/envelope";
 import { envelope } from "../../src/events/envelope";
+import { pendingOrder } from "../support/orders";
 import { db, eventually, unique } from "../support/worker";
 
 function skuEvent(skuId: string, version: number, price: number): Envelope<"sku.updated"> {
@@ -50,23 +51,7 @@ function orderEvent<T extends EventType>(type: T, o: Order): Envelope<T> {
 }
 
 function order(orderId: string, over: Partial<Order> = {}): Order {
-  return {
-    orderId,
-    ownerId: "user:u",
-    source: "checkout",
-    status: "PENDING",
-    items: [{ skuId: "s", productId: "p", merchantId: "m", name: "n", image: null, spec: null, quantity: 1, unitPrice: 100, lineTotal: 100 }],
-    total: 100,
-    currency: "USD",
-    createdAt: new Date().toISOString(),
-    expiresAt: new Date(Date.now() + 900_000).toISOString(),
-    paidAt: null,
-    closedAt: null,
-    refundRequired: false,
-    payments: [],
-    version: 1,
-    ...over,
-  };
+  return pendingOrder({ orderId, ...over });
 }
 
 async function deliver(queue: string, bodies: unknown[], environment: Env = env, attempts = 1) {

@@ -1,26 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Order, PaymentEvent } from "../../src/domain/order";
 import { decideCancel, decideExpiry, decidePayment } from "../../src/domain/order";
+import { pendingOrder } from "../support/orders";
 
 const now = Date.parse("2026-06-01T12:00:00Z");
 
-const order = (over: Partial<Order> = {}): Order => ({
-  orderId: "ord_1",
-  ownerId: "user:u1",
-  source: "checkout",
-  status: "PENDING",
-  items: [],
-  total: 2500,
-  currency: "USD",
-  createdAt: new Date(now - 60_000).toISOString(),
-  expiresAt: new Date(now + 60_000).toISOString(),
-  paidAt: null,
-  closedAt: null,
-  refundRequired: false,
-  payments: [],
-  version: 1,
-  ...over,
-});
+const order = (over: Partial<Order> = {}): Order => pendingOrder(over, now);
 
 const event = (type: PaymentEvent["type"], over: Partial<PaymentEvent> = {}): PaymentEvent => ({
   eventId: "evt_1",
