@@ -9,7 +9,11 @@ export class SingleFlight {
   private running: Promise<void> | null = null;
   private again = false;
 
-  constructor(private readonly task: () => Promise<void>) {}
+  constructor(
+    private readonly task: () => Promise<void>,
+    /** Throttle: after each run, wait this long before the next (a burst then costs a few runs a second). */
+    private readonly minIntervalMs = 0,
+  ) {}
 
   /** Starts (or re-arms) the task; resolves when the state at call time has been handled. */
   run(): Promise<void> {
@@ -22,6 +26,7 @@ export class SingleFlight {
         do {
           this.again = false;
           await this.task();
+          if (this.minIntervalMs > 0) await new Promise((r) => setTimeout(r, this.minIntervalMs));
         } while (this.again);
       } finally {
         // After a failure a pending re-run is dropped: the owner's alarm retries, without a hot loop.

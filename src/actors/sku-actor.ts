@@ -131,7 +131,7 @@ export class SkuActor extends Actor {
     this.sku = this.load();
     this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS);
     this.refiller = new SingleFlight(() => this.refill());
-    this.reporter = new SingleFlight(() => this.report());
+    this.reporter = new SingleFlight(() => this.report(), REPORT_INTERVAL_MS);
     // After a restart we do not know what Redis holds: publish once.
     this.mirror.kick();
   }
@@ -436,7 +436,6 @@ export class SkuActor extends Actor {
       super.afterCommit();
     }
     await this.stripe(0).stripeReport(this.address.index, this.sku!.stock, this.sku!.version);
-    await new Promise((r) => setTimeout(r, REPORT_INTERVAL_MS));
   }
 
   protected override afterCommit(): void {

@@ -17,12 +17,9 @@ export class RedisMirror {
     private readonly env: Env,
     private readonly current: () => VersionedValue | null,
     /** A SKU's availability changes with every reservation of a flash sale: its view is published a few times a second, not per change. */
-    private readonly minIntervalMs = 0,
+    minIntervalMs = 0,
   ) {
-    this.flight = new SingleFlight(async () => {
-      await this.write();
-      if (this.minIntervalMs > 0) await new Promise((r) => setTimeout(r, this.minIntervalMs));
-    });
+    this.flight = new SingleFlight(() => this.write(), minIntervalMs);
   }
 
   get enabled(): boolean {
