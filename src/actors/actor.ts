@@ -28,16 +28,30 @@ export abstract class Actor extends DurableObject<Env> {
    * first request); the first reschedule simply sets the alarm it needs.
    */
   private alarmAt: number | undefined = undefined;
+  /** See `name`. */
+  private readonly storedName: string | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.storedName = rememberName(this.sql, ctx.id.name);
     this.outbox = new Outbox(this.sql, this.outboxSinks());
     this.relayer = new SingleFlight(async () => {
       await this.outbox.relay();
       // Delivered: the backstop alarm set for it is no longer needed.
       this.reschedule({ exact: true });
     });
+  }
+
+  /**
+   * The name this actor was reached by (`getByName`). workerd does not give it
+   * to an actor woken by its alarm after a restart or eviction, so the first
+   * request that names the actor stores it, and every later start reads it
+   * back (docs invariant 9: an actor knows who it is from its own storage).
+   */
+  protected get name(): string {
+    if (this.storedName === null) throw new Error(`${this.constructor.name} ${this.ctx.id.toString()} does not know its name (never reached by name)`);
+    return this.storedName;
   }
 
   /** When this actor next has timed work of its own (null = none). */
@@ -128,4 +142,13 @@ export abstract class Actor extends DurableObject<Env> {
       runCommand: (command) => this.runCommand(command),
     };
   }
+}
+
+/** Stores the actor's name the first time it is given; returns the name from storage otherwise. */
+function rememberName(sql: SqlStorage, given: string | undefined): string | null {
+  sql.exec("CREATE TABLE IF NOT EXISTS actor_identity (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL)");
+  const stored = sql.exec<{ name: string }>("SELECT name FROM actor_identity WHERE id = 1").toArray()[0]?.name ?? null;
+  if (given === undefined || given === stored) return stored;
+  sql.exec("INSERT INTO actor_identity (id, name) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name", given);
+  return given;
 }

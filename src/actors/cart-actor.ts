@@ -78,7 +78,7 @@ export class CartActor extends Actor {
   }
 
   private get cartKey(): string {
-    return this.ctx.id.name!;
+    return this.name;
   }
 
   private get isGuest(): boolean {

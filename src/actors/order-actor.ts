@@ -83,7 +83,7 @@ export class OrderActor extends Actor {
   }
 
   private get orderId(): string {
-    return this.ctx.id.name ?? this.ctx.id.toString();
+    return this.name;
   }
 
   // ---- placing orders ----------------------------------------------------------

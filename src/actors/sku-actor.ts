@@ -91,7 +91,7 @@ interface StripeReport extends Record<string, SqlStorageValue> {
  */
 export class SkuActor extends Actor {
   private sku: SkuState | null;
-  private readonly address: StripeAddress;
+  private addressMemo: StripeAddress | null = null;
   private readonly mirror: RedisMirror;
   private readonly refiller: SingleFlight;
   private readonly reporter: SingleFlight;
@@ -127,7 +127,6 @@ export class SkuActor extends Actor {
     // Stripe 0 only: the other stripes' last reported counters, and how many stripes ever existed.
     this.sql.exec("CREATE TABLE IF NOT EXISTS stripe_reports (idx INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, sold INTEGER NOT NULL, version INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
-    this.address = parseStripeName(ctx.id.name ?? "");
     this.sku = this.load();
     this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS);
     this.refiller = new SingleFlight(() => this.refill());
@@ -145,8 +144,9 @@ export class SkuActor extends Actor {
     return this.sku?.catalog.stripes ?? 1;
   }
 
-  private get name(): string {
-    return stripeName(this.address.skuId, this.address.index);
+  /** Which SKU and stripe this actor is, from its name (kept in its own storage by the Actor base). */
+  private get address(): StripeAddress {
+    return (this.addressMemo ??= parseStripeName(this.name));
   }
 
   private stripe(index: number) {
