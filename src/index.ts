@@ -5,6 +5,7 @@ import { app } from "./http/app";
 
 export { CartActor } from "./actors/cart-actor";
 export { OrderActor } from "./actors/order-actor";
+export { PaymentLedger } from "./actors/payment-ledger";
 export { SkuActor } from "./actors/sku-actor";
 
 /** The Worker: the HTTP API, the queue consumer (events -> Postgres) and the cron triggers. */

@@ -1,10 +1,10 @@
-import { productSnapshot } from "../domain/catalog";
 import type { Outcome, ProblemCode, ProblemItem } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import type { Decision, Order, OrderItem, PaymentEvent, StockEffect } from "../domain/order";
-import { decideCancel, decideExpiry, decidePayment, isDue, orderTotal } from "../domain/order";
+import { applyDecision, decideCancel, decideExpiry, decideForeignPayment, decidePayment, isDuplicatePayment, orderLine, orderTotal, pendingOrder } from "../domain/order";
 import { envelope } from "../events/envelope";
 import { Actor } from "./actor";
+import { addOrderEvents } from "./order-events";
 import type { Command } from "./outbox";
 import type { ReservationVerdict, ReservedItem, ReserveOutcome } from "./sku-actor";
 import { reserveAtHome } from "./sku-routing";
@@ -20,16 +20,6 @@ export interface CheckoutRequest {
   skuIds: string[] | null;
   expectedTotal: number | null;
   ttlSeconds: number;
-}
-
-export interface FlashOpenRequest {
-  ownerId: string;
-  requestHash: string;
-  reservationId: string;
-  item: ReservedItem;
-  expiresAt: number;
-  /** The SKU actor (stripe) holding the reservation. */
-  holder: string;
 }
 
 export type PlacedOrder = Outcome<{ order: Order; created: boolean }>;
@@ -105,21 +95,6 @@ export class OrderActor extends Actor {
     return result;
   }
 
-  /** Opens a flash-sale order for stock the edge has already reserved. */
-  openFlash(req: FlashOpenRequest): PlacedOrder {
-    const replay = this.replay(req.requestHash);
-    if (replay) return replay;
-    if (this.read<boolean>("void")) return refuse("ORDER_NOT_PENDING", "the reservation expired before the order was created; retry with a new Idempotency-Key");
-    const order = this.newOrder(req.ownerId, "flash", [lineOf(req.item)], req.expiresAt, req.item.currency);
-    this.transact(() => {
-      this.save({ order, requestHash: req.requestHash, reservationId: req.reservationId, holders: { [req.item.skuId]: req.holder } });
-      this.outbox.addEvent(envelope("order.created", order.orderId, order.version, order));
-      this.outbox.addCommand(cartCommand(order.ownerId, { name: "recordOrder", args: { orderId: order.orderId, createdAt: order.createdAt } }));
-    });
-    this.afterCommit();
-    return { ok: true, order, created: true };
-  }
-
   private async runCheckout(req: CheckoutRequest): Promise<PlacedOrder> {
     // An attempt left by a crashed instance: release what it may hold before starting over.
     const stale = this.read<Attempt>("attempt");
@@ -168,7 +143,7 @@ export class OrderActor extends Actor {
       this.abandon(attempt, "checkout_failed", holders);
       return refuse(lineErrors[0]!.code as ProblemCode, "some lines cannot be checked out; nothing was reserved and the cart is unchanged", lineErrors);
     }
-    const items = reserved.map(lineOf);
+    const items = reserved.map(orderLine);
     const currency = reserved[0]!.currency;
     if (reserved.some((item) => item.currency !== currency)) {
       this.abandon(attempt, "checkout_failed", holders);
@@ -210,22 +185,7 @@ export class OrderActor extends Actor {
   }
 
   private newOrder(ownerId: string, source: Order["source"], items: OrderItem[], expiresAt: number, currency: string): Order {
-    return {
-      orderId: this.orderId,
-      ownerId,
-      source,
-      status: "PENDING",
-      items,
-      total: orderTotal(items),
-      currency,
-      createdAt: new Date().toISOString(),
-      expiresAt: new Date(expiresAt).toISOString(),
-      paidAt: null,
-      closedAt: null,
-      refundRequired: false,
-      payments: [],
-      version: 1,
-    };
+    return pendingOrder({ orderId: this.orderId, ownerId, source, items, currency, expiresAt, now: Date.now() });
   }
 
   private replay(requestHash: string): PlacedOrder | null {
@@ -251,17 +211,17 @@ export class OrderActor extends Actor {
 
   /**
    * A payment provider event. Duplicates (same event id or transaction id)
-   * change nothing. A PENDING order past its expiry is expired first, so a late
+   * change nothing; ids that belong to another order (`usedBy`) are recorded FAILED. A PENDING order past its expiry is expired first, so a late
    * payment is flagged for refund instead of being honoured with released stock.
    */
-  applyPayment(event: PaymentEvent): Outcome<{ order: Order; duplicate: boolean }> {
+  applyPayment(event: PaymentEvent, usedBy: string | null = null): Outcome<{ order: Order; duplicate: boolean }> {
     const record = this.record;
     if (!record) return refuse("NOT_FOUND", `no order ${event.orderId}`);
-    const seen = record.order.payments.some((p) => p.eventId === event.eventId || p.transactionId === event.transactionId);
-    if (seen) return { ok: true, order: record.order, duplicate: true };
+    if (isDuplicatePayment(record.order, event)) return { ok: true, order: record.order, duplicate: true };
     this.expireIfDue();
-    const order = this.apply(decidePayment(this.record!.order, event, Date.now()));
-    return { ok: true, order, duplicate: false };
+    const now = Date.now();
+    const decision = usedBy ? decideForeignPayment(this.record!.order, event, usedBy, now) : decidePayment(this.record!.order, event, now);
+    return { ok: true, order: this.apply(decision), duplicate: false };
   }
 
   /** Expires the order if it is PENDING and past `expiresAt` (alarm, cron sweep). Idempotent. */
@@ -275,8 +235,7 @@ export class OrderActor extends Actor {
 
   /**
    * Asked by a SKU sweeping a reservation nobody confirmed: should it be
-   * committed, kept, or released? An order that never came to be is voided,
-   * so a late flash `openFlash` cannot create it on stock already released.
+   * committed, kept, or released?
    */
   reservationVerdict(reservationId: string, skuId: string): ReservationVerdict {
     this.expireIfDue();
@@ -289,28 +248,16 @@ export class OrderActor extends Actor {
     }
     const attempt = this.read<Attempt>("attempt");
     if (attempt && attempt.reservationId === reservationId && this.inflight) return { state: "pending", expiresAt: attempt.expiresAt };
-    if (!record) this.write("void", true);
     return { state: "closed" };
   }
 
   /** Applies a decision and its stock effect in one transaction. */
   private apply(decision: Decision): Order {
     const record = this.record!;
-    const now = new Date().toISOString();
-    const prev = record.order;
-    const order: Order = {
-      ...prev,
-      status: decision.status,
-      refundRequired: decision.refundRequired,
-      payments: decision.payment ? [...prev.payments, decision.payment] : prev.payments,
-      paidAt: decision.status === "PAID" && prev.status !== "PAID" ? now : prev.paidAt,
-      closedAt: decision.status !== "PENDING" && decision.status !== "PAID" && prev.status !== decision.status ? now : prev.closedAt,
-      version: prev.version + 1,
-    };
+    const order = applyDecision(record.order, decision, Date.now());
     this.transact(() => {
       this.save({ ...record, order });
-      if (decision.payment) this.outbox.addEvent(envelope("payment.recorded", order.orderId, order.version, { orderId: order.orderId, ownerId: order.ownerId, payment: decision.payment }));
-      for (const type of decision.events) this.outbox.addEvent(envelope(type, order.orderId, order.version, order));
+      addOrderEvents(this.outbox, order, decision);
       if (decision.effect) {
         for (const item of order.items) {
           this.outbox.addCommand(stockCommand(record.holders?.[item.skuId] ?? item.skuId, decision.effect, record.reservationId, decision.events[0] ?? decision.effect));
@@ -384,9 +331,6 @@ export class OrderActor extends Actor {
   }
 }
 
-function lineOf(item: ReservedItem): OrderItem {
-  return { ...productSnapshot(item), quantity: item.quantity, unitPrice: item.unitPrice, lineTotal: item.unitPrice * item.quantity };
-}
 
 /** A stock command for the SKU actor (stripe) `holder` that keeps the reservation. */
 function stockCommand(holder: string, name: StockEffect, reservationId: string, reason: string): StockCommand {

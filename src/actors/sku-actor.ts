@@ -8,13 +8,22 @@ import type { Movement, StockCounters } from "../domain/stock";
 import { applyMovement, availableOf, checkReserve, EMPTY_STOCK, movement, setAvailable, shiftOnHand } from "../domain/stock";
 import type { StripeAddress } from "../domain/stripes";
 import { homeStripe, parseStripeName, shares, stripeName, unitsToGive } from "../domain/stripes";
+import type { Decision, Order, PaymentEvent, StockEffect } from "../domain/order";
+import { decideCancel, decideExpiry, decideForeignPayment, decidePayment, isDuplicatePayment, orderLine, pendingOrder } from "../domain/order";
+import { flashOrderId } from "../domain/order-ids";
 import { envelope, INVENTORY_EVENT_OF } from "../events/envelope";
 import { Actor } from "./actor";
+import { FlashOrders } from "./flash-orders";
+import { GroupCommit } from "./group-commit";
 import type { Command } from "./outbox";
 import { SingleFlight } from "./single-flight";
 
 /** How long past its expiry a held reservation waits before the SKU asks its order what to do with it. */
 export const ORPHAN_GRACE_MS = 60_000;
+/** Reservations of flash orders are settled by the order kept beside them, never by the orphan sweep. */
+const NOT_FLASH = "NOT EXISTS (SELECT 1 FROM flash_orders f WHERE f.order_id = reservations.order_id)";
+/** Flash orders expired per alarm run. */
+const FLASH_EXPIRY_BATCH = 200;
 /** A stripe tells its SKU its counters at most this often (for the SKU's public view). */
 const REPORT_INTERVAL_MS = 250;
 /** The SKU's view in Redis (price, status, availability for carts) is refreshed at most this often. */
@@ -40,6 +49,22 @@ export interface ReserveRequest {
   /** The stripe count the caller routed with; a stripe that is not this buyer's home answers STALE_ROUTE. */
   stripes?: number;
 }
+
+/** A flash buy-now, sent by the edge to the buyer's home stripe. */
+export interface FlashBuyRequest {
+  /** Hash of buyer + Idempotency-Key; the stripe names the order `fl_{keyHash}.{stripe}.{skuId}`. */
+  keyHash: string;
+  ownerId: string;
+  /** What the request asked for; the same key with another request is refused. */
+  requestHash: string;
+  quantity: number;
+  /** The payment window (RESERVATION_TTL_SECONDS) in ms. */
+  ttlMs: number;
+  /** The stripe count the caller routed with. */
+  stripes: number;
+}
+
+export type PlacedFlash = Outcome<{ order: Order; created: boolean }>;
 
 /** `holder` is the actor that keeps the reservation: commit, release and restock go there. */
 export type ReserveOutcome = Outcome<{ item: ReservedItem; expiresAt: number; replayed: boolean; holder: string }>;
@@ -97,6 +122,10 @@ export class SkuActor extends Actor {
   private readonly reporter: SingleFlight;
   /** Units buyers are waiting for while this stripe refills. */
   private demand = 0;
+  /** Reservations that arrive together are checked and written in one transaction. */
+  private readonly batch: GroupCommit;
+  /** Flash orders placed at this stripe. */
+  private readonly flash: FlashOrders;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -128,6 +157,8 @@ export class SkuActor extends Actor {
     this.sql.exec("CREATE TABLE IF NOT EXISTS stripe_reports (idx INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, sold INTEGER NOT NULL, version INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     this.sku = this.load();
+    this.flash = new FlashOrders({ sql: this.sql, outbox: this.outbox, settle: (id, effect, reason) => this.settle(id, effect, reason) });
+    this.batch = new GroupCommit((change) => this.transact(change), () => this.afterCommit());
     this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS);
     this.refiller = new SingleFlight(() => this.refill());
     this.reporter = new SingleFlight(() => this.report(), REPORT_INTERVAL_MS);
@@ -232,23 +263,72 @@ export class SkuActor extends Actor {
    * another stripe still has units.
    */
   async reserve(req: ReserveRequest): Promise<ReserveOutcome> {
-    const misrouted = this.misrouted(req);
+    const misrouted = this.misrouted(req.ownerId, req.stripes ?? 1, req.reservationId);
     if (misrouted) return misrouted;
-    const first = this.tryReserve(req);
+    const first = await this.batch.submit(() => this.tryReserve(req));
     if (first.ok || first.code !== "OUT_OF_STOCK" || this.stripes === 1) return first;
-    this.demand += req.quantity;
+    await this.refillFor(req.quantity);
+    return this.batch.submit(() => this.tryReserve(req));
+  }
+
+  /**
+   * Flash buy-now (docs: "flash buy"): reserves and creates the PENDING order
+   * here, in one transaction shared with the reservations that arrived at the
+   * same time; no other actor is opened while the buyer waits. The same key
+   * and request return the same order; a refusal (SOLD_OUT, LIMIT_EXCEEDED)
+   * writes nothing.
+   */
+  async flashBuy(req: FlashBuyRequest): Promise<PlacedFlash> {
+    const misrouted = this.misrouted(req.ownerId, req.stripes, this.flashOrderId(req));
+    if (misrouted) return misrouted;
+    const first = await this.batch.submit(() => this.tryFlash(req));
+    if (first.ok || first.code !== "OUT_OF_STOCK" || this.stripes === 1) return first;
+    await this.refillFor(req.quantity);
+    return this.batch.submit(() => this.tryFlash(req));
+  }
+
+  /** A stripe that ran dry pulls units from its siblings before anyone is told it is out of stock. */
+  private async refillFor(quantity: number): Promise<void> {
+    this.demand += quantity;
     try {
       await this.refiller.run();
     } finally {
-      this.demand -= req.quantity;
+      this.demand -= quantity;
     }
-    return this.tryReserve(req);
   }
 
-  /** The check-and-write: synchronous from the first read to the last write. */
+  /** Check-and-write of one reservation, inside a group commit. */
   private tryReserve(req: ReserveRequest): ReserveOutcome {
     const existing = this.reservation(req.reservationId);
     if (existing) return this.replay(existing, req);
+    const held = this.hold(req);
+    if (!held.ok) return held;
+    return { ok: true, item: held.item, expiresAt: req.expiresAt, replayed: false, holder: this.name };
+  }
+
+  /** Check-and-write of one flash order and its reservation, inside a group commit. */
+  private tryFlash(req: FlashBuyRequest): PlacedFlash {
+    const orderId = this.flashOrderId(req);
+    const earlier = this.flash.find(orderId);
+    if (earlier) {
+      if (earlier.requestHash !== req.requestHash) return refuse("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
+      return { ok: true, order: earlier.order, created: false };
+    }
+    const now = Date.now();
+    const expiresAt = now + req.ttlMs;
+    const held = this.hold({ reservationId: orderId, orderId, ownerId: req.ownerId, quantity: req.quantity, expiresAt });
+    if (!held.ok) return held;
+    const order = pendingOrder({ orderId, ownerId: req.ownerId, source: "flash", items: [orderLine(held.item)], currency: held.item.currency, expiresAt, now });
+    this.flash.create(order, req.requestHash);
+    return { ok: true, order, created: true };
+  }
+
+  private flashOrderId(req: FlashBuyRequest): string {
+    return flashOrderId(req.keyHash, this.address.index, this.address.skuId);
+  }
+
+  /** Checks the SKU, stock and the buyer's limit, then holds the units (inside a transaction, no await). */
+  private hold(req: Omit<ReserveRequest, "stripes">): Outcome<{ item: ReservedItem }> {
     const sku = this.sku;
     if (!sku) return refuse("SKU_UNAVAILABLE", "the SKU does not exist", [{ code: "SKU_UNAVAILABLE", skuId: this.address.skuId }]);
     const ownerUnits = this.ownerUnits(req.ownerId);
@@ -261,29 +341,26 @@ export class SkuActor extends Actor {
     });
     if (refusal) return this.refusal(sku, refusal, req.quantity, ownerUnits);
     const item = this.itemOf(sku.catalog, req.quantity);
-    this.transact(() => {
-      this.sql.exec(
-        "INSERT INTO reservations (reservation_id, order_id, owner_id, quantity, status, item, expires_at, created_at) VALUES (?, ?, ?, ?, 'held', ?, ?, ?)",
-        req.reservationId,
-        req.orderId,
-        req.ownerId,
-        req.quantity,
-        JSON.stringify(item),
-        req.expiresAt,
-        Date.now(),
-      );
-      this.move(movement("reserve", req.quantity), req.orderId, "order");
-    });
-    this.afterCommit();
-    return { ok: true, item, expiresAt: req.expiresAt, replayed: false, holder: this.name };
+    this.sql.exec(
+      "INSERT INTO reservations (reservation_id, order_id, owner_id, quantity, status, item, expires_at, created_at) VALUES (?, ?, ?, ?, 'held', ?, ?, ?)",
+      req.reservationId,
+      req.orderId,
+      req.ownerId,
+      req.quantity,
+      JSON.stringify(item),
+      req.expiresAt,
+      Date.now(),
+    );
+    this.move(movement("reserve", req.quantity), req.orderId, "order");
+    return { ok: true, item };
   }
 
   /** A buyer routed to a stripe that is not their home (the caller's stripe count was stale). */
-  private misrouted(req: ReserveRequest): Refusal | null {
+  private misrouted(ownerId: string, callerStripes: number, reservationId: string): Refusal | null {
     const stripes = this.stripes;
-    const home = homeStripe(req.ownerId, stripes);
-    if ((req.stripes ?? 1) === stripes && home === this.address.index) return null;
-    if (this.reservation(req.reservationId)) return null; // a replay is answered wherever it is held
+    const home = homeStripe(ownerId, stripes);
+    if (callerStripes === stripes && home === this.address.index) return null;
+    if (this.reservation(reservationId)) return null; // a replay is answered wherever it is held
     return refuse("STALE_ROUTE", `this SKU has ${stripes} stripes; the buyer's home is stripe ${home}`, [{ code: "STALE_ROUTE", stripes }]);
   }
 
@@ -310,6 +387,62 @@ export class SkuActor extends Actor {
     if (row?.status !== "committed") return { restocked: false };
     this.close(row, "refunded", movement("restock", row.quantity), "refund");
     return { restocked: true };
+  }
+
+  // ---- flash orders kept here -------------------------------------------------------
+
+  flashOrder(orderId: string): Order | null {
+    return this.flash.find(orderId)?.order ?? null;
+  }
+
+  cancelFlash(orderId: string, ownerId: string): Outcome<{ order: Order }> {
+    if (this.flash.find(orderId)?.order.ownerId !== ownerId) return refuse("NOT_FOUND", "no such order");
+    let refused = false;
+    const { order } = this.decideFlash(orderId, (o) => decideCancel(o) ?? ((refused = true), null))!;
+    return refused ? refuse("ORDER_NOT_PENDING", `the order is ${order.status}`) : { ok: true, order };
+  }
+
+  /** A payment provider event for a flash order kept here (see OrderActor.applyPayment). */
+  payFlash(event: PaymentEvent, usedBy: string | null): Outcome<{ order: Order; duplicate: boolean }> {
+    const record = this.flash.find(event.orderId);
+    if (!record) return refuse("NOT_FOUND", `no order ${event.orderId}`);
+    if (isDuplicatePayment(record.order, event)) return { ok: true, order: record.order, duplicate: true };
+    const decide = (o: Order, now: number) => (usedBy ? decideForeignPayment(o, event, usedBy, now) : decidePayment(o, event, now));
+    return { ok: true, order: this.decideFlash(event.orderId, decide)!.order, duplicate: false };
+  }
+
+  expireFlash(orderId: string): { expired: boolean } {
+    return { expired: this.decideFlash(orderId, () => null)?.changed ?? false };
+  }
+
+  /**
+   * One change of a flash order with its stock effect, in one transaction. An
+   * order whose payment window has closed is expired first, so a late payment
+   * is flagged for refund instead of being honoured with released stock.
+   */
+  private decideFlash(orderId: string, decide: (order: Order, now: number) => Decision | null): { order: Order; changed: boolean } | null {
+    const now = Date.now();
+    const result = this.transact(() => {
+      const record = this.flash.find(orderId);
+      if (!record) return null;
+      let order = record.order;
+      const expiry = decideExpiry(order, now);
+      if (expiry) order = this.flash.apply(order, expiry, now);
+      const decision = decide(order, now);
+      if (decision) order = this.flash.apply(order, decision, now);
+      return { order, changed: expiry !== null || decision !== null };
+    });
+    if (result?.changed) this.afterCommit();
+    return result;
+  }
+
+  /** A flash order's stock effect on its reservation (inside the order's transaction). */
+  private settle(reservationId: string, effect: StockEffect, reason: string): boolean {
+    const row = this.reservation(reservationId);
+    if (row?.status !== (effect === "restock" ? "committed" : "held")) return false;
+    const status: Record<StockEffect, ReservationStatus> = { commit: "committed", release: "released", restock: "refunded" };
+    this.closeRow(row, status[effect], movement(effect, row.quantity), reason);
+    return true;
   }
 
   // ---- stripes ---------------------------------------------------------------
@@ -470,10 +603,10 @@ export class SkuActor extends Actor {
   // ---- alarm -----------------------------------------------------------------
 
   protected nextDutyAt(): number | null {
-    const row = this.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM reservations WHERE status = 'held'").one();
+    const row = this.sql.exec<{ at: number | null }>(`SELECT min(expires_at) AS at FROM reservations WHERE status = 'held' AND ${NOT_FLASH}`).one();
     const sweep = row.at === null ? null : row.at + ORPHAN_GRACE_MS;
     const publish = this.mirror.isBehind() ? Date.now() + 30_000 : null;
-    const due = [sweep, publish].filter((t): t is number => t !== null);
+    const due = [sweep, publish, this.flash.nextExpiry()].filter((t): t is number => t !== null);
     return due.length ? Math.min(...due) : null;
   }
 
@@ -485,8 +618,10 @@ export class SkuActor extends Actor {
    */
   protected async runDuties(now: number): Promise<void> {
     if (this.mirror.isBehind()) await this.mirror.flush().catch(() => undefined);
+    // Flash orders kept here expire at their own expiresAt (a later alarm takes the rest).
+    for (const orderId of this.flash.due(now, FLASH_EXPIRY_BATCH)) this.expireFlash(orderId);
     const overdue = this.sql
-      .exec<ReservationRow>("SELECT * FROM reservations WHERE status = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT 50", now - ORPHAN_GRACE_MS)
+      .exec<ReservationRow>(`SELECT * FROM reservations WHERE status = 'held' AND expires_at <= ? AND ${NOT_FLASH} ORDER BY expires_at LIMIT 50`, now - ORPHAN_GRACE_MS)
       .toArray();
     const skuId = this.address.skuId;
     await Promise.all(
@@ -533,11 +668,14 @@ export class SkuActor extends Actor {
   }
 
   private close(row: ReservationRow, status: ReservationStatus, m: Movement, reason: string): void {
-    this.transact(() => {
-      this.sql.exec("UPDATE reservations SET status = ?, closed_at = ? WHERE reservation_id = ?", status, Date.now(), row.reservation_id);
-      this.move(m, row.order_id, reason);
-    });
+    this.transact(() => this.closeRow(row, status, m, reason));
     this.afterCommit();
+  }
+
+  /** Closes a held or committed reservation with its movement (inside a transaction). */
+  private closeRow(row: ReservationRow, status: ReservationStatus, m: Movement, reason: string): void {
+    this.sql.exec("UPDATE reservations SET status = ?, closed_at = ? WHERE reservation_id = ?", status, Date.now(), row.reservation_id);
+    this.move(m, row.order_id, reason);
   }
 
   /** Applies a stock movement to the counters and records it (call inside a transaction). */

@@ -1,6 +1,7 @@
+import type { Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import { homeStripe, stripeName } from "../domain/stripes";
-import type { ReserveOutcome, ReserveRequest } from "./sku-actor";
+import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest } from "./sku-actor";
 
 /**
  * Stripe counts this isolate has learned. A SKU starts at 1 (no extra hop for
@@ -9,15 +10,27 @@ import type { ReserveOutcome, ReserveRequest } from "./sku-actor";
  */
 const knownStripes = new Map<string, number>();
 
-/** Reserves at the buyer's home stripe of the SKU (its own actor when the SKU is not striped). */
-export async function reserveAtHome(env: Env, skuId: string, req: Omit<ReserveRequest, "stripes">): Promise<ReserveOutcome> {
+type Stripe = ReturnType<Env["SKUS"]["getByName"]>;
+
+/** Calls the buyer's home stripe of a SKU (its own actor when the SKU is not striped), re-routing once the stripe count is learned. */
+async function atHome<T extends { ok: boolean }>(env: Env, skuId: string, ownerId: string, call: (stripe: Stripe, stripes: number) => Promise<T>): Promise<T | Refusal> {
   let stripes = knownStripes.get(skuId) ?? 1;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const holder = stripeName(skuId, homeStripe(req.ownerId, stripes));
-    const outcome = await env.SKUS.getByName(holder).reserve({ ...req, stripes });
-    if (outcome.ok || outcome.code !== "STALE_ROUTE") return outcome;
-    stripes = Number(outcome.errors?.[0]?.stripes ?? 1);
+    const outcome = await call(env.SKUS.getByName(stripeName(skuId, homeStripe(ownerId, stripes))), stripes);
+    const refusal = outcome as T & Partial<Refusal>;
+    if (outcome.ok || refusal.code !== "STALE_ROUTE") return outcome;
+    stripes = Number(refusal.errors?.[0]?.stripes ?? 1);
     knownStripes.set(skuId, stripes);
   }
   return refuse("DEPENDENCY_UNAVAILABLE", `SKU ${skuId} is being re-striped; retry shortly`);
+}
+
+/** Reserves at the buyer's home stripe (checkout). */
+export function reserveAtHome(env: Env, skuId: string, req: Omit<ReserveRequest, "stripes">): Promise<ReserveOutcome> {
+  return atHome<ReserveOutcome>(env, skuId, req.ownerId, (stripe, stripes) => stripe.reserve({ ...req, stripes }));
+}
+
+/** Places a flash buy-now at the buyer's home stripe: the only actor the burst touches. */
+export function flashBuyAtHome(env: Env, skuId: string, req: Omit<FlashBuyRequest, "stripes">): Promise<PlacedFlash> {
+  return atHome<PlacedFlash>(env, skuId, req.ownerId, (stripe, stripes) => stripe.flashBuy({ ...req, stripes }));
 }

@@ -1,3 +1,4 @@
+import { orderDesk } from "../actors/order-routing";
 import { and, eq, gt, lt } from "drizzle-orm";
 import { DIRTY_CARTS_SET } from "../cache/cart-snapshots";
 import { redisClient, WRITE_TIMEOUT_MS } from "../cache/redis";
@@ -35,7 +36,8 @@ export async function sweepExpiredOrders(env: Env, now = new Date()): Promise<{ 
   );
   let expired = 0;
   await inChunks(due, FAN_OUT, async ({ orderId }) => {
-    if ((await env.ORDERS.getByName(orderId).expireIfDue()).expired) expired += 1;
+    const desk = orderDesk(env, orderId);
+    if (desk && (await desk.expireIfDue()).expired) expired += 1;
   });
   return { checked: due.length, expired };
 }

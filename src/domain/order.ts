@@ -1,4 +1,5 @@
 import type { ProductSnapshot } from "./catalog";
+import { productSnapshot } from "./catalog";
 
 /**
  * The order state machine (SPEC section 4):
@@ -76,6 +77,11 @@ export interface Decision {
   events: OrderEventType[];
 }
 
+/** An order line from a reserved line's price snapshot. */
+export function orderLine(item: ProductSnapshot & { quantity: number; unitPrice: number }): OrderItem {
+  return { ...productSnapshot(item), quantity: item.quantity, unitPrice: item.unitPrice, lineTotal: item.unitPrice * item.quantity };
+}
+
 export function orderTotal(items: readonly OrderItem[]): number {
   return items.reduce((sum, item) => sum + item.lineTotal, 0);
 }
@@ -147,4 +153,54 @@ export function decidePayment(order: Order, event: PaymentEvent, now: number): D
       return { ...keep, payment: record(event, "FAILED", reason, now) };
     }
   }
+}
+
+/** The order after a decision: new status, the payment appended, `paidAt` / `closedAt` set on the transition. */
+export function applyDecision(prev: Order, decision: Decision, now: number): Order {
+  const at = new Date(now).toISOString();
+  return {
+    ...prev,
+    status: decision.status,
+    refundRequired: decision.refundRequired,
+    payments: decision.payment ? [...prev.payments, decision.payment] : prev.payments,
+    paidAt: decision.status === "PAID" && prev.status !== "PAID" ? at : prev.paidAt,
+    closedAt: decision.status !== "PENDING" && decision.status !== "PAID" && prev.status !== decision.status ? at : prev.closedAt,
+    version: prev.version + 1,
+  };
+}
+
+/** A new PENDING order over reserved lines. */
+export function pendingOrder(input: { orderId: string; ownerId: string; source: Order["source"]; items: OrderItem[]; currency: string; expiresAt: number; now: number }): Order {
+  return {
+    orderId: input.orderId,
+    ownerId: input.ownerId,
+    source: input.source,
+    status: "PENDING",
+    items: input.items,
+    total: orderTotal(input.items),
+    currency: input.currency,
+    createdAt: new Date(input.now).toISOString(),
+    expiresAt: new Date(input.expiresAt).toISOString(),
+    paidAt: null,
+    closedAt: null,
+    refundRequired: false,
+    payments: [],
+    version: 1,
+  };
+}
+
+/** The provider sent this event (or this transaction) to the order before: no second effect. */
+export function isDuplicatePayment(order: Order, event: PaymentEvent): boolean {
+  return order.payments.some((p) => p.eventId === event.eventId || p.transactionId === event.transactionId);
+}
+
+/** A payment whose provider ids already belong to another order: recorded FAILED, nothing else changes. */
+export function decideForeignPayment(order: Order, event: PaymentEvent, usedBy: string, now: number): Decision {
+  return {
+    status: order.status,
+    refundRequired: order.refundRequired,
+    payment: record(event, "FAILED", `transaction or event id already used on order ${usedBy}`, now),
+    effect: null,
+    events: [],
+  };
 }

@@ -1,6 +1,7 @@
 import type { Order } from "../domain/order";
+import { checkoutOrderId } from "../domain/order-ids";
 import { DomainError, unwrap } from "../domain/errors";
-import { reserveAtHome } from "../actors/sku-routing";
+import { flashBuyAtHome } from "../actors/sku-routing";
 import { reservationTtlSeconds } from "../env";
 import type { App, AppContext } from "./route";
 import { route } from "./route";
@@ -26,7 +27,7 @@ function idempotencyKey(c: AppContext): string {
  * keeps the key for as long as the order exists.
  */
 export async function orderIdFor(ownerId: string, key: string): Promise<string> {
-  return `ord_${(await sha256Hex(`${ownerId}\n${key}`)).slice(0, 32)}`;
+  return checkoutOrderId(await sha256Hex(`${ownerId}\n${key}`));
 }
 
 export function placedView(o: Order) {
@@ -72,45 +73,27 @@ export function checkoutRoutes(app: App): void {
       tag: "Checkout",
       summary: "Flash-sale buy-now: reserve and create a PENDING order in one call, without the cart",
       description:
-        "The SKU actor answers a refusal on its own (SOLD_OUT, LIMIT_EXCEEDED) without touching any order. 201 with the order; a retry with the same Idempotency-Key and body returns it with 200.",
+        "Only the buyer's home stock stripe is called: it reserves and writes the PENDING order in one transaction, and keeps the order (the order id routes to it). Refusals (SOLD_OUT, LIMIT_EXCEEDED) write nothing. 201 with the order; a retry with the same Idempotency-Key and quantity returns it with 200; the same key with another quantity is 422. The key is scoped to the SKU.",
       access: "user",
       rateLimited: true,
       headers: [IDEMPOTENCY_HEADER],
       params: SkuParams,
       body: FlashBody,
       ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
-      problems: ["SOLD_OUT", "LIMIT_EXCEEDED", "SKU_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED", "ORDER_NOT_PENDING"],
+      problems: ["SOLD_OUT", "LIMIT_EXCEEDED", "SKU_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED"],
     },
     async (c, { identity, params, body }) => {
-      const key = idempotencyKey(c);
       const ownerId = identity.cartKey;
-      const orderId = await orderIdFor(ownerId, key);
-      const requestHash = await sha256Hex(canonicalJson({ op: "flash", skuId: params.skuId, quantity: body.quantity }));
-      const reservationId = `${orderId}.1`;
-      const orders = c.env.ORDERS.getByName(orderId);
-
-      const reserved = await reserveAtHome(c.env, params.skuId, {
-        reservationId,
-        orderId,
+      const placed = await flashBuyAtHome(c.env, params.skuId, {
+        keyHash: await sha256Hex(`${ownerId}\n${idempotencyKey(c)}`),
         ownerId,
+        requestHash: `flash:${body.quantity}`,
         quantity: body.quantity,
-        expiresAt: Date.now() + reservationTtlSeconds(c.env) * 1000,
+        ttlMs: reservationTtlSeconds(c.env) * 1000,
       });
-      if (!reserved.ok) {
-        if (reserved.code === "ORDER_NOT_PENDING") {
-          // This key's reservation is already settled: a replay of an order placed earlier.
-          const earlier = await orders.get();
-          if (earlier && earlier.ownerId === ownerId) return c.json(placedView(earlier), 200);
-        }
-        if (reserved.code === "OUT_OF_STOCK") {
-          throw new DomainError("SOLD_OUT", reserved.detail, reserved.errors?.map((e) => ({ ...e, code: "SOLD_OUT" })));
-        }
-        unwrap(reserved);
+      if (!placed.ok && placed.code === "OUT_OF_STOCK") {
+        throw new DomainError("SOLD_OUT", placed.detail, placed.errors?.map((e) => ({ ...e, code: "SOLD_OUT" })));
       }
-      const { item, expiresAt, replayed, holder } = unwrap(reserved);
-      const placed = await orders.openFlash({ ownerId, requestHash, reservationId, item, expiresAt, holder });
-      // A refused order must not keep the stock it just took (a thrown call is left to the SKU's sweep: the order may exist).
-      if (!placed.ok && !replayed) await c.env.SKUS.getByName(holder).release(reservationId, "flash_refused");
       const { order, created } = unwrap(placed);
       return c.json(placedView(order), created ? 201 : 200);
     },

@@ -1,19 +1,34 @@
+import type { OrderDesk } from "../actors/order-routing";
+import { orderDesk } from "../actors/order-routing";
+import { ownerOrderIds } from "../db/order-reads";
 import type { Order } from "../domain/order";
 import { DomainError, unwrap } from "../domain/errors";
 import { placedView } from "./checkout";
 import type { App } from "./route";
 import { route } from "./route";
-import { OrderId, OrderListSchema, OrderParams, OrderSchema, OrdersQuery } from "./schemas";
+import { OrderListSchema, OrderParams, OrderSchema, OrdersQuery } from "./schemas";
 
 export function orderView(o: Order) {
   return { ...placedView(o), createdAt: o.createdAt, paidAt: o.paidAt, refundRequired: o.refundRequired, payments: o.payments };
 }
 
-/** Anything that is not a well-formed order id is simply not found (and never wakes an actor). */
-function orderIdOrNotFound(orderId: string): string {
-  if (!OrderId.safeParse(orderId).success) throw new DomainError("NOT_FOUND", "no such order");
-  return orderId;
+/** The order's home; anything that is not a well-formed order id is simply not found (and never wakes an actor). */
+function deskOrNotFound(env: Env, orderId: string): OrderDesk {
+  const desk = orderDesk(env, orderId);
+  if (!desk) throw new DomainError("NOT_FOUND", "no such order");
+  return desk;
 }
+
+/** `createdAt|orderId` of the last order on the previous page. */
+function parseCursor(cursor: string | undefined): { createdAt: string; orderId: string } | null {
+  if (!cursor) return null;
+  const at = cursor.lastIndexOf("|");
+  const createdAt = cursor.slice(0, at);
+  if (at < 0 || Number.isNaN(Date.parse(createdAt))) throw new DomainError("VALIDATION_FAILED", "cursor is not one this API returned", [{ code: "invalid_cursor", path: "query.cursor" }]);
+  return { createdAt, orderId: cursor.slice(at + 1) };
+}
+
+const newestFirst = (a: Order, b: Order) => (a.createdAt === b.createdAt ? (a.orderId < b.orderId ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1);
 
 export function orderRoutes(app: App): void {
   route(
@@ -29,7 +44,7 @@ export function orderRoutes(app: App): void {
       problems: ["NOT_FOUND"],
     },
     async (c, { identity, params }) => {
-      const order = await c.env.ORDERS.getByName(orderIdOrNotFound(params.orderId)).get();
+      const order = await deskOrNotFound(c.env, params.orderId).get();
       if (!order || order.ownerId !== identity.cartKey) throw new DomainError("NOT_FOUND", "no such order");
       return c.json(orderView(order));
     },
@@ -47,10 +62,20 @@ export function orderRoutes(app: App): void {
       ok: { status: 200, description: "A page of orders; pass `next` as `cursor` for the following page", schema: OrderListSchema },
     },
     async (c, { identity, query }) => {
-      const page = await c.env.CARTS.getByName(identity.cartKey).listOrders(query.cursor ?? null, query.limit);
-      const orders = await Promise.all(page.orderIds.map((id) => c.env.ORDERS.getByName(id).get()));
-      const items = orders.filter((o): o is Order => o !== null && o.ownerId === identity.cartKey).map(orderView);
-      return c.json({ items, next: page.next });
+      // Two indexes, each asked for one more than a page after the cursor: the cart's
+      // (checkout orders, at once) and Postgres (flash orders, within seconds).
+      const after = parseCursor(query.cursor);
+      const [indexed, stored] = await Promise.all([
+        c.env.CARTS.getByName(identity.cartKey).listOrders(query.cursor ?? null, query.limit),
+        ownerOrderIds(c.env, identity.cartKey, after, query.limit + 1),
+      ]);
+      const ids = [...new Set([...indexed.orderIds, ...stored])];
+      const found = await Promise.all(ids.map((id) => orderDesk(c.env, id)?.get() ?? null));
+      const mine = found.filter((o): o is Order => o !== null && o.ownerId === identity.cartKey).sort(newestFirst);
+      const page = mine.slice(0, query.limit);
+      const last = page[page.length - 1];
+      const more = mine.length > query.limit || indexed.next !== null;
+      return c.json({ items: page.map(orderView), next: more && last ? `${last.createdAt}|${last.orderId}` : null });
     },
   );
 
@@ -67,7 +92,7 @@ export function orderRoutes(app: App): void {
       problems: ["NOT_FOUND", "ORDER_NOT_PENDING"],
     },
     async (c, { identity, params }) => {
-      const { order } = unwrap(await c.env.ORDERS.getByName(orderIdOrNotFound(params.orderId)).cancel(identity.cartKey));
+      const { order } = unwrap(await deskOrNotFound(c.env, params.orderId).cancel(identity.cartKey));
       return c.json(orderView(order));
     },
   );

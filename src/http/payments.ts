@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { orderDesk } from "../actors/order-routing";
+import { foreignPaymentOwner } from "../actors/payment-ledger";
 import { DomainError, unwrap } from "../domain/errors";
 import type { App } from "./route";
 import { issuesOf, route } from "./route";
-import { OrderId, PaymentWebhookBody } from "./schemas";
+import { PaymentWebhookBody } from "./schemas";
 import { constantTimeEqual, hmacSha256Hex } from "./signing";
 
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -39,7 +41,7 @@ export function paymentRoutes(app: App): void {
       tag: "Payments",
       summary: "Payment provider webhook (signed)",
       description:
-        "The signature is checked over the raw body before anything is parsed or recorded. succeeded on PENDING with the right amount -> PAID; failed -> recorded, order stays PENDING; refunded on PAID -> REFUNDED; succeeded after EXPIRED/CANCELLED -> recorded with refundRequired; amount or currency mismatch -> recorded FAILED; a duplicate eventId or transactionId -> 200 with no second effect.",
+        "The signature is checked over the raw body before anything is parsed or recorded. succeeded on PENDING with the right amount -> PAID; failed -> recorded, order stays PENDING; refunded on PAID -> REFUNDED; succeeded after EXPIRED/CANCELLED -> recorded with refundRequired; amount or currency mismatch -> recorded FAILED; a duplicate eventId or transactionId -> 200 with no second effect; an eventId or transactionId already used on another order is recorded FAILED and pays nothing.",
       access: "webhook",
       rawBody: true,
       body: PaymentWebhookBody,
@@ -66,8 +68,11 @@ export function paymentRoutes(app: App): void {
       const parsed = PaymentWebhookBody.safeParse(json);
       if (!parsed.success) throw new DomainError("VALIDATION_FAILED", "the webhook body is not valid", issuesOf(parsed.error, "body"));
       const event = parsed.data;
-      if (!OrderId.safeParse(event.orderId).success) throw new DomainError("NOT_FOUND", `no order ${event.orderId}`);
-      const { order, duplicate } = unwrap(await c.env.ORDERS.getByName(event.orderId).applyPayment(event));
+      const desk = orderDesk(c.env, event.orderId);
+      if (!desk || !(await desk.get())) throw new DomainError("NOT_FOUND", `no order ${event.orderId}`);
+      // Provider ids are unique across orders: ids another order used first never pay this one.
+      const usedBy = await foreignPaymentOwner(c.env, event);
+      const { order, duplicate } = unwrap(await desk.applyPayment(event, usedBy));
       return c.json({ received: true as const, duplicate, orderId: order.orderId, status: order.status, refundRequired: order.refundRequired });
     },
   );

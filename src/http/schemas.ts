@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../domain/cart";
+import { ORDER_ID } from "../domain/order-ids";
 import { productSnapshotShape } from "../events/schemas";
 
 /**
@@ -19,7 +20,7 @@ export const Quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
 const Text = (max: number) => z.string().trim().min(1).max(max);
 const Spec = z.record(z.string().max(64), z.string().max(256)).refine((s) => Object.keys(s).length <= 50, "at most 50 attributes");
 export const GuestCartId = z.uuid().meta({ description: "a guest cart id (UUID)" });
-export const OrderId = z.string().regex(/^ord_[0-9a-f]{32}$/, "an order id like ord_0123456789abcdef0123456789abcdef");
+export const OrderId = z.string().regex(ORDER_ID, "an order id as returned by checkout or flash buy");
 const Iso = z.string().meta({ format: "date-time" });
 
 // ---- catalog -----------------------------------------------------------------------------
@@ -194,7 +195,7 @@ export const OrderListSchema = z.object({ items: z.array(OrderSchema), next: z.s
 export const PaymentWebhookBody = z.strictObject({
   eventId: z.string().min(1).max(200),
   type: z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]),
-  orderId: z.string().min(1).max(64),
+  orderId: z.string().min(1).max(200),
   transactionId: z.string().min(1).max(200),
   amount: Money,
   currency: Currency,
