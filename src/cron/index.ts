@@ -4,6 +4,7 @@ import { DIRTY_CARTS_SET } from "../cache/cart-snapshots";
 import { redisClient, WRITE_TIMEOUT_MS } from "../cache/redis";
 import { withDatabase } from "../db/client";
 import { carts, orders } from "../db/schema";
+import { reconcileInventory } from "./reconcile";
 
 export const HOURLY_SYNC_CRON = "0 * * * *";
 const SWEEP_BATCH = 500;
@@ -76,6 +77,8 @@ export async function runScheduled(cron: string, env: Env): Promise<void> {
   if (cron === HOURLY_SYNC_CRON) {
     const result = await syncChangedCarts(env);
     console.log(`hourly sync: ${result.carts} carts from ${result.source}`);
+    const checked = await reconcileInventory(env);
+    console.log(`reconciliation: ${checked.checked} SKUs, ${checked.drifting.length} drifting, ${checked.repaired} repaired`);
   }
   // The sweep runs on every trigger (the hourly one included): it is cheap and idempotent.
   const swept = await sweepExpiredOrders(env);

@@ -153,6 +153,23 @@ export const inventoryAudit = pgTable(
   (t) => [uniqueIndex("inventory_audit_event_id_key").on(t.eventId), index("inventory_audit_sku_idx").on(t.skuId), index("inventory_audit_ref_idx").on(t.refId)],
 );
 
+/**
+ * Drift found by the inventory reconciliation: a SKU actor's counters minus
+ * what its audit rows add up to. A drift seen twice with the same
+ * fingerprint (counters and version unchanged, so no event was in flight) is
+ * repaired from the actor with one `reconcile` audit row.
+ */
+export const inventoryDrift = pgTable("inventory_drift", {
+  skuId: text("sku_id").primaryKey(),
+  fingerprint: text("fingerprint").notNull(),
+  onHandDrift: integer("on_hand_drift").notNull(),
+  reservedDrift: integer("reserved_drift").notNull(),
+  soldDrift: integer("sold_drift").notNull(),
+  firstSeenAt: ts("first_seen_at").notNull(),
+  lastSeenAt: ts("last_seen_at").notNull(),
+  repairedAt: ts("repaired_at"),
+});
+
 /** Idempotency of the consumer: an event id is applied once, in the same transaction as its writes. */
 export const processedEvents = pgTable("processed_events", {
   eventId: text("event_id").primaryKey(),

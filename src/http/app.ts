@@ -7,6 +7,7 @@ import { checkoutRoutes } from "./checkout";
 import { operationRoutes } from "./operations";
 import { orderRoutes } from "./orders";
 import { paymentRoutes } from "./payments";
+import { reconcileRoutes } from "./reconcile";
 import { onError, problem } from "./problem";
 import type { AppEnv } from "./route";
 
@@ -25,6 +26,7 @@ function buildApp(): Hono<AppEnv> {
   orderRoutes(app);
   paymentRoutes(app);
   operationRoutes(app);
+  reconcileRoutes(app);
   return app;
 }
 

@@ -1,9 +1,9 @@
-import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { redisClient } from "../cache/redis";
 import { databaseConfigured, withDatabase } from "../db/client";
 import { DomainError } from "../domain/errors";
 import { syncChangedCarts } from "../cron";
+import { openDrift } from "../cron/reconcile";
 import { docsPage, openApiDocument } from "./openapi";
 import type { App } from "./route";
 import { route } from "./route";
@@ -15,14 +15,15 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
   return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
 }
 
-async function checkPostgres(env: Env): Promise<string> {
-  if (!databaseConfigured(env)) return "not configured";
+/** Postgres answers, and the reconciliation's open drift (docs: invariant 4) read from it. */
+async function checkPostgres(env: Env): Promise<{ state: string; inventory: string }> {
+  if (!databaseConfigured(env)) return { state: "not configured", inventory: "unknown" };
   try {
-    await within(HEALTH_TIMEOUT_MS, withDatabase(env, (db) => db.execute(sql`select 1`)));
-    return "ok";
+    const drifting = await within(HEALTH_TIMEOUT_MS, withDatabase(env, (db) => openDrift(db)));
+    return { state: "ok", inventory: drifting === 0 ? "ok" : `drift on ${drifting} SKU(s): POST /v1/admin/reconcile` };
   } catch (err) {
     console.warn("healthz: postgres", err instanceof Error ? err.message : err);
-    return "unavailable";
+    return { state: "unavailable", inventory: "unknown" };
   }
 }
 
@@ -51,7 +52,7 @@ export function operationRoutes(app: App): void {
     },
     async (c) => {
       const [postgres, redis] = await Promise.all([checkPostgres(c.env), checkRedis(c.env)]);
-      return c.json({ status: postgres === "ok" && redis === "ok" ? "ok" : "degraded", checks: { postgres, redis } });
+      return c.json({ status: postgres.state === "ok" && redis === "ok" ? "ok" : "degraded", checks: { postgres: postgres.state, redis, inventory: postgres.inventory } });
     },
   );
 

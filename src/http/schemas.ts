@@ -209,5 +209,5 @@ export const CartKeyParams = z.object({
 
 export const HealthSchema = z.object({
   status: z.enum(["ok", "degraded"]),
-  checks: z.object({ postgres: z.string(), redis: z.string() }),
+  checks: z.object({ postgres: z.string(), redis: z.string(), inventory: z.string().meta({ description: "ok, or how many SKUs the reconciliation found drifting" }) }),
 });

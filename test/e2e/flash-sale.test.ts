@@ -89,7 +89,7 @@ async function checkBurst(skuId: string, attempts: Attempt[], stock: number, lim
   expect(new Set(wins.map((a) => a.res.body.orderId)).size).toBe(stock);
   for (const a of wins) {
     expect(a.res.body).toMatchObject({ status: "PENDING", currency: "USD", total: 500, items: [{ skuId, quantity: 1, unitPrice: 500, lineTotal: 500 }] });
-    expect(a.res.body.orderId).toMatch(/^ord_[0-9a-f]{32}$/);
+    expect(a.res.body.orderId).toMatch(new RegExp(`^fl_[0-9a-f]{32}\\.\\d+\\.${skuId}$`));
   }
 
   // The live counters: everything reserved, nothing left, nothing sold yet.

@@ -18,7 +18,7 @@ describe("local stack", () => {
   it("GET /healthz: ok, with Postgres and Redis ok", async () => {
     const res = await stack.api.get("/healthz");
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok" } });
+    expect(res.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", inventory: "ok" } });
   });
 
   it("PUT a SKU, read it back publicly, and find it in Postgres with its price", async () => {
