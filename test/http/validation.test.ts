@@ -213,7 +213,11 @@ function fuzzCases(user: Record<string, string>, guest: Record<string, string>, 
     cases.push({ what: `DELETE line ${v.slice(0, 12)}`, method: "DELETE", path: `/v1/cart/items/${v}`, headers: guest });
     cases.push({ what: `flash ${v.slice(0, 12)}`, method: "POST", path: `/v1/flash/${v}/orders`, headers: { ...user, "idempotency-key": "k" }, body: { quantity: 1 } });
     cases.push({ what: `sync cart ${v.slice(0, 12)}`, method: "POST", path: `/v1/admin/carts/guest:${v}/sync`, headers: ADMIN });
+    cases.push({ what: `GET order ${v.slice(0, 12)}`, method: "GET", path: `/v1/orders/${v}`, headers: user });
+    cases.push({ what: `cancel order ${v.slice(0, 12)}`, method: "POST", path: `/v1/orders/${v}/cancel`, headers: user });
   }
+  // bodies over the 64 KiB limit
+  for (const [method, path, headers] of bodyRoutes) cases.push({ what: `${method} ${path} 70 KiB`, method, path, headers, body: { skuId: "z".repeat(70_000) } });
   // malformed headers
   for (const id of ["not-a-uuid", "\u0001", "x".repeat(500), "------------------------------------", "{}"]) {
     cases.push({ what: `X-Cart-Id ${id.slice(0, 12)}`, method: "GET", path: "/v1/cart", headers: { "x-cart-id": id } });
