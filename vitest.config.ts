@@ -32,13 +32,17 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
+                ALLOWED_ORIGINS: "https://shop.test, https://admin.shop.test",
                 DATABASE_URL: inject("databaseUrl"),
                 NEON_WS_PROXY: inject("neonWsProxy"),
                 UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
                 UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
               },
-              // A buyer gets 30 buy requests per 10 s in tests (production: wrangler.toml).
-              ratelimits: { BUY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 30, period: 10 } } },
+              // A buyer gets 30 buy requests per 10 s in tests, a guest address 60 (production: wrangler.toml).
+              ratelimits: {
+                BUY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 30, period: 10 } },
+                GUEST_IP_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 60, period: 10 } },
+              },
             },
           })),
         ],

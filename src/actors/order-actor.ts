@@ -1,4 +1,5 @@
-import type { Outcome, ProblemCode, ProblemItem } from "../domain/errors";
+import type { SkuQuote } from "../domain/catalog";
+import type { Outcome, ProblemCode, ProblemItem, Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import type { Decision, Order, OrderItem, PaymentEvent, StockEffect } from "../domain/order";
 import { applyDecision, decideCancel, decideExpiry, decideForeignPayment, decidePayment, isDuplicatePayment, orderLine, orderTotal, pendingOrder } from "../domain/order";
@@ -101,6 +102,10 @@ export class OrderActor extends Actor {
     if (stale) this.abandon(stale, "checkout_retried");
     const picked = await this.env.CARTS.getByName(req.ownerId).linesForCheckout(req.ownerId, req.skuIds);
     if (!picked.ok) return picked;
+    // Refuse what the current quotes already show, before taking any stock: a
+    // reservation, even one released at once, can make a concurrent buyer fail.
+    const quoted = precheck(picked.lines, await quoteLines(this.env, req.ownerId, picked.lines), req.expectedTotal);
+    if (quoted) return quoted;
     const attemptNo = (this.read<number>("attempts") ?? 0) + 1;
     const attempt: Attempt = {
       reservationId: `${this.orderId}.${attemptNo}`,
@@ -150,11 +155,10 @@ export class OrderActor extends Actor {
       return refuse("CURRENCY_MISMATCH", "the lines are priced in different currencies");
     }
     const total = orderTotal(items);
+    // The authoritative check: a price can change between the quote and the reservation.
     if (req.expectedTotal !== null && req.expectedTotal !== total) {
       this.abandon(attempt, "price_changed", holders);
-      return refuse("PRICE_CHANGED", `the total is now ${total} ${currency}, not ${req.expectedTotal}`, [
-        { code: "PRICE_CHANGED", expectedTotal: req.expectedTotal, total },
-      ]);
+      return priceChanged(req.expectedTotal, total, currency);
     }
 
     const order = this.newOrder(req.ownerId, "checkout", items, attempt.expiresAt, currency);
@@ -331,6 +335,38 @@ export class OrderActor extends Actor {
   }
 }
 
+/** Each line's current quote: null for a SKU that does not exist, undefined where it could not be asked (the reservation will tell). */
+async function quoteLines(env: Env, ownerId: string, lines: { skuId: string }[]): Promise<(SkuQuote | null | undefined)[]> {
+  return Promise.all(lines.map((line) => env.SKUS.getByName(line.skuId).quote(ownerId).catch(() => undefined)));
+}
+
+/**
+ * The refusals a checkout can know from quotes alone: a line not for sale or
+ * over the buyer's limit, mixed currencies, a total other than the buyer saw.
+ * Stock is not judged here (a striped SKU's quote trails its stripes).
+ */
+function precheck(lines: { skuId: string; quantity: number }[], quotes: (SkuQuote | null | undefined)[], expectedTotal: number | null): Refusal | null {
+  const lineErrors: ProblemItem[] = [];
+  lines.forEach((line, i) => {
+    const q = quotes[i];
+    if (q === undefined) return;
+    if (q === null || q.status !== "active") lineErrors.push({ code: "SKU_UNAVAILABLE", skuId: line.skuId });
+    else if (q.purchaseLimit !== null && q.ownerUnits + line.quantity > q.purchaseLimit) {
+      lineErrors.push({ code: "LIMIT_EXCEEDED", skuId: line.skuId, limit: q.purchaseLimit, alreadyPurchased: q.ownerUnits, requested: line.quantity });
+    }
+  });
+  if (lineErrors.length > 0) return refuse(lineErrors[0]!.code as ProblemCode, "some lines cannot be checked out; nothing was reserved and the cart is unchanged", lineErrors);
+  if (quotes.some((q) => !q)) return null;
+  const known = quotes as SkuQuote[];
+  const currency = known[0]!.currency;
+  if (known.some((q) => q.currency !== currency)) return refuse("CURRENCY_MISMATCH", "the lines are priced in different currencies");
+  const total = known.reduce((sum, q, i) => sum + q.price * lines[i]!.quantity, 0);
+  return expectedTotal !== null && expectedTotal !== total ? priceChanged(expectedTotal, total, currency) : null;
+}
+
+function priceChanged(expectedTotal: number, total: number, currency: string): Refusal {
+  return refuse("PRICE_CHANGED", `the total is now ${total} ${currency}, not ${expectedTotal}`, [{ code: "PRICE_CHANGED", expectedTotal, total }]);
+}
 
 /** A stock command for the SKU actor (stripe) `holder` that keeps the reservation. */
 function stockCommand(holder: string, name: StockEffect, reservationId: string, reason: string): StockCommand {

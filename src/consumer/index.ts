@@ -3,6 +3,7 @@ import { withDatabase } from "../db/client";
 import { deadLetters } from "../db/schema";
 import type { Envelope } from "../events/envelope";
 import { parseEnvelope } from "../events/schemas";
+import { isPermanentFailure, sqlStateOf, storableJson, storableText } from "./failures";
 import { applyEvent } from "./projections";
 
 /** A message parked in a dead-letter queue by us (never processable), as opposed to one that ran out of retries. */
@@ -30,8 +31,10 @@ function isDlq(queue: string): boolean {
  *    is acked: retrying cannot fix it, and it must not block the batch.
  *  - Valid messages are applied in one transaction for throughput; if that
  *    fails, each is retried in its own transaction so one bad message cannot
- *    hold back the others, and only the failures are retried (with backoff).
- *    After max_retries the queue itself moves a message to its DLQ.
+ *    hold back the others. A message Postgres can never accept (failures.ts:
+ *    invalid bytes, out of range, too long...) is dead-lettered at once; only
+ *    transient failures are retried (with backoff). After max_retries the
+ *    queue itself moves a message to its DLQ.
  */
 export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void> {
   if (isDlq(batch.queue)) return recordDeadLetters(batch, env);
@@ -39,19 +42,8 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
   const valid: { message: Message; event: Envelope }[] = [];
   for (const message of batch.messages) {
     const parsed = parseEnvelope(message.body);
-    if (parsed.ok) {
-      valid.push({ message, event: parsed.event });
-      continue;
-    }
-    console.error(`consumer: dead-lettering message ${message.id} from ${batch.queue}: ${parsed.error}`);
-    try {
-      const letter: DeadLetter = { deadLetter: true, queue: batch.queue, messageId: message.id, error: parsed.error, body: message.body };
-      await dlq.send(letter, { contentType: "json" });
-      message.ack();
-    } catch (err) {
-      console.error("consumer: dead-letter queue unavailable", err);
-      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-    }
+    if (parsed.ok) valid.push({ message, event: parsed.event });
+    else await deadLetter(dlq, batch.queue, message, parsed.error);
   }
   if (valid.length === 0) return;
 
@@ -64,7 +56,7 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
         for (const { message } of valid) message.ack();
       } catch (err) {
         console.warn(`consumer: batch of ${valid.length} failed (${errorText(err)}); applying one by one`);
-        await applyOneByOne(db, valid);
+        await applyOneByOne(db, valid, (message, error) => deadLetter(dlq, batch.queue, message, error));
       }
     });
   } catch (err) {
@@ -74,12 +66,33 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
   }
 }
 
-async function applyOneByOne(db: Database, items: { message: Message; event: Envelope }[]): Promise<void> {
+/** Parks a message that can never be processed in the dead-letter queue and acks it (retried only if the DLQ is unreachable). */
+async function deadLetter(dlq: Queue, queue: string, message: Message, error: string): Promise<void> {
+  console.error(`consumer: dead-lettering message ${message.id} from ${queue}: ${error}`);
+  try {
+    const letter: DeadLetter = { deadLetter: true, queue, messageId: message.id, error, body: message.body };
+    await dlq.send(letter, { contentType: "json" });
+    message.ack();
+  } catch (err) {
+    console.error("consumer: dead-letter queue unavailable", err);
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  }
+}
+
+async function applyOneByOne(
+  db: Database,
+  items: { message: Message; event: Envelope }[],
+  park: (message: Message, error: string) => Promise<void>,
+): Promise<void> {
   for (const { message, event } of items) {
     try {
       await db.transaction((tx) => applyEvent(tx, event));
       message.ack();
     } catch (err) {
+      if (isPermanentFailure(err)) {
+        await park(message, `Postgres refused ${event.type} ${event.id} (SQLSTATE ${sqlStateOf(err)}): ${errorText(err)}`);
+        continue;
+      }
       console.error(`consumer: ${event.type} ${event.id} failed (attempt ${message.attempts}): ${errorText(err)}`);
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
@@ -94,13 +107,14 @@ async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
       for (const message of batch.messages) {
         const body = message.body as Partial<DeadLetter> | null;
         const ours = body !== null && typeof body === "object" && body.deadLetter === true;
+        // Stored as it came, except what Postgres cannot hold (a NUL is why some letters are here).
         await db
           .insert(deadLetters)
           .values({
-            messageId: ours ? String(body.messageId) : message.id,
-            queue: ours ? String(body.queue) : origin,
-            body: (ours ? body.body : message.body) ?? null,
-            error: ours ? String(body.error) : "retries exhausted",
+            messageId: storableText(ours ? String(body.messageId) : message.id),
+            queue: storableText(ours ? String(body.queue) : origin),
+            body: storableJson((ours ? body.body : message.body) ?? null),
+            error: storableText(ours ? String(body.error) : "retries exhausted"),
           })
           .onConflictDoNothing();
         message.ack();

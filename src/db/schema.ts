@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import type { SkuSpec } from "../domain/catalog";
 
 /**
  * Postgres is the system of record for history and analytics, fed by the
@@ -15,7 +16,7 @@ const productColumns = () => ({
   merchantId: text("merchant_id").notNull(),
   name: text("name").notNull(),
   image: text("image"),
-  spec: jsonb("spec").$type<Record<string, string>>(),
+  spec: jsonb("spec").$type<SkuSpec>(),
 });
 
 export const skus = pgTable(

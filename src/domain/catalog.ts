@@ -3,8 +3,11 @@ import { availableOf } from "./stock";
 
 export type SkuStatus = "active" | "inactive";
 
-/** Product attributes shown with a line, e.g. { color: "red", size: "M" }. */
-export type SkuSpec = Record<string, string>;
+/**
+ * The variant, shown with a line exactly as the merchant gave it: a free-text
+ * label (`"Red / M"`) or attributes (`{ color: "Red", size: "M" }`).
+ */
+export type SkuSpec = string | Record<string, string>;
 
 /** What a cart line or an order line keeps of the SKU it was taken from. */
 export interface ProductSnapshot {

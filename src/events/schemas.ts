@@ -16,7 +16,7 @@ export const productSnapshotShape = {
   merchantId: z.string(),
   name: z.string(),
   image: z.string().nullable(),
-  spec: z.record(z.string(), z.string()).nullable(),
+  spec: z.union([z.string(), z.record(z.string(), z.string())]).nullable(),
 };
 
 const skuAdminView = z.looseObject({

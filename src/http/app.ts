@@ -4,6 +4,7 @@ import { requestId } from "hono/request-id";
 import { cartRoutes } from "./cart";
 import { catalogRoutes } from "./catalog";
 import { checkoutRoutes } from "./checkout";
+import { corsForAllowedOrigins } from "./cors";
 import { operationRoutes } from "./operations";
 import { orderRoutes } from "./orders";
 import { paymentRoutes } from "./payments";
@@ -16,6 +17,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(corsForAllowedOrigins);
   app.use(requestId());
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => problem(c, "PAYLOAD_TOO_LARGE", `the body is larger than ${MAX_BODY_BYTES} bytes`) }));
   app.onError(onError);

@@ -6,8 +6,9 @@ import { constantTimeEqual, hmacKey, hmacSha256Hex } from "./signing";
 /** Who is calling: a logged-in user or a guest cart. `cartKey` names their cart actor and owns their orders. */
 export type Identity = { kind: "user"; userId: string; cartKey: string } | { kind: "guest"; clientCartId: string; cartKey: string };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const USER_ID = /^[\w.@:+-]{1,128}$/;
+/** Shared with the request schemas (schemas.ts), so admin cart keys follow the same rules. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const USER_ID = /^[\w.@:+-]{1,128}$/;
 
 
 function bearer(c: AppContext): string | null {

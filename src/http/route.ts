@@ -49,12 +49,19 @@ export async function readJsonBody<S extends z.ZodType>(c: AppContext, schema: S
   return parseWith(schema, json, "body");
 }
 
+/**
+ * Buy paths are limited per buyer (user or guest cart). A guest picks its own
+ * cart id, so guests are also limited per client address (CF-Connecting-IP,
+ * set by Cloudflare and never taken from the client); a fresh X-Cart-Id per
+ * request does not escape that.
+ */
 async function enforceRateLimit(c: AppContext, identity: Identity | null): Promise<void> {
-  const limiter = c.env.BUY_RATE_LIMITER;
-  if (!limiter) return;
-  const key = identity?.cartKey ?? c.req.header("cf-connecting-ip") ?? "anonymous";
-  const { success } = await limiter.limit({ key });
-  if (!success) {
+  const ip = c.req.header("cf-connecting-ip");
+  const checks: Promise<{ success: boolean }>[] = [];
+  if (c.env.BUY_RATE_LIMITER) checks.push(c.env.BUY_RATE_LIMITER.limit({ key: identity?.cartKey ?? ip ?? "anonymous" }));
+  if (c.env.GUEST_IP_RATE_LIMITER && identity?.kind !== "user" && ip) checks.push(c.env.GUEST_IP_RATE_LIMITER.limit({ key: ip }));
+  const results = await Promise.all(checks);
+  if (results.some((r) => !r.success)) {
     const period = c.env.RATE_LIMIT_PERIOD_SECONDS ?? "10";
     throw new DomainError("RATE_LIMITED", `too many buy requests; retry in ${period} s`, undefined, { "retry-after": period });
   }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../domain/cart";
 import { ORDER_ID } from "../domain/order-ids";
 import { productSnapshotShape } from "../events/schemas";
+import { UUID as GUEST_CART_ID, USER_ID } from "./identity";
 
 /**
  * The request schemas are the single source of request types (handlers get
@@ -17,9 +18,29 @@ export const SkuId = z
 export const Currency = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code such as USD").meta({ example: "USD" });
 export const Money = z.number().int().min(0).max(100_000_000_000).meta({ description: "integer amount in minor units (cents)" });
 export const Quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
-const Text = (max: number) => z.string().trim().min(1).max(max);
-const Spec = z.record(z.string().max(64), z.string().max(256)).refine((s) => Object.keys(s).length <= 50, "at most 50 attributes");
-export const GuestCartId = z.uuid().meta({ description: "a guest cart id (UUID)" });
+/**
+ * Control characters (C0 with NUL, DEL, C1) and unpaired surrogates: never
+ * meaningful in a name or id, invisible in a storefront, and Postgres refuses
+ * NUL outright, so they are stopped here rather than poisoning the pipeline.
+ */
+const UNSAFE_TEXT = /[\p{Cc}\p{Cs}]/u;
+const noUnsafeText = (s: string) => !UNSAFE_TEXT.test(s);
+const UNSAFE_TEXT_MESSAGE = "control characters (NUL included) and unpaired surrogates are not allowed";
+
+/** The one text schema of the API: every free-text field and text query parameter uses it. */
+export const Text = (max: number) => z.string().trim().min(1).max(max).refine(noUnsafeText, UNSAFE_TEXT_MESSAGE);
+const Spec = z
+  .union([
+    Text(200).meta({ description: "a free-text variant label", example: "Red / M" }),
+    z.record(Text(64), Text(256)).refine((s) => Object.keys(s).length <= 50, "at most 50 attributes").meta({ example: { color: "Red", size: "M" } }),
+  ])
+  .meta({ description: "the variant as the merchant writes it: a label or attribute -> value; shown as given" });
+const HttpsUrl = z
+  .url({ protocol: /^https$/ })
+  .max(2048)
+  .regex(/^https:\/\/[^\s\p{Cc}\p{Cs}]+$/u, "an https: URL")
+  .meta({ example: "https://cdn.example.com/p/tee-red-m.jpg" });
+export const GuestCartId = z.string().regex(GUEST_CART_ID, "a UUID").meta({ description: "a guest cart id (UUID)" });
 export const OrderId = z.string().regex(ORDER_ID, "an order id as returned by checkout or flash buy");
 const Iso = z.string().meta({ format: "date-time" });
 
@@ -30,7 +51,7 @@ export const SkuParams = z.object({ skuId: SkuId });
 export const SkuUpsertBody = z.strictObject({
   productId: Text(128),
   name: Text(200),
-  image: z.url().max(2048).nullable().optional(),
+  image: HttpsUrl.nullable().optional(),
   spec: Spec.nullable().optional(),
   merchantId: Text(128),
   price: Money,
@@ -57,9 +78,9 @@ export const SkuAdminViewSchema = z
   .meta({ id: "SkuAdmin" });
 
 export const ProductsQuery = z.object({
-  merchantId: z.string().max(128).optional(),
+  merchantId: Text(128).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(256).optional(),
+  cursor: Text(256).optional(),
 });
 
 export const ProductListSchema = z.object({
@@ -141,7 +162,7 @@ export const MergeResultSchema = CartViewSchema.extend({
 
 export const CartCountSchema = z.object({ totalQuantity: z.number().int(), totalItems: z.number().int() });
 export const TicketSchema = z.object({ ticket: z.string(), expiresAt: Iso });
-export const LiveQuery = z.object({ ticket: z.string().max(2048).optional() });
+export const LiveQuery = z.object({ ticket: z.string().max(2048).regex(/^[\w.-]+$/, "a ticket from POST /v1/cart/live/ticket").optional() });
 
 // ---- checkout and orders ---------------------------------------------------------------------
 
@@ -189,14 +210,14 @@ export const OrderSchema = PlacedOrderSchema.extend({
 }).meta({ id: "Order" });
 
 export const OrderParams = z.object({ orderId: z.string().max(64) });
-export const OrdersQuery = z.object({ limit: z.coerce.number().int().min(1).max(50).default(20), cursor: z.string().max(256).optional() });
+export const OrdersQuery = z.object({ limit: z.coerce.number().int().min(1).max(50).default(20), cursor: Text(256).optional() });
 export const OrderListSchema = z.object({ items: z.array(OrderSchema), next: z.string().nullable() });
 
 export const PaymentWebhookBody = z.strictObject({
-  eventId: z.string().min(1).max(200),
+  eventId: Text(200),
   type: z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]),
-  orderId: z.string().min(1).max(200),
-  transactionId: z.string().min(1).max(200),
+  orderId: Text(200),
+  transactionId: Text(200),
   amount: Money,
   currency: Currency,
 });
@@ -204,7 +225,10 @@ export const PaymentWebhookBody = z.strictObject({
 // ---- operations ----------------------------------------------------------------------------------
 
 export const CartKeyParams = z.object({
-  cartKey: z.string().regex(/^(user:[\w.@:+-]{1,128}|guest:[0-9a-fA-F-]{36})$/, "user:{id} or guest:{uuid}"),
+  cartKey: z
+    .string()
+    .refine((key) => (key.startsWith("user:") ? USER_ID.test(key.slice(5)) : key.startsWith("guest:") && GUEST_CART_ID.test(key.slice(6))), "user:{id} or guest:{uuid}, as the public API accepts them")
+    .meta({ example: "guest:4f7c1c1e-8d3a-4a52-9b7e-2f0d6c1a9e11" }),
 });
 
 export const HealthSchema = z.object({

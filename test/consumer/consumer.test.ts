@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { consumeBatch, retryDelaySeconds } from "../../src/consumer";
 import { deadLetters, inventoryAudit, orders, processedEvents, skus } from "../../src/db/schema";
@@ -64,6 +64,16 @@ async function deliver(queue: string, bodies: unknown[], environment: Env = env,
   return { batch, result: await getQueueResult(batch, ctx) };
 }
 
+/** Postgres answers any write of a SKU named `flaky-*` with a deadlock (SQLSTATE 40P01), a failure worth retrying. */
+async function installFlakySkuTrigger(): Promise<void> {
+  await db(async (d) => {
+    await d.execute(sql`CREATE OR REPLACE FUNCTION test_flaky_sku() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'simulated deadlock' USING ERRCODE = '40P01'; END $$`);
+    await d.execute(sql`CREATE OR REPLACE TRIGGER test_flaky_sku BEFORE INSERT OR UPDATE ON skus
+      FOR EACH ROW WHEN (NEW.sku_id LIKE 'flaky-%') EXECUTE FUNCTION test_flaky_sku()`);
+  });
+}
+
 describe("queue consumer", () => {
   it("writes an event once even when it is delivered twice", async () => {
     const skuId = unique("sku");
@@ -123,8 +133,9 @@ describe("queue consumer", () => {
 
   it("retries only the message whose write fails, with backoff, and acks the others", async () => {
     const skuId = unique("sku");
-    // Valid as an envelope, but Postgres rejects the timestamp: a failing write.
-    const broken = orderEvent("order.created", order(`ord_${crypto.randomUUID().replaceAll("-", "")}`, { createdAt: "definitely-not-a-time" }));
+    // Valid as an envelope; Postgres answers its write with a deadlock (transient: worth a retry).
+    await installFlakySkuTrigger();
+    const broken = skuEvent(unique("flaky"), 1, 100);
     const good = skuEvent(skuId, 1, 100);
     const { batch, result } = await deliver("order-events", [broken, good], env, 3);
     expect(result.explicitAcks).toEqual([batch.messages[1]!.id]);
@@ -132,6 +143,35 @@ describe("queue consumer", () => {
     expect(await db((d) => d.select().from(processedEvents).where(inArray(processedEvents.eventId, [broken.id, good.id])))).toEqual([
       expect.objectContaining({ eventId: good.id }),
     ]);
+  });
+
+  it("dead-letters at once what Postgres can never store (a NUL, a number out of range) and keeps the rest flowing", async () => {
+    const good = skuEvent(unique("sku"), 1, 100);
+    const orderId = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
+    const base = pendingOrder({ orderId });
+    const nulName = orderEvent("order.created", { ...base, items: [{ ...base.items[0]!, name: "Bad\u0000Name" }] });
+    const nulSpec = { ...skuEvent(unique("sku"), 1, 100), data: { ...skuEvent("x", 1, 100).data, skuId: unique("sku"), spec: { color: "Red\u0000" } } };
+    const outOfRange = skuEvent(unique("sku"), 1, 1e12);
+    const { batch, result } = await deliver("order-events", [nulName, nulSpec, outOfRange, good]);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.sort()).toEqual(batch.messages.map((m) => m.id).sort());
+    expect(await db((d) => d.select().from(skus).where(eq(skus.skuId, good.data.skuId)))).toHaveLength(1);
+    const poisoned = batch.messages.slice(0, 3).map((m) => m.id);
+    const letters = await eventually(
+      async () => {
+        const rows = await db((d) => d.select().from(deadLetters).where(inArray(deadLetters.messageId, poisoned)));
+        return rows.length === 3 && rows;
+      },
+      20_000,
+      "three dead letters",
+    );
+    const byId = new Map(letters.map((l) => [l.messageId, l]));
+    expect(byId.get(poisoned[0]!)!.error).toMatch(/SQLSTATE 22021/);
+    expect(byId.get(poisoned[1]!)!.error).toMatch(/SQLSTATE 22P05/);
+    expect(byId.get(poisoned[2]!)!.error).toMatch(/SQLSTATE 22003/);
+    // recorded as it came, the NUL made visible
+    expect((byId.get(poisoned[0]!)!.body as { data: Order }).data.items[0]!.name).toBe("Bad\\u0000Name");
+    expect(await db((d) => d.select().from(orders).where(eq(orders.orderId, orderId)))).toEqual([]);
   });
 
   it("backs off exponentially up to five minutes", () => {

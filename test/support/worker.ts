@@ -66,7 +66,7 @@ export interface SkuFields {
   stock?: number;
   purchaseLimit?: number | null;
   image?: string | null;
-  spec?: Record<string, string> | null;
+  spec?: string | Record<string, string> | null;
 }
 
 /** Creates (or updates) a SKU through the admin API and returns its id. */
