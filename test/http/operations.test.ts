@@ -8,7 +8,7 @@ describe("operations", () => {
   it("/healthz reports Postgres and Redis", async () => {
     const res = await api("/healthz");
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok" } });
+    expect(res.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", inventory: expect.any(String) } });
     const broken = { ...env, DATABASE_URL: "postgres://postgres@127.0.0.1:1/x", UPSTASH_REDIS_REST_URL: undefined } as Env;
     const degraded = await app.fetch(new Request("http://x/healthz"), broken, createExecutionContext());
     expect(degraded.status).toBe(200);
