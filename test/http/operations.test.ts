@@ -12,7 +12,7 @@ describe("operations", () => {
     const broken = { ...env, DATABASE_URL: "postgres://postgres@127.0.0.1:1/x", UPSTASH_REDIS_REST_URL: undefined } as Env;
     const degraded = await app.fetch(new Request("http://x/healthz"), broken, createExecutionContext());
     expect(degraded.status).toBe(200);
-    expect(await degraded.json()).toEqual({ status: "degraded", checks: { postgres: "unavailable", redis: "disabled (snapshots off)" } });
+    expect(await degraded.json()).toEqual({ status: "degraded", checks: { postgres: "unavailable", redis: "disabled (snapshots off)", inventory: "unknown" } });
   });
 
   it("serves an OpenAPI 3.1 document generated from the route schemas, and the docs page", async () => {
