@@ -60,6 +60,11 @@ export const SkuUpsertBody = z.strictObject({
   stock: z.number().int().min(0).max(10_000_000).meta({ description: "units available for sale now (onHand becomes stock + reserved)" }),
   purchaseLimit: z.number().int().min(1).max(MAX_LINE_QUANTITY).nullable().optional().meta({ description: "units per customer across cart, checkout and flash buys" }),
   stripes: z.number().int().min(1).max(64).default(1).meta({ description: "stock stripes for a hot SKU" }),
+  saleStartsAt: z.iso
+    .datetime({ offset: true })
+    .nullable()
+    .optional()
+    .meta({ description: "a flash sale's opening; before it, flash buys and adds answer SALE_NOT_STARTED", example: "2026-12-01T09:00:00Z" }),
 });
 
 const SkuCommon = {
@@ -68,6 +73,7 @@ const SkuCommon = {
   currency: z.string(),
   status: z.enum(["active", "inactive"]),
   purchaseLimit: z.number().int().nullable(),
+  saleStartsAt: z.string().nullable().meta({ description: "a flash sale's opening (ISO time), for a countdown; null = on sale" }),
   version: z.number().int(),
 };
 
