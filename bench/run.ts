@@ -26,6 +26,16 @@ function codeVersion(): { commit: string; srcDirty: boolean } | null {
   }
 }
 
+const errors: string[] = [];
+/** A target that breaks (its server died, a request threw) is reported and the run goes on with the next. */
+function failed(name: string): (err: Error) => null {
+  return (err) => {
+    errors.push(`${name}: ${err.message}`);
+    console.error(`[bench] ${name} FAILED: ${err.stack ?? err.message}`);
+    return null;
+  };
+}
+
 async function main(): Promise<void> {
   const machine = machineInfo();
   const results: RunResults = { machine, code: codeVersion() };
@@ -36,7 +46,8 @@ async function main(): Promise<void> {
     const out: FlashResult[] = [];
     for (const name of targets) {
       console.log(`[bench] flash / ${name}`);
-      out.push(await runFlash(ALL_TARGETS[name]));
+      const r = await runFlash(ALL_TARGETS[name]).catch(failed(name));
+      if (r) out.push(r);
     }
     results.flash = { scenario: S, targets: out };
     console.log(`\n${consoleTable(flashRows(out))}\n`);
@@ -47,19 +58,21 @@ async function main(): Promise<void> {
     const out: CartResult[] = [];
     for (const name of targets.filter((t) => CART_TARGETS.has(t))) {
       console.log(`[bench] cart / ${name}`);
-      out.push(await runCart(ALL_TARGETS[name]));
+      const r = await runCart(ALL_TARGETS[name]).catch(failed(name));
+      if (r) out.push(r);
     }
     results.cart = { scenario: C, targets: out };
     if (out.length) console.log(`\n${consoleTable(cartRows(out))}\n`);
   }
-  const failed = [...(results.flash?.targets ?? []), ...(results.cart?.targets ?? [])].filter((r) => !r.verified);
-  for (const r of failed) for (const c of r.checks) if (!c.ok) console.log(`[bench] ${r.target}: check FAILED: ${c.name} (${c.detail})`);
+  const failedChecks = [...(results.flash?.targets ?? []), ...(results.cart?.targets ?? [])].filter((r) => !r.verified);
+  for (const r of failedChecks) for (const c of r.checks) if (!c.ok) console.log(`[bench] ${r.target}: check FAILED: ${c.name} (${c.detail})`);
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, "latest.json"), JSON.stringify(results, null, 2) + "\n");
   fs.writeFileSync(path.join(outDir, "latest.md"), markdown(results));
   fs.writeFileSync(path.join(outDir, "latest.svg"), chart(results));
   console.log(`[bench] wrote ${path.relative(ROOT, outDir)}/latest.{json,md,svg}`);
-  if (failed.some((r) => r.target !== "floor")) process.exitCode = 1;
+  for (const e of errors) console.log(`[bench] FAILED: ${e}`);
+  if (errors.length || failedChecks.some((r) => r.target !== "floor")) process.exitCode = 1;
 }
 
 // Ctrl-C reaches only this process (the targets run in their own process groups): stop them.
