@@ -70,6 +70,8 @@ interface Edit {
 interface Result {
   edit: Edit;
   status: number;
+  /** For a connection error: what it was. */
+  error?: string;
   /** For the final reads: the cart's lines. */
   lines?: Map<string, number>;
 }
@@ -93,7 +95,7 @@ function request(edit: Edit, cartIds: string[]): BenchRequest {
 
 function classify(res: BenchResponse, req: BenchRequest): Result {
   const edit = JSON.parse(req.meta!) as Edit;
-  const out: Result = { edit, status: res.status };
+  const out: Result = { edit, status: res.status, ...(res.status === 0 ? { error: res.text.slice(0, 60) } : {}) };
   if (edit.op === "read" && res.status === 200) {
     try {
       const view = JSON.parse(res.text) as { items: { skuId: string; quantity: number }[] };
@@ -234,7 +236,9 @@ export async function runCart(target: Target): Promise<CartResult> {
     const byOp = Object.fromEntries(OPS.map((op) => [op, stats(load.samples.filter((s) => s.outcome.edit.op === op), load.seconds)])) as Record<Op, LatencyStats>;
     const failures: Record<string, number> = {};
     for (const s of load.samples) {
-      if (s.outcome.status < 200 || s.outcome.status >= 300) failures[`${s.outcome.edit.op} ${s.outcome.status}`] = (failures[`${s.outcome.edit.op} ${s.outcome.status}`] ?? 0) + 1;
+      if (s.outcome.status >= 200 && s.outcome.status < 300) continue;
+      const key = `${s.outcome.edit.op} ${s.outcome.status}${s.outcome.error ? ` ${s.outcome.error}` : ""}`;
+      failures[key] = (failures[key] ?? 0) + 1;
     }
     const r = (n: number) => Math.round(n * 10) / 10;
     console.log(
