@@ -1,10 +1,10 @@
 import { RedisMirror } from "../cache/mirror";
 import { skuViewValue } from "../cache/sku-views";
 import type { ProductSnapshot, SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../domain/catalog";
-import { adminView, productSnapshot, publicView } from "../domain/catalog";
+import { adminView, productSnapshot, publicView, saleNotStarted } from "../domain/catalog";
 import type { Outcome, Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
-import type { Movement, StockCounters } from "../domain/stock";
+import type { Movement, ReserveRefusalCode, StockCounters } from "../domain/stock";
 import { applyMovement, availableOf, checkReserve, EMPTY_STOCK, movement, setAvailable, shiftOnHand } from "../domain/stock";
 import type { StripeAddress } from "../domain/stripes";
 import { homeStripe, parseStripeName, shares, stripeName, unitsToGive } from "../domain/stripes";
@@ -209,6 +209,7 @@ export class SkuActor extends Actor {
         status: input.status,
         purchaseLimit: input.purchaseLimit,
         stripes: input.stripes,
+        saleStartsAt: input.saleStartsAt,
       };
       const stock = prev?.stock ?? EMPTY_STOCK;
       const restock = setAvailable(stock, input.stock);
@@ -334,6 +335,7 @@ export class SkuActor extends Actor {
     const ownerUnits = this.ownerUnits(req.ownerId);
     const refusal = checkReserve({
       active: sku.catalog.status === "active",
+      notStarted: saleNotStarted(sku.catalog, Date.now()),
       counters: sku.stock,
       purchaseLimit: sku.catalog.purchaseLimit,
       ownerUnits,
@@ -652,12 +654,14 @@ export class SkuActor extends Actor {
     return refuse("ORDER_NOT_PENDING", `reservation ${req.reservationId} is already ${row.status}`);
   }
 
-  private refusal(sku: SkuState, code: "SKU_UNAVAILABLE" | "OUT_OF_STOCK" | "LIMIT_EXCEEDED", quantity: number, ownerUnits: number): Refusal {
+  private refusal(sku: SkuState, code: ReserveRefusalCode, quantity: number, ownerUnits: number): Refusal {
     const skuId = sku.catalog.skuId;
     const available = Math.max(0, availableOf(sku.stock));
     switch (code) {
       case "SKU_UNAVAILABLE":
         return refuse(code, `SKU ${skuId} is not for sale`, [{ code, skuId }]);
+      case "SALE_NOT_STARTED":
+        return refuse(code, `the sale of SKU ${skuId} opens at ${sku.catalog.saleStartsAt}`, [{ code, skuId, saleStartsAt: sku.catalog.saleStartsAt }]);
       case "LIMIT_EXCEEDED":
         return refuse(code, `at most ${sku.catalog.purchaseLimit} of SKU ${skuId} per customer`, [
           { code, skuId, limit: sku.catalog.purchaseLimit, alreadyPurchased: ownerUnits, requested: quantity },

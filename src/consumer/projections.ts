@@ -76,6 +76,7 @@ async function upsertSku(tx: Writer, v: SkuAdminView): Promise<void> {
       status: v.status,
       purchaseLimit: v.purchaseLimit,
       stripes: v.stripes,
+      saleStartsAt: v.saleStartsAt ?? null,
       version: v.version,
       updatedAt: v.updatedAt,
     })

@@ -29,6 +29,7 @@ export const skus = pgTable(
     status: text("status").notNull(),
     purchaseLimit: integer("purchase_limit"),
     stripes: integer("stripes").notNull().default(1),
+    saleStartsAt: ts("sale_starts_at"),
     onHand: integer("on_hand").notNull().default(0),
     reserved: integer("reserved").notNull().default(0),
     sold: integer("sold").notNull().default(0),

@@ -31,6 +31,8 @@ export interface SkuCatalog extends ProductSnapshot {
   /** Units one buyer may hold or buy (cart line, checkout and flash buys together); null = no limit. */
   purchaseLimit: number | null;
   stripes: number;
+  /** A flash sale's opening (ISO time): before it, flash buys and adds are refused with SALE_NOT_STARTED. */
+  saleStartsAt: string | null;
 }
 
 /** What a storefront (and a cart line's price markers) sees of a SKU. */
@@ -40,6 +42,8 @@ export interface SkuPublicView extends ProductSnapshot {
   status: SkuStatus;
   available: number;
   purchaseLimit: number | null;
+  /** Shown for a countdown; null = on sale. */
+  saleStartsAt: string | null;
   /** Bumped on every change of the SKU; snapshots in Redis only move forward. */
   version: number;
 }
@@ -63,8 +67,14 @@ export function publicView(c: SkuCatalog, stock: StockCounters, version: number)
     status: c.status,
     available: Math.max(0, availableOf(stock)),
     purchaseLimit: c.purchaseLimit,
+    saleStartsAt: c.saleStartsAt ?? null,
     version,
   };
+}
+
+/** The sale has not opened yet at `now` (a catalog stored before `saleStartsAt` existed is on sale). */
+export function saleNotStarted(view: Pick<SkuCatalog, "saleStartsAt">, now: number): boolean {
+  return view.saleStartsAt != null && Date.parse(view.saleStartsAt) > now;
 }
 
 export function adminView(c: SkuCatalog, stock: StockCounters, version: number, updatedAt: string): SkuAdminView {

@@ -10,6 +10,7 @@ export type ProblemCode =
   | "NOT_FOUND"
   | "SKU_UNAVAILABLE"
   | "OUT_OF_STOCK"
+  | "SALE_NOT_STARTED"
   | "SOLD_OUT"
   | "LIMIT_EXCEEDED"
   | "CART_TOO_LARGE"
@@ -34,6 +35,7 @@ export const STATUS_OF: Record<ProblemCode, number> = {
   NOT_FOUND: 404,
   SKU_UNAVAILABLE: 409,
   OUT_OF_STOCK: 409,
+  SALE_NOT_STARTED: 409,
   SOLD_OUT: 409,
   LIMIT_EXCEEDED: 409,
   CART_TOO_LARGE: 409,

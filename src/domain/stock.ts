@@ -69,10 +69,12 @@ export function setAvailable(c: StockCounters, stock: number): Movement {
   return { kind: "restock", quantity: delta, onHandDelta: delta, reservedDelta: 0, soldDelta: 0 };
 }
 
-export type ReserveRefusalCode = "SKU_UNAVAILABLE" | "OUT_OF_STOCK" | "LIMIT_EXCEEDED";
+export type ReserveRefusalCode = "SKU_UNAVAILABLE" | "SALE_NOT_STARTED" | "OUT_OF_STOCK" | "LIMIT_EXCEEDED";
 
 export interface ReserveCheck {
   active: boolean;
+  /** A flash sale that has not opened yet. */
+  notStarted?: boolean;
   counters: StockCounters;
   /** null = no per-user limit. */
   purchaseLimit: number | null;
@@ -84,6 +86,7 @@ export interface ReserveCheck {
 /** The check half of reserve: null when the reservation may proceed. */
 export function checkReserve(r: ReserveCheck): ReserveRefusalCode | null {
   if (!r.active) return "SKU_UNAVAILABLE";
+  if (r.notStarted) return "SALE_NOT_STARTED";
   if (r.purchaseLimit !== null && r.ownerUnits + r.quantity > r.purchaseLimit) return "LIMIT_EXCEEDED";
   if (availableOf(r.counters) < r.quantity) return "OUT_OF_STOCK";
   return null;

@@ -26,6 +26,7 @@ const skuAdminView = z.looseObject({
   status: z.enum(["active", "inactive"]),
   purchaseLimit: int.nullable(),
   stripes: int,
+  saleStartsAt: isoTime.nullable().optional(),
   onHand: int,
   reserved: int,
   sold: int,

@@ -28,6 +28,7 @@ export function catalogRoutes(app: App): void {
         image: body.image ?? null,
         spec: body.spec ?? null,
         purchaseLimit: body.purchaseLimit ?? null,
+        saleStartsAt: body.saleStartsAt ? new Date(body.saleStartsAt).toISOString() : null,
       });
       return c.json(sku, created ? 201 : 200);
     },
@@ -121,6 +122,7 @@ export function catalogRoutes(app: App): void {
             status: r.status as "active",
             available: Math.max(0, r.onHand - r.reserved),
             purchaseLimit: r.purchaseLimit,
+            saleStartsAt: r.saleStartsAt,
           })),
         };
       });

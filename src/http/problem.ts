@@ -10,6 +10,7 @@ export const TITLES: Record<ProblemCode, string> = {
   NOT_FOUND: "Not found",
   SKU_UNAVAILABLE: "SKU unavailable",
   OUT_OF_STOCK: "Out of stock",
+  SALE_NOT_STARTED: "The sale has not started",
   SOLD_OUT: "Sold out",
   LIMIT_EXCEEDED: "Purchase limit exceeded",
   CART_TOO_LARGE: "Cart too large",

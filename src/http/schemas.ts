@@ -77,6 +77,11 @@ export const SkuUpsertBody = z.strictObject({
   stock: z.number().int().min(0).max(10_000_000).meta({ description: "units available for sale now (onHand becomes stock + reserved)" }),
   purchaseLimit: z.number().int().min(1).max(MAX_LINE_QUANTITY).nullable().optional().meta({ description: "units per customer across cart, checkout and flash buys" }),
   stripes: z.number().int().min(1).max(64).default(1).meta({ description: "stock stripes for a hot SKU" }),
+  saleStartsAt: z.iso
+    .datetime({ offset: true })
+    .nullable()
+    .optional()
+    .meta({ description: "a flash sale's opening; before it, flash buys and adds answer SALE_NOT_STARTED", example: "2026-12-01T09:00:00Z" }),
 }).meta({
   examples: [
     {
@@ -101,10 +106,11 @@ const SkuCommon = {
   currency: z.string(),
   status: z.enum(["active", "inactive"]),
   purchaseLimit: z.number().int().nullable(),
+  saleStartsAt: z.string().nullable().meta({ description: "a flash sale's opening (ISO time), for a countdown; null = on sale" }),
   version: z.number().int(),
 };
 
-const SKU_EXAMPLE = { ...EXAMPLE.line, price: 1999, currency: "USD", status: "active", purchaseLimit: 5, version: 3 } as const;
+const SKU_EXAMPLE = { ...EXAMPLE.line, price: 1999, currency: "USD", status: "active", purchaseLimit: 5, saleStartsAt: null, version: 3 } as const;
 
 export const SkuPublicViewSchema = z.object({ ...SkuCommon, available: z.number().int() }).meta({ id: "Sku", examples: [{ ...SKU_EXAMPLE, available: 117 }] });
 
@@ -140,7 +146,7 @@ export const ProductListSchema = z.object({
           name: "Classic Tee - Red, M",
           image: "https://images.example.com/demo/tee-red-m.jpg",
           priceRange: { min: 1999, max: 1999, currency: "USD" },
-          skus: [{ ...EXAMPLE.line, price: 1999, currency: "USD", status: "active", purchaseLimit: 5, available: 117 }],
+          skus: [{ ...EXAMPLE.line, price: 1999, currency: "USD", status: "active", purchaseLimit: 5, saleStartsAt: null, available: 117 }],
         },
       ],
       next: "tee-classic",

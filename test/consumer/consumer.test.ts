@@ -18,6 +18,7 @@ function skuEvent(skuId: string, version: number, price: number): Envelope<"sku.
     name: `v${version}`,
     image: null,
     spec: null,
+    saleStartsAt: null,
     price,
     currency: "USD",
     status: "active",

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { SkuActor } from "../../src/actors/sku-actor";
 import { orders } from "../../src/db/schema";
-import { adminSku, api, asUser, auditBalances, db, eventually, putSku, sendPayment, unique } from "../support/worker";
+import { ADMIN, adminSku, api, asUser, auditBalances, db, eventually, putSku, sendPayment, unique } from "../support/worker";
 
 type Headers = Record<string, string>;
 
@@ -103,6 +103,30 @@ describe("flash buy: the burst touches only stock actors", () => {
     const other = await buy(user.headers, b, 1, key);
     expect(other.status).toBe(201);
     expect(other.body.orderId).not.toBe(first.body.orderId);
+  });
+});
+
+describe("a flash sale with a start time", () => {
+  it("refuses buys with SALE_NOT_STARTED before saleStartsAt, shows the start for a countdown, and sells from then on", async () => {
+    const opens = new Date(Date.now() + 1_500).toISOString();
+    const sku = unique("sale");
+    const put = await api(`/v1/admin/skus/${sku}`, {
+      method: "PUT",
+      headers: ADMIN,
+      body: { productId: "p", name: "Drop", merchantId: "m", price: 100, status: "active", stock: 3, saleStartsAt: opens },
+    });
+    expect(put.status).toBe(201);
+    expect((await api(`/v1/skus/${sku}`)).body).toMatchObject({ saleStartsAt: opens, available: 3 });
+    const user = await asUser();
+    const early = await buy(user.headers, sku);
+    expect(early.status).toBe(409);
+    expect(early.body).toMatchObject({ code: "SALE_NOT_STARTED", errors: [{ skuId: sku, code: "SALE_NOT_STARTED", saleStartsAt: opens }] });
+    expect(await adminSku(sku)).toMatchObject({ reserved: 0 });
+    await new Promise((r) => setTimeout(r, Date.parse(opens) - Date.now() + 50));
+    expect((await buy(user.headers, sku)).status).toBe(201);
+    // A malformed start time is a 400.
+    const bad = await api(`/v1/admin/skus/${sku}`, { method: "PUT", headers: ADMIN, body: { productId: "p", name: "Drop", merchantId: "m", price: 100, status: "active", stock: 3, saleStartsAt: "tomorrow" } });
+    expect(bad.status).toBe(400);
   });
 });
 

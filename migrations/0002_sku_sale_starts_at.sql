@@ -1,0 +1,1 @@
+ALTER TABLE "skus" ADD COLUMN "sale_starts_at" timestamp with time zone;
