@@ -15,7 +15,7 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
   return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
 }
 
-/** Postgres answers, and the reconciliation's open drift (docs: invariant 4) read from it. */
+/** Postgres answers, and the reconciliation's open drift (docs/invariants.md 4) read from it. */
 async function checkPostgres(env: Env): Promise<{ state: string; inventory: string }> {
   if (!databaseConfigured(env)) return { state: "not configured", inventory: "unknown" };
   try {
