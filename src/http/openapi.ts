@@ -157,7 +157,7 @@ export function openApiDocument(): Record<string, unknown> {
       version: "1.0.0",
       summary: "Shopping cart, checkout and flash-sale inventory at the edge",
       description:
-        "Shopping cart, checkout and flash-sale inventory at the edge. Errors are RFC 9457 problem+json with a machine-readable `code`; " +
+        "Errors are RFC 9457 problem+json with a machine-readable `code`; " +
         `problem types are URNs like \`${problemType("OUT_OF_STOCK")}\`. Money is an integer in minor units plus an ISO 4217 currency. ` +
         "The contract in prose is docs/API.md in the repository.",
       license: { name: "Proprietary (all rights reserved)", identifier: "LicenseRef-Proprietary" },

@@ -104,5 +104,5 @@ export function operationRoutes(app: App): void {
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
   // The reference UI is a static asset (public/docs/, served before the Worker); these answer only where it was not built.
   app.get("/docs", (c) => c.redirect(DOCS_PATH, 301));
-  app.get(DOCS_PATH, (c) => c.html(docsFallbackPage(), 503));
+  app.get(DOCS_PATH, (c) => c.html(docsFallbackPage(), 404));
 }
