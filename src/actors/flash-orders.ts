@@ -22,7 +22,7 @@ interface Row extends Record<string, SqlStorageValue> {
 }
 
 /**
- * The flash orders a stock stripe keeps (docs: "flash buy"): the order is
+ * The flash orders a stock stripe keeps (docs/API.md, Flash buy; docs/decisions.md #3): the order is
  * written in the same transaction as its reservation, so the burst opens no
  * other actor. The stripe then is the order's home for reads, cancel,
  * payment and expiry; the reservation id is the order id. Every method here

@@ -13,7 +13,7 @@ export interface OrderDesk {
 }
 
 /**
- * The order's home (docs: "flash buy"): a checkout order is its own order
+ * The order's home (docs/API.md, Flash buy): a checkout order is its own order
  * actor; a flash order is kept by the SKU stripe that reserved it. Null for
  * anything that is not an order id (and so never wakes an actor).
  */

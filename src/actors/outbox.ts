@@ -2,7 +2,7 @@ import type { Envelope, QueueName } from "../events/envelope";
 import { queueOf } from "../events/envelope";
 
 /**
- * The transactional outbox every actor shares (SPEC section 5): events and
+ * The transactional outbox every actor shares (docs/events.md): events and
  * commands for other actors are written in the same storage transaction as
  * the state change, then relayed afterwards and retried with backoff until
  * delivered. Events go to the queues in batches; commands run per target in

@@ -273,7 +273,7 @@ export class SkuActor extends Actor {
   }
 
   /**
-   * Flash buy-now (docs: "flash buy"): reserves and creates the PENDING order
+   * Flash buy-now (docs/API.md, Flash buy): reserves and creates the PENDING order
    * here, in one transaction shared with the reservations that arrived at the
    * same time; no other actor is opened while the buyer waits. The same key
    * and request return the same order; a refusal (SOLD_OUT, LIMIT_EXCEEDED)

@@ -5,7 +5,7 @@ import { readVersioned, redisClient } from "./redis";
 /** Members are the cart keys changed since the last hourly sync. */
 export const DIRTY_CARTS_SET = "carts:dirty";
 
-/** `cart:user:{id}` / `cart:guest:{id}` (SPEC section 1). */
+/** `cart:user:{id}` / `cart:guest:{id}` (docs/API.md section 1). */
 export const cartSnapshotKey = (cartKey: string) => `cart:${cartKey}`;
 
 export function cartSnapshotValue(state: CartState, guestTtlMs: number): VersionedValue {

@@ -213,7 +213,7 @@ function tombstone(cartKey: string, skuId: string, version: number, at: string) 
   return { cartKey, skuId, position: 0, productId: "", merchantId: "", name: "", quantity: 0, selected: false, unitPrice: 0, currency: "", addedAt: at, version, removed: true };
 }
 
-/** The cart as Postgres last saw it (invariant 7: a cart whose actor storage is lost is rebuilt from here). */
+/** The cart as Postgres last saw it (docs/invariants.md 7: a cart whose actor storage is lost is rebuilt from here). */
 export async function loadCart(db: Database, cartKey: string): Promise<CartState | null> {
   const [cart] = await db.select().from(carts).where(eq(carts.cartKey, cartKey));
   if (!cart) return null;

@@ -9,7 +9,7 @@ const LIST_TIMEOUT_MS = 2_000;
  * The owner's order ids in Postgres, newest first, after the cursor
  * (`createdAt|orderId`). Flash orders are listed from here: the burst writes
  * them only to their stock stripe, and the queue brings them to Postgres
- * within seconds (docs: "flash buy"). Empty (with a warning) when Postgres
+ * within seconds (docs/API.md, Flash buy). Empty (with a warning) when Postgres
  * is not configured or does not answer in time: the listing then shows what
  * the actors know.
  */

@@ -4,7 +4,7 @@ import type { SkuSpec } from "../domain/catalog";
 
 /**
  * Postgres is the system of record for history and analytics, fed by the
- * queue consumer (SPEC section 5). Every row written from an event is
+ * queue consumer (docs/events.md). Every row written from an event is
  * idempotent (processed_events) and versioned where state can be overwritten
  * (an older event never rolls a newer state back).
  */

@@ -125,7 +125,7 @@ export interface LineQuantityCheck {
 }
 
 /**
- * The rules for adding a line or raising its quantity (SPEC section 4). A
+ * The rules for adding a line or raising its quantity (docs/API.md, Cart). A
  * decrease is always allowed: a buyer may fix an over-full line.
  */
 export function checkLineQuantity(c: LineQuantityCheck): ProblemItem | null {

@@ -1,6 +1,6 @@
 /**
  * Order ids are opaque to clients, but they carry where the order lives
- * (docs: "flash buy"):
+ * (docs/API.md, Flash buy):
  *   ord_<32 hex>                 a checkout order, in its own order actor
  *                                (named by the id; the hash is of buyer + Idempotency-Key)
  *   fl_<32 hex>.<stripe>.<skuId>  a flash order, kept by the SKU stripe that

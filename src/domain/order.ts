@@ -2,7 +2,7 @@ import type { ProductSnapshot } from "./catalog";
 import { productSnapshot } from "./catalog";
 
 /**
- * The order state machine (SPEC section 4):
+ * The order state machine (docs/API.md, Checkout, orders, payments):
  *   PENDING -> PAID -> REFUNDED, PENDING -> CANCELLED, PENDING -> EXPIRED.
  * The functions here decide; the order actor applies the decision and its
  * stock effects in one storage transaction.

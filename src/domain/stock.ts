@@ -1,5 +1,5 @@
 /**
- * Stock arithmetic of one SKU (SPEC section 4, "Stock arithmetic").
+ * Stock arithmetic of one SKU (docs/API.md, Catalog: "Stock arithmetic").
  *
  *   available = onHand - reserved
  *   reserve:  reserved += q                      (needs available >= q)
@@ -10,7 +10,7 @@
  *
  * Every change is a Movement: the same deltas are applied to the actor's
  * counters and written to `inventory_audit`, so the audit rows always sum to
- * the counters (invariant 4).
+ * the counters (docs/invariants.md 4).
  */
 export interface StockCounters {
   onHand: number;

@@ -1,6 +1,6 @@
 /**
  * Stock stripes: a hot SKU's stock split across several SKU actors so that
- * reservations spread over them instead of queueing on one (SPEC section 6).
+ * reservations spread over them instead of queueing on one (docs/decisions.md #2, docs/invariants.md 1-2).
  *
  * Stripe 0 is the SKU's own actor (named like the SKU); it also holds the
  * catalog and answers for the SKU as a whole. Stripe i > 0 is the actor

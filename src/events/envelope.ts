@@ -4,7 +4,7 @@ import type { Order, Payment } from "../domain/order";
 import type { Movement, StockCounters } from "../domain/stock";
 
 /**
- * Every queue message is one envelope (SPEC section 5). `id` is unique and is
+ * Every queue message is one envelope (docs/events.md). `id` is unique and is
  * the idempotency key in Postgres; `version` is the aggregate's version after
  * the change, so the consumer never lets an older state overwrite a newer one.
  */

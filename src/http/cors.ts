@@ -22,7 +22,7 @@ const headersForAllowed = cors({
 });
 
 /**
- * CORS (SPEC "Browsers"): an allowed origin gets the headers on every
+ * CORS (docs/API.md, Browsers): an allowed origin gets the headers on every
  * response, errors and 429s included (they are set before the route runs and
  * kept by the error handler's response), and its preflight is answered 204.
  * Any other origin gets no CORS header at all.

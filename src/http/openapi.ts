@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { ProblemCode } from "../domain/errors";
 import { STATUS_OF } from "../domain/errors";
-import { problemType } from "./problem";
+import { SchemaComponents } from "./openapi-schemas";
+import { TITLES as PROBLEM_TITLES, problemType } from "./problem";
 
 /** Who may call an operation. */
 export type Access = "none" | "cart" | "user" | "admin" | "webhook";
@@ -43,19 +44,57 @@ export const ProblemSchema = z
   })
   .meta({ id: "Problem" });
 
-const SECURITY: Record<Access, Record<string, string[]>[] | undefined> = {
-  none: undefined,
+/** Public operations say so with `security: []`: the document declares no global requirement. */
+const SECURITY: Record<Access, Record<string, string[]>[]> = {
+  none: [],
   cart: [{ userJwt: [] }, { guestCart: [] }],
   user: [{ userJwt: [] }],
   admin: [{ adminToken: [] }],
   webhook: [{ paymentSignature: [] }],
 };
 
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): unknown {
-  return z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any", reused: "inline" });
+const TAGS = [
+  { name: "Catalog", description: "SKUs (admin) and the public catalog" },
+  { name: "Cart", description: "The guest or user cart: every mutation returns the whole cart and bumps `version`" },
+  { name: "Checkout", description: "Checkout of cart lines and flash-sale buy-now; both create a PENDING order" },
+  { name: "Orders", description: "The caller's orders" },
+  { name: "Payments", description: "The payment provider's signed webhook" },
+  { name: "Operations", description: "Health, sync and inventory reconciliation" },
+];
+
+/** A response example for one problem code (what `problem()` in problem.ts sends). */
+function problemExample(code: ProblemCode): Record<string, unknown> {
+  return {
+    type: problemType(code),
+    title: PROBLEM_TITLES[code],
+    status: STATUS_OF[code],
+    detail: PROBLEM_DETAILS[code] ?? PROBLEM_TITLES[code],
+    code,
+    ...(code === "VALIDATION_FAILED" ? { errors: [{ code: "too_small", path: "body.quantity", message: "Too small: expected number to be >=1" }] } : {}),
+    ...(code === "OUT_OF_STOCK" || code === "SOLD_OUT" ? { errors: [{ skuId: "tee-red-m", code, requested: 3, available: 1 }] } : {}),
+    ...(code === "LIMIT_EXCEEDED" ? { errors: [{ skuId: "grinder-flash", code, requested: 3, limit: 2 }] } : {}),
+    requestId: "5b0f3c9e-2d7a-4b1e-9a55-0c8f7e6d1a23",
+  };
 }
 
-export function openApiDocument(serverUrl: string): unknown {
+const PROBLEM_DETAILS: Partial<Record<ProblemCode, string>> = {
+  VALIDATION_FAILED: "the body is not valid",
+  UNAUTHORIZED: "send Authorization: Bearer <JWT> or X-Cart-Id: <uuid>",
+  FORBIDDEN: "the admin API is refused until ADMIN_TOKEN is set",
+  NOT_FOUND: "no such order",
+  OUT_OF_STOCK: "not enough stock for 1 line",
+  SOLD_OUT: "sold out",
+  LIMIT_EXCEEDED: "at most 2 per customer",
+  RATE_LIMITED: "too many buy requests; retry in 10 s",
+  PAYLOAD_TOO_LARGE: "the body is larger than 65536 bytes",
+  UNSUPPORTED_MEDIA_TYPE: "send the body as application/json",
+  VERSION_CONFLICT: "the cart is at version 8, If-Match said 7",
+  IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with another body",
+};
+
+export function openApiDocument(): Record<string, unknown> {
+  const schemas = new SchemaComponents();
+  schemas.add("Problem", ProblemSchema, "output");
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
     const parameters: unknown[] = [];
@@ -63,38 +102,51 @@ export function openApiDocument(serverUrl: string): unknown {
       if (!schema) continue;
       for (const [name, field] of Object.entries(schema.shape)) {
         const fieldSchema = field as z.ZodType;
-        parameters.push({ name, in: where, required: where === "path" || !fieldSchema.safeParse(undefined).success, schema: jsonSchema(fieldSchema, "input") });
+        const json = schemas.of(fieldSchema, "input");
+        parameters.push({ name, in: where, required: where === "path" || !fieldSchema.safeParse(undefined).success, schema: json, example: schemas.example(json) });
       }
     }
     for (const h of op.headers ?? []) parameters.push({ name: h.name, in: "header", required: h.required, description: h.description, schema: { type: "string" } });
-    const responses: Record<string, unknown> = {
-      [op.ok.status]: {
-        description: op.ok.description,
-        ...(op.ok.schema ? { content: { "application/json": { schema: jsonSchema(op.ok.schema, "output") } } } : {}),
-      },
-    };
+    const responses: Record<string, unknown> = {};
+    if (op.ok.schema) {
+      const json = schemas.of(op.ok.schema, "output");
+      responses[op.ok.status] = { description: op.ok.description, content: { "application/json": { schema: json, example: schemas.example(json) } } };
+    } else {
+      responses[op.ok.status] = { description: op.ok.description };
+    }
     const codes = new Set<ProblemCode>(["VALIDATION_FAILED", ...(op.problems ?? [])]);
     if (op.access === "cart" || op.access === "user") codes.add("UNAUTHORIZED");
     if (op.access === "admin") codes.add("UNAUTHORIZED").add("FORBIDDEN");
     if (op.rateLimited) codes.add("RATE_LIMITED");
     if (op.body) codes.add("PAYLOAD_TOO_LARGE").add("UNSUPPORTED_MEDIA_TYPE");
-    for (const code of codes) {
-      const status = String(STATUS_OF[code]);
-      const existing = responses[status] as { description: string } | undefined;
-      const description = existing ? `${existing.description}, ${code}` : code;
-      responses[status] = { description, content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } } };
+    const byStatus = new Map<number, ProblemCode[]>();
+    for (const code of codes) byStatus.set(STATUS_OF[code], [...(byStatus.get(STATUS_OF[code]) ?? []), code]);
+    for (const [status, list] of byStatus) {
+      responses[status] = {
+        description: list.join(", "),
+        ...(status === 429 ? { headers: { "Retry-After": { description: "seconds to wait", schema: { type: "integer" } } } } : {}),
+        content: {
+          "application/problem+json": {
+            schema: { $ref: "#/components/schemas/Problem" },
+            examples: Object.fromEntries(list.map((code) => [code, { summary: PROBLEM_TITLES[code], value: problemExample(code) }])),
+          },
+        },
+      };
+    }
+    let requestBody: unknown;
+    if (op.body) {
+      const json = schemas.of(op.body, "input");
+      requestBody = { required: !op.bodyOptional, content: { "application/json": { schema: json, example: schemas.example(json) } } };
     }
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
       tags: [op.tag],
       summary: op.summary,
       ...(op.description ? { description: op.description } : {}),
-      operationId: `${op.method}${op.path.replace(/[{}]/g, "").replace(/[/-](\w)/g, (_, ch: string) => ch.toUpperCase())}`,
-      ...(SECURITY[op.access] ? { security: SECURITY[op.access] } : {}),
+      operationId: operationId(op),
+      security: SECURITY[op.access],
       ...(parameters.length ? { parameters } : {}),
-      ...(op.body
-        ? { requestBody: { required: !op.bodyOptional, content: { "application/json": { schema: jsonSchema(op.body, "input") } } } }
-        : {}),
+      ...(requestBody ? { requestBody } : {}),
       responses,
     };
   }
@@ -103,13 +155,19 @@ export function openApiDocument(serverUrl: string): unknown {
     info: {
       title: "edge-cart",
       version: "1.0.0",
+      summary: "Shopping cart, checkout and flash-sale inventory at the edge",
       description:
-        "Shopping cart, checkout and flash-sale inventory at the edge. Errors are RFC 9457 problem+json with a machine-readable `code`; " +
-        `problem types are URNs like \`${problemType("OUT_OF_STOCK")}\`. Money is an integer in minor units plus an ISO 4217 currency.`,
+        "Errors are RFC 9457 problem+json with a machine-readable `code`; " +
+        `problem types are URNs like \`${problemType("OUT_OF_STOCK")}\`. Money is an integer in minor units plus an ISO 4217 currency. ` +
+        "The contract in prose is docs/API.md in the repository.",
+      license: { name: "Proprietary (all rights reserved)", identifier: "LicenseRef-Proprietary" },
     },
-    servers: [{ url: serverUrl }],
+    // Relative: the API is served by the same Worker as this document, locally (npm run dev) and in production.
+    servers: [{ url: "/", description: "this deployment (the origin serving this document; http://localhost:8787 under npm run dev)" }],
+    tags: TAGS,
+    paths,
     components: {
-      schemas: { Problem: jsonSchema(ProblemSchema, "output") },
+      schemas: schemas.components,
       securitySchemes: {
         userJwt: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "HS256 JWT signed with JWT_SECRET; `sub` is the user id; `exp` is required." },
         guestCart: { type: "apiKey", in: "header", name: "X-Cart-Id", description: "A guest cart id (UUID) the client keeps in localStorage." },
@@ -117,23 +175,24 @@ export function openApiDocument(serverUrl: string): unknown {
         paymentSignature: { type: "apiKey", in: "header", name: "Payment-Signature", description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' },
       },
     },
-    paths,
   };
 }
 
-/** The interactive reference: Scalar's API reference reading /openapi.json. */
-export function docsPage(): string {
+function operationId(op: Operation): string {
+  return `${op.method}${op.path.replace(/[{}]/g, "").replace(/[/-](\w)/g, (_, ch: string) => ch.toUpperCase())}`;
+}
+
+/** Where the interactive reference lives: a static asset of the Worker (public/docs/, built by dev/docs-assets.ts). */
+export const DOCS_PATH = "/docs/";
+
+/** Answers /docs when the static reference UI was not built (a Worker run without the assets). */
+export function docsFallbackPage(): string {
   return `<!doctype html>
 <html lang="en">
-<head>
-  <meta charset="utf-8" />
-  <meta name="viewport" content="width=device-width, initial-scale=1" />
-  <title>edge-cart API reference</title>
-</head>
+<head><meta charset="utf-8" /><title>edge-cart API reference</title></head>
 <body>
-  <noscript>The interactive reference needs JavaScript; the raw document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-  <script id="api-reference" data-url="/openapi.json"></script>
-  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@1"></script>
+  <p>The interactive reference is a static asset that is not built here: run <code>npm run docs:build</code> (wrangler dev and deploy run it).</p>
+  <p>The OpenAPI document is at <a href="/openapi.json">/openapi.json</a>; the contract in prose is <code>docs/API.md</code>.</p>
 </body>
 </html>`;
 }

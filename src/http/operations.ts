@@ -4,7 +4,7 @@ import { databaseConfigured, withDatabase } from "../db/client";
 import { DomainError } from "../domain/errors";
 import { syncChangedCarts } from "../cron";
 import { openDrift } from "../cron/reconcile";
-import { docsPage, openApiDocument } from "./openapi";
+import { DOCS_PATH, docsFallbackPage, openApiDocument } from "./openapi";
 import type { App } from "./route";
 import { route } from "./route";
 import { CartKeyParams, HealthSchema } from "./schemas";
@@ -15,7 +15,7 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
   return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
 }
 
-/** Postgres answers, and the reconciliation's open drift (docs: invariant 4) read from it. */
+/** Postgres answers, and the reconciliation's open drift (docs/invariants.md 4) read from it. */
 async function checkPostgres(env: Env): Promise<{ state: string; inventory: string }> {
   if (!databaseConfigured(env)) return { state: "not configured", inventory: "unknown" };
   try {
@@ -100,7 +100,9 @@ export function operationRoutes(app: App): void {
     },
   );
 
-  app.get("/", (c) => c.json({ name: "edge-cart", docs: "/docs", openapi: "/openapi.json", health: "/healthz" }));
-  app.get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
-  app.get("/docs", (c) => c.html(docsPage()));
+  app.get("/", (c) => c.json({ name: "edge-cart", docs: DOCS_PATH, openapi: "/openapi.json", health: "/healthz" }));
+  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  // The reference UI is a static asset (public/docs/, served before the Worker); these answer only where it was not built.
+  app.get("/docs", (c) => c.redirect(DOCS_PATH, 301));
+  app.get(DOCS_PATH, (c) => c.html(docsFallbackPage(), 404));
 }

@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ProblemCode, ProblemItem } from "../domain/errors";
 import { DomainError, STATUS_OF } from "../domain/errors";
 
-const TITLES: Record<ProblemCode, string> = {
+export const TITLES: Record<ProblemCode, string> = {
   VALIDATION_FAILED: "The request is not valid",
   UNAUTHORIZED: "Authentication required",
   FORBIDDEN: "Not allowed",

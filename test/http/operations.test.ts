@@ -1,4 +1,4 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/http/app";
@@ -24,9 +24,18 @@ describe("operations", () => {
     const add = doc.paths["/v1/cart/items"].post;
     expect(add.requestBody.content["application/json"].schema.properties.quantity).toMatchObject({ type: "integer", minimum: 1, maximum: 999 });
     expect(Object.keys(add.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "409", "412", "413", "429"]));
-    const docs = await api("/docs");
-    expect(docs.headers.get("content-type")).toMatch(/text\/html/);
-    expect(docs.body).toContain("/openapi.json");
+  });
+
+  it("/docs without the asset layer: the Worker points at the built reference (test/dev/docs-assets.test.ts covers the assets)", async () => {
+    // Here requests reach the Worker directly; under wrangler and in production the files in public/docs/ answer first.
+    const redirect = await exports.default.fetch(new Request("http://edge-cart.test/docs", { redirect: "manual" }));
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.get("location")).toBe("/docs/");
+    const page = await api("/docs/");
+    expect(page.status).toBe(404);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(String(page.body)).toContain("npm run docs:build");
+    expect((await api("/")).body).toMatchObject({ docs: "/docs/", openapi: "/openapi.json" });
   });
 
   it("every unknown route or method is a 404 problem with a request id; no stack ever leaks", async () => {

@@ -1,8 +1,9 @@
 // Starts the real backing services for the workerd test project (Node side):
 // a fresh migrated Postgres database, the Neon WebSocket proxy and the Upstash
-// REST adapter in front of the machine's Redis. The Worker under test gets
+// REST adapter in front of the machine's Redis, and the static API reference. The Worker under test gets
 // their addresses as bindings (vitest.config.ts).
 import type { TestProject } from "vitest/node";
+import { buildDocsAssets } from "../../dev/docs-assets.ts";
 import { startTestServices } from "./services.ts";
 
 declare module "vitest" {
@@ -15,6 +16,8 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The static assets ([assets] in wrangler.toml): wrangler builds them for dev and deploy, the tests here.
+  buildDocsAssets();
   const services = await startTestServices();
   project.provide("databaseUrl", services.databaseUrl);
   project.provide("neonWsProxy", services.neonWsProxy);
