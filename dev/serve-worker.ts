@@ -29,6 +29,8 @@ export interface ServeWorkerOptions {
   vars: Record<string, string>;
   /** Fire the config's cron triggers on schedule (default true). */
   crons?: boolean;
+  /** Open the V8 inspector on this port (CPU profiles: bench/profile-flash.ts). */
+  inspectorPort?: number;
 }
 
 /** Bundles the Worker like a deploy would; returns the entry module's path. */
@@ -82,6 +84,7 @@ export async function serveWorker(opts: ServeWorkerOptions): Promise<ServedWorke
     cf: false, // no request to workers.cloudflare.com for Request.cf
     log: new Log(LogLevel.WARN),
     logRequests: false,
+    inspectorPort: opts.inspectorPort,
     defaultPersistRoot: opts.persistTo ? path.join(path.resolve(ROOT, opts.persistTo), "v3") : undefined,
     workers: [
       {
