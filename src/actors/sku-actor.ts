@@ -472,7 +472,7 @@ export class SkuActor extends Actor {
   protected nextDutyAt(): number | null {
     const row = this.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM reservations WHERE status = 'held'").one();
     const sweep = row.at === null ? null : row.at + ORPHAN_GRACE_MS;
-    const publish = this.mirror.isBehind() ? Date.now() + 30_000 : null;
+    const publish = this.mirror.nextWriteAt();
     const due = [sweep, publish].filter((t): t is number => t !== null);
     return due.length ? Math.min(...due) : null;
   }
@@ -484,7 +484,7 @@ export class SkuActor extends Actor {
    * stock even if a checkout died between reserving and creating its order.
    */
   protected async runDuties(now: number): Promise<void> {
-    if (this.mirror.isBehind()) await this.mirror.flush().catch(() => undefined);
+    await this.mirror.retryIfDue(now);
     const overdue = this.sql
       .exec<ReservationRow>("SELECT * FROM reservations WHERE status = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT 50", now - ORPHAN_GRACE_MS)
       .toArray();
