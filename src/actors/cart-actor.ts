@@ -319,12 +319,13 @@ export class CartActor extends Actor {
     return { version: state.version, lines: state.lines.length };
   }
 
-  /** Hourly sync: a full snapshot through the queue, reconciling whatever events may have missed. */
+  /** Hourly sync: a full snapshot through the queue, reconciling whatever events may have missed; and Redis's copy written again. */
   async emitSnapshot(): Promise<void> {
     const state = await this.loaded();
     if (state.version === 0) return;
     this.transact(() => this.outbox.addEvent(this.snapshotEvent(state)));
     this.afterCommit();
+    this.mirror.kick();
   }
 
   private snapshotEvent(state: CartState) {

@@ -1,12 +1,12 @@
 import { SingleFlight } from "../actors/single-flight";
 import type { VersionedValue } from "./redis";
-import { redisConfigured, redisWrites, writeIfNewer } from "./redis";
+import { RedisUnavailableError, redisConfigured, redisWrites, writeIfNewer } from "./redis";
 
 /** While a write is pending, the actor keeps an alarm this far out (jittered), in case the isolate dies first. */
 const PENDING_CHECK_MS = 30_000;
-/** A failed write is retried after 30 s, 2 min, 8 min, 32 min (each jittered), then left to the next change or sync. */
+/** A write that failed on its own is retried after about 30 s, then 2 min (jittered), then left to the next change or sync. */
 const RETRY_BASE_MS = 30_000;
-const MAX_RETRIES = 4;
+const MAX_RETRIES = 2;
 
 /** `ms` spread over [0.5, 1.5) x ms, so actors that failed together do not retry together. */
 export function jittered(ms: number): number {
@@ -18,12 +18,14 @@ export function jittered(ms: number): number {
  * write in flight per actor; a burst of changes costs one write of the latest
  * version, and at most one write per `minIntervalMs`), versioned (never moves
  * back), and through the isolate's write gate (a few writes at once, a
- * circuit breaker for a dead or slow Redis). A failed write is retried by
- * the actor's alarm a few times with growing, jittered delays, then dropped:
- * the snapshot is only a cache, the actor stays the truth, and the next
- * change or the hourly sync writes it again. Failures are not logged here
- * (the gate logs when Redis goes away and comes back). The actor never waits
- * for it inside a state change.
+ * circuit breaker for a dead or slow Redis). A write that failed on its own
+ * (a timeout, an error) is retried by the actor's alarm twice, with growing
+ * jittered delays, then dropped; a write refused because Redis is known to
+ * be down is dropped at once. So an outage leaves no alarms behind that a
+ * restart would fire all together: the snapshot is only a cache, readers
+ * fall back to the actor, and the next change or the hourly sync writes it
+ * again. Failures are not logged here (the gate logs when Redis goes away
+ * and comes back). The actor never waits for it inside a state change.
  */
 export class RedisMirror {
   private publishedVersion = -1;
@@ -94,7 +96,8 @@ export class RedisMirror {
       this.lastError = null;
       if (!this.isBehind()) this.retryAt = null;
     } catch (err) {
-      this.failures++;
+      // Known down: no retry alarm (thousands of actors would hold one); the next change or the sync writes it.
+      this.failures = err instanceof RedisUnavailableError && err.reason === "open" ? MAX_RETRIES + 1 : this.failures + 1;
       this.lastError = err;
       this.retryAt = this.failures > MAX_RETRIES ? null : Date.now() + jittered(RETRY_BASE_MS * 4 ** (this.failures - 1));
     }

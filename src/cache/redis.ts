@@ -79,7 +79,7 @@ export async function readVersioned(redis: Redis, keys: string[]): Promise<Map<s
   const found = new Map<string, StoredVersion>();
   if (keys.length === 0) return found;
   // Writes found Redis down: readers go to the actors at once instead of waiting out their timeout.
-  if (redisWrites.isOpen()) throw new RedisUnavailableError();
+  if (redisWrites.isOpen()) throw new RedisUnavailableError("open");
   const pipeline = redis.pipeline();
   for (const key of keys) pipeline.hmget(key, "v", "d");
   // Without automatic deserialization HMGET answers the raw [v, d] pair.
@@ -91,10 +91,12 @@ export async function readVersioned(redis: Redis, keys: string[]): Promise<Map<s
   return found;
 }
 
-/** Redis is known to be unreachable (the breaker is open) or too busy: the caller falls back or retries later. */
+/** A write not even tried: Redis is known to be down (breaker open), this isolate's writes are backed up, or Redis is not configured. */
 export class RedisUnavailableError extends Error {
-  constructor(message = "Redis unavailable (writes paused after repeated failures)") {
-    super(message);
+  constructor(readonly reason: "open" | "busy" | "off") {
+    super(
+      reason === "open" ? "Redis unavailable (writes paused after repeated failures)" : reason === "busy" ? "Redis writes backed up in this isolate" : "Redis is not configured",
+    );
     this.name = "RedisUnavailableError";
   }
 }
@@ -126,9 +128,9 @@ export class RedisWriteGate {
 
   async run<T>(env: Env, write: (redis: Redis) => Promise<T>): Promise<T> {
     const redis = redisClient(env, WRITE_TIMEOUT_MS);
-    if (!redis) throw new RedisUnavailableError("Redis is not configured");
+    if (!redis) throw new RedisUnavailableError("off");
     const probe = this.admit();
-    if (!probe.admitted) throw new RedisUnavailableError();
+    if (!probe.admitted) throw new RedisUnavailableError("open");
     if (!probe.probing) await this.slot();
     this.inFlight++;
     try {
@@ -160,12 +162,13 @@ export class RedisWriteGate {
    */
   private async slot(): Promise<void> {
     if (this.inFlight < MAX_WRITES_IN_FLIGHT) return;
-    if (this.waiting >= MAX_WRITES_WAITING) throw new RedisUnavailableError("Redis writes backed up: skipped, retried later");
+    if (this.waiting >= MAX_WRITES_WAITING) throw new RedisUnavailableError("busy");
     this.waiting++;
     try {
       const deadline = this.now() + SLOT_WAIT_MS;
       while (this.inFlight >= MAX_WRITES_IN_FLIGHT) {
-        if (this.now() >= deadline || this.state !== "closed") throw new RedisUnavailableError("Redis writes backed up: skipped, retried later");
+        if (this.state !== "closed") throw new RedisUnavailableError("open");
+        if (this.now() >= deadline) throw new RedisUnavailableError("busy");
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
       }
     } finally {
