@@ -131,8 +131,7 @@ export class RedisWriteGate {
     if (!redis) throw new RedisUnavailableError("off");
     const probe = this.admit();
     if (!probe.admitted) throw new RedisUnavailableError("open");
-    if (!probe.probing) await this.slot();
-    this.inFlight++;
+    await this.slot(probe.probing);
     try {
       const result = await write(redis);
       this.succeeded();
@@ -156,20 +155,28 @@ export class RedisWriteGate {
   }
 
   /**
-   * Waits for a free slot by polling its own timer: a promise resolved from
-   * another actor's request context is not allowed, so no wait queue. Gives up
-   * after SLOT_WAIT_MS, or at once when too many already wait.
+   * Takes a slot (the probe always gets one), waiting for it by polling its
+   * own timer: a promise resolved from another actor's request context is not
+   * allowed, so no wait queue. Gives up after SLOT_WAIT_MS, or at once when
+   * too many already wait. The slot is taken synchronously with the check.
    */
-  private async slot(): Promise<void> {
-    if (this.inFlight < MAX_WRITES_IN_FLIGHT) return;
+  private async slot(probing: boolean): Promise<void> {
+    if (probing || this.inFlight < MAX_WRITES_IN_FLIGHT) {
+      this.inFlight++;
+      return;
+    }
     if (this.waiting >= MAX_WRITES_WAITING) throw new RedisUnavailableError("busy");
     this.waiting++;
     try {
       const deadline = this.now() + SLOT_WAIT_MS;
-      while (this.inFlight >= MAX_WRITES_IN_FLIGHT) {
-        if (this.state !== "closed") throw new RedisUnavailableError("open");
-        if (this.now() >= deadline) throw new RedisUnavailableError("busy");
+      for (;;) {
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+        if (this.state !== "closed") throw new RedisUnavailableError("open");
+        if (this.inFlight < MAX_WRITES_IN_FLIGHT) {
+          this.inFlight++;
+          return;
+        }
+        if (this.now() >= deadline) throw new RedisUnavailableError("busy");
       }
     } finally {
       this.waiting--;
