@@ -319,12 +319,13 @@ export class CartActor extends Actor {
     return { version: state.version, lines: state.lines.length };
   }
 
-  /** Hourly sync: a full snapshot through the queue, reconciling whatever events may have missed. */
+  /** Hourly sync: a full snapshot through the queue, reconciling whatever events may have missed; and Redis's copy written again. */
   async emitSnapshot(): Promise<void> {
     const state = await this.loaded();
     if (state.version === 0) return;
     this.transact(() => this.outbox.addEvent(this.snapshotEvent(state)));
     this.afterCommit();
+    this.mirror.kick();
   }
 
   private snapshotEvent(state: CartState) {
@@ -392,7 +393,8 @@ export class CartActor extends Actor {
     if (!state) return Date.now();
     const due: number[] = [];
     if (this.isGuest && state.lines.length > 0 && state.updatedAt) due.push(Date.parse(state.updatedAt) + guestCartTtlMs(this.env));
-    if (this.mirror.isBehind()) due.push(Date.now() + 30_000);
+    const mirrorRetry = this.mirror.nextWriteAt();
+    if (mirrorRetry !== null) due.push(mirrorRetry);
     return due.length ? Math.min(...due) : null;
   }
 
@@ -402,7 +404,7 @@ export class CartActor extends Actor {
     if (this.isGuest && state.lines.length > 0 && state.updatedAt && Date.parse(state.updatedAt) + guestCartTtlMs(this.env) <= now) {
       this.mutate("cart.expired", null, (draft) => draft.all().forEach((l) => draft.remove(l.skuId)));
     }
-    if (this.mirror.isBehind()) await this.mirror.flush();
+    await this.mirror.retryIfDue(now);
   }
 
   // ---- the one way state changes ------------------------------------------------------------------

@@ -607,7 +607,7 @@ export class SkuActor extends Actor {
   protected nextDutyAt(): number | null {
     const row = this.sql.exec<{ at: number | null }>(`SELECT min(expires_at) AS at FROM reservations WHERE status = 'held' AND ${NOT_FLASH}`).one();
     const sweep = row.at === null ? null : row.at + ORPHAN_GRACE_MS;
-    const publish = this.mirror.isBehind() ? Date.now() + 30_000 : null;
+    const publish = this.mirror.nextWriteAt();
     const due = [sweep, publish, this.flash.nextExpiry()].filter((t): t is number => t !== null);
     return due.length ? Math.min(...due) : null;
   }
@@ -619,7 +619,7 @@ export class SkuActor extends Actor {
    * stock even if a checkout died between reserving and creating its order.
    */
   protected async runDuties(now: number): Promise<void> {
-    if (this.mirror.isBehind()) await this.mirror.flush().catch(() => undefined);
+    await this.mirror.retryIfDue(now);
     // Flash orders kept here expire at their own expiresAt (a later alarm takes the rest).
     for (const orderId of this.flash.due(now, FLASH_EXPIRY_BATCH)) this.expireFlash(orderId);
     const overdue = this.sql

@@ -2,7 +2,7 @@ import type { CartState, CartView } from "../domain/cart";
 import { presentCart } from "../domain/cart";
 import type { SkuPublicView } from "../domain/catalog";
 import type { VersionedValue } from "./redis";
-import { readVersioned, redisClient } from "./redis";
+import { readVersioned, redisClient, RedisUnavailableError } from "./redis";
 
 export const skuViewKey = (skuId: string) => `sku:${skuId}`;
 
@@ -29,7 +29,7 @@ export async function loadSkuViews(env: Env, skuIds: readonly string[]): Promise
         if (hit) views.set(skuId, JSON.parse(hit.data) as SkuPublicView);
       }
     } catch (err) {
-      console.warn("sku views: Redis unavailable, asking the SKU actors", err instanceof Error ? err.message : err);
+      if (!(err instanceof RedisUnavailableError)) console.warn("sku views: Redis unavailable, asking the SKU actors", err instanceof Error ? err.message : err);
     }
   }
   const missing = unique.filter((id) => !views.has(id));
