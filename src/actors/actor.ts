@@ -6,6 +6,8 @@ import { SingleFlight } from "./single-flight";
 
 /** How long after a change an undelivered outbox row is retried by alarm at the latest (plus up to as much again, jitter). */
 const RELAY_BACKSTOP_MS = 5_000;
+/** A relay that waits for a quiet moment still leaves at least this often under continuous load. */
+const RELAY_MAX_DEFER_MS = 2_000;
 /** Pause before a failed timed duty (e.g. a sweep that could not reach an order) runs again; doubles per failure in a row, jittered. */
 const DUTY_RETRY_MS = 30_000;
 const MAX_DUTY_RETRY_MS = 10 * 60_000;
@@ -33,6 +35,15 @@ export abstract class Actor extends DurableObject<Env> {
   private dutyFailures = 0;
   /** See `name`. */
   private readonly storedName: string | null;
+  /**
+   * 0: relay right after each commit. > 0: relay once no commit came for this
+   * long (at most RELAY_MAX_DEFER_MS after the first unrelayed one), so a
+   * burst's events leave in a few large batches after it and the consumer's
+   * work does not compete with the burst on the same machine (stock actors).
+   */
+  protected relayQuietMs = 0;
+  private quietTimer: ReturnType<typeof setTimeout> | null = null;
+  private firstUnrelayedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,7 +95,19 @@ export abstract class Actor extends DurableObject<Env> {
   /** Starts relaying what the last change wrote to the outbox, without waiting for it. */
   protected afterCommit(): void {
     this.reschedule();
-    this.relayer.kick();
+    if (this.relayQuietMs > 0) this.relayWhenQuiet();
+    else this.relayer.kick();
+  }
+
+  private relayWhenQuiet(): void {
+    const now = Date.now();
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    else this.firstUnrelayedAt = now;
+    const wait = Math.max(0, Math.min(this.relayQuietMs, this.firstUnrelayedAt + RELAY_MAX_DEFER_MS - now));
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      this.relayer.kick();
+    }, wait);
   }
 
   /** Relays now and waits for it, for callers whose answer depends on delivery (e.g. checkout's cart update). */

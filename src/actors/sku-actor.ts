@@ -22,6 +22,8 @@ import { SingleFlight } from "./single-flight";
 export const ORPHAN_GRACE_MS = 60_000;
 /** Reservations of flash orders are settled by the order kept beside them, never by the orphan sweep. */
 const NOT_FLASH = "NOT EXISTS (SELECT 1 FROM flash_orders f WHERE f.order_id = reservations.order_id)";
+/** A stock actor relays its events once no reservation came for this long (see Actor.relayQuietMs). */
+const RELAY_QUIET_MS = 250;
 /** Flash orders expired per alarm run. */
 const FLASH_EXPIRY_BATCH = 200;
 /** A stripe tells its SKU its counters at most this often (for the SKU's public view). */
@@ -157,6 +159,8 @@ export class SkuActor extends Actor {
     this.sql.exec("CREATE TABLE IF NOT EXISTS stripe_reports (idx INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, sold INTEGER NOT NULL, version INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     this.sku = this.load();
+    // A flash burst's events leave after it, in large batches (the Actor base explains).
+    this.relayQuietMs = RELAY_QUIET_MS;
     this.flash = new FlashOrders({ sql: this.sql, outbox: this.outbox, settle: (id, effect, reason) => this.settle(id, effect, reason) });
     this.batch = new GroupCommit((change) => this.transact(change), () => this.afterCommit());
     this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS);
