@@ -70,6 +70,8 @@ export interface ServedWorker {
   url: string;
   mf: Miniflare;
   crons: string[];
+  /** Runs the Worker's `scheduled()` as a trigger would; its outcome ("ok", "exception", ...). */
+  trigger(cron: string, scheduledTime: Date): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -110,25 +112,27 @@ export async function serveWorker(opts: ServeWorkerOptions): Promise<ServedWorke
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const crons = parsed.triggers?.crons ?? [];
+  const triggerUrl = await mf.unsafeGetDirectURL(CRON_WORKER);
+  const trigger = async (cron: string, scheduledTime: Date): Promise<string> => {
+    const res = await fetch(new URL(`/?cron=${encodeURIComponent(cron)}&time=${scheduledTime.getTime()}`, triggerUrl));
+    return ((await res.json()) as { outcome: string }).outcome;
+  };
   let stopCrons = () => {};
   if (opts.crons !== false && crons.length) {
-    const trigger = await mf.unsafeGetDirectURL(CRON_WORKER);
     stopCrons = scheduleCrons(crons, (cron, scheduledTime) => {
       const t0 = performance.now();
-      const url = new URL(`/?cron=${encodeURIComponent(cron)}&time=${scheduledTime.getTime()}`, trigger);
       // One line per firing, like the Past Events of a deployed Worker's triggers.
-      fetch(url)
-        .then((res) => res.json() as Promise<{ outcome: string }>)
-        .then(
-          (r) => console.log(`[cron] ${cron} at ${scheduledTime.toISOString()}: ${r.outcome} (${Math.round(performance.now() - t0)} ms)`),
-          (err: Error) => console.error(`[cron] ${cron} at ${scheduledTime.toISOString()}: ${err.message}`),
-        );
+      trigger(cron, scheduledTime).then(
+        (outcome) => console.log(`[cron] ${cron} at ${scheduledTime.toISOString()}: ${outcome} (${Math.round(performance.now() - t0)} ms)`),
+        (err: Error) => console.error(`[cron] ${cron} at ${scheduledTime.toISOString()}: ${err.message}`),
+      );
     });
   }
   return {
     url,
     mf,
     crons,
+    trigger,
     async stop() {
       stopCrons();
       await mf.dispose();

@@ -27,6 +27,7 @@ export function probeHealth(baseUrl: string, path = "/healthz", everyMs = 1000):
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
   };
+  probe(); // one at the start, so even a short run has a probe
   const timer = setInterval(probe, everyMs);
   return async () => {
     clearInterval(timer);

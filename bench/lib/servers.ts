@@ -12,11 +12,14 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-const live = new Set<Child>();
+const started = new Set<Child>();
 
-/** Stops every child still running (Ctrl-C, a failed run): gracefully, so a local stack drops its database. */
+/**
+ * Stops every child (Ctrl-C, a failed run) gracefully, so a local stack drops its database,
+ * and waits for stops already under way: exiting earlier would SIGKILL them half-way.
+ */
 export async function stopAllChildren(): Promise<void> {
-  await Promise.all([...live].map((c) => c.stop()));
+  await Promise.all([...started].map((c) => c.stop()));
 }
 
 export async function startChild(file: string, args: string[], env: Record<string, string>, opts: { startMs?: number; stopMs?: number } = {}): Promise<Child> {
@@ -28,11 +31,13 @@ export async function startChild(file: string, args: string[], env: Record<strin
   });
   const killNow = () => killGroupNow(pid);
   process.once("exit", killNow);
-  const stop = async () => {
-    live.delete(handle);
-    await killGroup(pid, opts.stopMs ?? 5000);
-    process.off("exit", killNow);
-  };
+  let stopping: Promise<void> | null = null;
+  // Once: every later call waits for the same stop.
+  const stop = () =>
+    (stopping ??= (async () => {
+      await killGroup(pid, opts.stopMs ?? 5000);
+      process.off("exit", killNow);
+    })());
   const handle: Child = { ready: "", pid, stop };
   const startMs = opts.startMs ?? 60_000;
   const ready = await new Promise<string>((resolve, reject) => {
@@ -58,6 +63,6 @@ export async function startChild(file: string, args: string[], env: Record<strin
     throw err;
   });
   handle.ready = ready;
-  live.add(handle);
+  started.add(handle);
   return handle;
 }
