@@ -478,6 +478,9 @@ function snapshotWorker(config: string): string {
   for (const file of [path.basename(config), ".dev.vars", "tsconfig.json"]) {
     if (fs.existsSync(path.join(from, file))) fs.copyFileSync(path.join(from, file), path.join(dir, file));
   }
+  // The static assets (public/, written by the config's [build] step into the project) are shared, not frozen.
+  fs.mkdirSync(path.join(ROOT, "public"), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, "public"), path.join(dir, "public"), "dir");
   return path.join(dir, path.basename(config));
 }
 

@@ -1,6 +1,6 @@
 import type { ProblemItem } from "./errors";
 import type { ProductSnapshot, SkuPublicView, SkuQuote } from "./catalog";
-import { productSnapshot } from "./catalog";
+import { productSnapshot, saleNotStarted } from "./catalog";
 import { remainingAllowance } from "./stock";
 
 export const MAX_CART_LINES = 200;
@@ -122,6 +122,8 @@ export interface LineQuantityCheck {
   newQuantity: number;
   lineCount: number;
   cartCurrency: string | null;
+  /** Epoch ms, for a flash sale's start (default: now). */
+  now?: number;
 }
 
 /**
@@ -136,6 +138,9 @@ export function checkLineQuantity(c: LineQuantityCheck): ProblemItem | null {
   }
   if (current && newQuantity <= current.quantity) return null;
   if (!sku || sku.status !== "active") return { code: "SKU_UNAVAILABLE", skuId, message: "the SKU is unknown or not for sale" };
+  if (saleNotStarted(sku, c.now ?? Date.now())) {
+    return { code: "SALE_NOT_STARTED", skuId, message: `the sale opens at ${sku.saleStartsAt}`, saleStartsAt: sku.saleStartsAt };
+  }
   if (!current && c.lineCount >= MAX_CART_LINES) {
     return { code: "CART_TOO_LARGE", skuId, message: `a cart holds at most ${MAX_CART_LINES} lines` };
   }

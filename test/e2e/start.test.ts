@@ -34,7 +34,7 @@ describe("npm start (mode start)", () => {
     const api = new Api(stack!.baseUrl, secrets);
     const health = await api.get("/healthz");
     expect(health.status).toBe(200);
-    expect(health.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok" } });
+    expect(health.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", inventory: "ok" } });
     // /__scheduled is wrangler dev's (--test-scheduled); the served Worker runs crons itself.
     expect((await api.get("/__scheduled")).status).toBe(404);
     expect(fs.existsSync(path.join(persistDir, "build", "index.js"))).toBe(true);

@@ -122,8 +122,12 @@ describe("a flash sale with a start time", () => {
     expect(early.status).toBe(409);
     expect(early.body).toMatchObject({ code: "SALE_NOT_STARTED", errors: [{ skuId: sku, code: "SALE_NOT_STARTED", saleStartsAt: opens }] });
     expect(await adminSku(sku)).toMatchObject({ reserved: 0 });
+    const earlyAdd = await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 1 } });
+    expect(earlyAdd.status).toBe(409);
+    expect(earlyAdd.body.code).toBe("SALE_NOT_STARTED");
     await new Promise((r) => setTimeout(r, Date.parse(opens) - Date.now() + 50));
     expect((await buy(user.headers, sku)).status).toBe(201);
+    expect((await api("/v1/cart/items", { headers: (await asUser()).headers, body: { skuId: sku, quantity: 1 } })).status).toBe(200);
     // A malformed start time is a 400.
     const bad = await api(`/v1/admin/skus/${sku}`, { method: "PUT", headers: ADMIN, body: { productId: "p", name: "Drop", merchantId: "m", price: 100, status: "active", stock: 3, saleStartsAt: "tomorrow" } });
     expect(bad.status).toBe(400);
