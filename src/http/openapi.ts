@@ -73,6 +73,7 @@ function problemExample(code: ProblemCode): Record<string, unknown> {
     ...(code === "VALIDATION_FAILED" ? { errors: [{ code: "too_small", path: "body.quantity", message: "Too small: expected number to be >=1" }] } : {}),
     ...(code === "OUT_OF_STOCK" || code === "SOLD_OUT" ? { errors: [{ skuId: "tee-red-m", code, requested: 3, available: 1 }] } : {}),
     ...(code === "LIMIT_EXCEEDED" ? { errors: [{ skuId: "grinder-flash", code, requested: 3, limit: 2 }] } : {}),
+    ...(code === "SALE_NOT_STARTED" ? { errors: [{ skuId: "kettle-flash", code, saleStartsAt: "2026-05-01T09:00:00.000Z" }] } : {}),
     requestId: "5b0f3c9e-2d7a-4b1e-9a55-0c8f7e6d1a23",
   };
 }
@@ -85,6 +86,7 @@ const PROBLEM_DETAILS: Partial<Record<ProblemCode, string>> = {
   OUT_OF_STOCK: "not enough stock for 1 line",
   SOLD_OUT: "sold out",
   LIMIT_EXCEEDED: "at most 2 per customer",
+  SALE_NOT_STARTED: "the sale of SKU kettle-flash opens at 2026-05-01T09:00:00.000Z",
   RATE_LIMITED: "too many buy requests; retry in 10 s",
   PAYLOAD_TOO_LARGE: "the body is larger than 65536 bytes",
   UNSUPPORTED_MEDIA_TYPE: "send the body as application/json",
