@@ -91,7 +91,10 @@ export async function startTestServices(opts: TestServiceOptions = {}): Promise<
       undo.push(() => embedded.close());
       databaseUrl = embedded.url;
       postgres = "embedded";
-      console.warn(`[test services] no Postgres answers on ${new URL(serverUrl).host}: using an embedded PGlite (in memory) instead`);
+      console.warn(
+        `[test services] no Postgres answers on ${new URL(serverUrl).host}: using an embedded PGlite (in memory); ` +
+          "tests of Postgres-only behaviour may fail there, start Postgres (or set TEST_PG_SERVER_URL) for the whole suite",
+      );
     }
     await migrateDatabase(databaseUrl);
 
