@@ -37,6 +37,9 @@ export default defineConfig({
                 NEON_WS_PROXY: inject("neonWsProxy"),
                 UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
                 UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+                // Bursts of several hundred concurrent requests are correctness tests here, not overload:
+                // no shedding (test/http/overload.test.ts turns it on for itself).
+                MAX_IN_FLIGHT: "0",
               },
               // A buyer gets 30 buy requests per 10 s in tests, a guest address 60 (production: wrangler.toml).
               ratelimits: {

@@ -1,7 +1,8 @@
 // The whole local system: Postgres (+ migrations), the Neon WebSocket proxy, Redis behind
-// the Upstash REST adapter, and the Worker under `wrangler dev`.
-//   npm run dev            -> CLI below (prints a summary, Ctrl-C stops everything)
-//   startLocalStack({...}) -> the same, for end-to-end tests (fresh database, random ports)
+// the Upstash REST adapter, and the Worker: under `wrangler dev` (mode "dev", live reload),
+// or built once and served by workerd through Miniflare (mode "start", dev/serve-worker.ts).
+//   npm run dev / npm start -> CLI below (prints a summary, Ctrl-C stops everything)
+//   startLocalStack({...})  -> the same, for end-to-end tests and the benchmark (fresh database, random ports)
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,9 +13,18 @@ import { startUpstashAdapter, type UpstashAdapter } from "./upstash-adapter.ts";
 import { DEFAULT_MIGRATIONS, DEV_SERVER_URL, dropDatabase, ensureDatabase, migrateDatabase, randomDatabaseName } from "./migrate.ts";
 import { findBinary, redisAnswers, startRedisServer, type RedisServer } from "./redis-server.ts";
 import { cleanupStale, killGroup, killGroupNow, spawnGroup, writePidFile, type ChildRecord } from "./processes.ts";
+import type { ServeWorkerOptions } from "./serve-worker.ts";
 import { ROOT, freePort, isMain, sleep, tcpAnswers } from "./util.ts";
 
+export type StackMode = "dev" | "start";
+
 export interface LocalStackOptions {
+  /**
+   * "dev" (default): the Worker under `wrangler dev` (live reload, `/__scheduled`).
+   * "start": the Worker bundled once and served by workerd through Miniflare, no proxy, no
+   * reload, cron triggers firing on schedule: what benchmarks and performance claims use.
+   */
+  mode?: StackMode;
   /** Worker port; 0 = pick a free one. Default: $PORT or 8787. */
   port?: number;
   /**
@@ -34,6 +44,7 @@ export interface LocalStackOptions {
    * Run a frozen copy of the Worker's source (the directory of `main`) and its config, taken
    * at start: `wrangler dev` reloads the Worker on every source change, which would cut
    * requests of a running end-to-end test short while someone edits src/. Default false.
+   * Mode "start" never reloads: its bundle is built once at start.
    */
   snapshot?: boolean;
 }
@@ -135,11 +146,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
 interface Started {
   stack: LocalStack;
+  mode: StackMode;
   redisUrl: string | null;
-  wrangler: ChildProcess;
+  /** wrangler dev, or dev/serve-worker.ts in mode "start". */
+  worker: ChildProcess;
   proxy: string;
   pgLabel: string;
-  inspectorPort: number;
+  /** Mode "dev" only. */
+  inspectorPort?: number;
+  crons: string[];
 }
 
 /** `cli` = fixed preferred ports for humans; `onStop` hands out stop() early, for Ctrl-C during startup. */
@@ -299,14 +314,15 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
     }
 
     // --- Worker -------------------------------------------------------------------------
-    readDevVars(); // creates .dev.vars if missing; wrangler reads it itself
+    const mode: StackMode = opts.mode ?? "dev";
+    const devVars = readDevVars(); // creates .dev.vars if missing; wrangler dev reads it itself
     let configPath = opts.config ? path.resolve(ROOT, opts.config) : undefined;
-    if (opts.snapshot) {
+    if (opts.snapshot && mode === "dev") {
       configPath = snapshotWorker(configPath ?? path.join(ROOT, "wrangler.toml"));
       const dir = path.dirname(configPath);
       cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
     }
-    const inspectorPort = cli ? await pickPort(cli.inspector) : await freePort();
+    const inspectorPort = mode === "dev" ? (cli ? await pickPort(cli.inspector) : await freePort()) : undefined;
     checkpoint();
     const vars: Record<string, string> = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxyAddress };
     if (adapter) {
@@ -314,41 +330,32 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
       vars.UPSTASH_REDIS_REST_TOKEN = upstashToken;
     }
     Object.assign(vars, opts.extraVars);
-    // `--var KEY:VALUE` splits on the first colon only, so URLs survive, and it wins over .dev.vars.
-    const args = [
-      path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
-      "dev",
-      ...(configPath ? ["--config", configPath] : []),
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspectorPort),
-      "--test-scheduled",
-      "--show-interactive-dev-session=false",
-      "--persist-to", path.join(stateDir, "wrangler"),
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-    ];
-    const wrangler = spawnGroup(process.execPath, args, {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false", // no request to workers.cloudflare.com for Request.cf
-        // Colours only when our own output is a terminal (wrangler sees a pipe either way).
-        ...(process.stdout.isTTY && !opts.quiet ? { FORCE_COLOR: "1" } : { FORCE_COLOR: "0", NO_COLOR: "1" }),
-      },
-    });
-    trackChild({ name: "wrangler", pid: wrangler.pid!, match: path.join(ROOT, "node_modules") });
-    const tail = captureOutput(wrangler, "[wrangler]", () => !opts.quiet);
+    const persistTo = path.join(stateDir, "wrangler"); // the same Durable Object state for both modes
+    const worker =
+      mode === "dev"
+        ? spawnWranglerDev(configPath, port, inspectorPort!, persistTo, vars, opts.quiet)
+        : spawnServedWorker({
+            config: configPath ?? path.join(ROOT, "wrangler.toml"),
+            port,
+            buildDir: path.join(stateDir, "build"),
+            persistTo,
+            vars: { ...devVars, ...vars },
+          });
+    // Importing wrangler here would install its own signal handlers: serve-worker reports its crons instead.
+    const served = mode === "start" ? servedInfo(worker) : null;
+    const workerLabel = mode === "dev" ? "wrangler dev" : "the built Worker (workerd via Miniflare)";
+    trackChild({ name: mode === "dev" ? "wrangler" : "serve-worker", pid: worker.pid!, match: mode === "dev" ? path.join(ROOT, "node_modules") : "serve-worker" });
+    const tail = captureOutput(worker, mode === "dev" ? "[wrangler]" : "[worker]", () => !opts.quiet);
     // Its output was already shown unless quiet; then put it in the error instead.
     const output = () => (opts.quiet ? `\n${tail()}` : " (see its output above)");
-    log(`starting the Worker: wrangler dev on 127.0.0.1:${port}`);
+    log(`starting the Worker: ${workerLabel} on 127.0.0.1:${port}`);
 
     const baseUrl = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + WORKER_START_TIMEOUT_MS;
     for (;;) {
       checkpoint();
-      if (wrangler.exitCode !== null || wrangler.signalCode !== null) {
-        throw new Error(`wrangler dev exited (${wrangler.exitCode ?? wrangler.signalCode}) before the Worker answered${output()}`);
+      if (worker.exitCode !== null || worker.signalCode !== null) {
+        throw new Error(`${workerLabel} exited (${worker.exitCode ?? worker.signalCode}) before the Worker answered${output()}`);
       }
       if (Date.now() > deadline) throw new Error(`the Worker did not answer on ${baseUrl} within ${WORKER_START_TIMEOUT_MS / 1000}s${output()}`);
       try {
@@ -358,7 +365,6 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
         await sleep(250);
       }
     }
-
     const privateRedis = spawnedPort !== null && redisLabel.startsWith("private");
     const faults: LocalStackFaults = {
       async stopRedis() {
@@ -382,11 +388,13 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
     };
     const started: Started = {
       stack: { baseUrl, databaseUrl, upstashUrl: adapter?.url, upstashToken: adapter ? upstashToken : undefined, faults, stop },
+      mode,
       redisUrl,
-      wrangler,
+      worker,
       proxy: proxyAddress,
       pgLabel,
       inspectorPort,
+      crons: mode === "start" ? ((await served)?.crons ?? []) : [],
     };
     if (!opts.quiet) printSummary(started);
     return started;
@@ -394,6 +402,60 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
     await stop();
     throw err;
   }
+}
+
+function spawnWranglerDev(
+  configPath: string | undefined,
+  port: number,
+  inspectorPort: number,
+  persistTo: string,
+  vars: Record<string, string>,
+  quiet: boolean | undefined,
+): ChildProcess {
+  // `--var KEY:VALUE` splits on the first colon only, so URLs survive, and it wins over .dev.vars.
+  const args = [
+    path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
+    "dev",
+    ...(configPath ? ["--config", configPath] : []),
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--inspector-port", String(inspectorPort),
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+    "--persist-to", persistTo,
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+  ];
+  return spawnGroup(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false", // no request to workers.cloudflare.com for Request.cf
+      // Colours only when our own output is a terminal (wrangler sees a pipe either way).
+      ...(process.stdout.isTTY && !quiet ? { FORCE_COLOR: "1" } : { FORCE_COLOR: "0", NO_COLOR: "1" }),
+    },
+  });
+}
+
+/** Mode "start": dev/serve-worker.ts builds the Worker and serves it (its own process group, with workerd). */
+function spawnServedWorker(options: ServeWorkerOptions): ChildProcess {
+  return spawnGroup(process.execPath, ["--import", "tsx", path.join(ROOT, "dev", "serve-worker.ts"), JSON.stringify(options)], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+}
+
+/** What serve-worker reports once it serves (`READY {"url":..., "crons": [...]}`); null if it exits first. */
+function servedInfo(child: ChildProcess): Promise<{ url: string; crons: string[] } | null> {
+  return new Promise((resolve) => {
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer | string) => {
+      out = (out + chunk.toString()).slice(-10_000);
+      const m = /^READY (\{.*\})$/m.exec(out);
+      if (m) resolve(JSON.parse(m[1]!));
+    });
+    child.once("exit", () => resolve(null));
+  });
 }
 
 /**
@@ -419,17 +481,18 @@ function snapshotWorker(config: string): string {
   return path.join(dir, path.basename(config));
 }
 
-function printSummary({ stack: s, redisUrl, proxy, pgLabel, inspectorPort }: Started): void {
+function printSummary({ stack: s, mode, redisUrl, proxy, pgLabel, inspectorPort, crons }: Started): void {
   const adminToken = readDevVars().ADMIN_TOKEN ?? "(see .dev.vars)";
   const rows = [
+    ["Worker", mode === "dev" ? "wrangler dev (live reload)" : "built once, served by workerd via Miniflare (no reload)"],
     ["API", s.baseUrl],
     ["Docs", s.baseUrl + DOCS_PATH],
-    ["Cron", `${s.baseUrl}/__scheduled?cron=*+*+*+*+*`],
+    ["Cron", mode === "dev" ? `${s.baseUrl}/__scheduled?cron=*+*+*+*+*` : `on schedule (UTC): ${crons.join(", ") || "none"}`],
     ["Postgres", `${s.databaseUrl}  (${pgLabel})`],
     ["Neon proxy", `ws://${proxy}/v1  (NEON_WS_PROXY=${proxy})`],
     ["Redis REST", s.upstashUrl ? `${s.upstashUrl}  (token ${s.upstashToken}) -> ${redisUrl}` : "none: no Redis, the Worker runs with snapshots OFF"],
     ["Admin token", `${adminToken}  (.dev.vars)`],
-    ["Debugger", `chrome://inspect -> 127.0.0.1:${inspectorPort}`],
+    ...(inspectorPort ? [["Debugger", `chrome://inspect -> 127.0.0.1:${inspectorPort}`]] : []),
   ];
   console.log("\n  edge-cart local stack is up\n");
   for (const [k, v] of rows) console.log(`  ${k!.padEnd(12)} ${v}`);
@@ -450,11 +513,13 @@ if (isMain(import.meta.url)) {
   // Registered before starting, so Ctrl-C during startup also cleans up.
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void shutdown(0));
   try {
-    const { wrangler } = await start({}, { adapter: 8079, proxy: 5480, pglite: 5433, inspector: 9229 }, (stop) => (stopStack = stop));
+    // `tsx dev/stack.ts start` (npm start) or `tsx dev/stack.ts` (npm run dev).
+    const mode: StackMode = process.argv[2] === "start" ? "start" : "dev";
+    const { worker } = await start({ mode }, { adapter: 8079, proxy: 5480, pglite: 5433, inspector: 9229 }, (stop) => (stopStack = stop));
     console.log(`  Started in ${((performance.now() - t0) / 1000).toFixed(1)} s. Seed demo data: npm run seed. Stop: Ctrl-C.\n`);
-    wrangler.once("exit", (code, signal) => {
+    worker.once("exit", (code, signal) => {
       if (stopping) return;
-      console.error(`[dev] wrangler dev exited (${code ?? signal}); stopping the rest.`);
+      console.error(`[dev] the Worker (${mode === "dev" ? "wrangler dev" : "serve-worker"}) exited (${code ?? signal}); stopping the rest.`);
       void shutdown(1);
     });
   } catch (err) {

@@ -150,9 +150,6 @@ export async function serveFlash(handler: FlashHandler, close: () => Promise<voi
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
-  // The bench process (our stdin's other end) went away: stop too.
-  process.stdin.on("end", shutdown);
-  process.stdin.resume();
 }
 
 export function placedOrder(orderId: string, skuId: string, quantity: number, unitPrice: number, currency: string, expiresAt: Date | string): PlacedOrder {

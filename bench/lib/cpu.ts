@@ -1,4 +1,4 @@
-// Where the CPU went during a measured phase: CPU time per process group (workerd, wrangler,
+// Where the CPU went during a measured phase: CPU time per process group (workerd, the Miniflare host,
 // Postgres, ...) from /proc, and the busiest single thread (a single-threaded component
 // at ~1.0 core is the bottleneck). Linux only; elsewhere it reports nothing.
 import { execFileSync } from "node:child_process";
@@ -47,7 +47,8 @@ function categorize(pid: string, comm: string, cmd: string, ours: boolean): stri
   if (!ours) return OTHERS;
   if (cmd.includes("workerd")) return "workerd (Worker, actors, queue consumer)";
   if (cmd.includes("bench/lib/edge-stack.ts")) return "stack helpers (Upstash adapter, Neon WS proxy)";
-  if (cmd.includes("wrangler") || comm === "esbuild") return "wrangler dev (node proxy)";
+  if (cmd.includes("dev/serve-worker.ts")) return "Miniflare host (node)";
+  if (cmd.includes("wrangler") || comm === "esbuild") return "wrangler (node)";
   if (cmd.includes("bench/baselines/")) return "baseline server (node)";
   return "bench children (other)";
 }

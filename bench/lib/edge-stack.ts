@@ -1,5 +1,6 @@
-// Runs the local stack (dev/stack.ts: Postgres database, Neon WS proxy, Redis behind the
-// Upstash REST adapter, wrangler dev) in its own process, so the adapter and the proxy,
+// Runs the local stack as `npm start` does (dev/stack.ts mode "start": Postgres database,
+// Neon WS proxy, Redis behind the Upstash REST adapter, the Worker built once and served by
+// workerd through Miniflare) in its own process, so the adapter and the proxy,
 // which live in the process that starts the stack, do not share an event loop (and a
 // core) with the load generator. Prints `READY {"baseUrl":..., "databaseUrl":...}`;
 // SIGTERM stops the stack (the fresh database is dropped) and exits.
@@ -16,9 +17,8 @@ if (logFile) {
 }
 
 // Test mode: a fresh database (dropped at stop), a private Redis when redis-server exists,
-// temporary Worker state; snapshot: the Worker runs the src/ of this moment even if someone
-// edits it meanwhile (wrangler dev reloads on every change).
-const stack = await startLocalStack({ port: 0, databaseName: "edge_cart_bench", quiet: !logFile, snapshot: true });
+// temporary Worker state (on disk, like npm start's); the bundle is built once at start.
+const stack = await startLocalStack({ mode: "start", port: 0, databaseName: "edge_cart_bench", quiet: !logFile });
 process.stdout.write(`READY ${JSON.stringify({ baseUrl: stack.baseUrl, databaseUrl: stack.databaseUrl })}\n`);
 let stopping = false;
 const stop = () => {
@@ -31,6 +31,3 @@ const stop = () => {
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
-// The bench process went away without telling us: stop too.
-process.stdin.on("end", stop);
-process.stdin.resume();

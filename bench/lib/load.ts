@@ -1,13 +1,17 @@
 // The load generator: keep-alive HTTP/1.1 from node:http, a fixed number of requests in
-// flight (each of `concurrency` workers sends its next request as soon as the previous
-// one answered), per-request latency from send to the last byte of the body.
+// flight (each of `concurrency` clients sends its next request as soon as the previous
+// one answered), per-request latency from send to the last byte of the body. Clients
+// either share one list of requests, or each runs its own list in order (`lanes`: a
+// client that owns some carts edits them one request at a time, so its edits are checkable).
 import http from "node:http";
 
 export interface BenchRequest {
+  /** Default POST. */
+  method?: "GET" | "POST" | "PATCH";
   /** Path and query, e.g. /v1/flash/sku-1/orders. */
   path: string;
   headers: Record<string, string>;
-  body: string;
+  body?: string;
   /** Not sent: for the caller's bookkeeping (e.g. who the buyer is). */
   meta?: string;
 }
@@ -38,8 +42,13 @@ export interface LoadResult<T> {
 
 export interface LoadOptions<T> {
   baseUrl: string;
-  requests: BenchRequest[];
+  /** Shared by all clients, in order. */
+  requests?: BenchRequest[];
+  /** Or: one list per client (`concurrency` is then the number of lanes); samples come lane after lane. */
+  lanes?: BenchRequest[][];
   concurrency: number;
+  /** Called about once a second while the load runs (for a progress line). */
+  onProgress?: (done: number, total: number, seconds: number) => void;
   /** Turns a response into the outcome kept in the sample. */
   classify: (res: BenchResponse, req: BenchRequest, index: number, retried: boolean) => T;
   /** True when the response is a transport-level drop that a client would retry with the same key. */
@@ -51,15 +60,15 @@ export interface LoadOptions<T> {
 /** One keep-alive POST; network errors become status 0 so a run never aborts half-way. */
 function send(agent: http.Agent, url: URL, req: BenchRequest, timeoutMs: number): Promise<BenchResponse> {
   return new Promise((resolve) => {
-    const body = Buffer.from(req.body);
+    const body = req.body === undefined ? null : Buffer.from(req.body);
     const r = http.request(
       {
         agent,
         host: url.hostname,
         port: url.port,
-        method: "POST",
+        method: req.method ?? "POST",
         path: req.path,
-        headers: { ...req.headers, "content-length": String(body.length) },
+        headers: body ? { ...req.headers, "content-length": String(body.length) } : req.headers,
         timeout: timeoutMs,
       },
       (res) => {
@@ -73,7 +82,7 @@ function send(agent: http.Agent, url: URL, req: BenchRequest, timeoutMs: number)
     );
     r.on("timeout", () => r.destroy(new Error(`timeout after ${timeoutMs} ms`)));
     r.on("error", (err) => resolve({ status: 0, contentType: "", text: String(err) }));
-    r.end(body);
+    r.end(body ?? undefined);
   });
 }
 
@@ -81,25 +90,41 @@ export async function runLoad<T>(opts: LoadOptions<T>): Promise<LoadResult<T>> {
   const url = new URL(opts.baseUrl);
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const maxRetries = opts.maxRetries ?? 5;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency, maxFreeSockets: opts.concurrency });
-  const samples: Sample<T>[] = new Array(opts.requests.length);
+  const lanes = opts.lanes ?? null;
+  const all = lanes ? lanes.flat() : (opts.requests ?? []);
+  const clients = lanes ? lanes.length : Math.min(opts.concurrency, all.length);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients, maxFreeSockets: clients });
+  const samples: Sample<T>[] = new Array(all.length);
   let next = 0;
+  let done = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const worker = async () => {
-    for (let i = next++; i < opts.requests.length; i = next++) {
-      const req = opts.requests[i]!;
-      const start = performance.now();
-      let res = await send(agent, url, req, timeoutMs);
-      let retries = 0;
-      while (opts.retryable?.(res) && retries < maxRetries) {
-        retries++;
-        res = await send(agent, url, req, timeoutMs);
-      }
-      samples[i] = { outcome: opts.classify(res, req, i, retries > 0), latencyMs: performance.now() - start, startMs: start - t0, retries };
+  const progress = opts.onProgress ? setInterval(() => opts.onProgress!(done, all.length, (performance.now() - t0) / 1000), 1000) : undefined;
+  const run = async (i: number) => {
+    const req = all[i]!;
+    const start = performance.now();
+    let res = await send(agent, url, req, timeoutMs);
+    let retries = 0;
+    while (opts.retryable?.(res) && retries < maxRetries) {
+      retries++;
+      res = await send(agent, url, req, timeoutMs);
     }
+    samples[i] = { outcome: opts.classify(res, req, i, retries > 0), latencyMs: performance.now() - start, startMs: start - t0, retries };
+    done++;
   };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.requests.length) }, worker));
+  const shared = async () => {
+    for (let i = next++; i < all.length; i = next++) await run(i);
+  };
+  let offset = 0;
+  const laneRunners = (lanes ?? []).map((lane) => {
+    const first = offset;
+    offset += lane.length;
+    return async () => {
+      for (let i = first; i < first + lane.length; i++) await run(i);
+    };
+  });
+  await Promise.all(lanes ? laneRunners.map((r) => r()) : Array.from({ length: clients }, shared));
+  clearInterval(progress);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   agent.destroy();

@@ -1,7 +1,7 @@
-// Summaries of one measured phase, the console table and the markdown table.
+// Summaries of one measured phase (the flash suite's per-target result).
 import { percentile, type LoadResult } from "./load.ts";
+import type { Check } from "../config.ts";
 import type { CpuUse } from "./cpu.ts";
-import type { MachineInfo } from "./machine.ts";
 
 /** What one response was, for the counts. */
 export interface Outcome {
@@ -12,11 +12,6 @@ export interface Outcome {
   detail?: string;
 }
 
-export interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
 
 export interface TargetResult {
   target: string;
@@ -39,10 +34,6 @@ export interface TargetResult {
   machineCpuBusy: number | null;
   /** Cores used per component and the busiest thread during the measured phase (Linux). */
   cpu?: CpuUse | null;
-  /** The same route answered 401 (bad token signature) before any stock work: the HTTP stack's own cost. */
-  floor?: { rps: number; p50: number };
-  /** Seconds after the load until the server's asynchronous work (edge-cart: queue -> Postgres) had caught up. */
-  drainSeconds?: number;
   verified: boolean;
   checks: Check[];
 }
@@ -102,96 +93,3 @@ export function summarize(
   };
 }
 
-const HEAD = ["target", "req/s", "vs edge-cart", "p50 ms", "p95 ms", "p99 ms", "201", "SOLD_OUT", "LIMIT_EXCEEDED", "other", "retries", "CPU busy", "verified", "401 floor req/s"];
-
-function rows(results: TargetResult[]): string[][] {
-  const ref = results.find((r) => r.target === "edge-cart") ?? results[0];
-  return results.map((r) => [
-    r.target,
-    String(r.rps),
-    ref ? `${(r.rps / ref.rps).toFixed(2)}x` : "",
-    r.latencyMs.p50.toFixed(1),
-    r.latencyMs.p95.toFixed(1),
-    r.latencyMs.p99.toFixed(1),
-    String(r.counts.created),
-    String(r.counts.soldOut),
-    String(r.counts.limitExceeded),
-    String(r.counts.other),
-    String(r.retries),
-    r.machineCpuBusy === null ? "n/a" : `${Math.round(r.machineCpuBusy * 100)}%`,
-    r.verified ? "yes" : "NO",
-    r.floor ? String(r.floor.rps) : "",
-  ]);
-}
-
-export function consoleTable(results: TargetResult[]): string {
-  const all = [HEAD, ...rows(results)];
-  const widths = HEAD.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [line(HEAD), widths.map((w) => "-".repeat(w)).join("  "), ...rows(results).map(line)].join("\n");
-}
-
-export interface Scenario {
-  units: number;
-  requests: number;
-  buyers: number;
-  perBuyer: number;
-  purchaseLimit: number;
-  quantity: number;
-  concurrency: number;
-  warmupRequests: number;
-  stripes: number;
-  spread: number;
-  seed: number;
-}
-
-export function markdown(machine: MachineInfo, code: { commit: string; srcDirty: boolean } | null, scenario: Scenario, results: TargetResult[]): string {
-  const md: string[] = [];
-  md.push(`# Flash-sale benchmark: latest run`, "");
-  md.push(
-    `${machine.date} · ${machine.cpus} CPUs (${machine.cpuModel}) · ${machine.memoryGiB} GiB · Node ${machine.node} · ${machine.platform}` +
-      (code ? ` · edge-cart at ${code.commit}${code.srcDirty ? " + uncommitted src/ changes" : ""}` : ""),
-    "",
-    `Scenario: one SKU with **${scenario.units}** units, purchase limit **${scenario.purchaseLimit}**; **${scenario.requests}** requests ` +
-      `(quantity ${scenario.quantity}) from **${scenario.buyers}** buyers (${scenario.perBuyer} each, each with its own Idempotency-Key), ` +
-      `**${scenario.concurrency}** in flight, keep-alive; ${scenario.warmupRequests} warm-up requests per target on a separate SKU. ` +
-      `Request order: seed ${scenario.seed}, each buyer's requests within ~${scenario.spread} positions of each other.`,
-    "",
-  );
-  md.push(`| ${HEAD.join(" | ")} |`, `|${HEAD.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
-  for (const r of rows(results)) md.push(`| ${r.join(" | ")} |`);
-  md.push("");
-  const by = (r: TargetResult, kind: string) => {
-    const l = r.latencyByOutcome[kind];
-    return l ? `${Math.round(l.p50)} / ${Math.round(l.p99)}` : "";
-  };
-  md.push(
-    "| target | what | mean ms | max ms | 201 p50 / p99 ms | SOLD_OUT p50 / p99 ms | LIMIT_EXCEEDED p50 / p99 ms | seconds | load generator CPU s | queue drain s |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-  );
-  for (const r of results) {
-    md.push(
-      `| ${r.target} | ${r.description} | ${r.latencyMs.mean} | ${r.latencyMs.max} | ${by(r, "created")} | ${by(r, "SOLD_OUT")} | ${by(r, "LIMIT_EXCEEDED")} | ${r.seconds} | ${r.clientCpuSeconds} | ${r.drainSeconds ?? ""} |`,
-    );
-  }
-  md.push("", "Cores used per component during the measured phase (from /proc; 1.00 = one core all the time), and the busiest threads:", "");
-  for (const r of results) {
-    if (!r.cpu) continue;
-    const parts = Object.entries(r.cpu.byComponent).map(([k, v]) => `${k} ${v.toFixed(2)}`);
-    const threads = r.cpu.busiestThreads.map((t) => `${t.label} ${t.cores.toFixed(2)}`).join(", ");
-    md.push(`- **${r.target}**: ${parts.join(", ")}. Busiest threads: ${threads}`);
-  }
-  md.push("", "Checks (from each server's own records after the run):", "");
-  for (const r of results) {
-    md.push(`- **${r.target}**`);
-    for (const c of r.checks) md.push(`  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`);
-    if (r.counts.other) md.push(`  - other answers: ${JSON.stringify(r.otherBreakdown)}`);
-  }
-  md.push(
-    "",
-    "CPU busy = share of all cores busy during the measured phase (load generator included). 401 floor = the same route with a bad token signature, " +
-      "refused before any stock work: the cost of the HTTP stack alone. See bench/README.md for caveats.",
-    "",
-  );
-  return md.join("\n");
-}

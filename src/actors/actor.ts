@@ -4,10 +4,13 @@ import type { Command, OutboxSinks } from "./outbox";
 import { Outbox } from "./outbox";
 import { SingleFlight } from "./single-flight";
 
-/** How long after a change an undelivered outbox row is retried by alarm at the latest. */
+/** How long after a change an undelivered outbox row is retried by alarm at the latest (plus up to as much again, jitter). */
 const RELAY_BACKSTOP_MS = 5_000;
-/** Pause before a failed timed duty (e.g. a sweep that could not reach an order) runs again. */
+/** A relay that waits for a quiet moment still leaves at least this often under continuous load. */
+const RELAY_MAX_DEFER_MS = 2_000;
+/** Pause before a failed timed duty (e.g. a sweep that could not reach an order) runs again; doubles per failure in a row, jittered. */
 const DUTY_RETRY_MS = 30_000;
+const MAX_DUTY_RETRY_MS = 10 * 60_000;
 
 /**
  * What the cart, SKU and order actors share: SQLite storage, the outbox and
@@ -28,8 +31,19 @@ export abstract class Actor extends DurableObject<Env> {
    * first request); the first reschedule simply sets the alarm it needs.
    */
   private alarmAt: number | undefined = undefined;
+  /** Timed duties that failed in a row (in memory: a restart starts over, which the jitter spreads out). */
+  private dutyFailures = 0;
   /** See `name`. */
   private readonly storedName: string | null;
+  /**
+   * 0: relay right after each commit. > 0: relay once no commit came for this
+   * long (at most RELAY_MAX_DEFER_MS after the first unrelayed one), so a
+   * burst's events leave in a few large batches after it and the consumer's
+   * work does not compete with the burst on the same machine (stock actors).
+   */
+  protected relayQuietMs = 0;
+  private quietTimer: ReturnType<typeof setTimeout> | null = null;
+  private firstUnrelayedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,7 +95,19 @@ export abstract class Actor extends DurableObject<Env> {
   /** Starts relaying what the last change wrote to the outbox, without waiting for it. */
   protected afterCommit(): void {
     this.reschedule();
-    this.relayer.kick();
+    if (this.relayQuietMs > 0) this.relayWhenQuiet();
+    else this.relayer.kick();
+  }
+
+  private relayWhenQuiet(): void {
+    const now = Date.now();
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    else this.firstUnrelayedAt = now;
+    const wait = Math.max(0, Math.min(this.relayQuietMs, this.firstUnrelayedAt + RELAY_MAX_DEFER_MS - now));
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      this.relayer.kick();
+    }, wait);
   }
 
   /** Relays now and waits for it, for callers whose answer depends on delivery (e.g. checkout's cart update). */
@@ -92,16 +118,20 @@ export abstract class Actor extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.alarmAt = undefined;
-    let dutiesFailed = false;
+    let notBefore = 0;
     try {
       await this.runDuties(now);
+      this.dutyFailures = 0;
     } catch (err) {
-      // Retried by our own alarm below, with a pause, rather than by the runtime's alarm retries.
-      console.error(`${this.constructor.name}: timed duty failed`, err);
-      dutiesFailed = true;
+      // Retried by our own alarm below, after a growing jittered pause (actors that failed
+      // together, e.g. on one outage, must not all retry together), not by the runtime's retries.
+      this.dutyFailures++;
+      const pause = Math.min(MAX_DUTY_RETRY_MS, DUTY_RETRY_MS * 2 ** (this.dutyFailures - 1));
+      notBefore = now + Math.round(pause * (0.5 + Math.random()));
+      console.error(`${this.constructor.name}: timed duty failed (${this.dutyFailures} in a row, next try in ${Math.round((notBefore - now) / 1000)} s): ${err instanceof Error ? err.message : String(err)}`);
     }
     await this.relayer.run();
-    this.reschedule({ notBefore: dutiesFailed ? now + DUTY_RETRY_MS : 0, exact: true });
+    this.reschedule({ notBefore, exact: true });
   }
 
   /**
@@ -118,7 +148,7 @@ export abstract class Actor extends DurableObject<Env> {
     const duty = this.nextDutyAt();
     if (duty !== null) candidates.push(Math.max(duty, notBefore));
     const retry = this.outbox.nextAttemptAt();
-    if (retry !== null) candidates.push(retry === 0 ? now + RELAY_BACKSTOP_MS : Math.max(retry, now));
+    if (retry !== null) candidates.push(retry === 0 ? now + RELAY_BACKSTOP_MS + Math.round(Math.random() * RELAY_BACKSTOP_MS) : Math.max(retry, now));
     if (candidates.length === 0) {
       if (options.exact && this.alarmAt !== undefined) {
         this.alarmAt = undefined;

@@ -1,11 +1,11 @@
 import { cartSnapshotValue, readCartSnapshot } from "../cache/cart-snapshots";
 import { RedisMirror } from "../cache/mirror";
-import { renderCart } from "../cache/sku-views";
+import { skuViewCache } from "../cache/sku-views";
 import { applyEvent, loadCart } from "../consumer/projections";
 import { withDatabase } from "../db/client";
-import type { CartLine, CartState, MergeDecision, MergeStrategy } from "../domain/cart";
-import { CartDraft, checkLineQuantity, lineFromSku, planMerge } from "../domain/cart";
-import type { SkuQuote } from "../domain/catalog";
+import type { CartLine, CartState, CartView, MergeDecision, MergeStrategy } from "../domain/cart";
+import { CartDraft, checkLineQuantity, lineFromSku, planMerge, presentCart } from "../domain/cart";
+import type { SkuPublicView, SkuQuote } from "../domain/catalog";
 import type { Outcome, ProblemItem, Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import { guestCartTtlMs } from "../env";
@@ -16,6 +16,9 @@ import { SingleFlight } from "./single-flight";
 
 export type CartOutcome = Outcome<{ cart: CartState }>;
 
+/** What an edit answers the edge: the new state and the whole cart as JSON (`GET /v1/cart`), rendered here. */
+export type CartEditOutcome = Outcome<{ cart: CartState; view: string }>;
+
 export interface MergeReport {
   strategy: MergeStrategy;
   from: string;
@@ -25,7 +28,7 @@ export interface MergeReport {
   clamped: { skuId: string; requested: number; applied: number; code: string }[];
 }
 
-export type MergeOutcome = Outcome<{ cart: CartState; merge: MergeReport | null }>;
+export type MergeOutcome = Outcome<{ cart: CartState; merge: MergeReport | null; view: string }>;
 
 /** Guest lines detached for a merge, held by the guest cart until the user cart confirms. */
 export interface Handoff {
@@ -91,27 +94,42 @@ export class CartActor extends Actor {
     return this.loaded();
   }
 
+  /**
+   * `GET /v1/cart` in one round trip: the cart as JSON with its price markers,
+   * rendered here from the isolate's SKU views (no Redis read, no SKU call
+   * while they are warm), and always the current version.
+   */
+  async readView(): Promise<string> {
+    return this.render(await this.loaded());
+  }
+
+  /** `GET /v1/cart/count`. */
+  async count(): Promise<{ totalQuantity: number; totalItems: number }> {
+    const state = await this.loaded();
+    return { totalQuantity: state.lines.reduce((n, l) => n + l.quantity, 0), totalItems: state.lines.length };
+  }
+
   // ---- editing --------------------------------------------------------------------
 
   /** Adds units of a SKU; an existing line's quantity is summed. */
-  async addItem(skuId: string, quantity: number, ifMatch: number | null): Promise<CartOutcome> {
-    await this.loaded();
-    const sku = await this.quote(skuId);
-    return this.mutate("cart.item_added", ifMatch, (draft) => {
+  async addItem(skuId: string, quantity: number, ifMatch: number | null): Promise<CartEditOutcome> {
+    const state = await this.loaded();
+    const sku = await this.quote(skuId, (state.lines.find((l) => l.skuId === skuId)?.quantity ?? 0) + quantity);
+    return this.withView(this.mutate("cart.item_added", ifMatch, (draft) => {
       const current = draft.get(skuId);
       const newQuantity = (current?.quantity ?? 0) + quantity;
       const problem = checkLineQuantity({ sku, current, newQuantity, lineCount: draft.size, cartCurrency: this.currencyOf(draft) });
       if (problem) return lineRefusal(problem, skuId);
       draft.put(current ? { ...current, quantity: newQuantity } : lineFromSku(sku!, newQuantity, new Date().toISOString()));
-    });
+    }));
   }
 
   /** Sets a line's quantity (0 removes it) and/or its selection. */
-  async updateItem(skuId: string, patch: { quantity?: number; selected?: boolean }, ifMatch: number | null): Promise<CartOutcome> {
+  async updateItem(skuId: string, patch: { quantity?: number; selected?: boolean }, ifMatch: number | null): Promise<CartEditOutcome> {
     const state = await this.loaded();
     if (!state.lines.some((l) => l.skuId === skuId)) return notInCart(skuId);
-    const sku = patch.quantity ? await this.quote(skuId) : null;
-    return this.mutate(patch.quantity === 0 ? "cart.item_removed" : "cart.item_updated", ifMatch, (draft) => {
+    const sku = patch.quantity ? await this.quote(skuId, patch.quantity) : null;
+    return this.withView(this.mutate(patch.quantity === 0 ? "cart.item_removed" : "cart.item_updated", ifMatch, (draft) => {
       const current = draft.get(skuId);
       if (!current) return notInCart(skuId);
       if (patch.quantity === 0) return draft.remove(skuId);
@@ -123,29 +141,29 @@ export class CartActor extends Actor {
       }
       if (patch.selected !== undefined) next.selected = patch.selected;
       draft.put(next);
-    });
+    }));
   }
 
   /** Removes lines; removing a line that is not there changes nothing. */
-  async removeItems(skuIds: string[], ifMatch: number | null): Promise<CartOutcome> {
+  async removeItems(skuIds: string[], ifMatch: number | null): Promise<CartEditOutcome> {
     await this.loaded();
-    return this.mutate("cart.item_removed", ifMatch, (draft) => skuIds.forEach((id) => draft.remove(id)));
+    return this.withView(this.mutate("cart.item_removed", ifMatch, (draft) => skuIds.forEach((id) => draft.remove(id))));
   }
 
-  async select(selection: Selection, ifMatch: number | null): Promise<CartOutcome> {
+  async select(selection: Selection, ifMatch: number | null): Promise<CartEditOutcome> {
     await this.loaded();
     const wanted = selection.skuIds ? new Set(selection.skuIds) : null;
-    return this.mutate("cart.selection_changed", ifMatch, (draft) => {
+    return this.withView(this.mutate("cart.selection_changed", ifMatch, (draft) => {
       for (const line of draft.all()) {
         const hit = selection.all === true || wanted?.has(line.skuId) || (selection.merchantId !== undefined && line.merchantId === selection.merchantId);
         if (hit) draft.put({ ...line, selected: selection.selected });
       }
-    });
+    }));
   }
 
-  async clear(ifMatch: number | null): Promise<CartOutcome> {
+  async clear(ifMatch: number | null): Promise<CartEditOutcome> {
     await this.loaded();
-    return this.mutate("cart.cleared", ifMatch, (draft) => draft.all().forEach((l) => draft.remove(l.skuId)));
+    return this.withView(this.mutate("cart.cleared", ifMatch, (draft) => draft.all().forEach((l) => draft.remove(l.skuId))));
   }
 
   // ---- merge on login -----------------------------------------------------------------
@@ -168,13 +186,14 @@ export class CartActor extends Actor {
     if (ifMatch !== null && ifMatch !== state.version) return versionConflict(state.version);
     const guest = this.env.CARTS.getByName(guestCartKey);
     const handoff = await guest.detachForMerge(this.cartKey);
-    if (!handoff) return { ok: true, cart: state, merge: null };
+    if (!handoff) return { ok: true, cart: state, merge: null, view: await this.render(state) };
     if (this.wasApplied(`merge:${handoff.token}`)) {
       await guest.settleHandoff(handoff.token, "merged");
-      return { ok: true, cart: this.state!, merge: null };
+      return { ok: true, cart: this.state!, merge: null, view: await this.render(this.state!) };
     }
+    // Merge limits are checked against the SKUs as they are now, not a cached view.
     const quotes = new Map<string, SkuQuote | null>();
-    await Promise.all(handoff.lines.map(async (l) => quotes.set(l.skuId, await this.quote(l.skuId))));
+    await Promise.all(handoff.lines.map(async (l) => quotes.set(l.skuId, await this.quote(l.skuId, Infinity))));
 
     let decisions: MergeDecision[] = [];
     const outcome = this.mutate(
@@ -198,7 +217,8 @@ export class CartActor extends Actor {
     });
     if (!outcome.ok) return outcome;
     const clamped = decisions.filter((d) => d.clamp).map((d) => ({ skuId: d.skuId, ...d.clamp! }));
-    return { ok: true, cart: outcome.cart, merge: { strategy, from: guestCartKey, merged: decisions.filter((d) => d.quantity > 0).length, clamped } };
+    const merge = { strategy, from: guestCartKey, merged: decisions.filter((d) => d.quantity > 0).length, clamped };
+    return { ok: true, cart: outcome.cart, merge, view: await this.render(outcome.cart) };
   }
 
   /** Guest side of a merge: detach every line into a handoff for `intoCartKey` (or return the pending one). */
@@ -319,12 +339,13 @@ export class CartActor extends Actor {
     return { version: state.version, lines: state.lines.length };
   }
 
-  /** Hourly sync: a full snapshot through the queue, reconciling whatever events may have missed. */
+  /** Hourly sync: a full snapshot through the queue, reconciling whatever events may have missed; and Redis's copy written again. */
   async emitSnapshot(): Promise<void> {
     const state = await this.loaded();
     if (state.version === 0) return;
     this.transact(() => this.outbox.addEvent(this.snapshotEvent(state)));
     this.afterCommit();
+    this.mirror.kick();
   }
 
   private snapshotEvent(state: CartState) {
@@ -358,12 +379,12 @@ export class CartActor extends Actor {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
-    server.send(JSON.stringify({ type: "cart", cart: await renderCart(this.env, state) }));
+    server.send(`{"type":"cart","cart":${await this.render(state)}}`);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (message === "refresh") ws.send(JSON.stringify({ type: "cart", cart: await renderCart(this.env, await this.loaded()) }));
+    if (message === "refresh") ws.send(`{"type":"cart","cart":${await this.render(await this.loaded())}}`);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -374,7 +395,7 @@ export class CartActor extends Actor {
     const state = this.state;
     const sockets = this.ctx.getWebSockets();
     if (!state || sockets.length === 0 || state.version <= this.broadcastVersion) return;
-    const message = JSON.stringify({ type: "cart", cart: await renderCart(this.env, state) });
+    const message = `{"type":"cart","cart":${await this.render(state)}}`;
     this.broadcastVersion = state.version;
     for (const ws of sockets) {
       try {
@@ -392,7 +413,8 @@ export class CartActor extends Actor {
     if (!state) return Date.now();
     const due: number[] = [];
     if (this.isGuest && state.lines.length > 0 && state.updatedAt) due.push(Date.parse(state.updatedAt) + guestCartTtlMs(this.env));
-    if (this.mirror.isBehind()) due.push(Date.now() + 30_000);
+    const mirrorRetry = this.mirror.nextWriteAt();
+    if (mirrorRetry !== null) due.push(mirrorRetry);
     return due.length ? Math.min(...due) : null;
   }
 
@@ -402,7 +424,7 @@ export class CartActor extends Actor {
     if (this.isGuest && state.lines.length > 0 && state.updatedAt && Date.parse(state.updatedAt) + guestCartTtlMs(this.env) <= now) {
       this.mutate("cart.expired", null, (draft) => draft.all().forEach((l) => draft.remove(l.skuId)));
     }
-    if (this.mirror.isBehind()) await this.mirror.flush();
+    await this.mirror.retryIfDue(now);
   }
 
   // ---- the one way state changes ------------------------------------------------------------------
@@ -451,8 +473,31 @@ export class CartActor extends Actor {
     return draft.size > 0 ? (this.state!.currency ?? draft.all()[0]!.currency) : null;
   }
 
-  private quote(skuId: string): Promise<SkuQuote | null> {
-    return this.env.SKUS.getByName(skuId).quote(this.cartKey);
+  /**
+   * The SKU as an edit checks it. A SKU without a purchase limit whose view
+   * this isolate saw within the last second, active and with at least
+   * `quantity` units, is taken from that view (no round trip): add-time stock
+   * checks are advisory for a cart, checkout reserves against the SKU itself.
+   * Anything else (a purchase limit, which depends on this buyer's own
+   * orders, or an answer that would refuse) is asked of the SKU.
+   */
+  private async quote(skuId: string, quantity: number): Promise<SkuQuote | null> {
+    const cached = skuViewCache.fresh(skuId);
+    if (cached && cached.status === "active" && cached.purchaseLimit === null && cached.available >= quantity) return { ...cached, ownerUnits: 0 };
+    const quote = await this.env.SKUS.getByName(skuId).quote(this.cartKey);
+    skuViewCache.put(skuId, quote && viewOf(quote));
+    return quote;
+  }
+
+  /** The whole cart as the JSON `GET /v1/cart` answers; stale SKU views are refreshed after answering. */
+  private async render(state: CartState): Promise<string> {
+    const { views, refresh } = await skuViewCache.views(this.env, state.lines.map((l) => l.skuId));
+    if (refresh.length > 0) this.ctx.waitUntil(skuViewCache.refresh(this.env, refresh));
+    return JSON.stringify(presentCart(state, views) satisfies CartView);
+  }
+
+  private async withView(outcome: CartOutcome): Promise<CartEditOutcome> {
+    return outcome.ok ? { ...outcome, view: await this.render(outcome.cart) } : outcome;
   }
 
   // ---- storage --------------------------------------------------------------------------------------
@@ -549,6 +594,11 @@ export class CartActor extends Actor {
   protected override onRollback(): void {
     this.state = this.readStorage() ?? this.state;
   }
+}
+
+function viewOf(quote: SkuQuote): SkuPublicView {
+  const { ownerUnits: _, ...view } = quote;
+  return view;
 }
 
 function lineRefusal(problem: ProblemItem, skuId: string): Refusal {

@@ -22,6 +22,8 @@ import { SingleFlight } from "./single-flight";
 export const ORPHAN_GRACE_MS = 60_000;
 /** Reservations of flash orders are settled by the order kept beside them, never by the orphan sweep. */
 const NOT_FLASH = "NOT EXISTS (SELECT 1 FROM flash_orders f WHERE f.order_id = reservations.order_id)";
+/** A stock actor relays its events once no reservation came for this long (see Actor.relayQuietMs). */
+const RELAY_QUIET_MS = 250;
 /** Flash orders expired per alarm run. */
 const FLASH_EXPIRY_BATCH = 200;
 /** A stripe tells its SKU its counters at most this often (for the SKU's public view). */
@@ -157,6 +159,8 @@ export class SkuActor extends Actor {
     this.sql.exec("CREATE TABLE IF NOT EXISTS stripe_reports (idx INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, sold INTEGER NOT NULL, version INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     this.sku = this.load();
+    // A flash burst's events leave after it, in large batches (the Actor base explains).
+    this.relayQuietMs = RELAY_QUIET_MS;
     this.flash = new FlashOrders({ sql: this.sql, outbox: this.outbox, settle: (id, effect, reason) => this.settle(id, effect, reason) });
     this.batch = new GroupCommit((change) => this.transact(change), () => this.afterCommit());
     this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS);
@@ -607,7 +611,7 @@ export class SkuActor extends Actor {
   protected nextDutyAt(): number | null {
     const row = this.sql.exec<{ at: number | null }>(`SELECT min(expires_at) AS at FROM reservations WHERE status = 'held' AND ${NOT_FLASH}`).one();
     const sweep = row.at === null ? null : row.at + ORPHAN_GRACE_MS;
-    const publish = this.mirror.isBehind() ? Date.now() + 30_000 : null;
+    const publish = this.mirror.nextWriteAt();
     const due = [sweep, publish, this.flash.nextExpiry()].filter((t): t is number => t !== null);
     return due.length ? Math.min(...due) : null;
   }
@@ -619,7 +623,7 @@ export class SkuActor extends Actor {
    * stock even if a checkout died between reserving and creating its order.
    */
   protected async runDuties(now: number): Promise<void> {
-    if (this.mirror.isBehind()) await this.mirror.flush().catch(() => undefined);
+    await this.mirror.retryIfDue(now);
     // Flash orders kept here expire at their own expiresAt (a later alarm takes the rest).
     for (const orderId of this.flash.due(now, FLASH_EXPIRY_BATCH)) this.expireFlash(orderId);
     const overdue = this.sql

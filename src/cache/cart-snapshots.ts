@@ -1,6 +1,6 @@
 import type { CartState } from "../domain/cart";
 import type { VersionedValue } from "./redis";
-import { readVersioned, redisClient } from "./redis";
+import { readVersioned, redisClient, RedisUnavailableError } from "./redis";
 
 /** Members are the cart keys changed since the last hourly sync. */
 export const DIRTY_CARTS_SET = "carts:dirty";
@@ -30,7 +30,8 @@ export async function readCartSnapshot(env: Env, cartKey: string): Promise<CartS
     const hit = (await readVersioned(redis, [cartSnapshotKey(cartKey)])).get(cartSnapshotKey(cartKey));
     return hit ? (JSON.parse(hit.data) as CartState) : null;
   } catch (err) {
-    console.warn("cart snapshot: Redis unavailable, reading the actor", err instanceof Error ? err.message : err);
+    // While the write gate's breaker is open Redis is known down: it logged that once already.
+    if (!(err instanceof RedisUnavailableError)) console.warn("cart snapshot: Redis unavailable, reading the actor", err instanceof Error ? err.message : err);
     return null;
   }
 }

@@ -1,16 +1,39 @@
 import { SingleFlight } from "../actors/single-flight";
 import type { VersionedValue } from "./redis";
-import { redisClient, redisConfigured, WRITE_TIMEOUT_MS, writeIfNewer } from "./redis";
+import { RedisUnavailableError, redisConfigured, redisWrites, writeIfNewer } from "./redis";
+
+/** While a write is pending, the actor keeps an alarm this far out (jittered), in case the isolate dies first. */
+const PENDING_CHECK_MS = 30_000;
+/** A write that failed on its own is retried after about 30 s, then 2 min (jittered), then left to the next change or sync. */
+const RETRY_BASE_MS = 30_000;
+const MAX_RETRIES = 2;
+
+/** `ms` spread over [0.5, 1.5) x ms, so actors that failed together do not retry together. */
+export function jittered(ms: number): number {
+  return Math.round(ms * (0.5 + Math.random()));
+}
 
 /**
- * Mirrors an actor's current state into Redis after changes: coalesced (a
- * burst of changes costs one write of the latest version, and at most one
- * write per `minIntervalMs`), versioned (never moves back), and retried by
- * the actor's alarm while it is behind. The actor never waits for it inside a
- * state change.
+ * Mirrors an actor's current state into Redis after changes: coalesced (one
+ * write in flight per actor; a burst of changes costs one write of the latest
+ * version, and at most one write per `minIntervalMs`), versioned (never moves
+ * back), and through the isolate's write gate (a few writes at once, a
+ * circuit breaker for a dead or slow Redis). A write that failed on its own
+ * (a timeout, an error) is retried by the actor's alarm twice, with growing
+ * jittered delays, then dropped; a write refused because Redis is known to
+ * be down is dropped at once. So an outage leaves no alarms behind that a
+ * restart would fire all together: the snapshot is only a cache, readers
+ * fall back to the actor, and the next change or the hourly sync writes it
+ * again. Failures are not logged here (the gate logs when Redis goes away
+ * and comes back). The actor never waits for it inside a state change.
  */
 export class RedisMirror {
   private publishedVersion = -1;
+  /** Failed writes since the last change or success. */
+  private failures = 0;
+  /** When the actor's alarm should next try (null: no alarm needed for Redis). */
+  private retryAt: number | null = null;
+  private lastError: unknown = null;
   private readonly flight: SingleFlight;
 
   constructor(
@@ -26,26 +49,57 @@ export class RedisMirror {
     return redisConfigured(this.env);
   }
 
-  /** True while Redis holds an older version than the actor (a write failed or is in flight). */
+  /** True while Redis may hold an older version than the actor (a write failed, is in flight, or was never made since start). */
   isBehind(): boolean {
     const value = this.current();
     return this.enabled && value !== null && value.version > this.publishedVersion;
   }
 
-  kick(): void {
-    if (this.enabled) this.flight.kick();
+  /** When the actor needs an alarm for this mirror, or null (up to date, or retries used up). */
+  nextWriteAt(): number | null {
+    return this.isBehind() ? this.retryAt : null;
   }
 
-  /** Writes the current state now and waits; throws when Redis is unreachable. */
+  /** A change: write it now (with a fresh set of retries). */
+  kick(): void {
+    if (!this.enabled) return;
+    this.failures = 0;
+    this.retryAt = Date.now() + jittered(PENDING_CHECK_MS);
+    this.flight.kick();
+  }
+
+  /**
+   * From the actor's alarm: writes if a retry is due, or if nothing was tried
+   * since the actor started (after a restart the actor does not know what
+   * Redis holds). Never throws.
+   */
+  async retryIfDue(now = Date.now()): Promise<void> {
+    if (!this.isBehind() || this.failures > MAX_RETRIES) return;
+    if (this.retryAt !== null && this.retryAt > now) return;
+    await this.flight.run();
+  }
+
+  /** Writes the current state now and waits; throws when it could not be written. */
   async flush(): Promise<void> {
-    if (this.enabled) await this.write();
+    if (!this.enabled) return;
+    await this.flight.run();
+    if (this.isBehind() && this.lastError) throw this.lastError;
   }
 
   private async write(): Promise<void> {
-    const redis = redisClient(this.env, WRITE_TIMEOUT_MS);
     const value = this.current();
-    if (!redis || !value || value.version <= this.publishedVersion) return;
-    await writeIfNewer(redis, value);
-    this.publishedVersion = Math.max(this.publishedVersion, value.version);
+    if (!value || value.version <= this.publishedVersion) return;
+    try {
+      await redisWrites.run(this.env, (redis) => writeIfNewer(redis, value));
+      this.publishedVersion = Math.max(this.publishedVersion, value.version);
+      this.failures = 0;
+      this.lastError = null;
+      if (!this.isBehind()) this.retryAt = null;
+    } catch (err) {
+      // Known down: no retry alarm (thousands of actors would hold one); the next change or the sync writes it.
+      this.failures = err instanceof RedisUnavailableError && err.reason === "open" ? MAX_RETRIES + 1 : this.failures + 1;
+      this.lastError = err;
+      this.retryAt = this.failures > MAX_RETRIES ? null : Date.now() + jittered(RETRY_BASE_MS * 4 ** (this.failures - 1));
+    }
   }
 }

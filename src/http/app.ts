@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { shedLoad } from "./admission";
 import { cartRoutes } from "./cart";
 import { catalogRoutes } from "./catalog";
 import { checkoutRoutes } from "./checkout";
@@ -19,6 +20,7 @@ function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(corsForAllowedOrigins);
   app.use(requestId());
+  app.use(shedLoad());
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => problem(c, "PAYLOAD_TOO_LARGE", `the body is larger than ${MAX_BODY_BYTES} bytes`) }));
   app.onError(onError);
   app.notFound((c) => problem(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));

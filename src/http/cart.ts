@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { readCartSnapshot } from "../cache/cart-snapshots";
 import { renderCart } from "../cache/sku-views";
-import type { CartState } from "../domain/cart";
+import type { CartEditOutcome } from "../actors/cart-actor";
 import { DomainError, unwrap } from "../domain/errors";
 import { issueTicket, readTicket, resolveIdentity } from "./identity";
 import type { App, AppContext } from "./route";
@@ -35,24 +35,59 @@ const ifMatch = (c: AppContext) => versionHeader(c, "if-match");
 
 const IF_MATCH_HEADER = { name: "If-Match", required: false, description: "the cart version the client last saw; a stale one is 412 VERSION_CONFLICT" };
 
-async function cartResponse(c: AppContext, state: CartState, extra: Record<string, unknown> = {}): Promise<Response> {
-  const view = await renderCart(c.env, state);
-  c.header("etag", `"${state.version}"`);
-  return c.json({ ...view, ...extra });
+/** The cart as the actor rendered it (JSON of a CartView), with its version as the ETag. */
+function cartResponse(c: AppContext, version: number, view: string, extra?: Record<string, unknown>): Response {
+  c.header("content-type", "application/json");
+  c.header("etag", `"${version}"`);
+  return c.body(extra ? `${view.slice(0, -1)},${JSON.stringify(extra).slice(1)}` : view);
 }
 
 const cartOf = (c: AppContext, cartKey: string) => c.env.CARTS.getByName(cartKey);
 
+/** How long a read waits for its cart actor before answering from the Redis snapshot. */
+export const CART_READ_DEADLINE_MS = 1_000;
+
 /**
- * Reads try the Redis snapshot first and fall back to the actor when it is
- * missing, older than the version the client last saw (X-Cart-Version), or
- * Redis is down or slow.
+ * Reads ask the cart actor, which answers from memory with the whole
+ * rendered cart: one round trip, always the current version. When the actor
+ * does not answer within the deadline (overloaded, restarting) the Redis
+ * snapshot answers instead, unless it is older than the version the client
+ * last saw (X-Cart-Version); with neither, 503 and Retry-After.
  */
-async function currentCart(c: AppContext, cartKey: string): Promise<CartState> {
+async function readCart(c: AppContext, cartKey: string): Promise<{ view: string; version: number }> {
   const seen = versionHeader(c, "x-cart-version");
-  const snapshot = await readCartSnapshot(c.env, cartKey);
-  if (snapshot && (seen === null || snapshot.version >= seen)) return snapshot;
-  return cartOf(c, cartKey).read();
+  const fromActor = cartOf(c, cartKey).readView();
+  try {
+    const view = await withDeadline(fromActor, CART_READ_DEADLINE_MS);
+    return { view, version: versionOf(view) };
+  } catch (err) {
+    fromActor.catch(() => undefined);
+    const snapshot = await readCartSnapshot(c.env, cartKey);
+    if (snapshot && (seen === null || snapshot.version >= seen)) {
+      console.warn(`cart ${cartKey}: actor did not answer (${err instanceof Error ? err.message : err}); served the Redis snapshot v${snapshot.version}`);
+      return { view: JSON.stringify(await renderCart(c.env, snapshot)), version: snapshot.version };
+    }
+    throw new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, { "retry-after": "1" });
+  }
+}
+
+/** The version field of a rendered cart (the actor's JSON always starts with cartId, then version). */
+function versionOf(view: string): number {
+  const match = /"version":(\d+)/.exec(view);
+  return match ? Number(match[1]) : (JSON.parse(view) as { version: number }).version;
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => timer !== null && clearTimeout(timer));
+}
+
+function edited(c: AppContext, outcome: CartEditOutcome): Response {
+  const { cart, view } = unwrap(outcome);
+  return cartResponse(c, cart.version, view);
 }
 
 export function cartRoutes(app: App): void {
@@ -62,15 +97,21 @@ export function cartRoutes(app: App): void {
   route(
     app,
     { method: "get", path: "/v1/cart", tag, summary: "The cart with price markers and totals", access: "cart", headers: readHeaders, ok: { status: 200, description: "The cart", schema: CartViewSchema } },
-    async (c, { identity }) => cartResponse(c, await currentCart(c, identity.cartKey)),
+    async (c, { identity }) => {
+      const { view, version } = await readCart(c, identity.cartKey);
+      return cartResponse(c, version, view);
+    },
   );
 
   route(
     app,
     { method: "get", path: "/v1/cart/count", tag, summary: "Line and unit counts (for a cart badge)", access: "cart", headers: readHeaders, ok: { status: 200, description: "Counts", schema: CartCountSchema } },
     async (c, { identity }) => {
-      const state = await currentCart(c, identity.cartKey);
-      return c.json({ totalQuantity: state.lines.reduce((n, l) => n + l.quantity, 0), totalItems: state.lines.length });
+      versionHeader(c, "x-cart-version");
+      return c.json(await withDeadline(cartOf(c, identity.cartKey).count(), CART_READ_DEADLINE_MS).catch((err: unknown) => {
+        console.warn(`cart ${identity.cartKey}: count not answered`, err instanceof Error ? err.message : err);
+        throw new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, { "retry-after": "1" });
+      }));
     },
   );
 
@@ -89,8 +130,7 @@ export function cartRoutes(app: App): void {
       problems: ["SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "CART_TOO_LARGE", "CURRENCY_MISMATCH", "VERSION_CONFLICT"],
     },
     async (c, { identity, body }) => {
-      const { cart } = unwrap(await cartOf(c, identity.cartKey).addItem(body.skuId, body.quantity, ifMatch(c)));
-      return cartResponse(c, cart);
+      return edited(c, await cartOf(c, identity.cartKey).addItem(body.skuId, body.quantity, ifMatch(c)));
     },
   );
 
@@ -109,8 +149,7 @@ export function cartRoutes(app: App): void {
       problems: ["NOT_FOUND", "SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "VERSION_CONFLICT"],
     },
     async (c, { identity, params, body }) => {
-      const { cart } = unwrap(await cartOf(c, identity.cartKey).updateItem(params.skuId, body, ifMatch(c)));
-      return cartResponse(c, cart);
+      return edited(c, await cartOf(c, identity.cartKey).updateItem(params.skuId, body, ifMatch(c)));
     },
   );
 
@@ -128,8 +167,7 @@ export function cartRoutes(app: App): void {
       problems: ["VERSION_CONFLICT"],
     },
     async (c, { identity, params }) => {
-      const { cart } = unwrap(await cartOf(c, identity.cartKey).removeItems([params.skuId], ifMatch(c)));
-      return cartResponse(c, cart);
+      return edited(c, await cartOf(c, identity.cartKey).removeItems([params.skuId], ifMatch(c)));
     },
   );
 
@@ -147,8 +185,7 @@ export function cartRoutes(app: App): void {
       problems: ["VERSION_CONFLICT"],
     },
     async (c, { identity, body }) => {
-      const { cart } = unwrap(await cartOf(c, identity.cartKey).removeItems(body.skuIds, ifMatch(c)));
-      return cartResponse(c, cart);
+      return edited(c, await cartOf(c, identity.cartKey).removeItems(body.skuIds, ifMatch(c)));
     },
   );
 
@@ -166,8 +203,7 @@ export function cartRoutes(app: App): void {
       problems: ["VERSION_CONFLICT"],
     },
     async (c, { identity, body }) => {
-      const { cart } = unwrap(await cartOf(c, identity.cartKey).select(body, ifMatch(c)));
-      return cartResponse(c, cart);
+      return edited(c, await cartOf(c, identity.cartKey).select(body, ifMatch(c)));
     },
   );
 
@@ -184,8 +220,7 @@ export function cartRoutes(app: App): void {
       problems: ["VERSION_CONFLICT"],
     },
     async (c, { identity }) => {
-      const { cart } = unwrap(await cartOf(c, identity.cartKey).clear(ifMatch(c)));
-      return cartResponse(c, cart);
+      return edited(c, await cartOf(c, identity.cartKey).clear(ifMatch(c)));
     },
   );
 
@@ -206,7 +241,7 @@ export function cartRoutes(app: App): void {
     },
     async (c, { identity, body }) => {
       const result = unwrap(await cartOf(c, identity.cartKey).merge(`guest:${body.clientCartId.toLowerCase()}`, body.strategy, ifMatch(c)));
-      return cartResponse(c, result.cart, { merge: result.merge });
+      return cartResponse(c, result.cart.version, result.view, { merge: result.merge });
     },
   );
 

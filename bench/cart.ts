@@ -1,0 +1,274 @@
+// The cart-traffic suite: BENCH_CARTS guest carts (warmed with one add each), BENCH_CONCURRENCY
+// clients, a mix of 60% `GET /v1/cart`, 30% add (`POST /v1/cart/items`) and 10% quantity
+// change (`PATCH /v1/cart/items/{skuId}`). Each client owns its share of the carts and edits
+// them one request at a time, so the final carts are known: afterwards every cart is read
+// from its actor and each line must equal what the client's successful adds and sets make
+// (no edit lost, none doubled). `/healthz` is probed every second meanwhile. Run by bench/run.ts.
+import { randomUUID } from "node:crypto";
+import { check, concurrency, int, prng, runId, type Check } from "./config.ts";
+import { cpuUse, type CpuUse } from "./lib/cpu.ts";
+import { probeHealth, type HealthProbe } from "./lib/health.ts";
+import { percentile, runLoad, type BenchRequest, type BenchResponse, type Sample } from "./lib/load.ts";
+import { sampleRss, type PeakRss } from "./lib/memory.ts";
+import { progress } from "./lib/progress.ts";
+import type { Running, Target } from "./targets.ts";
+
+const OPS = ["get", "add", "set"] as const;
+type Op = (typeof OPS)[number];
+
+export interface CartScenario {
+  carts: number;
+  clients: number;
+  ops: number;
+  skus: number;
+  mix: Record<Op, number>;
+  seed: number;
+}
+
+export const cartScenario: CartScenario = {
+  carts: Math.max(1, int("BENCH_CARTS", 2_000)),
+  clients: concurrency,
+  ops: Math.max(1, int("BENCH_CART_OPS", process.env.BENCH_REQUESTS ? int("BENCH_REQUESTS", 10_000) : 10_000)),
+  skus: Math.max(1, int("BENCH_CART_SKUS", 20)),
+  mix: { get: 0.6, add: 0.3, set: 0.1 },
+  seed: int("BENCH_SEED", 42),
+};
+const C = cartScenario;
+
+interface LatencyStats {
+  n: number;
+  ok: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface CartResult {
+  target: string;
+  description: string;
+  seconds: number;
+  rps: number;
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  byOp: Record<Op, LatencyStats>;
+  failures: Record<string, number>;
+  health: HealthProbe;
+  peakRss: PeakRss | null;
+  cpu: CpuUse | null;
+  verified: boolean;
+  checks: Check[];
+}
+
+/** What one request did, to replay the client's view of its carts afterwards. */
+interface Edit {
+  op: Op | "warm" | "read";
+  cart: number;
+  skuId?: string;
+  quantity?: number;
+}
+
+interface Result {
+  edit: Edit;
+  status: number;
+  /** For a connection error: what it was. */
+  error?: string;
+  /** For the final reads: the cart's lines. */
+  lines?: Map<string, number>;
+}
+
+const skuIds = Array.from({ length: C.skus }, (_, i) => `bench-cart-${runId}-${i}`);
+
+function request(edit: Edit, cartIds: string[]): BenchRequest {
+  const headers: Record<string, string> = { "x-cart-id": cartIds[edit.cart]!, "content-type": "application/json" };
+  const meta = JSON.stringify(edit);
+  switch (edit.op) {
+    case "get":
+      return { method: "GET", path: "/v1/cart", headers, meta };
+    case "read": // from the actor: a version newer than any snapshot skips Redis
+      return { method: "GET", path: "/v1/cart", headers: { ...headers, "x-cart-version": "1000000000" }, meta };
+    case "set":
+      return { method: "PATCH", path: `/v1/cart/items/${edit.skuId}`, headers, body: JSON.stringify({ quantity: edit.quantity }), meta };
+    default:
+      return { method: "POST", path: "/v1/cart/items", headers, body: JSON.stringify({ skuId: edit.skuId, quantity: edit.quantity }), meta };
+  }
+}
+
+function classify(res: BenchResponse, req: BenchRequest): Result {
+  const edit = JSON.parse(req.meta!) as Edit;
+  const out: Result = { edit, status: res.status, ...(res.status === 0 ? { error: res.text.slice(0, 60) } : {}) };
+  if (edit.op === "read" && res.status === 200) {
+    try {
+      const view = JSON.parse(res.text) as { items: { skuId: string; quantity: number }[] };
+      out.lines = new Map(view.items.map((i) => [i.skuId, i.quantity]));
+    } catch {
+      // no lines: counted as a failed read
+    }
+  }
+  return out;
+}
+
+/** Lanes of requests, one per client: client k owns carts k, k + clients, k + 2*clients, ... */
+function lanesOf(perCart: (cart: number) => Edit[], cartIds: string[]): BenchRequest[][] {
+  return Array.from({ length: Math.min(C.clients, C.carts) }, (_, k) => {
+    const lane: BenchRequest[] = [];
+    for (let cart = k; cart < C.carts; cart += C.clients) lane.push(...perCart(cart).map((e) => request(e, cartIds)));
+    return lane;
+  });
+}
+
+/** The measured mix: each client's ops spread round-robin over its carts; sets target lines the cart has. */
+function plannedEdits(): Map<number, Edit[]> {
+  const rand = prng(C.seed);
+  const byCart = new Map<number, Edit[]>();
+  const planned = new Map<number, Set<string>>(); // lines each cart will have if every edit succeeds
+  for (let cart = 0; cart < C.carts; cart++) {
+    byCart.set(cart, []);
+    planned.set(cart, new Set([skuIds[cart % C.skus]!]));
+  }
+  for (let i = 0; i < C.ops; i++) {
+    const cart = i % C.carts;
+    const r = rand();
+    const pick = () => skuIds[Math.floor(rand() * C.skus)]!;
+    let edit: Edit;
+    if (r < C.mix.get) edit = { op: "get", cart };
+    else if (r < C.mix.get + C.mix.add) {
+      edit = { op: "add", cart, skuId: pick(), quantity: 1 + Math.floor(rand() * 3) };
+      planned.get(cart)!.add(edit.skuId!);
+    } else {
+      const lines = [...planned.get(cart)!];
+      edit = { op: "set", cart, skuId: lines[Math.floor(rand() * lines.length)]!, quantity: 1 + Math.floor(rand() * 5) };
+    }
+    byCart.get(cart)!.push(edit);
+  }
+  return byCart;
+}
+
+function stats(samples: Sample<Result>[], seconds: number): LatencyStats {
+  const lat = Float64Array.from(samples.map((s) => s.latencyMs)).sort();
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return {
+    n: samples.length,
+    ok: samples.filter((s) => s.outcome.status >= 200 && s.outcome.status < 300).length,
+    rps: Math.round(samples.length / seconds),
+    p50: r(percentile(lat, 50) || 0),
+    p95: r(percentile(lat, 95) || 0),
+    p99: r(percentile(lat, 99) || 0),
+  };
+}
+
+/**
+ * Replays each cart's requests in order (warm-up, then the measured ones) with their answers:
+ * 2xx adds sum, 2xx sets replace, a 4xx changed nothing; a transport error or 5xx leaves the
+ * line unknown (not checked). Compares with the lines read from the actors.
+ */
+function editChecks(history: Result[], finals: Result[]): Check[] {
+  const expected = new Map<number, Map<string, number>>();
+  const unknown = new Map<number, Set<string>>();
+  for (const { edit, status } of history) {
+    if (edit.op === "get" || !edit.skuId) continue;
+    const lines = expected.get(edit.cart) ?? expected.set(edit.cart, new Map()).get(edit.cart)!;
+    if (status >= 200 && status < 300) lines.set(edit.skuId, edit.op === "set" ? edit.quantity! : (lines.get(edit.skuId) ?? 0) + edit.quantity!);
+    else if (status === 0 || status >= 500) (unknown.get(edit.cart) ?? unknown.set(edit.cart, new Set()).get(edit.cart)!).add(edit.skuId);
+  }
+  let lost = 0;
+  let doubled = 0;
+  let unread = 0;
+  let checked = 0;
+  let skipped = 0;
+  for (const f of finals) {
+    if (!f.lines) {
+      unread++;
+      continue;
+    }
+    const want = expected.get(f.edit.cart) ?? new Map<string, number>();
+    const skip = unknown.get(f.edit.cart) ?? new Set<string>();
+    for (const skuId of new Set([...want.keys(), ...f.lines.keys()])) {
+      if (skip.has(skuId)) {
+        skipped++;
+        continue;
+      }
+      checked++;
+      const a = f.lines.get(skuId) ?? 0;
+      const w = want.get(skuId) ?? 0;
+      if (a < w) lost++;
+      if (a > w) doubled++;
+    }
+  }
+  return [
+    check("every cart read back from its actor", unread === 0, `${finals.length - unread} of ${finals.length} carts`),
+    check("no edit lost: no line below the client's successful adds/sets", lost === 0, `${lost} lines short, ${checked} lines checked${skipped ? `, ${skipped} with an unanswered edit skipped` : ""}`),
+    check("no edit doubled: no line above them", doubled === 0, `${doubled} lines over`),
+  ];
+}
+
+export async function runCart(target: Target): Promise<CartResult> {
+  const t0 = performance.now();
+  const t: Running = await target.start();
+  try {
+    console.log(`  ${target.name} up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${t.baseUrl})`);
+    for (const skuId of skuIds) await t.seed({ skuId, units: 1_000_000, limit: null });
+    const cartIds = Array.from({ length: C.carts }, () => randomUUID());
+
+    // Warm every cart (its actor, its snapshot): one add each.
+    const pw = progress(`${target.name} warm ${C.carts} carts`);
+    const warm = await runLoad({
+      baseUrl: t.baseUrl,
+      lanes: lanesOf((cart) => [{ op: "warm", cart, skuId: skuIds[cart % C.skus]!, quantity: 1 }], cartIds),
+      concurrency: C.clients,
+      classify,
+      onProgress: pw.onProgress,
+    });
+    pw.end();
+    console.log(`  warm-up: ${C.carts} carts in ${warm.seconds.toFixed(1)} s`);
+
+    const edits = plannedEdits();
+    const perProcess = cpuUse();
+    const rss = sampleRss(t.pids);
+    const health = probeHealth(t.baseUrl);
+    const p = progress(`${target.name} cart ops`);
+    const load = await runLoad({ baseUrl: t.baseUrl, lanes: lanesOf((cart) => edits.get(cart)!, cartIds), concurrency: C.clients, classify, onProgress: p.onProgress });
+    p.end();
+    const cpu = perProcess();
+    const healthResult = await health();
+    const peakRss = rss();
+
+    const all = Float64Array.from(load.samples.map((s) => s.latencyMs)).sort();
+    const byOp = Object.fromEntries(OPS.map((op) => [op, stats(load.samples.filter((s) => s.outcome.edit.op === op), load.seconds)])) as Record<Op, LatencyStats>;
+    const failures: Record<string, number> = {};
+    for (const s of load.samples) {
+      if (s.outcome.status >= 200 && s.outcome.status < 300) continue;
+      const key = `${s.outcome.edit.op} ${s.outcome.status}${s.outcome.error ? ` ${s.outcome.error}` : ""}`;
+      failures[key] = (failures[key] ?? 0) + 1;
+    }
+    const r = (n: number) => Math.round(n * 10) / 10;
+    console.log(
+      `  ${load.samples.length} ops in ${load.seconds.toFixed(1)} s: ${Math.round(load.samples.length / load.seconds)}/s; ` +
+        OPS.map((op) => `${op} ${byOp[op].rps}/s p50 ${byOp[op].p50} p99 ${byOp[op].p99} ms`).join("; ") +
+        (Object.keys(failures).length ? `; failures ${JSON.stringify(failures)}` : ""),
+    );
+    console.log(`  /healthz: ${healthResult.probes} probes, p50 ${healthResult.p50Ms} ms, max ${healthResult.maxMs} ms, ${healthResult.over1s} at 1 s or more; peak RSS ${peakRss?.totalMiB ?? "?"} MiB`);
+
+    const checks: Check[] = [check("/healthz answered within 1 s every second", healthResult.over1s === 0 && healthResult.probes > 0, `${healthResult.probes} probes, max ${healthResult.maxMs} ms`)];
+    if (target.name !== "floor") {
+      const reads = await runLoad({ baseUrl: t.baseUrl, lanes: lanesOf((cart) => [{ op: "read", cart }], cartIds), concurrency: C.clients, classify });
+      checks.push(...editChecks([...warm.samples, ...load.samples].map((s) => s.outcome), reads.samples.map((s) => s.outcome)));
+      for (const c of checks) console.log(`  ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`);
+    }
+    return {
+      target: target.name,
+      description: target.description,
+      seconds: r(load.seconds),
+      rps: Math.round(load.samples.length / load.seconds),
+      latencyMs: { p50: r(percentile(all, 50)), p95: r(percentile(all, 95)), p99: r(percentile(all, 99)), max: r(all[all.length - 1] ?? 0) },
+      byOp,
+      failures,
+      health: healthResult,
+      peakRss,
+      cpu,
+      verified: checks.every((c) => c.ok),
+      checks,
+    };
+  } finally {
+    await t.stop();
+  }
+}

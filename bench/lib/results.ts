@@ -1,0 +1,214 @@
+// The run's results: the console/Markdown tables and a hand-written SVG chart (attempts/s
+// and p99 per target for the flash sale, ops/s per operation for the cart traffic).
+import type { CartResult, CartScenario } from "../cart.ts";
+import type { FlashResult, FlashScenario } from "../flash-sale.ts";
+import type { HealthProbe } from "./health.ts";
+import type { MachineInfo } from "./machine.ts";
+
+export interface RunResults {
+  machine: MachineInfo;
+  code: { commit: string; srcDirty: boolean } | null;
+  flash?: { scenario: FlashScenario; targets: FlashResult[] };
+  cart?: { scenario: CartScenario; targets: CartResult[] };
+}
+
+const na = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "n/a" : `${v}${unit}`);
+/** The slowest probe; a probe gives up after 10 s. The baselines have no /healthz (their 404 still shows how fast they answer). */
+const healthMax = (h: HealthProbe) => (h.probes === 0 ? "n/a" : h.maxMs >= 10_000 ? "≥ 10000" : String(h.maxMs));
+
+export function flashRows(results: FlashResult[]): string[][] {
+  const head = ["target", "attempts/s", "p50 ms", "p95 ms", "p99 ms", "201", "SOLD_OUT", "LIMIT_EXCEEDED", "other", "oversell", "orders in Postgres", "last order landed", "peak RSS MiB", "/healthz max ms", "verified"];
+  return [
+    head,
+    ...results.map((r) => [
+      r.target,
+      String(r.rps),
+      r.latencyMs.p50.toFixed(1),
+      r.latencyMs.p95.toFixed(1),
+      r.latencyMs.p99.toFixed(1),
+      String(r.counts.created),
+      String(r.counts.soldOut),
+      String(r.counts.limitExceeded),
+      String(r.counts.other),
+      na(r.oversell),
+      na(r.ordersInPostgres),
+      r.lastOrderSeconds === null ? "n/a" : `+${r.lastOrderSeconds} s`,
+      na(r.peakRss?.totalMiB),
+      healthMax(r.health),
+      r.target === "floor" ? "n/a" : r.verified ? "yes" : "NO",
+    ]),
+  ];
+}
+
+export function cartRows(results: CartResult[]): string[][] {
+  const head = ["target", "ops/s", "GET /v1/cart /s", "p50 / p99 ms", "add /s", "p50 / p99 ms", "set qty /s", "p50 / p99 ms", "failed", "/healthz max ms", "peak RSS MiB", "edits lost / doubled"];
+  return [
+    head,
+    ...results.map((r) => {
+      const failed = Object.values(r.failures).reduce((a, b) => a + b, 0);
+      const lost = r.checks.find((c) => c.name.startsWith("no edit lost"));
+      const doubled = r.checks.find((c) => c.name.startsWith("no edit doubled"));
+      return [
+        r.target,
+        String(r.rps),
+        String(r.byOp.get.rps),
+        `${r.byOp.get.p50} / ${r.byOp.get.p99}`,
+        String(r.byOp.add.rps),
+        `${r.byOp.add.p50} / ${r.byOp.add.p99}`,
+        String(r.byOp.set.rps),
+        `${r.byOp.set.p50} / ${r.byOp.set.p99}`,
+        String(failed),
+        healthMax(r.health),
+        na(r.peakRss?.totalMiB),
+        lost && doubled ? `${/^(\d+)/.exec(lost.detail)?.[1]} / ${/^(\d+)/.exec(doubled.detail)?.[1]}` : "n/a",
+      ];
+    }),
+  ];
+}
+
+export function consoleTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
+}
+
+function mdTable(rows: string[][]): string[] {
+  return [`| ${rows[0]!.join(" | ")} |`, `|${rows[0]!.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)];
+}
+
+export function markdown(res: RunResults): string {
+  const { machine, code } = res;
+  const md: string[] = ["# Benchmark: latest run", ""];
+  md.push(
+    `${machine.date} · ${machine.cpus} CPUs (${machine.cpuModel}) · ${machine.memoryGiB} GiB · Node ${machine.node} · ${machine.platform}` +
+      (code ? ` · edge-cart at ${code.commit}${code.srcDirty ? " + uncommitted src/ changes" : ""}` : "") +
+      ". edge-cart and the floor run as `npm start` serves them (workerd through Miniflare, no wrangler dev).",
+    "",
+    "![benchmark chart](latest.svg)",
+    "",
+  );
+  if (res.flash) {
+    const s = res.flash.scenario;
+    md.push(
+      "## Flash sale",
+      "",
+      `One SKU with **${s.units}** units, purchase limit **${s.purchaseLimit}**; **${s.requests}** attempts (quantity 1) from **${s.buyers}** distinct buyers ` +
+        `(${s.perBuyer} each, each with its own Idempotency-Key), **${s.concurrency}** concurrent clients, keep-alive; ${s.warmupRequests} warm-up attempts per target on another SKU. ` +
+        `Seed ${s.seed}. Oversell = units the server's records hold beyond the stock. "Last order landed" = seconds after the last answer until the last order was in Postgres.`,
+      "",
+      ...mdTable(flashRows(res.flash.targets)),
+      "",
+    );
+    md.push("Cores used per component during the measured phase (from /proc; 1.00 = one core), and peak RSS per process:", "");
+    for (const r of res.flash.targets) {
+      const cpu = r.cpu ? Object.entries(r.cpu.byComponent).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ") : "n/a";
+      const rss = r.peakRss ? Object.entries(r.peakRss.byProcess).map(([k, v]) => `${k} ${v}`).join(", ") : "n/a";
+      md.push(`- **${r.target}**: ${cpu}. RSS MiB: ${rss}`);
+    }
+    md.push("", "Checks:", "");
+    for (const r of res.flash.targets) {
+      if (!r.checks.length) continue;
+      md.push(`- **${r.target}**`, ...r.checks.map((c) => `  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`));
+      if (r.counts.other) md.push(`  - other answers: ${JSON.stringify(r.otherBreakdown)}`);
+    }
+    md.push("");
+  }
+  if (res.cart) {
+    const s = res.cart.scenario;
+    md.push(
+      "## Cart traffic",
+      "",
+      `**${s.carts}** guest carts (warmed with one add each), **${s.clients}** concurrent clients, **${s.ops}** operations: ` +
+        `${s.mix.get * 100}% \`GET /v1/cart\`, ${s.mix.add * 100}% add, ${s.mix.set * 100}% quantity change, over ${s.skus} SKUs. ` +
+        "Each client edits its own carts one request at a time; afterwards every cart is read from its actor and compared line by line with the client's successful adds and sets. `/healthz` probed every second.",
+      "",
+      ...mdTable(cartRows(res.cart.targets)),
+      "",
+    );
+    for (const r of res.cart.targets) {
+      md.push(`- **${r.target}**`, ...r.checks.map((c) => `  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`));
+      if (Object.keys(r.failures).length) md.push(`  - non-2xx answers: ${JSON.stringify(r.failures)}`);
+    }
+    md.push("");
+  }
+  md.push("See bench/README.md for what each target is and the caveats.", "");
+  return md.join("\n");
+}
+
+// ---- SVG -----------------------------------------------------------------------------------
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+interface Bar {
+  label: string;
+  value: number;
+  note: string;
+  color: string;
+}
+
+/** One panel of horizontal bars, scaled to its largest value. Returns the SVG elements and its height. */
+function panel(title: string, bars: Bar[], y0: number, width: number): { svg: string[]; height: number } {
+  const labelW = 190;
+  const barH = 22;
+  const gap = 8;
+  const maxBar = width - labelW - 240;
+  const max = Math.max(1, ...bars.map((b) => b.value));
+  const svg = [`<text x="16" y="${y0 + 18}" font-size="15" font-weight="bold">${esc(title)}</text>`];
+  bars.forEach((b, i) => {
+    const y = y0 + 32 + i * (barH + gap);
+    const w = Math.max(1, Math.round((b.value / max) * maxBar));
+    svg.push(
+      `<text x="${labelW - 8}" y="${y + 15}" font-size="13" text-anchor="end">${esc(b.label)}</text>`,
+      `<rect x="${labelW}" y="${y}" width="${w}" height="${barH}" rx="3" fill="${b.color}"/>`,
+      `<text x="${labelW + w + 6}" y="${y + 15}" font-size="12">${esc(b.note)}</text>`,
+    );
+  });
+  return { svg, height: 32 + bars.length * (barH + gap) + 16 };
+}
+
+const COLORS: Record<string, string> = {
+  postgres: "#336791",
+  "redis-lua": "#d82c20",
+  "edge-cart": "#f38020",
+  "edge-cart-striped": "#fbad41",
+  floor: "#9aa0a6",
+};
+
+export function chart(res: RunResults): string {
+  const width = 760;
+  const parts: string[] = [];
+  let y = 10;
+  if (res.flash) {
+    const bars = res.flash.targets.map((r) => ({
+      label: r.target,
+      value: r.rps,
+      note: `${r.rps}/s · p50 ${Math.round(r.latencyMs.p50)} · p99 ${Math.round(r.latencyMs.p99)} ms${r.oversell ? ` · OVERSELL ${r.oversell}` : ""}`,
+      color: COLORS[r.target] ?? "#666",
+    }));
+    const p = panel(`Flash sale: attempts/s (${res.flash.scenario.concurrency} clients, ${res.flash.scenario.buyers} buyers)`, bars, y, width);
+    parts.push(...p.svg);
+    y += p.height;
+  }
+  if (res.cart) {
+    const bars = res.cart.targets.flatMap((r) =>
+      (["get", "add", "set"] as const).map((op) => ({
+        label: `${r.target} ${op === "get" ? "GET cart" : op === "add" ? "add" : "set qty"}`,
+        value: r.byOp[op].rps,
+        note: `${r.byOp[op].rps}/s · p50 ${Math.round(r.byOp[op].p50)} · p99 ${Math.round(r.byOp[op].p99)} ms`,
+        color: COLORS[r.target] ?? "#666",
+      })),
+    );
+    const p = panel(`Cart traffic: ops/s by operation (${res.cart.scenario.clients} clients, ${res.cart.scenario.carts} carts)`, bars, y, width);
+    parts.push(...p.svg);
+    y += p.height;
+  }
+  const foot = `${res.machine.cpus} CPUs · ${res.machine.date.slice(0, 16).replace("T", " ")} UTC${res.code ? ` · ${res.code.commit}` : ""} · one machine, everything local`;
+  parts.push(`<text x="16" y="${y + 8}" font-size="11" fill="#555">${esc(foot)}</text>`);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 20}" viewBox="0 0 ${width} ${y + 20}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    ...parts,
+    "</svg>",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,95 @@
+// `npm run bench`: the flash-sale suite (bench/flash-sale.ts) and the cart-traffic suite
+// (bench/cart.ts) against the targets of bench/targets.ts, one after the other, then
+// bench/results/latest.{json,md,svg}. Knobs (BENCH_SUITES, BENCH_TARGETS, ...) in bench/README.md.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { ROOT } from "../dev/util.ts";
+import { runCart, cartScenario, type CartResult } from "./cart.ts";
+import { outDir, suites, targets } from "./config.ts";
+import { flashScenario, runFlash, type FlashResult } from "./flash-sale.ts";
+import { machineInfo } from "./lib/machine.ts";
+import { cartRows, chart, consoleTable, flashRows, markdown, type RunResults } from "./lib/results.ts";
+import { stopAllChildren } from "./lib/servers.ts";
+import { ALL_TARGETS } from "./targets.ts";
+
+/** The cart suite runs where the cart API exists (and on the floor, for comparison). */
+const CART_TARGETS = new Set(["edge-cart", "floor"]);
+
+/** Which code was measured: the commit, and whether src/ had uncommitted changes. */
+function codeVersion(): { commit: string; srcDirty: boolean } | null {
+  try {
+    const git = (args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+    return { commit: git(["rev-parse", "--short", "HEAD"]), srcDirty: git(["status", "--porcelain", "--", "src", "wrangler.toml"]) !== "" };
+  } catch {
+    return null;
+  }
+}
+
+const errors: string[] = [];
+/** A target that breaks (its server died, a request threw) is reported and the run goes on with the next. */
+function failed(name: string): (err: Error) => null {
+  return (err) => {
+    errors.push(`${name}: ${err.message}`);
+    console.error(`[bench] ${name} FAILED: ${err.stack ?? err.message}`);
+    return null;
+  };
+}
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  const results: RunResults = { machine, code: codeVersion() };
+  console.log(`[bench] ${machine.cpus} CPUs, Node ${machine.node}; suites: ${suites.join(", ")}; targets: ${targets.join(", ")}`);
+  if (suites.includes("flash")) {
+    const S = flashScenario;
+    console.log(`[bench] flash: ${S.requests} attempts from ${S.buyers} buyers (${S.perBuyer} each), ${S.units} units, limit ${S.purchaseLimit}, ${S.concurrency} clients`);
+    const out: FlashResult[] = [];
+    for (const name of targets) {
+      console.log(`[bench] flash / ${name}`);
+      const r = await runFlash(ALL_TARGETS[name]).catch(failed(name));
+      if (r) out.push(r);
+    }
+    results.flash = { scenario: S, targets: out };
+    console.log(`\n${consoleTable(flashRows(out))}\n`);
+  }
+  if (suites.includes("cart")) {
+    const C = cartScenario;
+    console.log(`[bench] cart: ${C.ops} ops on ${C.carts} guest carts, ${C.clients} clients, 60% GET / 30% add / 10% set`);
+    const out: CartResult[] = [];
+    for (const name of targets.filter((t) => CART_TARGETS.has(t))) {
+      console.log(`[bench] cart / ${name}`);
+      const r = await runCart(ALL_TARGETS[name]).catch(failed(name));
+      if (r) out.push(r);
+    }
+    results.cart = { scenario: C, targets: out };
+    if (out.length) console.log(`\n${consoleTable(cartRows(out))}\n`);
+  }
+  const failedChecks = [...(results.flash?.targets ?? []), ...(results.cart?.targets ?? [])].filter((r) => !r.verified);
+  for (const r of failedChecks) for (const c of r.checks) if (!c.ok) console.log(`[bench] ${r.target}: check FAILED: ${c.name} (${c.detail})`);
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, "latest.json"), JSON.stringify(results, null, 2) + "\n");
+  fs.writeFileSync(path.join(outDir, "latest.md"), markdown(results));
+  fs.writeFileSync(path.join(outDir, "latest.svg"), chart(results));
+  console.log(`[bench] wrote ${path.relative(ROOT, outDir)}/latest.{json,md,svg}`);
+  for (const e of errors) console.log(`[bench] FAILED: ${e}`);
+  if (errors.length || failedChecks.some((r) => r.target !== "floor")) process.exitCode = 1;
+}
+
+// Ctrl-C reaches only this process (the targets run in their own process groups): stop them.
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    console.log(`\n[bench] ${sig}: stopping`);
+    void stopAllChildren().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
+} finally {
+  await stopAllChildren();
+}
+// Child processes may keep handles open for a moment; do not wait for them.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,121 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./context";
+import { problem } from "./problem";
+
+/**
+ * Load shedding (SPEC invariant 8): past capacity a request is refused with
+ * 503 and `Retry-After: 1` within a second instead of joining a queue that
+ * grows for minutes. Each isolate serves at most `limit` requests at a time;
+ * a request beyond that waits for a slot at most `maxWaitMs` (and only while
+ * fewer than `limit` others wait), else it is refused. The limit shrinks
+ * while served requests take longer than the latency budget and grows back
+ * while they are fast, so what is admitted keeps answering well within a
+ * second. A refused request did nothing, so a client may send it again as it
+ * is (an edit included).
+ */
+export class Admission {
+  inFlight = 0;
+  limit: number;
+  private readonly waiting: { admit: () => void; since: number }[] = [];
+  private lastShrinkAt = 0;
+
+  constructor(
+    readonly maxInFlight = 256,
+    /** Never below this: a burst from one page (a cart with many devices) is not shed. */
+    readonly minInFlight = 64,
+    /** Served requests slower than this shrink the limit. */
+    readonly latencyBudgetMs = 500,
+    /** How long a request may wait for a slot before it is refused. */
+    readonly maxWaitMs = 500,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.limit = maxInFlight;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Resolves true once the request holds a slot, false when it is to be refused. */
+  async enter(): Promise<boolean> {
+    if (this.inFlight < this.limit && this.waiting.length === 0) {
+      this.inFlight++;
+      return true;
+    }
+    if (this.waiting.length >= this.limit) return false;
+    return new Promise<boolean>((resolve) => {
+      const waiter = { admit: () => resolve(true), since: this.clock() };
+      this.waiting.push(waiter);
+      setTimeout(() => {
+        const at = this.waiting.indexOf(waiter);
+        if (at < 0) return;
+        this.waiting.splice(at, 1);
+        resolve(false);
+      }, this.maxWaitMs);
+    });
+  }
+
+  leave(latencyMs: number): void {
+    this.inFlight--;
+    const now = this.clock();
+    if (latencyMs > this.latencyBudgetMs) {
+      // One slow wave shrinks the limit once per 100 ms, not once per request in it.
+      if (now - this.lastShrinkAt >= 100) {
+        this.lastShrinkAt = now;
+        this.limit = Math.max(this.minInFlight, Math.floor(this.limit * 0.8));
+      }
+    } else if (this.limit < this.maxInFlight) {
+      this.limit++;
+    }
+    while (this.inFlight < this.limit && this.waiting.length > 0) {
+      this.inFlight++;
+      this.waiting.shift()!.admit();
+    }
+  }
+}
+
+/** Paths never shed: the health check must keep answering under load. */
+const EXEMPT = new Set(["/healthz"]);
+
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+export const DEFAULT_SHED_WAIT_MS = 500;
+
+/** One Admission per configuration (module state: per isolate). */
+const admissions = new Map<string, Admission | null>();
+
+/**
+ * The isolate's admission control for this environment: `MAX_IN_FLIGHT`
+ * (default 256; "0" turns shedding off) and `SHED_WAIT_MS` (default 500).
+ */
+export function admissionFor(env: Env): Admission | null {
+  const key = `${env.MAX_IN_FLIGHT ?? ""}|${env.SHED_WAIT_MS ?? ""}`;
+  let admission = admissions.get(key);
+  if (admission === undefined) {
+    const max = positiveInt(env.MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT);
+    const wait = positiveInt(env.SHED_WAIT_MS, DEFAULT_SHED_WAIT_MS);
+    admission = max === 0 ? null : new Admission(max, Math.min(64, max), 500, wait);
+    admissions.set(key, admission);
+  }
+  return admission;
+}
+
+function positiveInt(raw: string | undefined, fallback: number): number {
+  const n = Number(raw);
+  return raw !== undefined && raw !== "" && Number.isInteger(n) && n >= 0 ? n : fallback;
+}
+
+export function shedLoad(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const admission = admissionFor(c.env);
+    if (!admission || EXEMPT.has(c.req.path)) return next();
+    const arrived = Date.now();
+    if (!(await admission.enter())) {
+      return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is at capacity; retry in a second", undefined, { "retry-after": "1" });
+    }
+    try {
+      await next();
+    } finally {
+      admission.leave(Date.now() - arrived);
+    }
+  };
+}
