@@ -92,6 +92,7 @@ const PROBLEM_DETAILS: Partial<Record<ProblemCode, string>> = {
   UNSUPPORTED_MEDIA_TYPE: "send the body as application/json",
   VERSION_CONFLICT: "the cart is at version 8, If-Match said 7",
   IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with another body",
+  DEPENDENCY_UNAVAILABLE: "the service is at capacity; retry in a second",
 };
 
 export function openApiDocument(): Record<string, unknown> {
@@ -121,12 +122,14 @@ export function openApiDocument(): Record<string, unknown> {
     if (op.access === "admin") codes.add("UNAUTHORIZED").add("FORBIDDEN");
     if (op.rateLimited) codes.add("RATE_LIMITED");
     if (op.body) codes.add("PAYLOAD_TOO_LARGE").add("UNSUPPORTED_MEDIA_TYPE");
+    // Past capacity any request but the health check is refused 503 with Retry-After (src/http/admission.ts).
+    if (op.path !== "/healthz") codes.add("DEPENDENCY_UNAVAILABLE");
     const byStatus = new Map<number, ProblemCode[]>();
     for (const code of codes) byStatus.set(STATUS_OF[code], [...(byStatus.get(STATUS_OF[code]) ?? []), code]);
     for (const [status, list] of byStatus) {
       responses[status] = {
         description: list.join(", "),
-        ...(status === 429 ? { headers: { "Retry-After": { description: "seconds to wait", schema: { type: "integer" } } } } : {}),
+        ...(status === 429 || status === 503 ? { headers: { "Retry-After": { description: "seconds to wait before retrying", schema: { type: "integer" } } } } : {}),
         content: {
           "application/problem+json": {
             schema: { $ref: "#/components/schemas/Problem" },
