@@ -2,9 +2,14 @@
 // JWT_SECRET from .dev.vars) for trying the API with curl.
 import { sign } from "hono/jwt";
 import { readDevVars } from "./stack.ts";
+import { isMain } from "./util.ts";
 
-const userId = process.argv[2] ?? "alice";
-const hours = Number(process.argv[3] ?? 24);
-const secret = readDevVars().JWT_SECRET ?? "dev-jwt-secret";
-const now = Math.floor(Date.now() / 1000);
-console.log(await sign({ sub: userId, iat: now, exp: now + Math.round(hours * 3600) }, secret, "HS256"));
+/** A user JWT as the Worker accepts it: `sub` is the user id, `exp` required. */
+export async function userToken(userId: string, hours = 24, secret = process.env.JWT_SECRET ?? readDevVars().JWT_SECRET ?? "dev-jwt-secret"): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return sign({ sub: userId, iat: now, exp: now + Math.round(hours * 3600) }, secret, "HS256");
+}
+
+if (isMain(import.meta.url)) {
+  console.log(await userToken(process.argv[2] ?? "alice", Number(process.argv[3] ?? 24)));
+}

@@ -3,7 +3,7 @@ import type { AppEnv } from "./context";
 import { problem } from "./problem";
 
 /**
- * Load shedding (SPEC invariant 8): past capacity a request is refused with
+ * Load shedding (docs/invariants.md 8): past capacity a request is refused with
  * 503 and `Retry-After: 1` within a second instead of joining a queue that
  * grows for minutes. Each isolate serves at most `limit` requests at a time;
  * a request beyond that waits for a slot at most `maxWaitMs` (and only while

@@ -50,7 +50,7 @@ export function checkoutRoutes(app: App): void {
       body: CheckoutBody,
       bodyOptional: true,
       ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
-      problems: ["CHECKOUT_EMPTY", "SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "PRICE_CHANGED", "IDEMPOTENCY_KEY_REUSED"],
+      problems: ["CHECKOUT_EMPTY", "SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "SALE_NOT_STARTED", "PRICE_CHANGED", "IDEMPOTENCY_KEY_REUSED"],
     },
     async (c, { identity, body }) => {
       const key = idempotencyKey(c);
@@ -80,7 +80,7 @@ export function checkoutRoutes(app: App): void {
       params: SkuParams,
       body: FlashBody,
       ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
-      problems: ["SOLD_OUT", "LIMIT_EXCEEDED", "SKU_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED"],
+      problems: ["SOLD_OUT", "LIMIT_EXCEEDED", "SALE_NOT_STARTED", "SKU_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED"],
     },
     async (c, { identity, params, body }) => {
       const ownerId = identity.cartKey;

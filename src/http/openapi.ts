@@ -73,6 +73,7 @@ function problemExample(code: ProblemCode): Record<string, unknown> {
     ...(code === "VALIDATION_FAILED" ? { errors: [{ code: "too_small", path: "body.quantity", message: "Too small: expected number to be >=1" }] } : {}),
     ...(code === "OUT_OF_STOCK" || code === "SOLD_OUT" ? { errors: [{ skuId: "tee-red-m", code, requested: 3, available: 1 }] } : {}),
     ...(code === "LIMIT_EXCEEDED" ? { errors: [{ skuId: "grinder-flash", code, requested: 3, limit: 2 }] } : {}),
+    ...(code === "SALE_NOT_STARTED" ? { errors: [{ skuId: "kettle-flash", code, saleStartsAt: "2026-05-01T09:00:00.000Z" }] } : {}),
     requestId: "5b0f3c9e-2d7a-4b1e-9a55-0c8f7e6d1a23",
   };
 }
@@ -85,11 +86,13 @@ const PROBLEM_DETAILS: Partial<Record<ProblemCode, string>> = {
   OUT_OF_STOCK: "not enough stock for 1 line",
   SOLD_OUT: "sold out",
   LIMIT_EXCEEDED: "at most 2 per customer",
+  SALE_NOT_STARTED: "the sale of SKU kettle-flash opens at 2026-05-01T09:00:00.000Z",
   RATE_LIMITED: "too many buy requests; retry in 10 s",
   PAYLOAD_TOO_LARGE: "the body is larger than 65536 bytes",
   UNSUPPORTED_MEDIA_TYPE: "send the body as application/json",
   VERSION_CONFLICT: "the cart is at version 8, If-Match said 7",
   IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with another body",
+  DEPENDENCY_UNAVAILABLE: "the service is at capacity; retry in a second",
 };
 
 export function openApiDocument(): Record<string, unknown> {
@@ -119,12 +122,14 @@ export function openApiDocument(): Record<string, unknown> {
     if (op.access === "admin") codes.add("UNAUTHORIZED").add("FORBIDDEN");
     if (op.rateLimited) codes.add("RATE_LIMITED");
     if (op.body) codes.add("PAYLOAD_TOO_LARGE").add("UNSUPPORTED_MEDIA_TYPE");
+    // Past capacity any request but the health check is refused 503 with Retry-After (src/http/admission.ts).
+    if (op.path !== "/healthz") codes.add("DEPENDENCY_UNAVAILABLE");
     const byStatus = new Map<number, ProblemCode[]>();
     for (const code of codes) byStatus.set(STATUS_OF[code], [...(byStatus.get(STATUS_OF[code]) ?? []), code]);
     for (const [status, list] of byStatus) {
       responses[status] = {
         description: list.join(", "),
-        ...(status === 429 ? { headers: { "Retry-After": { description: "seconds to wait", schema: { type: "integer" } } } } : {}),
+        ...(status === 429 || status === 503 ? { headers: { "Retry-After": { description: "seconds to wait before retrying", schema: { type: "integer" } } } } : {}),
         content: {
           "application/problem+json": {
             schema: { $ref: "#/components/schemas/Problem" },

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { Pool } from "@neondatabase/serverless";
 import { Redis } from "@upstash/redis";
-import { startTestServices } from "../support/services.ts";
+import { MissingService, startTestServices } from "../support/services.ts";
 import { DEV_SERVER_URL } from "../../dev/migrate.ts";
 import { useLocalNeon } from "./neon-local.ts";
 
@@ -12,6 +12,7 @@ describe("startTestServices", () => {
     const s = await startTestServices();
     const name = new URL(s.databaseUrl).pathname.slice(1);
     try {
+      expect(s.postgres).toBe("server");
       expect(name).toMatch(/^edge_cart_test_[a-z0-9]+$/);
       useLocalNeon(s.neonWsProxy);
       const pool = new Pool({ connectionString: s.databaseUrl });
@@ -33,5 +34,36 @@ describe("startTestServices", () => {
     await c.end();
     expect(left.rows[0].n).toBe(0);
     await expect(fetch(s.upstashUrl, { method: "POST" })).rejects.toThrow();
+  });
+
+  it("falls back to an embedded PGlite when no Postgres answers, and the database is usable", async () => {
+    const s = await startTestServices({ pgServerUrl: "postgres://postgres@127.0.0.1:1/postgres" });
+    try {
+      expect(s.postgres).toBe("embedded");
+      const c = new pg.Client({ connectionString: s.databaseUrl });
+      await c.connect();
+      const { rows } = await c.query("select count(*)::int as n from drizzle.__drizzle_migrations");
+      expect(rows[0].n).toBeGreaterThan(0);
+      await c.query("insert into processed_events (event_id, type) values ('evt-fallback', 'test')");
+      expect((await c.query("select type from processed_events where event_id = 'evt-fallback'")).rows).toEqual([{ type: "test" }]);
+      await c.end();
+      // The Worker's path: the Neon driver through the WebSocket proxy.
+      useLocalNeon(s.neonWsProxy);
+      const pool = new Pool({ connectionString: s.databaseUrl });
+      expect((await pool.query("select count(*)::int as n from processed_events")).rows[0].n).toBe(1);
+      await pool.end();
+    } finally {
+      await s.stop();
+    }
+    const again = new pg.Client({ connectionString: s.databaseUrl, connectionTimeoutMillis: 2000 });
+    await expect(again.connect()).rejects.toThrow();
+  });
+
+  it("stops with one line saying what to start when no Redis answers and none can be started", async () => {
+    const started = startTestServices({ redisUrl: "redis://127.0.0.1:1", privateRedis: false });
+    await expect(started).rejects.toBeInstanceOf(MissingService);
+    const err = (await started.catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/^no Redis answers on redis:\/\/127\.0\.0\.1:1 .*start Redis.*REDIS_URL.*redis-server/);
+    expect(err.stack).not.toContain("\n");
   });
 });

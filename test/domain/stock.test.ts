@@ -12,7 +12,7 @@ describe("stock arithmetic", () => {
     expect(availableOf(reset)).toBe(2);
   });
 
-  it("reserve, commit, release and restock move the counters as the SPEC says", () => {
+  it("reserve, commit, release and restock move the counters as docs/API.md says", () => {
     let c = applyMovement(stock, movement("reserve", 3));
     expect(c).toEqual({ onHand: 10, reserved: 3, sold: 0 });
     c = applyMovement(c, movement("commit", 2));

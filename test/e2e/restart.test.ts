@@ -1,4 +1,4 @@
-// A crash and restart with thousands of actors holding due alarms (SPEC invariants 8 and 9).
+// A crash and restart with thousands of actors holding due alarms (docs/invariants.md 8 and 9).
 // With Redis and Postgres down, thousands of new guest carts are filled (each a new actor,
 // each with an expiry alarm: the first run's GUEST_CART_TTL_DAYS is a couple of minutes);
 // a user fills a cart, and a striped SKU sells units and holds others past their expiry.
