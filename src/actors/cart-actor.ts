@@ -1,5 +1,5 @@
-import { cartSnapshotValue, readCartSnapshot } from "../cache/cart-snapshots";
-import { RedisMirror } from "../cache/mirror";
+import { cartSnapshotKey, cartSnapshots, cartSnapshotValue, readCartSnapshot } from "../cache/cart-snapshots";
+import { redisConfigured } from "../cache/redis";
 import { skuViewCache } from "../cache/sku-views";
 import { applyEvent, loadCart } from "../consumer/projections";
 import { withDatabase } from "../db/client";
@@ -57,7 +57,6 @@ const REBUILD_TIMEOUT_MS = 3_000;
 export class CartActor extends Actor {
   private state: CartState | null = null;
   private loading: Promise<void> | null = null;
-  private readonly mirror: RedisMirror;
   private readonly broadcaster: SingleFlight;
   private broadcastVersion = -1;
   private mergeQueue: Promise<unknown> = Promise.resolve();
@@ -75,7 +74,6 @@ export class CartActor extends Actor {
     this.sql.exec("CREATE TABLE IF NOT EXISTS applied (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS orders_index (order_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS tickets (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
-    this.mirror = new RedisMirror(env, () => (this.state && this.state.version > 0 ? cartSnapshotValue(this.state, guestCartTtlMs(env)) : null));
     this.broadcaster = new SingleFlight(() => this.broadcast());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -412,7 +410,7 @@ export class CartActor extends Actor {
     if (!state) return Date.now();
     const due: number[] = [];
     if (this.isGuest && state.lines.length > 0 && state.updatedAt) due.push(Date.parse(state.updatedAt) + guestCartTtlMs(this.env));
-    if (this.mirror.isBehind()) due.push(Date.now() + 30_000);
+    if (this.snapshotBehind()) due.push(Date.now() + 30_000);
     return due.length ? Math.min(...due) : null;
   }
 
@@ -422,7 +420,7 @@ export class CartActor extends Actor {
     if (this.isGuest && state.lines.length > 0 && state.updatedAt && Date.parse(state.updatedAt) + guestCartTtlMs(this.env) <= now) {
       this.mutate("cart.expired", null, (draft) => draft.all().forEach((l) => draft.remove(l.skuId)));
     }
-    if (this.mirror.isBehind()) await this.mirror.flush();
+    if (this.snapshotBehind()) await cartSnapshots.writeNow(this.env, this.snapshot()!);
   }
 
   // ---- the one way state changes ------------------------------------------------------------------
@@ -462,9 +460,20 @@ export class CartActor extends Actor {
     });
     this.state = next;
     this.afterCommit();
-    this.mirror.kick();
+    cartSnapshots.offer(this.env, this.snapshot()!);
     this.broadcaster.kick();
     return { ok: true, cart: next };
+  }
+
+  /** The Redis snapshot of the cart as it is now (none before its first change). */
+  private snapshot() {
+    return this.state && this.state.version > 0 ? cartSnapshotValue(this.state, guestCartTtlMs(this.env)) : null;
+  }
+
+  /** True while Redis may hold an older snapshot than the actor (a write is queued, in flight or failed). */
+  private snapshotBehind(): boolean {
+    const state = this.state;
+    return redisConfigured(this.env) && state !== null && state.version > 0 && state.version > cartSnapshots.publishedVersion(cartSnapshotKey(state.cartKey));
   }
 
   private currencyOf(draft: CartDraft): string | null {
