@@ -1,5 +1,5 @@
-import { cartSnapshotValue, readCartSnapshot } from "../cache/cart-snapshots";
-import { RedisMirror } from "../cache/mirror";
+import { cartSnapshotKey, cartSnapshots, cartSnapshotValue, readCartSnapshot } from "../cache/cart-snapshots";
+import { RedisUnavailableError, redisConfigured } from "../cache/redis";
 import { skuViewCache } from "../cache/sku-views";
 import { applyEvent, loadCart } from "../consumer/projections";
 import { withDatabase } from "../db/client";
@@ -45,6 +45,9 @@ export interface Selection {
 
 /** How long a rebuild waits for Postgres / Redis before starting the cart empty. */
 const REBUILD_TIMEOUT_MS = 3_000;
+/** A snapshot Redis missed is written again by the alarm after about this long, at most MAX_SNAPSHOT_RETRIES times per change. */
+const SNAPSHOT_RETRY_MS = 30_000;
+const MAX_SNAPSHOT_RETRIES = 2;
 
 /**
  * One cart (`user:{id}` or `guest:{clientCartId}`), each line a row of its
@@ -57,9 +60,10 @@ const REBUILD_TIMEOUT_MS = 3_000;
 export class CartActor extends Actor {
   private state: CartState | null = null;
   private loading: Promise<void> | null = null;
-  private readonly mirror: RedisMirror;
   private readonly broadcaster: SingleFlight;
   private broadcastVersion = -1;
+  /** Alarm retries of the Redis snapshot that failed since the last change. */
+  private snapshotRetries = 0;
   private mergeQueue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -75,7 +79,6 @@ export class CartActor extends Actor {
     this.sql.exec("CREATE TABLE IF NOT EXISTS applied (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS orders_index (order_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS tickets (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
-    this.mirror = new RedisMirror(env, () => (this.state && this.state.version > 0 ? cartSnapshotValue(this.state, guestCartTtlMs(env)) : null));
     this.broadcaster = new SingleFlight(() => this.broadcast());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -345,7 +348,8 @@ export class CartActor extends Actor {
     if (state.version === 0) return;
     this.transact(() => this.outbox.addEvent(this.snapshotEvent(state)));
     this.afterCommit();
-    this.mirror.kick();
+    this.snapshotRetries = 0;
+    cartSnapshots.offer(this.env, this.snapshot()!);
   }
 
   private snapshotEvent(state: CartState) {
@@ -413,8 +417,8 @@ export class CartActor extends Actor {
     if (!state) return Date.now();
     const due: number[] = [];
     if (this.isGuest && state.lines.length > 0 && state.updatedAt) due.push(Date.parse(state.updatedAt) + guestCartTtlMs(this.env));
-    const mirrorRetry = this.mirror.nextWriteAt();
-    if (mirrorRetry !== null) due.push(mirrorRetry);
+    // A snapshot Redis missed is retried a couple of times, jittered; then the next change or the hourly sync writes it.
+    if (this.snapshotBehind()) due.push(Date.now() + Math.round(SNAPSHOT_RETRY_MS * (0.5 + Math.random())));
     return due.length ? Math.min(...due) : null;
   }
 
@@ -424,7 +428,14 @@ export class CartActor extends Actor {
     if (this.isGuest && state.lines.length > 0 && state.updatedAt && Date.parse(state.updatedAt) + guestCartTtlMs(this.env) <= now) {
       this.mutate("cart.expired", null, (draft) => draft.all().forEach((l) => draft.remove(l.skuId)));
     }
-    await this.mirror.retryIfDue(now);
+    if (this.snapshotBehind()) {
+      try {
+        await cartSnapshots.writeNow(this.env, this.snapshot()!);
+      } catch (err) {
+        // Redis known down (the write gate refused at once): no alarm for it; other failures retry a bounded number of times.
+        this.snapshotRetries = err instanceof RedisUnavailableError ? MAX_SNAPSHOT_RETRIES : this.snapshotRetries + 1;
+      }
+    }
   }
 
   // ---- the one way state changes ------------------------------------------------------------------
@@ -464,9 +475,27 @@ export class CartActor extends Actor {
     });
     this.state = next;
     this.afterCommit();
-    this.mirror.kick();
+    this.snapshotRetries = 0;
+    cartSnapshots.offer(this.env, this.snapshot()!);
     this.broadcaster.kick();
     return { ok: true, cart: next };
+  }
+
+  /** The Redis snapshot of the cart as it is now (none before its first change). */
+  private snapshot() {
+    return this.state && this.state.version > 0 ? cartSnapshotValue(this.state, guestCartTtlMs(this.env)) : null;
+  }
+
+  /** True while Redis may hold an older snapshot than the actor (a write is queued, in flight or failed). */
+  private snapshotBehind(): boolean {
+    const state = this.state;
+    return (
+      redisConfigured(this.env) &&
+      this.snapshotRetries < MAX_SNAPSHOT_RETRIES &&
+      state !== null &&
+      state.version > 0 &&
+      state.version > cartSnapshots.publishedVersion(cartSnapshotKey(state.cartKey))
+    );
   }
 
   private currencyOf(draft: CartDraft): string | null {

@@ -70,6 +70,17 @@ export async function writeIfNewer(redis: Redis, value: VersionedValue): Promise
   return Number(written) === 1;
 }
 
+/** Several versioned writes in one round trip (one pipeline); each is guarded like `writeIfNewer`. */
+export async function writeAllIfNewer(redis: Redis, values: readonly VersionedValue[]): Promise<void> {
+  if (values.length === 0) return;
+  const pipeline = redis.pipeline();
+  for (const value of values) {
+    const keys = value.dirty ? [value.key, value.dirty.set] : [value.key];
+    pipeline.eval(WRITE_IF_NEWER, keys, [String(value.version), value.data, String(value.ttlSeconds), value.dirty?.member ?? ""]);
+  }
+  await pipeline.exec();
+}
+
 export interface StoredVersion {
   version: number;
   data: string;
