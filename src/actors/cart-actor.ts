@@ -72,7 +72,7 @@ export class CartActor extends Actor {
     this.sql.exec("CREATE TABLE IF NOT EXISTS applied (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS orders_index (order_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS tickets (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
-    this.mirror = new RedisMirror(env, () => (this.state && this.state.version > 0 ? cartSnapshotValue(this.state, guestCartTtlMs(env)) : null));
+    this.mirror = new RedisMirror(env, () => (this.state && this.state.version > 0 ? cartSnapshotValue(this.state, guestCartTtlMs(env)) : null), 0, () => this.reschedule());
     this.broadcaster = new SingleFlight(() => this.broadcast());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }

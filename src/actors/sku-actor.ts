@@ -128,7 +128,7 @@ export class SkuActor extends Actor {
     this.sql.exec("CREATE TABLE IF NOT EXISTS stripe_reports (idx INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, sold INTEGER NOT NULL, version INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     this.sku = this.load();
-    this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS);
+    this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS, () => this.reschedule());
     this.refiller = new SingleFlight(() => this.refill());
     this.reporter = new SingleFlight(() => this.report(), REPORT_INTERVAL_MS);
     // After a restart we do not know what Redis holds: publish once.
