@@ -163,7 +163,7 @@ export class SkuActor extends Actor {
     this.relayQuietMs = RELAY_QUIET_MS;
     this.flash = new FlashOrders({ sql: this.sql, outbox: this.outbox, settle: (id, effect, reason) => this.settle(id, effect, reason) });
     this.batch = new GroupCommit((change) => this.transact(change), () => this.afterCommit());
-    this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS);
+    this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS, () => this.reschedule());
     this.refiller = new SingleFlight(() => this.refill());
     this.reporter = new SingleFlight(() => this.report(), REPORT_INTERVAL_MS);
     // After a restart we do not know what Redis holds: publish once.

@@ -2,14 +2,12 @@ import { SingleFlight } from "../actors/single-flight";
 import type { VersionedValue } from "./redis";
 import { RedisUnavailableError, redisConfigured, redisWrites, writeIfNewer } from "./redis";
 
-/** While a write is pending, the actor keeps an alarm this far out (jittered), in case the isolate dies first. */
-const PENDING_CHECK_MS = 30_000;
 /** A write that failed on its own is retried after about 30 s, then 2 min (jittered), then left to the next change or sync. */
 const RETRY_BASE_MS = 30_000;
 const MAX_RETRIES = 2;
 
 /** `ms` spread over [0.5, 1.5) x ms, so actors that failed together do not retry together. */
-export function jittered(ms: number): number {
+function jittered(ms: number): number {
   return Math.round(ms * (0.5 + Math.random()));
 }
 
@@ -31,7 +29,7 @@ export class RedisMirror {
   private publishedVersion = -1;
   /** Failed writes since the last change or success. */
   private failures = 0;
-  /** When the actor's alarm should next try (null: no alarm needed for Redis). */
+  /** When the actor's alarm should retry a failed write (null: no alarm needed for Redis). */
   private retryAt: number | null = null;
   private lastError: unknown = null;
   private readonly flight: SingleFlight;
@@ -41,6 +39,8 @@ export class RedisMirror {
     private readonly current: () => VersionedValue | null,
     /** A SKU's availability changes with every reservation of a flash sale: its view is published a few times a second, not per change. */
     minIntervalMs = 0,
+    /** Called when a failed write wants a retry: the actor sets its alarm (from `nextWriteAt`). */
+    private readonly onRetry: () => void = () => undefined,
   ) {
     this.flight = new SingleFlight(() => this.write(), minIntervalMs);
   }
@@ -49,7 +49,7 @@ export class RedisMirror {
     return redisConfigured(this.env);
   }
 
-  /** True while Redis may hold an older version than the actor (a write failed, is in flight, or was never made since start). */
+  /** True while Redis may hold an older version than the actor (a write failed, is in flight, or none was made since start). */
   isBehind(): boolean {
     const value = this.current();
     return this.enabled && value !== null && value.version > this.publishedVersion;
@@ -64,17 +64,18 @@ export class RedisMirror {
   kick(): void {
     if (!this.enabled) return;
     this.failures = 0;
-    this.retryAt = Date.now() + jittered(PENDING_CHECK_MS);
+    this.retryAt = null;
     this.flight.kick();
   }
 
   /**
-   * From the actor's alarm: writes if a retry is due, or if nothing was tried
-   * since the actor started (after a restart the actor does not know what
-   * Redis holds). Never throws.
+   * From the actor's alarm: writes if a retry of a write that failed in this
+   * instance is due. Never throws. An actor woken after a restart does not
+   * write: thousands wake together then, and what Redis missed is written by
+   * the next change or the hourly sync.
    */
   async retryIfDue(now = Date.now()): Promise<void> {
-    if (!this.isBehind() || this.failures > MAX_RETRIES) return;
+    if (!this.isBehind() || this.failures === 0 || this.failures > MAX_RETRIES) return;
     if (this.retryAt !== null && this.retryAt > now) return;
     await this.flight.run();
   }
@@ -94,12 +95,13 @@ export class RedisMirror {
       this.publishedVersion = Math.max(this.publishedVersion, value.version);
       this.failures = 0;
       this.lastError = null;
-      if (!this.isBehind()) this.retryAt = null;
+      this.retryAt = null;
     } catch (err) {
       // Known down: no retry alarm (thousands of actors would hold one); the next change or the sync writes it.
       this.failures = err instanceof RedisUnavailableError && err.reason === "open" ? MAX_RETRIES + 1 : this.failures + 1;
       this.lastError = err;
       this.retryAt = this.failures > MAX_RETRIES ? null : Date.now() + jittered(RETRY_BASE_MS * 4 ** (this.failures - 1));
+      if (this.retryAt !== null) this.onRetry();
     }
   }
 }

@@ -7,7 +7,7 @@ export const WRITE_TIMEOUT_MS = 1_000;
 /** Snapshot writes in flight at once per isolate; more wait for a slot (briefly) instead of opening connections. */
 const MAX_WRITES_IN_FLIGHT = 8;
 /** Writes waiting for a slot; past this a write is refused at once (the mirror retries later). */
-const MAX_WRITES_WAITING = 256;
+const MAX_WRITES_WAITING = 64;
 /** How long a write waits for a slot before giving up. */
 const SLOT_WAIT_MS = 1_000;
 /** Consecutive failed writes that open the breaker. */
@@ -181,7 +181,7 @@ export class RedisWriteGate {
     try {
       const deadline = this.now() + SLOT_WAIT_MS;
       for (;;) {
-        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+        await new Promise((r) => setTimeout(r, 10 + Math.random() * 30));
         if (this.state !== "closed") throw new RedisUnavailableError("open");
         if (this.inFlight < MAX_WRITES_IN_FLIGHT) {
           this.inFlight++;

@@ -178,8 +178,9 @@ describe("restart with thousands of due alarms", () => {
     // Every cart's alarm must still be ahead when the Worker dies (else it fired already).
     expect(seconds, "the fill must take less than RESTART_TEST_ALARM_AFTER_S").toBeLessThan(ALARM_AFTER_S - 5);
     // Redis being down costs the carts nothing, and the Worker keeps answering while they fill.
-    // (/healthz itself waits up to 2 s for each dependency.)
-    expect(Math.max(...slowestHealth)).toBeLessThan(5_000);
+    // (Before the Redis write gate it stopped answering at all: 30 s timeouts, 503s from the
+    // dev proxy. The fill keeps the Worker's CPU busy, so a slow answer is still allowed.)
+    expect(Math.max(...slowestHealth)).toBeLessThan(10_000);
   }, 90_000 + CARTS * 100);
 
   it("after a crash, restarts on the same state with a hanging Redis and serves within 30 s; woken actors know who they are", async () => {
