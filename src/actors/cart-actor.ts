@@ -43,6 +43,9 @@ export interface Selection {
   all?: boolean;
 }
 
+/** When, after an edit, the cart looks whether its snapshot reached Redis (the shared batch waits 20 ms). */
+const SNAPSHOT_SETTLE_MS = 300;
+
 /** How long a rebuild waits for Postgres / Redis before starting the cart empty. */
 const REBUILD_TIMEOUT_MS = 3_000;
 
@@ -59,6 +62,7 @@ export class CartActor extends Actor {
   private loading: Promise<void> | null = null;
   private readonly broadcaster: SingleFlight;
   private broadcastVersion = -1;
+  private snapshotCheck = false;
   private mergeQueue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -461,6 +465,7 @@ export class CartActor extends Actor {
     this.state = next;
     this.afterCommit();
     cartSnapshots.offer(this.env, this.snapshot()!);
+    this.settleSnapshotAlarm();
     this.broadcaster.kick();
     return { ok: true, cart: next };
   }
@@ -468,6 +473,21 @@ export class CartActor extends Actor {
   /** The Redis snapshot of the cart as it is now (none before its first change). */
   private snapshot() {
     return this.state && this.state.version > 0 ? cartSnapshotValue(this.state, guestCartTtlMs(this.env)) : null;
+  }
+
+  /**
+   * Until its snapshot is in Redis, a changed cart keeps an alarm 30 s out
+   * to write it again. The shared batch usually lands within milliseconds,
+   * after which the alarm is moved back, so an edit does not cost a wake-up
+   * half a minute later. One check per burst of edits.
+   */
+  private settleSnapshotAlarm(): void {
+    if (this.snapshotCheck) return;
+    this.snapshotCheck = true;
+    setTimeout(() => {
+      this.snapshotCheck = false;
+      if (!this.snapshotBehind()) this.reschedule({ exact: true });
+    }, SNAPSHOT_SETTLE_MS);
   }
 
   /** True while Redis may hold an older snapshot than the actor (a write is queued, in flight or failed). */
