@@ -43,6 +43,9 @@ export interface Selection {
   all?: boolean;
 }
 
+/** When, after an edit, the cart looks whether its snapshot reached Redis (the shared batch waits 20 ms). */
+const SNAPSHOT_SETTLE_MS = 300;
+
 /** How long a rebuild waits for Postgres / Redis before starting the cart empty. */
 const REBUILD_TIMEOUT_MS = 3_000;
 /** A snapshot Redis missed is written again by the alarm after about this long, at most MAX_SNAPSHOT_RETRIES times per change. */
@@ -64,6 +67,7 @@ export class CartActor extends Actor {
   private broadcastVersion = -1;
   /** Alarm retries of the Redis snapshot that failed since the last change. */
   private snapshotRetries = 0;
+  private snapshotCheck = false;
   private mergeQueue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -477,6 +481,7 @@ export class CartActor extends Actor {
     this.afterCommit();
     this.snapshotRetries = 0;
     cartSnapshots.offer(this.env, this.snapshot()!);
+    this.settleSnapshotAlarm();
     this.broadcaster.kick();
     return { ok: true, cart: next };
   }
@@ -484,6 +489,21 @@ export class CartActor extends Actor {
   /** The Redis snapshot of the cart as it is now (none before its first change). */
   private snapshot() {
     return this.state && this.state.version > 0 ? cartSnapshotValue(this.state, guestCartTtlMs(this.env)) : null;
+  }
+
+  /**
+   * Until its snapshot is in Redis, a changed cart keeps an alarm 30 s out
+   * to write it again. The shared batch usually lands within milliseconds,
+   * after which the alarm is moved back, so an edit does not cost a wake-up
+   * half a minute later. One check per burst of edits.
+   */
+  private settleSnapshotAlarm(): void {
+    if (this.snapshotCheck) return;
+    this.snapshotCheck = true;
+    setTimeout(() => {
+      this.snapshotCheck = false;
+      if (!this.snapshotBehind()) this.reschedule({ exact: true });
+    }, SNAPSHOT_SETTLE_MS);
   }
 
   /** True while Redis may hold an older snapshot than the actor (a write is queued, in flight or failed). */
