@@ -13,6 +13,27 @@ const DUTY_RETRY_MS = 30_000;
 const MAX_DUTY_RETRY_MS = 10 * 60_000;
 
 /**
+ * The narrow face an actor shows the modules (rooms) that hold its concerns:
+ * its storage, one way to change it atomically, the outbox, and the clock.
+ * A room never sees the Durable Object itself.
+ */
+export interface ActorHost {
+  readonly env: Env;
+  readonly sql: SqlStorage;
+  readonly outbox: Outbox;
+  /** Runs a state change atomically: either all its writes and outbox rows land, or none. */
+  transact<T>(change: () => T): T;
+  /** Starts relaying what the last change wrote to the outbox, without waiting for it. */
+  afterCommit(): void;
+  /** Relays now and waits for it. */
+  relayNow(): Promise<void>;
+  /** Makes sure the alarm fires for the actor's next duty or outbox retry. */
+  reschedule(options?: { notBefore?: number; exact?: boolean }): void;
+  /** The time, in ms since the epoch. */
+  now(): number;
+}
+
+/**
  * What the cart, SKU and order actors share: SQLite storage, the outbox and
  * its relay, and one alarm that serves both the relay backstop and the
  * actor's own timed duties (expiry, reservation sweeps).
@@ -24,6 +45,8 @@ const MAX_DUTY_RETRY_MS = 10 * 60_000;
 export abstract class Actor extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
   protected readonly outbox: Outbox;
+  /** What this actor's rooms work through. */
+  protected readonly host: ActorHost;
   private readonly relayer: SingleFlight;
   /**
    * The alarm time we last set; undefined until we set one in this instance.
@@ -55,6 +78,16 @@ export abstract class Actor extends DurableObject<Env> {
       // Delivered: the backstop alarm set for it is no longer needed.
       this.reschedule({ exact: true });
     });
+    this.host = {
+      env,
+      sql: this.sql,
+      outbox: this.outbox,
+      transact: (change) => this.transact(change),
+      afterCommit: () => this.afterCommit(),
+      relayNow: () => this.relayNow(),
+      reschedule: (options) => this.reschedule(options),
+      now: () => Date.now(),
+    };
   }
 
   /**

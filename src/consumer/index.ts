@@ -1,10 +1,12 @@
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
+import type { ProjectionSettings } from "../db/projections";
+import { applyEvent } from "../db/projections";
 import { deadLetters } from "../db/schema";
+import { guestCartTtlMs } from "../env";
 import type { Envelope } from "../events/envelope";
 import { parseEnvelope } from "../events/schemas";
 import { isPermanentFailure, sqlStateOf, storableJson, storableText } from "./failures";
-import { applyEvent } from "./projections";
 
 /** A message parked in a dead-letter queue by us (never processable), as opposed to one that ran out of retries. */
 export interface DeadLetter {
@@ -46,17 +48,18 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
     else await deadLetter(dlq, batch.queue, message, parsed.error);
   }
   if (valid.length === 0) return;
+  const settings: ProjectionSettings = { guestCartTtlMs: guestCartTtlMs(env) };
 
   try {
     await withDatabase(env, async (db) => {
       try {
         await db.transaction(async (tx) => {
-          for (const { event } of valid) await applyEvent(tx, event);
+          for (const { event } of valid) await applyEvent(tx, event, settings);
         });
         for (const { message } of valid) message.ack();
       } catch (err) {
         console.warn(`consumer: batch of ${valid.length} failed (${errorText(err)}); applying one by one`);
-        await applyOneByOne(db, valid, (message, error) => deadLetter(dlq, batch.queue, message, error));
+        await applyOneByOne(db, valid, settings, (message, error) => deadLetter(dlq, batch.queue, message, error));
       }
     });
   } catch (err) {
@@ -82,11 +85,12 @@ async function deadLetter(dlq: Queue, queue: string, message: Message, error: st
 async function applyOneByOne(
   db: Database,
   items: { message: Message; event: Envelope }[],
+  settings: ProjectionSettings,
   park: (message: Message, error: string) => Promise<void>,
 ): Promise<void> {
   for (const { message, event } of items) {
     try {
-      await db.transaction((tx) => applyEvent(tx, event));
+      await db.transaction((tx) => applyEvent(tx, event, settings));
       message.ack();
     } catch (err) {
       if (isPermanentFailure(err)) {

@@ -1,16 +1,22 @@
 import type { SQL } from "drizzle-orm";
-import { and, asc, eq, getTableColumns, lt, notInArray, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, lt, notInArray, sql } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
-import type { CartLine, CartState } from "../domain/cart";
+import type { CartLine } from "../domain/cart";
 import type { SkuAdminView } from "../domain/catalog";
 import { productSnapshot } from "../domain/catalog";
 import type { Order } from "../domain/order";
 import type { CartChangeData, Envelope, InventoryMovementData, PaymentRecordedData } from "../events/envelope";
-import type { Database } from "../db/client";
-import { cartEvents, cartItems, carts, inventoryAudit, orderItems, orders, payments, processedEvents, skus } from "../db/schema";
+import type { Database } from "./client";
+import { cartEvents, cartItems, carts, inventoryAudit, orderItems, orders, payments, processedEvents, skus } from "./schema";
 
 /** A transaction (or the database itself) that projections write through. */
 export type Writer = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+/** What the projections read from the environment. */
+export interface ProjectionSettings {
+  /** A guest cart row expires this long after its last change (GUEST_CART_TTL_DAYS, as the actors read it). */
+  guestCartTtlMs: number;
+}
 
 /**
  * `SET col = excluded.col` for every column but the key, for versioned
@@ -30,7 +36,7 @@ function excludedColumns<T extends PgTable>(table: T, except: string[]): Record<
  * delivery (or a retry after a crash before the ack) writes nothing.
  * Returns false for a duplicate.
  */
-export async function applyEvent(tx: Writer, event: Envelope): Promise<boolean> {
+export async function applyEvent(tx: Writer, event: Envelope, settings: ProjectionSettings): Promise<boolean> {
   const claimed = await tx.insert(processedEvents).values({ eventId: event.id, type: event.type }).onConflictDoNothing().returning({ id: processedEvents.eventId });
   if (claimed.length === 0) return false;
   const family = event.type.slice(0, event.type.indexOf("."));
@@ -42,7 +48,7 @@ export async function applyEvent(tx: Writer, event: Envelope): Promise<boolean> 
       await recordMovement(tx, event as Envelope<"inventory.reserved">);
       break;
     case "cart":
-      await applyCartChange(tx, event as Envelope<"cart.item_added">);
+      await applyCartChange(tx, event as Envelope<"cart.item_added">, settings);
       break;
     case "order":
       await upsertOrder(tx, event.data as Order);
@@ -138,15 +144,13 @@ function ownerOf(cartKey: string): { ownerType: string; ownerId: string } {
   return { ownerType: cartKey.slice(0, at), ownerId: cartKey.slice(at + 1) };
 }
 
-const GUEST_CART_TTL_MS = 30 * 24 * 3600 * 1000;
-
 /**
  * Keeps carts / cart_items equal to the actor's state. Each line carries the
  * cart version at which it last changed and is only overwritten by a newer
  * one; removed lines stay as tombstones, so events arriving out of order or
  * twice converge to the same rows.
  */
-export async function applyCartChange(tx: Writer, e: Envelope<"cart.item_added">): Promise<void> {
+export async function applyCartChange(tx: Writer, e: Envelope<"cart.item_added">, settings: ProjectionSettings): Promise<void> {
   const d: CartChangeData = e.data;
   await tx
     .insert(cartEvents)
@@ -161,7 +165,7 @@ export async function applyCartChange(tx: Writer, e: Envelope<"cart.item_added">
       currency: d.currency,
       version: e.version,
       updatedAt: d.updatedAt,
-      expiresAt: owner.ownerType === "guest" ? new Date(Date.parse(d.updatedAt) + GUEST_CART_TTL_MS).toISOString() : null,
+      expiresAt: owner.ownerType === "guest" ? new Date(Date.parse(d.updatedAt) + settings.guestCartTtlMs).toISOString() : null,
       syncedAt: new Date().toISOString(),
     })
     .onConflictDoUpdate({ target: carts.cartKey, set: excludedColumns(carts, ["cartKey"]), setWhere: sql`${carts.version} < excluded.version` });
@@ -211,33 +215,6 @@ function itemRow(cartKey: string, line: CartLine) {
 
 function tombstone(cartKey: string, skuId: string, version: number, at: string) {
   return { cartKey, skuId, position: 0, productId: "", merchantId: "", name: "", quantity: 0, selected: false, unitPrice: 0, currency: "", addedAt: at, version, removed: true };
-}
-
-/** The cart as Postgres last saw it (docs/invariants.md 7: a cart whose actor storage is lost is rebuilt from here). */
-export async function loadCart(db: Database, cartKey: string): Promise<CartState | null> {
-  const [cart] = await db.select().from(carts).where(eq(carts.cartKey, cartKey));
-  if (!cart) return null;
-  const rows = await db
-    .select()
-    .from(cartItems)
-    .where(and(eq(cartItems.cartKey, cartKey), eq(cartItems.removed, false)))
-    .orderBy(asc(cartItems.position));
-  return {
-    cartKey,
-    version: cart.version,
-    currency: cart.currency,
-    updatedAt: cart.updatedAt,
-    lines: rows.map((r) => ({
-      ...productSnapshot({ ...r, spec: r.spec ?? null }),
-      quantity: r.quantity,
-      selected: r.selected,
-      unitPrice: r.unitPrice,
-      currency: r.currency,
-      addedAt: new Date(r.addedAt).toISOString(),
-      position: r.position,
-      version: r.version,
-    })),
-  };
 }
 
 async function upsertOrder(tx: Writer, o: Order): Promise<void> {

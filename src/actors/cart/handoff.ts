@@ -1,0 +1,119 @@
+/**
+ * Merge on login: a guest cart hands its lines to the user cart. The guest
+ * hands over (and is emptied) in one step, the user cart applies them once
+ * under the handoff's token, then the guest drops the handoff; on a refusal
+ * the guest takes its lines back. A crash at any point leaves the lines in
+ * exactly one place.
+ */
+import type { CartLine, MergeDecision, MergeStrategy } from "../../domain/cart";
+import { planMerge } from "../../domain/cart";
+import type { Handoff, MergeOutcome } from "../../domain/cart-contract";
+import { versionConflict } from "../../domain/cart-refusals";
+import type { SkuQuote } from "../../domain/catalog";
+import type { CartBook } from "./book";
+import type { CartHost } from "./host";
+import type { CartSkus } from "./skus";
+
+export class CartHandoff {
+  private mergeQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly host: CartHost,
+    private readonly book: CartBook,
+    private readonly skus: CartSkus,
+  ) {
+    host.sql.exec("CREATE TABLE IF NOT EXISTS handoffs (token TEXT PRIMARY KEY, into_cart TEXT NOT NULL, lines TEXT NOT NULL, created_at INTEGER NOT NULL)");
+  }
+
+  /**
+   * Folds a guest cart into this (user) cart. Repeating the call, or two
+   * logins at once, never adds twice: merges into one cart run one at a time.
+   */
+  merge(guestCartKey: string, strategy: MergeStrategy, ifMatch: number | null): Promise<MergeOutcome> {
+    const run = this.mergeQueue.then(() => this.runMerge(guestCartKey, strategy, ifMatch));
+    this.mergeQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runMerge(guestCartKey: string, strategy: MergeStrategy, ifMatch: number | null): Promise<MergeOutcome> {
+    const state = await this.book.loaded();
+    if (ifMatch !== null && ifMatch !== state.version) return versionConflict(state.version);
+    const guest = this.host.env.CARTS.getByName(guestCartKey);
+    const handoff = await guest.detachForMerge(this.host.cartKey);
+    if (!handoff) return { ok: true, cart: state, merge: null, view: await this.skus.render(state) };
+    if (this.book.wasApplied(`merge:${handoff.token}`)) {
+      await guest.settleHandoff(handoff.token, "merged");
+      return { ok: true, cart: this.book.current!, merge: null, view: await this.skus.render(this.book.current!) };
+    }
+    // Merge limits are checked against the SKUs as they are now, not a cached view.
+    const quotes = new Map<string, SkuQuote | null>();
+    await Promise.all(handoff.lines.map(async (l) => quotes.set(l.skuId, await this.skus.quote(l.skuId, Infinity))));
+
+    let decisions: MergeDecision[] = [];
+    const outcome = this.book.mutate(
+      "cart.merged",
+      ifMatch,
+      (draft) => {
+        decisions = planMerge(strategy, draft.all(), handoff.lines, quotes, this.book.currencyOf(draft));
+        const guestLines = new Map(handoff.lines.map((l) => [l.skuId, l]));
+        for (const d of decisions) {
+          const mine = draft.get(d.skuId);
+          const theirs = guestLines.get(d.skuId)!;
+          if (mine) draft.put({ ...mine, quantity: d.quantity });
+          else if (d.quantity > 0) draft.put({ ...theirs, quantity: d.quantity, position: undefined, version: undefined });
+        }
+      },
+      { detail: { from: guestCartKey, strategy, token: handoff.token }, alsoWrite: () => this.book.markApplied(`merge:${handoff.token}`) },
+    );
+    // On a refusal (If-Match went stale meanwhile) the guest gets its lines back.
+    await guest.settleHandoff(handoff.token, outcome.ok ? "merged" : "returned").catch((err: unknown) => {
+      console.warn(`merge ${handoff.token}: guest cart not settled yet, the next merge will`, err);
+    });
+    if (!outcome.ok) return outcome;
+    const clamped = decisions.filter((d) => d.clamp).map((d) => ({ skuId: d.skuId, ...d.clamp! }));
+    const merge = { strategy, from: guestCartKey, merged: decisions.filter((d) => d.quantity > 0).length, clamped };
+    return { ok: true, cart: outcome.cart, merge, view: await this.skus.render(outcome.cart) };
+  }
+
+  /** Guest side of a merge: detach every line into a handoff for `intoCartKey` (or return the pending one). */
+  async detachForMerge(intoCartKey: string): Promise<Handoff | null> {
+    const state = await this.book.loaded();
+    const sql = this.host.sql;
+    const pending = sql.exec<{ token: string; lines: string }>("SELECT token, lines FROM handoffs WHERE into_cart = ?", intoCartKey).toArray()[0];
+    if (pending) return { token: pending.token, lines: JSON.parse(pending.lines) as CartLine[] };
+    if (state.lines.length === 0) return null;
+    const token = crypto.randomUUID();
+    const lines = state.lines;
+    this.book.mutate("cart.merged", null, (draft) => lines.forEach((l) => draft.remove(l.skuId)), {
+      detail: { into: intoCartKey, token },
+      alsoWrite: () =>
+        sql.exec("INSERT INTO handoffs (token, into_cart, lines, created_at) VALUES (?, ?, ?, ?)", token, intoCartKey, JSON.stringify(lines), this.host.now()),
+    });
+    return { token, lines };
+  }
+
+  /** Guest side: the user cart took the lines ("merged"), or did not and gives them back ("returned"). */
+  async settleHandoff(token: string, outcome: "merged" | "returned"): Promise<void> {
+    await this.book.loaded();
+    const sql = this.host.sql;
+    const row = sql.exec<{ lines: string }>("SELECT lines FROM handoffs WHERE token = ?", token).toArray()[0];
+    if (!row) return;
+    const dropHandoff = () => sql.exec("DELETE FROM handoffs WHERE token = ?", token);
+    if (outcome === "merged") {
+      this.host.transact(dropHandoff);
+      return;
+    }
+    const lines = JSON.parse(row.lines) as CartLine[];
+    this.book.mutate(
+      "cart.merged",
+      null,
+      (draft) => {
+        for (const line of lines) {
+          const now = draft.get(line.skuId);
+          draft.put(now ? { ...now, quantity: Math.max(now.quantity, line.quantity) } : { ...line, position: undefined, version: undefined });
+        }
+      },
+      { detail: { returned: token }, alsoWrite: dropHandoff },
+    );
+  }
+}

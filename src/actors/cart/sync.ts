@@ -1,0 +1,119 @@
+/**
+ * The cart's copies elsewhere: its Redis snapshot (offered after every change,
+ * written again by the alarm while Redis is behind), the hourly full snapshot
+ * event through the queue, and the admin's direct write to Postgres.
+ */
+import { cartSnapshotKey, cartSnapshots, cartSnapshotValue } from "../../cache/cart-snapshots";
+import { RedisUnavailableError, redisConfigured } from "../../cache/redis";
+import { withDatabase } from "../../db/client";
+import { applyEvent } from "../../db/projections";
+import type { CartState } from "../../domain/cart";
+import { guestCartTtlMs } from "../../env";
+import type { CartChangeData } from "../../events/envelope";
+import { envelope } from "../../events/envelope";
+import type { CartBook } from "./book";
+import type { CartHost } from "./host";
+
+/** When, after an edit, the cart looks whether its snapshot reached Redis (the shared batch waits 20 ms). */
+const SNAPSHOT_SETTLE_MS = 300;
+/** A snapshot Redis missed is written again by the alarm after about this long, at most MAX_SNAPSHOT_RETRIES times per change. */
+const SNAPSHOT_RETRY_MS = 30_000;
+const MAX_SNAPSHOT_RETRIES = 2;
+
+export class CartSync {
+  /** Alarm retries of the Redis snapshot that failed since the last change. */
+  private snapshotRetries = 0;
+  private snapshotCheck = false;
+
+  constructor(
+    private readonly host: CartHost,
+    private readonly book: CartBook,
+  ) {}
+
+  /** The cart changed: offer its snapshot to Redis, and watch that it lands. */
+  changed(): void {
+    this.snapshotRetries = 0;
+    cartSnapshots.offer(this.host.env, this.snapshot()!);
+    this.settleSnapshotAlarm();
+  }
+
+  /** When the alarm should write the snapshot again (null: Redis is not behind). */
+  retryAt(): number | null {
+    // A snapshot Redis missed is retried a couple of times, jittered; then the next change or the hourly sync writes it.
+    return this.snapshotBehind() ? this.host.now() + Math.round(SNAPSHOT_RETRY_MS * (0.5 + Math.random())) : null;
+  }
+
+  /** Alarm: a snapshot Redis missed is written again. */
+  async retry(): Promise<void> {
+    if (!this.snapshotBehind()) return;
+    try {
+      await cartSnapshots.writeNow(this.host.env, this.snapshot()!);
+    } catch (err) {
+      // Redis known down (the write gate refused at once): no alarm for it; other failures retry a bounded number of times.
+      this.snapshotRetries = err instanceof RedisUnavailableError ? MAX_SNAPSHOT_RETRIES : this.snapshotRetries + 1;
+    }
+  }
+
+  /** Writes this cart to Postgres now (admin sync), through the consumer's own projection. */
+  async syncToPostgres(): Promise<{ version: number; lines: number }> {
+    const state = await this.book.loaded();
+    const event = this.snapshotEvent(state);
+    await withDatabase(this.host.env, (db) => db.transaction((tx) => applyEvent(tx, event, { guestCartTtlMs: guestCartTtlMs(this.host.env) })));
+    return { version: state.version, lines: state.lines.length };
+  }
+
+  /** Hourly sync: a full snapshot through the queue, reconciling whatever events may have missed; and Redis's copy written again. */
+  async emitSnapshot(): Promise<void> {
+    const state = await this.book.loaded();
+    if (state.version === 0) return;
+    this.host.transact(() => this.host.outbox.addEvent(this.snapshotEvent(state)));
+    this.host.afterCommit();
+    this.snapshotRetries = 0;
+    cartSnapshots.offer(this.host.env, this.snapshot()!);
+  }
+
+  private snapshotEvent(state: CartState) {
+    const data: CartChangeData = {
+      cartKey: state.cartKey,
+      currency: state.currency,
+      updatedAt: state.updatedAt ?? new Date(this.host.now()).toISOString(),
+      upserted: state.lines,
+      removed: [],
+      complete: true,
+    };
+    return envelope("cart.snapshot", state.cartKey, state.version, data);
+  }
+
+  /** The Redis snapshot of the cart as it is now (none before its first change). */
+  private snapshot() {
+    const state = this.book.current;
+    return state && state.version > 0 ? cartSnapshotValue(state, guestCartTtlMs(this.host.env)) : null;
+  }
+
+  /**
+   * Until its snapshot is in Redis, a changed cart keeps an alarm 30 s out
+   * to write it again. The shared batch usually lands within milliseconds,
+   * after which the alarm is moved back, so an edit does not cost a wake-up
+   * half a minute later. One check per burst of edits.
+   */
+  private settleSnapshotAlarm(): void {
+    if (this.snapshotCheck) return;
+    this.snapshotCheck = true;
+    setTimeout(() => {
+      this.snapshotCheck = false;
+      if (!this.snapshotBehind()) this.host.reschedule({ exact: true });
+    }, SNAPSHOT_SETTLE_MS);
+  }
+
+  /** True while Redis may hold an older snapshot than the actor (a write is queued, in flight or failed). */
+  private snapshotBehind(): boolean {
+    const state = this.book.current;
+    return (
+      redisConfigured(this.host.env) &&
+      this.snapshotRetries < MAX_SNAPSHOT_RETRIES &&
+      state !== null &&
+      state.version > 0 &&
+      state.version > cartSnapshots.publishedVersion(cartSnapshotKey(state.cartKey))
+    );
+  }
+}

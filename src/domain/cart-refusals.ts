@@ -1,0 +1,25 @@
+/**
+ * The refusals a cart edit answers with, built in one place so the messages
+ * and problem items stay the same wherever a cart says no.
+ */
+import type { ProblemItem, Refusal } from "./errors";
+import { refuse } from "./errors";
+
+/** A line check's problem (`checkLineQuantity`) as the refusal of an edit of `skuId`. */
+export function lineRefusal(problem: ProblemItem, skuId: string): Refusal {
+  return refuse(problem.code as Refusal["code"], problem.message ?? problem.code, [{ ...problem, skuId }]);
+}
+
+export function notInCart(skuId: string): Refusal {
+  return refuse("NOT_FOUND", `SKU ${skuId} is not in the cart`, [{ code: "NOT_IN_CART", skuId }]);
+}
+
+/** An If-Match that names another version than the cart's `current`. */
+export function versionConflict(current: number): Refusal {
+  return refuse("VERSION_CONFLICT", `the cart is at version ${current}; reload it and retry`, [{ code: "VERSION_CONFLICT", currentVersion: current }]);
+}
+
+/** Checkout named lines that are not in the cart. */
+export function notInCartForCheckout(missing: string[]): Refusal {
+  return refuse("VALIDATION_FAILED", "some skuIds are not in the cart", missing.map((skuId) => ({ code: "NOT_IN_CART", skuId })));
+}
