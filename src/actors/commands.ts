@@ -1,0 +1,43 @@
+/**
+ * Commands between actors, as the outbox carries them: a discriminated union
+ * whose `name` is the method the target actor runs, and one dispatch table
+ * per sending actor, so the compiler checks that every command has a handler
+ * and that every handler gets the arguments its command carries.
+ */
+import type { TakenLine } from "../domain/cart-contract";
+import type { SkuCatalog } from "../domain/catalog";
+import type { Command } from "./outbox";
+
+/** A reservation's stock effect for the SKU actor (stripe) that holds it; commands to one SKU run in order (commit before restock). */
+interface StockArgs {
+  reservationId: string;
+  reason: string;
+}
+
+/** What the order actor sends: stock effects to SKU actors, the checked-out lines to the owner's cart. */
+export type OrderCommand =
+  | { target: `sku:${string}`; name: "commit"; args: StockArgs }
+  | { target: `sku:${string}`; name: "release"; args: StockArgs }
+  | { target: `sku:${string}`; name: "restock"; args: StockArgs }
+  | { target: `cart:${string}`; name: "applyCheckout"; args: { orderId: string; lines: TakenLine[]; createdAt: string } };
+
+/** What a SKU's main actor sends its stripes. */
+export type StripeCommand =
+  | { target: `sku:${string}`; name: "configureStripe"; args: { catalog: SkuCatalog } }
+  | { target: `sku:${string}`; name: "credit"; args: { transferId: string; units: number } };
+
+/** One handler per command name; each gets the target's name (without its `sku:`/`cart:` prefix) and its command's arguments. */
+export type CommandTable<C extends Command> = {
+  [N in C["name"]]: (targetName: string, args: Extract<C, { name: N }>["args"]) => Promise<void>;
+};
+
+/** Names stored by earlier versions, still delivered from outboxes written before the rename. */
+const FORMER_NAMES: Record<string, string> = { checkedOut: "applyCheckout" };
+
+/** Runs a command read back from the outbox through the sending actor's table. */
+export function dispatch<C extends Command>(table: CommandTable<C>, command: Command): Promise<void> {
+  const name = (FORMER_NAMES[command.name] ?? command.name) as C["name"];
+  const handler = table[name] as ((targetName: string, args: unknown) => Promise<void>) | undefined;
+  if (!handler) return Promise.reject(new Error(`no handler for command ${command.name} to ${command.target}`));
+  return handler(command.target.slice(command.target.indexOf(":") + 1), command.args);
+}

@@ -1,0 +1,168 @@
+/**
+ * The checkout flow, top to bottom as in the README's sequence: replay or
+ * join a duplicate, take the cart's lines, refuse what the quotes already
+ * show, record the attempt, reserve every line at its home stripe, judge the
+ * reservations (all or none), then store the order and tell the cart, in one
+ * transaction. Every way out before the order exists releases what the
+ * attempt may hold.
+ */
+import type { SkuQuote } from "../../domain/catalog";
+import type { CheckoutRequest, PlacedOrder } from "../../domain/checkout";
+import { assessReserved, idempotencyKeyReused, precheck } from "../../domain/checkout";
+import type { ProblemItem } from "../../domain/errors";
+import { refuse } from "../../domain/errors";
+import { pendingOrder } from "../../domain/order";
+import { envelope } from "../../events/envelope";
+import type { ActorHost } from "../actor";
+import type { OrderCommand } from "../commands";
+import type { ReservedItem, ReserveOutcome } from "../sku-actor";
+import { reserveAtHome } from "../sku-routing";
+import type { Attempt, OrderStore } from "./store";
+import { stockCommand } from "./store";
+
+/** A checkout attempt that has not finished after this long is presumed dead and its reservations are released. */
+const ATTEMPT_TIMEOUT_MS = 60_000;
+
+export interface OrderHost extends ActorHost {
+  /** The order's id (the actor's name). */
+  readonly orderId: string;
+}
+
+export class OrderCheckout {
+  private inflight: { requestHash: string; result: Promise<PlacedOrder> } | null = null;
+
+  constructor(
+    private readonly host: OrderHost,
+    private readonly store: OrderStore,
+  ) {}
+
+  /** Checks out the owner's cart (the given lines, or the selected ones): reserve every line or none. */
+  async placeCheckout(req: CheckoutRequest): Promise<PlacedOrder> {
+    const replay = this.replay(req.requestHash);
+    if (replay) return replay;
+    if (this.inflight) {
+      if (this.inflight.requestHash !== req.requestHash) return idempotencyKeyReused();
+      // A concurrent duplicate waits for the same outcome and sees it as a replay.
+      const outcome = await this.inflight.result;
+      return outcome.ok ? { ...outcome, created: false } : outcome;
+    }
+    const result = this.runCheckout(req).finally(() => {
+      this.inflight = null;
+    });
+    this.inflight = { requestHash: req.requestHash, result };
+    return result;
+  }
+
+  private async runCheckout(req: CheckoutRequest): Promise<PlacedOrder> {
+    const { env, orderId } = this.host;
+    // An attempt left by a crashed instance: release what it may hold before starting over.
+    const stale = this.store.read<Attempt>("attempt");
+    if (stale) this.abandon(stale, "checkout_retried");
+    const picked = await env.CARTS.getByName(req.ownerId).linesForCheckout(req.ownerId, req.skuIds);
+    if (!picked.ok) return picked;
+    // Refuse what the current quotes already show, before taking any stock: a
+    // reservation, even one released at once, can make a concurrent buyer fail.
+    const quoted = precheck(picked.lines, await quoteLines(env, req.ownerId, picked.lines), req.expectedTotal);
+    if (quoted) return quoted;
+    const attemptNo = (this.store.read<number>("attempts") ?? 0) + 1;
+    const attempt: Attempt = {
+      reservationId: `${orderId}.${attemptNo}`,
+      requestHash: req.requestHash,
+      ownerId: req.ownerId,
+      lines: picked.lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })),
+      expiresAt: this.host.now() + req.ttlSeconds * 1000,
+      startedAt: this.host.now(),
+    };
+    // Recorded before reserving, so a crash half-way is cleaned up by the alarm.
+    this.host.transact(() => {
+      this.store.write("attempts", attemptNo);
+      this.store.write("attempt", attempt);
+    });
+    this.host.reschedule();
+
+    const results = await Promise.all(
+      attempt.lines.map((line) =>
+        reserveAtHome(env, line.skuId, {
+          reservationId: attempt.reservationId,
+          orderId,
+          ownerId: req.ownerId,
+          quantity: line.quantity,
+          expiresAt: attempt.expiresAt,
+        }).catch((err: unknown): ReserveOutcome => refuse("SKU_UNAVAILABLE", `SKU ${line.skuId} could not be reached: ${String(err)}`)),
+      ),
+    );
+    const reserved: ReservedItem[] = [];
+    const holders: Record<string, string> = {};
+    const lineErrors: ProblemItem[] = [];
+    results.forEach((r, i) => {
+      if (r.ok) {
+        reserved.push(r.item);
+        holders[r.item.skuId] = r.holder;
+      } else {
+        lineErrors.push(...(r.errors ?? [{ code: r.code, skuId: attempt.lines[i]!.skuId, message: r.detail }]));
+      }
+    });
+    const assessed = assessReserved(reserved, lineErrors, req.expectedTotal);
+    if (!assessed.ok) {
+      this.abandon(attempt, assessed.releaseReason, holders);
+      return assessed.refusal;
+    }
+
+    const order = pendingOrder({ orderId, ownerId: req.ownerId, source: "checkout", items: assessed.items, currency: assessed.currency, expiresAt: attempt.expiresAt, now: this.host.now() });
+    const checkedOut: OrderCommand = { target: `cart:${order.ownerId}`, name: "applyCheckout", args: { orderId: order.orderId, lines: attempt.lines, createdAt: order.createdAt } };
+    this.host.transact(() => {
+      this.store.delete("attempt");
+      this.store.save({ order, requestHash: req.requestHash, reservationId: attempt.reservationId, holders });
+      this.host.outbox.addEvent(envelope("order.created", order.orderId, order.version, order));
+      this.host.outbox.addCommand(checkedOut);
+    });
+    this.host.afterCommit();
+    // The buyer expects the checked-out lines gone when we answer; if the cart
+    // cannot be reached now, the outbox keeps retrying.
+    await this.host.relayNow();
+    return { ok: true, order, created: true };
+  }
+
+  /**
+   * Gives up an attempt: release whatever it may hold (idempotent for lines it
+   * never got). A line whose holder is unknown is released at the SKU's own
+   * actor; if it was held by another stripe, that stripe's sweep frees it.
+   */
+  private abandon(attempt: Attempt, reason: string, holders: Record<string, string> = {}): void {
+    this.host.transact(() => {
+      for (const line of attempt.lines) this.host.outbox.addCommand(stockCommand(holders[line.skuId] ?? line.skuId, "release", attempt.reservationId, reason));
+      this.store.delete("attempt");
+    });
+    this.host.afterCommit();
+  }
+
+  private replay(requestHash: string): PlacedOrder | null {
+    const record = this.store.record;
+    if (!record) return null;
+    if (record.requestHash !== requestHash) return idempotencyKeyReused();
+    return { ok: true, order: record.order, created: false };
+  }
+
+  /** The attempt still reserving under `reservationId`, if this instance is running it (a SKU's sweep asks). */
+  pendingAttempt(reservationId: string): { expiresAt: number } | null {
+    const attempt = this.store.read<Attempt>("attempt");
+    return attempt && attempt.reservationId === reservationId && this.inflight ? { expiresAt: attempt.expiresAt } : null;
+  }
+
+  /** When an unfinished attempt is presumed dead (null: none). */
+  abandonAt(): number | null {
+    const attempt = this.store.read<Attempt>("attempt");
+    return attempt ? attempt.startedAt + ATTEMPT_TIMEOUT_MS : null;
+  }
+
+  /** Alarm: an attempt no instance is running any more, past its timeout, is abandoned. */
+  abandonIfDead(now: number): void {
+    const attempt = this.store.read<Attempt>("attempt");
+    if (attempt && !this.inflight && attempt.startedAt + ATTEMPT_TIMEOUT_MS <= now) this.abandon(attempt, "checkout_abandoned");
+  }
+}
+
+/** Each line's current quote: null for a SKU that does not exist, undefined where it could not be asked (the reservation will tell). */
+async function quoteLines(env: Env, ownerId: string, lines: { skuId: string }[]): Promise<(SkuQuote | null | undefined)[]> {
+  return Promise.all(lines.map((line) => env.SKUS.getByName(line.skuId).quote(ownerId).catch(() => undefined)));
+}

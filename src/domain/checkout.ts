@@ -1,0 +1,111 @@
+/**
+ * The rules of a checkout, as plain functions: what the quotes already refuse
+ * (before any stock is taken), and whether the reserved lines make an order
+ * (one currency, the total the buyer saw). The order actor runs the sequence;
+ * the judgement is here.
+ */
+import type { ProductSnapshot, SkuQuote } from "./catalog";
+import type { Outcome, ProblemCode, ProblemItem, Refusal } from "./errors";
+import { refuse } from "./errors";
+import type { Order, OrderItem } from "./order";
+import { orderLine, orderTotal } from "./order";
+
+/** What a checkout asks the order actor (its name is derived from the buyer and the Idempotency-Key). */
+export interface CheckoutRequest {
+  /** The cart (and buyer) checking out: `user:{id}` or `guest:{clientCartId}`. */
+  ownerId: string;
+  /** Hash of the request body; the same Idempotency-Key with another body is refused. */
+  requestHash: string;
+  skuIds: string[] | null;
+  expectedTotal: number | null;
+  ttlSeconds: number;
+}
+
+/** A line as the checkout takes it from the cart. */
+export interface CheckoutLine {
+  skuId: string;
+  quantity: number;
+}
+
+/** A reserved line: what was reserved, at which price (the SKU's snapshot). */
+export interface PricedLine extends ProductSnapshot {
+  quantity: number;
+  unitPrice: number;
+  currency: string;
+}
+
+/** What the reserved lines make: an order's items, or the refusal and the reason its reservations are released. */
+export type ReservedAssessment =
+  | { ok: true; items: OrderItem[]; currency: string; total: number }
+  | { ok: false; refusal: Refusal; releaseReason: "checkout_failed" | "price_changed" };
+
+/** Several lines refused: the first line's code, every line's problem, and the cart left as it was. */
+export function linesRefused(lineErrors: ProblemItem[]): Refusal {
+  return refuse(lineErrors[0]!.code as ProblemCode, "some lines cannot be checked out; nothing was reserved and the cart is unchanged", lineErrors);
+}
+
+export function currencyMismatch(): Refusal {
+  return refuse("CURRENCY_MISMATCH", "the lines are priced in different currencies");
+}
+
+export function priceChanged(expectedTotal: number, total: number, currency: string): Refusal {
+  return refuse("PRICE_CHANGED", `the total is now ${total} ${currency}, not ${expectedTotal}`, [{ code: "PRICE_CHANGED", expectedTotal, total }]);
+}
+
+export function idempotencyKeyReused(): Refusal {
+  return refuse("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request body");
+}
+
+/**
+ * The refusals a checkout can know from quotes alone: a line not for sale or
+ * over the buyer's limit, mixed currencies, a total other than the buyer saw.
+ * Stock is not judged here (a striped SKU's quote trails its stripes). A quote
+ * that is null is a SKU that does not exist; undefined is one that could not
+ * be asked (the reservation will tell).
+ */
+export function precheck(lines: CheckoutLine[], quotes: (SkuQuote | null | undefined)[], expectedTotal: number | null): Refusal | null {
+  const lineErrors: ProblemItem[] = [];
+  lines.forEach((line, i) => {
+    const q = quotes[i];
+    if (q === undefined) return;
+    if (q === null || q.status !== "active") lineErrors.push({ code: "SKU_UNAVAILABLE", skuId: line.skuId });
+    else if (q.purchaseLimit !== null && q.ownerUnits + line.quantity > q.purchaseLimit) {
+      lineErrors.push({ code: "LIMIT_EXCEEDED", skuId: line.skuId, limit: q.purchaseLimit, alreadyPurchased: q.ownerUnits, requested: line.quantity });
+    }
+  });
+  if (lineErrors.length > 0) return linesRefused(lineErrors);
+  if (quotes.some((q) => !q)) return null;
+  const known = quotes as SkuQuote[];
+  const currency = known[0]!.currency;
+  if (known.some((q) => q.currency !== currency)) return currencyMismatch();
+  const total = known.reduce((sum, q, i) => sum + q.price * lines[i]!.quantity, 0);
+  return expectedTotal !== null && expectedTotal !== total ? priceChanged(expectedTotal, total, currency) : null;
+}
+
+/**
+ * The authoritative check once every line answered: any line refused, mixed
+ * currencies, or a total other than the buyer saw (a price can change between
+ * the quote and the reservation) refuse the checkout.
+ */
+export function assessReserved(reserved: PricedLine[], lineErrors: ProblemItem[], expectedTotal: number | null): ReservedAssessment {
+  if (lineErrors.length > 0) return { ok: false, refusal: linesRefused(lineErrors), releaseReason: "checkout_failed" };
+  const items = reserved.map(orderLine);
+  const currency = reserved[0]!.currency;
+  if (reserved.some((item) => item.currency !== currency)) return { ok: false, refusal: currencyMismatch(), releaseReason: "checkout_failed" };
+  const total = orderTotal(items);
+  if (expectedTotal !== null && expectedTotal !== total) return { ok: false, refusal: priceChanged(expectedTotal, total, currency), releaseReason: "price_changed" };
+  return { ok: true, items, currency, total };
+}
+
+/** What an order says about one of its reservations when the SKU sweeps an overdue one. */
+export type ReservationVerdict = { state: "paid" } | { state: "pending"; expiresAt: number } | { state: "closed" };
+
+/** The verdict an order's status gives its reservation: keep it while the order may still be paid, commit it once paid, else release it. */
+export function verdictOf(order: { status: string; expiresAt: string }): ReservationVerdict {
+  if (order.status === "PENDING") return { state: "pending", expiresAt: Date.parse(order.expiresAt) };
+  if (order.status === "PAID" || order.status === "REFUNDED") return { state: "paid" };
+  return { state: "closed" };
+}
+
+/** What placing an order answers: the order, and whether this call created it (false for a replay). */
+export type PlacedOrder = Outcome<{ order: Order; created: boolean }>;

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import type { PricedLine } from "../../src/domain/checkout";
+import { assessReserved, precheck, verdictOf } from "../../src/domain/checkout";
+import type { SkuQuote } from "../../src/domain/catalog";
+import { productSnapshot } from "../../src/domain/catalog";
+
+const quote = (over: Partial<SkuQuote> = {}): SkuQuote => ({
+  skuId: "sku_a",
+  productId: "p",
+  merchantId: "m",
+  name: "A",
+  image: null,
+  spec: null,
+  price: 500,
+  currency: "USD",
+  status: "active",
+  available: 10,
+  purchaseLimit: null,
+  saleStartsAt: null,
+  version: 1,
+  ownerUnits: 0,
+  ...over,
+});
+
+const priced = (over: Partial<PricedLine> = {}): PricedLine => ({
+  ...productSnapshot(quote()),
+  quantity: 2,
+  unitPrice: 500,
+  currency: "USD",
+  ...over,
+});
+
+describe("checkout precheck from quotes", () => {
+  it("passes lines that are active, within limits, in one currency, at the expected total", () => {
+    expect(precheck([{ skuId: "sku_a", quantity: 2 }], [quote()], 1000)).toBeNull();
+  });
+
+  it("refuses every line that is not for sale or over the buyer's limit, with the first line's code", () => {
+    const refusal = precheck(
+      [
+        { skuId: "sku_a", quantity: 1 },
+        { skuId: "sku_b", quantity: 3 },
+      ],
+      [null, quote({ skuId: "sku_b", purchaseLimit: 4, ownerUnits: 2 })],
+      null,
+    );
+    expect(refusal).toMatchObject({ ok: false, code: "SKU_UNAVAILABLE" });
+    expect(refusal?.errors).toEqual([
+      { code: "SKU_UNAVAILABLE", skuId: "sku_a" },
+      { code: "LIMIT_EXCEEDED", skuId: "sku_b", limit: 4, alreadyPurchased: 2, requested: 3 },
+    ]);
+  });
+
+  it("leaves currency and total to the reservations when a quote could not be asked", () => {
+    expect(precheck([{ skuId: "sku_a", quantity: 1 }, { skuId: "sku_b", quantity: 1 }], [quote(), undefined], 1)).toBeNull();
+  });
+
+  it("refuses mixed currencies and a total other than the buyer saw", () => {
+    const lines = [{ skuId: "sku_a", quantity: 1 }, { skuId: "sku_b", quantity: 1 }];
+    expect(precheck(lines, [quote(), quote({ skuId: "sku_b", currency: "EUR" })], null)).toMatchObject({ code: "CURRENCY_MISMATCH" });
+    expect(precheck(lines, [quote(), quote({ skuId: "sku_b" })], 999)).toMatchObject({
+      code: "PRICE_CHANGED",
+      errors: [{ code: "PRICE_CHANGED", expectedTotal: 999, total: 1000 }],
+    });
+  });
+});
+
+describe("checkout assessment of the reserved lines", () => {
+  it("makes order items and the total from the reserved prices", () => {
+    const assessed = assessReserved([priced(), priced({ skuId: "sku_b", quantity: 1, unitPrice: 250 })], [], 1250);
+    expect(assessed).toMatchObject({ ok: true, currency: "USD", total: 1250 });
+    if (assessed.ok) expect(assessed.items.map((i) => i.lineTotal)).toEqual([1000, 250]);
+  });
+
+  it("refuses when any line was refused, and releases as a failed checkout", () => {
+    const assessed = assessReserved([priced()], [{ code: "OUT_OF_STOCK", skuId: "sku_b" }], null);
+    expect(assessed).toMatchObject({ ok: false, releaseReason: "checkout_failed", refusal: { code: "OUT_OF_STOCK" } });
+  });
+
+  it("refuses mixed currencies as a failed checkout", () => {
+    expect(assessReserved([priced(), priced({ skuId: "sku_b", currency: "EUR" })], [], null)).toMatchObject({
+      ok: false,
+      releaseReason: "checkout_failed",
+      refusal: { code: "CURRENCY_MISMATCH" },
+    });
+  });
+
+  it("refuses a price that changed after the quote, releasing as price_changed", () => {
+    expect(assessReserved([priced({ unitPrice: 600 })], [], 1000)).toMatchObject({
+      ok: false,
+      releaseReason: "price_changed",
+      refusal: { code: "PRICE_CHANGED", detail: "the total is now 1200 USD, not 1000" },
+    });
+  });
+});
+
+describe("reservation verdict of an order", () => {
+  it("keeps a pending order's reservation until it expires, commits a paid one, releases the rest", () => {
+    expect(verdictOf({ status: "PENDING", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({ state: "pending", expiresAt: Date.parse("2026-06-01T12:00:00Z") });
+    expect(verdictOf({ status: "PAID", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({ state: "paid" });
+    expect(verdictOf({ status: "REFUNDED", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({ state: "paid" });
+    expect(verdictOf({ status: "EXPIRED", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({ state: "closed" });
+    expect(verdictOf({ status: "CANCELLED", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({ state: "closed" });
+  });
+});
