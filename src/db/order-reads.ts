@@ -1,4 +1,9 @@
+/**
+ * Read model of orders in Postgres for listings (flash orders are listed from
+ * here), time-boxed so a slow database never blocks a listing.
+ */
 import { and, desc, eq, sql } from "drizzle-orm";
+import { withTimeout } from "../timeout";
 import { withDatabase } from "./client";
 import { orders } from "./schema";
 
@@ -24,14 +29,10 @@ export async function ownerOrderIds(env: Env, ownerId: string, after: { createdA
       .limit(limit);
     return rows.map((r) => r.orderId);
   });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${LIST_TIMEOUT_MS} ms`)), LIST_TIMEOUT_MS)));
   try {
-    return await Promise.race([query, timeout]);
+    return await withTimeout(query, LIST_TIMEOUT_MS);
   } catch (err) {
     console.warn(`orders of ${ownerId}: Postgres not read (${err instanceof Error ? err.message : String(err)}); listing what the actors know`);
     return [];
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }

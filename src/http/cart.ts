@@ -1,9 +1,15 @@
+/**
+ * Cart routes: reads (from the actor, or Redis when it is slow), the edits,
+ * merge on login, and the live WebSocket with its tickets.
+ */
 import { z } from "zod";
 import { readCartSnapshot } from "../cache/cart-snapshots";
 import { renderCart } from "../cache/sku-views";
-import type { CartEditOutcome } from "../actors/cart-actor";
+import type { CartEditOutcome } from "../domain/cart-contract";
 import { DomainError, unwrap } from "../domain/errors";
+import { withTimeout } from "../timeout";
 import { issueTicket, readTicket, resolveIdentity } from "./identity";
+import type { Operation } from "./openapi";
 import type { App, AppContext } from "./route";
 import { issuesOf, route } from "./route";
 import {
@@ -58,7 +64,7 @@ async function readCart(c: AppContext, cartKey: string): Promise<{ view: string;
   const seen = versionHeader(c, "x-cart-version");
   const fromActor = cartOf(c, cartKey).readView();
   try {
-    const view = await withDeadline(fromActor, CART_READ_DEADLINE_MS);
+    const view = await withTimeout(fromActor, CART_READ_DEADLINE_MS);
     return { view, version: versionOf(view) };
   } catch (err) {
     fromActor.catch(() => undefined);
@@ -77,17 +83,28 @@ function versionOf(view: string): number {
   return match ? Number(match[1]) : (JSON.parse(view) as { version: number }).version;
 }
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => timer !== null && clearTimeout(timer));
-}
+type CartStub = ReturnType<Env["CARTS"]["getByName"]>;
+type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
 
-function edited(c: AppContext, outcome: CartEditOutcome): Response {
-  const { cart, view } = unwrap(outcome);
-  return cartResponse(c, cart.version, view);
+/**
+ * A cart edit: the cart's own credentials, an optional If-Match, the actor
+ * call, and the whole cart (with its version as the ETag) as the answer. The
+ * edit routes differ only in their path, input and the call they make.
+ */
+function cartEdit<B extends z.ZodType | undefined = undefined, P extends z.ZodObject | undefined = undefined>(
+  app: App,
+  op: Omit<Operation<B, undefined, P>, "tag" | "access" | "headers" | "ok"> & { ok?: string },
+  edit: (cart: CartStub, input: { body: Infer<B>; params: Infer<P> }, ifMatch: number | null) => Promise<CartEditOutcome>,
+): void {
+  const { ok = "The whole cart", ...rest } = op;
+  route<B, undefined, P>(
+    app,
+    { ...rest, tag: "Cart", access: "cart", headers: [IF_MATCH_HEADER], ok: { status: 200, description: ok, schema: CartViewSchema } },
+    async (c, { identity, body, params }) => {
+      const { cart, view } = unwrap(await edit(cartOf(c, identity.cartKey), { body, params }, ifMatch(c)));
+      return cartResponse(c, cart.version, view);
+    },
+  );
 }
 
 export function cartRoutes(app: App): void {
@@ -108,120 +125,61 @@ export function cartRoutes(app: App): void {
     { method: "get", path: "/v1/cart/count", tag, summary: "Line and unit counts (for a cart badge)", access: "cart", headers: readHeaders, ok: { status: 200, description: "Counts", schema: CartCountSchema } },
     async (c, { identity }) => {
       versionHeader(c, "x-cart-version");
-      return c.json(await withDeadline(cartOf(c, identity.cartKey).count(), CART_READ_DEADLINE_MS).catch((err: unknown) => {
+      return c.json(await withTimeout(cartOf(c, identity.cartKey).count(), CART_READ_DEADLINE_MS).catch((err: unknown) => {
         console.warn(`cart ${identity.cartKey}: count not answered`, err instanceof Error ? err.message : err);
         throw new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, { "retry-after": "1" });
       }));
     },
   );
 
-  route(
+  cartEdit(
     app,
     {
       method: "post",
       path: "/v1/cart/items",
-      tag,
       summary: "Add a SKU (an existing line's quantity is summed)",
-      access: "cart",
       rateLimited: true,
-      headers: [IF_MATCH_HEADER],
       body: AddItemBody,
-      ok: { status: 200, description: "The whole cart", schema: CartViewSchema },
       problems: ["SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "CART_TOO_LARGE", "CURRENCY_MISMATCH", "VERSION_CONFLICT"],
     },
-    async (c, { identity, body }) => {
-      return edited(c, await cartOf(c, identity.cartKey).addItem(body.skuId, body.quantity, ifMatch(c)));
-    },
+    (cart, { body }, ifMatch) => cart.addItem(body.skuId, body.quantity, ifMatch),
   );
 
-  route(
+  cartEdit(
     app,
     {
       method: "patch",
       path: "/v1/cart/items/{skuId}",
-      tag,
       summary: "Change a line's quantity (0 removes it) or selection",
-      access: "cart",
-      headers: [IF_MATCH_HEADER],
       params: SkuParams,
       body: UpdateItemBody,
-      ok: { status: 200, description: "The whole cart", schema: CartViewSchema },
       problems: ["NOT_FOUND", "SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "VERSION_CONFLICT"],
     },
-    async (c, { identity, params, body }) => {
-      return edited(c, await cartOf(c, identity.cartKey).updateItem(params.skuId, body, ifMatch(c)));
-    },
+    (cart, { params, body }, ifMatch) => cart.updateItem(params.skuId, body, ifMatch),
   );
 
-  route(
+  cartEdit(
     app,
-    {
-      method: "delete",
-      path: "/v1/cart/items/{skuId}",
-      tag,
-      summary: "Remove one line (idempotent)",
-      access: "cart",
-      headers: [IF_MATCH_HEADER],
-      params: SkuParams,
-      ok: { status: 200, description: "The whole cart", schema: CartViewSchema },
-      problems: ["VERSION_CONFLICT"],
-    },
-    async (c, { identity, params }) => {
-      return edited(c, await cartOf(c, identity.cartKey).removeItems([params.skuId], ifMatch(c)));
-    },
+    { method: "delete", path: "/v1/cart/items/{skuId}", summary: "Remove one line (idempotent)", params: SkuParams, problems: ["VERSION_CONFLICT"] },
+    (cart, { params }, ifMatch) => cart.removeItems([params.skuId], ifMatch),
   );
 
-  route(
+  cartEdit(
     app,
-    {
-      method: "post",
-      path: "/v1/cart/items/batch-delete",
-      tag,
-      summary: "Remove several lines",
-      access: "cart",
-      headers: [IF_MATCH_HEADER],
-      body: BatchDeleteBody,
-      ok: { status: 200, description: "The whole cart", schema: CartViewSchema },
-      problems: ["VERSION_CONFLICT"],
-    },
-    async (c, { identity, body }) => {
-      return edited(c, await cartOf(c, identity.cartKey).removeItems(body.skuIds, ifMatch(c)));
-    },
+    { method: "post", path: "/v1/cart/items/batch-delete", summary: "Remove several lines", body: BatchDeleteBody, problems: ["VERSION_CONFLICT"] },
+    (cart, { body }, ifMatch) => cart.removeItems(body.skuIds, ifMatch),
   );
 
-  route(
+  cartEdit(
     app,
-    {
-      method: "post",
-      path: "/v1/cart/select",
-      tag,
-      summary: "Select or unselect lines: by SKUs, by merchant, or all",
-      access: "cart",
-      headers: [IF_MATCH_HEADER],
-      body: SelectBody,
-      ok: { status: 200, description: "The whole cart", schema: CartViewSchema },
-      problems: ["VERSION_CONFLICT"],
-    },
-    async (c, { identity, body }) => {
-      return edited(c, await cartOf(c, identity.cartKey).select(body, ifMatch(c)));
-    },
+    { method: "post", path: "/v1/cart/select", summary: "Select or unselect lines: by SKUs, by merchant, or all", body: SelectBody, problems: ["VERSION_CONFLICT"] },
+    (cart, { body }, ifMatch) => cart.select(body, ifMatch),
   );
 
-  route(
+  cartEdit(
     app,
-    {
-      method: "delete",
-      path: "/v1/cart",
-      tag,
-      summary: "Clear the cart",
-      access: "cart",
-      headers: [IF_MATCH_HEADER],
-      ok: { status: 200, description: "The (empty) cart", schema: CartViewSchema },
-      problems: ["VERSION_CONFLICT"],
-    },
-    async (c, { identity }) => {
-      return edited(c, await cartOf(c, identity.cartKey).clear(ifMatch(c)));
-    },
+    { method: "delete", path: "/v1/cart", summary: "Clear the cart", ok: "The (empty) cart", problems: ["VERSION_CONFLICT"] },
+    (cart, _input, ifMatch) => cart.clear(ifMatch),
   );
 
   route(

@@ -1,7 +1,12 @@
+/**
+ * Operations routes: /healthz with time-boxed dependency checks, the OpenAPI
+ * document, and the admin's sync endpoints.
+ */
 import { z } from "zod";
 import { redisClient } from "../cache/redis";
 import { databaseConfigured, withDatabase } from "../db/client";
 import { DomainError } from "../domain/errors";
+import { withTimeout } from "../timeout";
 import { syncChangedCarts } from "../cron";
 import { openDrift } from "../cron/reconcile";
 import { DOCS_PATH, docsFallbackPage, openApiDocument } from "./openapi";
@@ -39,15 +44,11 @@ async function health(env: Env): Promise<Health> {
   return entry.value;
 }
 
-function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
-}
-
 /** Postgres answers, and the reconciliation's open drift (docs/invariants.md 4) read from it. */
 async function checkPostgres(env: Env): Promise<{ state: string; inventory: string }> {
   if (!databaseConfigured(env)) return { state: "not configured", inventory: "unknown" };
   try {
-    const drifting = await within(HEALTH_TIMEOUT_MS, withDatabase(env, (db) => openDrift(db)));
+    const drifting = await withTimeout(withDatabase(env, (db) => openDrift(db)), HEALTH_TIMEOUT_MS);
     return { state: "ok", inventory: drifting === 0 ? "ok" : `drift on ${drifting} SKU(s): POST /v1/admin/reconcile` };
   } catch (err) {
     console.warn("healthz: postgres", err instanceof Error ? err.message : err);
