@@ -1,3 +1,7 @@
+/**
+ * The Worker entry: fetch (the Hono app), queue (the consumer) and scheduled
+ * (cron); re-exports the actor classes.
+ */
 import "./env";
 import { consumeBatch } from "./consumer";
 import { runScheduled } from "./cron";

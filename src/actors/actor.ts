@@ -1,3 +1,8 @@
+/**
+ * The base every actor extends: SQLite storage, the outbox and its relay, one
+ * alarm for the relay backstop and the actor's own timed duties, and the narrow
+ * host its rooms work through.
+ */
 import { DurableObject } from "cloudflare:workers";
 import type { Envelope, QueueName } from "../events/envelope";
 import type { Command, OutboxSinks } from "./outbox";
@@ -94,7 +99,7 @@ export abstract class Actor extends DurableObject<Env> {
    * The name this actor was reached by (`getByName`). workerd does not give it
    * to an actor woken by its alarm after a restart or eviction, so the first
    * request that names the actor stores it, and every later start reads it
-   * back (docs invariant 9: an actor knows who it is from its own storage).
+   * back (docs/invariants.md 9: an actor knows who it is from its own storage).
    */
   protected get name(): string {
     if (this.storedName === null) throw new Error(`${this.constructor.name} ${this.ctx.id.toString()} does not know its name (never reached by name)`);

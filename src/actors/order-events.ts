@@ -1,3 +1,7 @@
+/**
+ * The events an order emits for a decision, shared by checkout orders (order
+ * actor) and flash orders (stock stripes).
+ */
 import type { Decision, Order } from "../domain/order";
 import { envelope } from "../events/envelope";
 import type { Outbox } from "./outbox";

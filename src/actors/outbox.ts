@@ -1,6 +1,3 @@
-import type { Envelope, QueueName } from "../events/envelope";
-import { queueOf } from "../events/envelope";
-
 /**
  * The transactional outbox every actor shares (docs/events.md): events and
  * commands for other actors are written in the same storage transaction as
@@ -8,6 +5,9 @@ import { queueOf } from "../events/envelope";
  * delivered. Events go to the queues in batches; commands run per target in
  * order, so e.g. "commit" always reaches a SKU before a later "restock".
  */
+import type { Envelope, QueueName } from "../events/envelope";
+import { queueOf } from "../events/envelope";
+
 export interface Command {
   /** Who receives it, e.g. `sku:{skuId}` or `cart:{cartKey}`; commands to one target run in order. */
   target: string;

@@ -1,6 +1,3 @@
-import { DurableObject } from "cloudflare:workers";
-import type { PaymentEvent } from "../domain/order";
-
 /**
  * Payment provider ids are unique across all orders (docs/API.md, payments):
  * a transaction id or event id already used on one order never pays another.
@@ -8,6 +5,9 @@ import type { PaymentEvent } from "../domain/order";
  * that presented it; the claim is a single synchronous write, so two
  * webhooks racing with one id on two orders cannot both win.
  */
+import { DurableObject } from "cloudflare:workers";
+import type { PaymentEvent } from "../domain/order";
+
 export class PaymentLedger extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

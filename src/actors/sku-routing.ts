@@ -1,3 +1,7 @@
+/**
+ * Calling a SKU at the buyer's home stripe: the stripe count is learned once
+ * per isolate and calls re-route on STALE_ROUTE.
+ */
 import type { Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import { homeStripe, stripeName } from "../domain/stripes";

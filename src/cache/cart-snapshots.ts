@@ -1,3 +1,7 @@
+/**
+ * Cart snapshots in Redis: written in shared batches after each edit, read by
+ * the edge when a cart actor is slow and by a cart rebuilding lost storage.
+ */
 import type { CartState } from "../domain/cart";
 import type { VersionedValue } from "./redis";
 import { readVersioned, redisClient, redisConfigured, RedisUnavailableError, redisWrites, writeAllIfNewer, writeIfNewer } from "./redis";
@@ -5,7 +9,7 @@ import { readVersioned, redisClient, redisConfigured, RedisUnavailableError, red
 /** Members are the cart keys changed since the last hourly sync. */
 export const DIRTY_CARTS_SET = "carts:dirty";
 
-/** `cart:user:{id}` / `cart:guest:{id}` (docs/API.md section 1). */
+/** `cart:user:{id}` / `cart:guest:{id}` (docs/API.md, 1. What it is). */
 export const cartSnapshotKey = (cartKey: string) => `cart:${cartKey}`;
 
 export function cartSnapshotValue(state: CartState, guestTtlMs: number): VersionedValue {

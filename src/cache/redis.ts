@@ -1,3 +1,7 @@
+/**
+ * The Upstash Redis client: short timeouts, a write gate that notices when
+ * Redis is down, and versioned writes that never move a key back in time.
+ */
 import { Redis } from "@upstash/redis/cloudflare";
 
 /** Reads give up fast and fall back to the actors; writes get a little longer. */
@@ -41,7 +45,7 @@ export function redisClient(env: Env, timeoutMs = READ_TIMEOUT_MS): Redis | null
 /**
  * Versioned values are hashes { v: version, d: json }. This script writes
  * one only if its version is newer than the stored one, so a delayed write
- * never takes a snapshot back in time (invariant 5). It can also record the
+ * never takes a snapshot back in time (docs/invariants.md 5). It can also record the
  * key in a "dirty" set for the hourly sync, atomically with the write.
  *   KEYS[1] value key, KEYS[2] dirty set (optional)
  *   ARGV[1] version, ARGV[2] data, ARGV[3] ttl seconds (0 = keep forever), ARGV[4] dirty member

@@ -1,3 +1,7 @@
+/**
+ * SKU public views in Redis and in this isolate's memory: what the storefront
+ * and the cart's price markers read without asking the SKU actors.
+ */
 import type { CartState, CartView } from "../domain/cart";
 import { presentCart } from "../domain/cart";
 import type { SkuPublicView } from "../domain/catalog";

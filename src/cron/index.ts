@@ -1,3 +1,7 @@
+/**
+ * Scheduled work: the hourly cart sync, the expiry sweep of unpaid orders and
+ * the inventory reconciliation.
+ */
 import { orderDesk } from "../actors/order-routing";
 import { and, eq, gt, lt } from "drizzle-orm";
 import { DIRTY_CARTS_SET } from "../cache/cart-snapshots";

@@ -1,3 +1,7 @@
+/**
+ * Inventory reconciliation: the SKU actors' counters against Postgres's
+ * audit, with drift recorded and repaired from the outside.
+ */
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
@@ -26,7 +30,7 @@ const ZERO: StockCounters = { onHand: 0, reserved: 0, sold: 0 };
 const isZero = (d: StockCounters) => d.onHand === 0 && d.reserved === 0 && d.sold === 0;
 
 /**
- * Invariant 4 checked from the outside: each SKU actor's counters (the
+ * docs/invariants.md 4 checked from the outside: each SKU actor's counters (the
  * source of truth) against the sum of its `inventory_audit` rows. A drift is
  * recorded and logged; when the next run finds the same drift with the actor
  * unchanged (so no event can be in flight), one `reconcile` audit row repairs

@@ -1,3 +1,7 @@
+/**
+ * The Postgres client factory (Neon serverless driver over WebSockets; the
+ * local proxy in development).
+ */
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import type { NeonDatabase } from "drizzle-orm/neon-serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";

@@ -1,13 +1,13 @@
-import { sql } from "drizzle-orm";
-import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import type { SkuSpec } from "../domain/catalog";
-
 /**
  * Postgres is the system of record for history and analytics, fed by the
  * queue consumer (docs/events.md). Every row written from an event is
  * idempotent (processed_events) and versioned where state can be overwritten
  * (an older event never rolls a newer state back).
  */
+import { sql } from "drizzle-orm";
+import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import type { SkuSpec } from "../domain/catalog";
+
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "string" });
 
 /** The product snapshot columns a SKU, a cart line and an order line share. */

@@ -1,3 +1,7 @@
+/**
+ * Cart rules without I/O: lines and totals, price markers, the line quantity
+ * check, merge strategies and the draft a change is made on.
+ */
 import type { ProblemItem } from "./errors";
 import type { ProductSnapshot, SkuPublicView, SkuQuote } from "./catalog";
 import { productSnapshot, saleNotStarted } from "./catalog";

@@ -1,3 +1,7 @@
+/**
+ * The catalog's shapes and rules: SKU records, the views storefronts and carts
+ * see, and the product snapshot lines and orders keep.
+ */
 import type { StockCounters } from "./stock";
 import { availableOf } from "./stock";
 

@@ -1,5 +1,5 @@
 /**
- * Domain errors carry the machine-readable `code` of docs/API.md section 3 and the
+ * Domain errors carry the machine-readable `code` of docs/API.md (3. Errors) and the
  * HTTP status the edge maps them to. Everything else that escapes a handler
  * is an internal error and is reported without detail.
  */

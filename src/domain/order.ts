@@ -1,12 +1,12 @@
-import type { ProductSnapshot } from "./catalog";
-import { productSnapshot } from "./catalog";
-
 /**
  * The order state machine (docs/API.md, Checkout, orders, payments):
  *   PENDING -> PAID -> REFUNDED, PENDING -> CANCELLED, PENDING -> EXPIRED.
  * The functions here decide; the order actor applies the decision and its
  * stock effects in one storage transaction.
  */
+import type { ProductSnapshot } from "./catalog";
+import { productSnapshot } from "./catalog";
+
 export type OrderStatus = "PENDING" | "PAID" | "CANCELLED" | "EXPIRED" | "REFUNDED";
 
 export interface OrderItem extends ProductSnapshot {

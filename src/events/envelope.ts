@@ -1,13 +1,13 @@
-import type { CartLine } from "../domain/cart";
-import type { SkuAdminView } from "../domain/catalog";
-import type { Order, Payment } from "../domain/order";
-import type { Movement, StockCounters } from "../domain/stock";
-
 /**
  * Every queue message is one envelope (docs/events.md). `id` is unique and is
  * the idempotency key in Postgres; `version` is the aggregate's version after
  * the change, so the consumer never lets an older state overwrite a newer one.
  */
+import type { CartLine } from "../domain/cart";
+import type { SkuAdminView } from "../domain/catalog";
+import type { Order, Payment } from "../domain/order";
+import type { Movement, StockCounters } from "../domain/stock";
+
 export interface Envelope<T extends EventType = EventType> {
   id: string;
   type: T;

@@ -1,11 +1,11 @@
-import { z } from "zod";
-import type { Envelope, EventType } from "./envelope";
-
 /**
  * What the consumer accepts off a queue. Producers are our own actors, but a
  * queue is a boundary: a message that does not match is dead-lettered at once
  * instead of failing the same way on every retry.
  */
+import { z } from "zod";
+import type { Envelope, EventType } from "./envelope";
+
 const int = z.number().int();
 const isoTime = z.string().min(10);
 

@@ -1,7 +1,3 @@
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./context";
-import { problem } from "./problem";
-
 /**
  * Load shedding (docs/invariants.md 8): past capacity a request is refused with
  * 503 and `Retry-After: 1` within a second instead of joining a queue that
@@ -13,6 +9,10 @@ import { problem } from "./problem";
  * second. A refused request did nothing, so a client may send it again as it
  * is (an edit included).
  */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./context";
+import { problem } from "./problem";
+
 export class Admission {
   inFlight = 0;
   limit: number;

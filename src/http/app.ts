@@ -1,3 +1,7 @@
+/**
+ * The Hono app: request ids, admission, CORS, body limits, every resource's
+ * routes, and one onError that answers problem+json.
+ */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";

@@ -1,3 +1,6 @@
+/**
+ * Catalog routes: SKU pages and listings for storefronts, and admin writes.
+ */
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { loadSkuViews } from "../cache/sku-views";
 import { withDatabase } from "../db/client";

@@ -1,3 +1,7 @@
+/**
+ * Checkout and flash buy routes: the Idempotency-Key, the request hash, and
+ * the order actor or stock stripe that places the order.
+ */
 import type { Order } from "../domain/order";
 import { checkoutOrderId } from "../domain/order-ids";
 import { DomainError, unwrap } from "../domain/errors";

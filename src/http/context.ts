@@ -1,3 +1,6 @@
+/**
+ * The Hono environment types every route shares.
+ */
 import type { Context, Hono } from "hono";
 
 export type AppEnv = { Bindings: Env; Variables: { requestId: string } };

@@ -1,3 +1,6 @@
+/**
+ * CORS for the allowed browser origins (docs/API.md, Browsers).
+ */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./context";

@@ -1,3 +1,7 @@
+/**
+ * Who is calling: user JWTs (HS256 or a JWKS), guest cart ids, admin tokens
+ * and one-time live tickets.
+ */
 import type { AppContext } from "./context";
 import { verify, verifyWithJwks } from "hono/jwt";
 import { DomainError } from "../domain/errors";

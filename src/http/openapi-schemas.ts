@@ -1,5 +1,3 @@
-import { z } from "zod";
-
 /**
  * zod -> JSON Schema for an OpenAPI 3.1 document.
  *
@@ -9,6 +7,8 @@ import { z } from "zod";
  * no `$defs` exists, so every named schema is moved to
  * `components.schemas` and its references rewritten to point there.
  */
+import { z } from "zod";
+
 type Json = Record<string, unknown>;
 
 const DEFS_REF = /^#\/\$defs\/(.+)$/;

@@ -1,3 +1,7 @@
+/**
+ * The OpenAPI document, built from the same operations and zod schemas that
+ * serve the requests, and the fallback page of the interactive reference.
+ */
 import { z } from "zod";
 import type { ProblemCode } from "../domain/errors";
 import { STATUS_OF } from "../domain/errors";

@@ -1,3 +1,6 @@
+/**
+ * Order routes: one order, the owner's listing, cancel.
+ */
 import type { OrderDesk } from "../actors/order-routing";
 import { orderDesk } from "../actors/order-routing";
 import { ownerOrderIds } from "../db/order-reads";

@@ -1,3 +1,7 @@
+/**
+ * The payment provider's webhook: signature check, ids unique across orders,
+ * then the order applies the event.
+ */
 import { z } from "zod";
 import { orderDesk } from "../actors/order-routing";
 import { foreignPaymentOwner } from "../actors/payment-ledger";

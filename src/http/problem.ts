@@ -1,3 +1,7 @@
+/**
+ * RFC 9457 problem+json: domain refusals become typed problems, anything else
+ * an internal error without detail.
+ */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ProblemCode, ProblemItem } from "../domain/errors";

@@ -1,3 +1,6 @@
+/**
+ * Admin routes of the inventory reconciliation.
+ */
 import { z } from "zod";
 import { reconcileInventory } from "../cron/reconcile";
 import { DomainError } from "../domain/errors";

@@ -1,13 +1,12 @@
+/**
+ * The request schemas are the single source of request types (handlers get
+ * `z.output` of them) and, with the response schemas, of the OpenAPI document.
+ */
 import { z } from "zod";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../domain/cart";
 import { ORDER_ID } from "../domain/order-ids";
 import { productSnapshotShape } from "../events/schemas";
 import { UUID as GUEST_CART_ID, USER_ID } from "./identity";
-
-/**
- * The request schemas are the single source of request types (handlers get
- * `z.output` of them) and, with the response schemas, of the OpenAPI document.
- */
 
 // ---- building blocks -----------------------------------------------------------------
 

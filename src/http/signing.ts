@@ -1,3 +1,7 @@
+/**
+ * HMAC signing and constant-time verification (live tickets, webhook
+ * signatures, checkout request hashes).
+ */
 const encoder = new TextEncoder();
 
 function hex(bytes: ArrayBuffer): string {

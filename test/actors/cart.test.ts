@@ -22,7 +22,7 @@ describe("cart actor", () => {
     ]);
   });
 
-  it("is rebuilt from Postgres when its storage is lost (invariant 7)", async () => {
+  it("is rebuilt from Postgres when its storage is lost (docs/invariants.md 7)", async () => {
     const [a, b] = [await putSku(), await putSku()];
     const user = await asUser();
     await api("/v1/cart/items", { headers: user.headers, body: { skuId: a, quantity: 3 } });

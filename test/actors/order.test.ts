@@ -120,7 +120,7 @@ describe("order actor", () => {
   });
 });
 
-describe("inventory audit balance (invariant 4)", () => {
+describe("inventory audit balance (docs/invariants.md 4)", () => {
   it("after a randomized run of reserve / pay / cancel / expire / refund, audit rows sum to each SKU's counters", async () => {
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);

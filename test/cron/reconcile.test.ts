@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { inventoryAudit } from "../../src/db/schema";
 import { ADMIN, api, asUser, auditBalances, auditSums, db, eventually, putSku, unique } from "../support/worker";
 
-describe("inventory reconciliation (invariant 4 checked from the outside)", () => {
+describe("inventory reconciliation (docs/invariants.md 4 checked from the outside)", () => {
   it("finds audit drift left by lost events, reports it, and repairs it from the actor once the actor is quiet", async () => {
     const sku = await putSku(unique("rec"), { stock: 10 });
     const buyers = await Promise.all([asUser(), asUser(), asUser()]);

@@ -19,7 +19,7 @@ async function auditOf(stack: E2eStack, refId: string) {
   return rows;
 }
 
-/** The audit rows of a SKU sum to its live counters (invariant 4). */
+/** The audit rows of a SKU sum to its live counters (docs/invariants.md 4). */
 async function expectAuditBalanced(stack: E2eStack, skuId: string): Promise<void> {
   const live = await stack.api.skuCounters(skuId);
   await eventually(

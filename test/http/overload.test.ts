@@ -26,7 +26,7 @@ async function call(path: string, init: RequestInit = {}, on: Env = shedding): P
 const add = (headers: Record<string, string>, skuId: string) =>
   call("/v1/cart/items", { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ skuId, quantity: 1 }) });
 
-describe("overload (SPEC invariant 8)", () => {
+describe("overload (docs/invariants.md 8)", () => {
   it("sheds a flood with 503 + Retry-After within a second, keeps /healthz answering, and recovers", async () => {
     const sku = await putSku(unique("flood"), { stock: 100_000 });
     const carts = Array.from({ length: 20 }, () => asGuest());

@@ -130,7 +130,7 @@ export async function checkout(headers: Record<string, string>, body: unknown = 
   return api("/v1/checkout", { headers: { ...headers, "idempotency-key": key }, body });
 }
 
-/** The SKU's inventory_audit rows summed (invariant 4: they must equal the actor's counters). */
+/** The SKU's inventory_audit rows summed (docs/invariants.md 4: they must equal the actor's counters). */
 export async function auditSums(skuId: string): Promise<{ onHand: number; reserved: number; sold: number }> {
   const [sums] = await db((d) =>
     d
