@@ -158,7 +158,7 @@ export async function startUpstashAdapter(opts: UpstashAdapterOptions): Promise<
     const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
     const { pathname } = new URL(req.url ?? "/", "http://adapter");
     const raw = await readBody(req);
-    let body: unknown = undefined;
+    let body: unknown;
     if (raw.length) {
       try {
         body = JSON.parse(raw.toString("utf8"));
