@@ -1,7 +1,7 @@
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
 import type { ProjectionSettings } from "../db/projections";
-import { applyEvent } from "../db/projections";
+import { applyEvent, applyEvents } from "../db/projections";
 import { deadLetters } from "../db/schema";
 import { guestCartTtlMs } from "../env";
 import type { Envelope } from "../events/envelope";
@@ -31,7 +31,8 @@ function isDlq(queue: string): boolean {
  * The queue consumer: events -> Postgres, idempotently.
  *  - A message that fails validation goes to the dead-letter queue at once and
  *    is acked: retrying cannot fix it, and it must not block the batch.
- *  - Valid messages are applied in one transaction for throughput; if that
+ *  - Valid messages are applied in one transaction, a few multi-row
+ *    statements for the whole batch (db/projections.ts applyEvents); if that
  *    fails, each is retried in its own transaction so one bad message cannot
  *    hold back the others. A message Postgres can never accept (failures.ts:
  *    invalid bytes, out of range, too long...) is dead-lettered at once; only
@@ -53,9 +54,7 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
   try {
     await withDatabase(env, async (db) => {
       try {
-        await db.transaction(async (tx) => {
-          for (const { event } of valid) await applyEvent(tx, event, settings);
-        });
+        await db.transaction((tx) => applyEvents(tx, valid.map((v) => v.event), settings));
         for (const { message } of valid) message.ack();
       } catch (err) {
         console.warn(`consumer: batch of ${valid.length} failed (${errorText(err)}); applying one by one`);

@@ -37,29 +37,66 @@ function excludedColumns<T extends PgTable>(table: T, except: string[]): Record<
  * Returns false for a duplicate.
  */
 export async function applyEvent(tx: Writer, event: Envelope, settings: ProjectionSettings): Promise<boolean> {
-  const claimed = await tx.insert(processedEvents).values({ eventId: event.id, type: event.type }).onConflictDoNothing().returning({ id: processedEvents.eventId });
-  if (claimed.length === 0) return false;
-  const family = event.type.slice(0, event.type.indexOf("."));
-  switch (family) {
-    case "sku":
-      await upsertSku(tx, event.data as SkuAdminView);
-      break;
-    case "inventory":
-      await recordMovement(tx, event as Envelope<"inventory.reserved">);
-      break;
-    case "cart":
-      await applyCartChange(tx, event as Envelope<"cart.item_added">, settings);
-      break;
-    case "order":
-      await upsertOrder(tx, event.data as Order);
-      break;
-    case "payment":
-      await recordPayment(tx, event.data as PaymentRecordedData);
-      break;
-    default:
-      throw new Error(`no projection for ${event.type}`);
+  return (await applyEvents(tx, [event], settings)) === 1;
+}
+
+/** The latest version of each entity among `items` (one upsert statement may touch a row once). */
+function latestBy<T>(items: T[], key: (item: T) => string, version: (item: T) => number): T[] {
+  const latest = new Map<string, T>();
+  for (const item of items) {
+    const seen = latest.get(key(item));
+    if (!seen || version(item) > version(seen)) latest.set(key(item), item);
   }
-  return true;
+  return [...latest.values()];
+}
+
+/**
+ * Applies a batch of events exactly once each, in a handful of statements
+ * rather than a handful per event: the batch's event ids are claimed in
+ * processed_events in one insert (duplicates write nothing), then each kind
+ * of projection is written with one multi-row statement. Counters add up the
+ * movements, and catalog, order and cart rows are versioned, so the result is
+ * the same as applying the events one by one in any order. Cart changes are
+ * applied one by one (each may tombstone the lines it does not list). Returns
+ * how many events were new.
+ */
+export async function applyEvents(tx: Writer, events: Envelope[], settings: ProjectionSettings): Promise<number> {
+  const unique = latestBy(events, (e) => e.id, () => 0);
+  if (unique.length === 0) return 0;
+  const claimed = await tx
+    .insert(processedEvents)
+    .values(unique.map((e) => ({ eventId: e.id, type: e.type })))
+    .onConflictDoNothing()
+    .returning({ id: processedEvents.eventId });
+  const fresh = new Set(claimed.map((row) => row.id));
+  const families = new Map<string, Envelope[]>();
+  for (const e of unique) {
+    if (!fresh.has(e.id)) continue;
+    const family = e.type.slice(0, e.type.indexOf("."));
+    families.set(family, [...(families.get(family) ?? []), e]);
+  }
+  for (const [family, batch] of families) {
+    switch (family) {
+      case "sku":
+        await upsertSkus(tx, batch.map((e) => e.data as SkuAdminView));
+        break;
+      case "inventory":
+        await recordMovements(tx, batch as Envelope<"inventory.reserved">[]);
+        break;
+      case "cart":
+        for (const e of batch) await applyCartChange(tx, e as Envelope<"cart.item_added">, settings);
+        break;
+      case "order":
+        await upsertOrders(tx, batch.map((e) => e.data as Order));
+        break;
+      case "payment":
+        await recordPayments(tx, batch.map((e) => e.data as PaymentRecordedData));
+        break;
+      default:
+        throw new Error(`no projection for ${batch[0]!.type}`);
+    }
+  }
+  return fresh.size;
 }
 
 /**
@@ -67,25 +104,27 @@ export async function applyEvent(tx: Writer, event: Envelope, settings: Projecti
  * taken from here: they are the running sum of the inventory movements, so
  * they stay exact whatever order events arrive in (and across stock stripes).
  */
-async function upsertSku(tx: Writer, v: SkuAdminView): Promise<void> {
+async function upsertSkus(tx: Writer, views: SkuAdminView[]): Promise<void> {
   await tx
     .insert(skus)
-    .values({
-      skuId: v.skuId,
-      productId: v.productId,
-      merchantId: v.merchantId,
-      name: v.name,
-      image: v.image,
-      spec: v.spec,
-      price: v.price,
-      currency: v.currency,
-      status: v.status,
-      purchaseLimit: v.purchaseLimit,
-      stripes: v.stripes,
-      saleStartsAt: v.saleStartsAt ?? null,
-      version: v.version,
-      updatedAt: v.updatedAt,
-    })
+    .values(
+      latestBy(views, (v) => v.skuId, (v) => v.version).map((v) => ({
+        skuId: v.skuId,
+        productId: v.productId,
+        merchantId: v.merchantId,
+        name: v.name,
+        image: v.image,
+        spec: v.spec,
+        price: v.price,
+        currency: v.currency,
+        status: v.status,
+        purchaseLimit: v.purchaseLimit,
+        stripes: v.stripes,
+        saleStartsAt: v.saleStartsAt ?? null,
+        version: v.version,
+        updatedAt: v.updatedAt,
+      })),
+    )
     .onConflictDoUpdate({
       target: skus.skuId,
       set: excludedColumns(skus, ["skuId", "onHand", "reserved", "sold"]),
@@ -93,42 +132,50 @@ async function upsertSku(tx: Writer, v: SkuAdminView): Promise<void> {
     });
 }
 
-async function recordMovement(tx: Writer, e: Envelope<"inventory.reserved">): Promise<void> {
-  const m: InventoryMovementData = e.data;
+async function recordMovements(tx: Writer, events: Envelope<"inventory.reserved">[]): Promise<void> {
   await tx
     .insert(inventoryAudit)
-    .values({
-      eventId: e.id,
-      skuId: m.skuId,
-      kind: m.kind,
-      refId: m.refId,
-      reason: m.reason,
-      quantity: m.quantity,
-      onHandDelta: m.onHandDelta,
-      reservedDelta: m.reservedDelta,
-      soldDelta: m.soldDelta,
-      skuVersion: e.version,
-      occurredAt: e.occurredAt,
-    })
+    .values(
+      events.map((e) => ({
+        eventId: e.id,
+        skuId: e.data.skuId,
+        kind: e.data.kind,
+        refId: e.data.refId,
+        reason: e.data.reason,
+        quantity: e.data.quantity,
+        onHandDelta: e.data.onHandDelta,
+        reservedDelta: e.data.reservedDelta,
+        soldDelta: e.data.soldDelta,
+        skuVersion: e.version,
+        occurredAt: e.occurredAt,
+      })),
+    )
     .onConflictDoNothing();
-  // Counters add up the movements (each applied once, see applyEvent). A movement that arrives
+  // Counters add up the movements (each applied once, see applyEvents). A movement that arrives
   // before the SKU's catalog row creates a placeholder row the catalog event fills in later.
+  const sums = new Map<string, { onHand: number; reserved: number; sold: number; updatedAt: string }>();
+  for (const { data: m, occurredAt } of events) {
+    const sum = sums.get(m.skuId) ?? { onHand: 0, reserved: 0, sold: 0, updatedAt: occurredAt };
+    sum.onHand += m.onHandDelta;
+    sum.reserved += m.reservedDelta;
+    sum.sold += m.soldDelta;
+    sums.set(m.skuId, sum);
+  }
   await tx
     .insert(skus)
-    .values({
-      skuId: m.skuId,
-      productId: "",
-      merchantId: "",
-      name: "",
-      price: 0,
-      currency: "",
-      status: "pending",
-      onHand: m.onHandDelta,
-      reserved: m.reservedDelta,
-      sold: m.soldDelta,
-      version: 0,
-      updatedAt: e.occurredAt,
-    })
+    .values(
+      [...sums].map(([skuId, sum]) => ({
+        skuId,
+        productId: "",
+        merchantId: "",
+        name: "",
+        price: 0,
+        currency: "",
+        status: "pending",
+        ...sum,
+        version: 0,
+      })),
+    )
     .onConflictDoUpdate({
       target: skus.skuId,
       set: {
@@ -217,49 +264,50 @@ function tombstone(cartKey: string, skuId: string, version: number, at: string) 
   return { cartKey, skuId, position: 0, productId: "", merchantId: "", name: "", quantity: 0, selected: false, unitPrice: 0, currency: "", addedAt: at, version, removed: true };
 }
 
-async function upsertOrder(tx: Writer, o: Order): Promise<void> {
+async function upsertOrders(tx: Writer, all: Order[]): Promise<void> {
+  const latest = latestBy(all, (o) => o.orderId, (o) => o.version);
+  const updatedAt = new Date().toISOString();
   await tx
     .insert(orders)
-    .values({
-      orderId: o.orderId,
-      ownerId: o.ownerId,
-      source: o.source,
-      status: o.status,
-      total: o.total,
-      currency: o.currency,
-      refundRequired: o.refundRequired,
-      createdAt: o.createdAt,
-      expiresAt: o.expiresAt,
-      paidAt: o.paidAt,
-      closedAt: o.closedAt,
-      version: o.version,
-      updatedAt: new Date().toISOString(),
-    })
+    .values(
+      latest.map((o) => ({
+        orderId: o.orderId,
+        ownerId: o.ownerId,
+        source: o.source,
+        status: o.status,
+        total: o.total,
+        currency: o.currency,
+        refundRequired: o.refundRequired,
+        createdAt: o.createdAt,
+        expiresAt: o.expiresAt,
+        paidAt: o.paidAt,
+        closedAt: o.closedAt,
+        version: o.version,
+        updatedAt,
+      })),
+    )
     .onConflictDoUpdate({ target: orders.orderId, set: excludedColumns(orders, ["orderId", "createdAt"]), setWhere: sql`${orders.version} < excluded.version` });
-  if (o.items.length > 0) {
-    await tx
-      .insert(orderItems)
-      .values(
-        o.items.map((i) => ({ orderId: o.orderId, ...productSnapshot(i), quantity: i.quantity, unitPrice: i.unitPrice, lineTotal: i.lineTotal })),
-      )
-      .onConflictDoNothing();
-  }
+  const items = latest.flatMap((o) =>
+    o.items.map((i) => ({ orderId: o.orderId, ...productSnapshot(i), quantity: i.quantity, unitPrice: i.unitPrice, lineTotal: i.lineTotal })),
+  );
+  if (items.length > 0) await tx.insert(orderItems).values(items).onConflictDoNothing();
 }
 
-async function recordPayment(tx: Writer, d: PaymentRecordedData): Promise<void> {
-  const p = d.payment;
+async function recordPayments(tx: Writer, all: PaymentRecordedData[]): Promise<void> {
   await tx
     .insert(payments)
-    .values({
-      eventId: p.eventId,
-      transactionId: p.transactionId,
-      orderId: d.orderId,
-      type: p.type,
-      status: p.status,
-      amount: p.amount,
-      currency: p.currency,
-      reason: p.reason,
-      receivedAt: p.receivedAt,
-    })
+    .values(
+      all.map(({ orderId, payment: p }) => ({
+        eventId: p.eventId,
+        transactionId: p.transactionId,
+        orderId,
+        type: p.type,
+        status: p.status,
+        amount: p.amount,
+        currency: p.currency,
+        reason: p.reason,
+        receivedAt: p.receivedAt,
+      })),
+    )
     .onConflictDoNothing();
 }

@@ -3,9 +3,9 @@
  * and one-time live tickets.
  */
 import type { AppContext } from "./context";
-import { verify, verifyWithJwks } from "hono/jwt";
+import { verifyWithJwks } from "hono/jwt";
 import { DomainError } from "../domain/errors";
-import { constantTimeEqual, hmacKey, hmacSha256Hex } from "./signing";
+import { constantTimeEqual, hmacSha256Hex, TokenRefused, verifyHs256 } from "./signing";
 
 /** Who is calling: a logged-in user or a guest cart. `cartKey` names their cart actor and owns their orders. */
 export type Identity = { kind: "user"; userId: string; cartKey: string } | { kind: "guest"; clientCartId: string; cartKey: string };
@@ -51,10 +51,11 @@ async function verifyToken(env: Env, token: string): Promise<{ sub: string; exp:
       payload = await verifyWithJwks(token, { jwks_uri: env.JWT_JWKS_URL, allowedAlgorithms: ["RS256", "ES256", "EdDSA"] });
     } else {
       if (!env.JWT_SECRET) throw new DomainError("UNAUTHORIZED", "user login is not configured (JWT_SECRET is not set)");
-      payload = await verify(token, await hmacKey(env.JWT_SECRET), "HS256");
+      payload = await verifyHs256(token, env.JWT_SECRET);
     }
   } catch (err) {
     if (err instanceof DomainError) throw err;
+    if (err instanceof TokenRefused) throw new DomainError("UNAUTHORIZED", err.message);
     const reason = err instanceof Error && /expired/i.test(err.name + err.message) ? "the token has expired" : "the token is not valid";
     throw new DomainError("UNAUTHORIZED", reason);
   }

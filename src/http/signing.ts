@@ -24,6 +24,54 @@ export function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+function base64UrlBytes(part: string): Uint8Array {
+  if (!BASE64URL.test(part)) throw new Error("not base64url");
+  const bin = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** Why an HS256 token was refused: its signature, shape or times. */
+export class TokenRefused extends Error {
+  constructor(readonly expired: boolean) {
+    super(expired ? "the token has expired" : "the token is not valid");
+  }
+}
+
+/**
+ * Verifies an HS256 JWT (RFC 7519) with `secret` and returns its claims: the
+ * header must name HS256, the signature must match, `exp` must be in the
+ * future and `nbf`/`iat`, when present, not. Written against WebCrypto with the
+ * key imported once per isolate; a general JWT library was most of a flash
+ * buy's authentication CPU.
+ */
+export async function verifyHs256(token: string, secret: string, now = Date.now() / 1000): Promise<Record<string, unknown>> {
+  const parts = token.split(".");
+  if (parts.length !== 3) throw new TokenRefused(false);
+  const [head, body, signature] = parts as [string, string, string];
+  let header: { alg?: unknown };
+  let claims: Record<string, unknown>;
+  let mac: Uint8Array;
+  try {
+    header = JSON.parse(decoder.decode(base64UrlBytes(head)));
+    claims = JSON.parse(decoder.decode(base64UrlBytes(body)));
+    mac = base64UrlBytes(signature);
+  } catch {
+    throw new TokenRefused(false);
+  }
+  if (header?.alg !== "HS256" || claims === null || typeof claims !== "object" || Array.isArray(claims)) throw new TokenRefused(false);
+  if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, encoder.encode(`${head}.${body}`)))) throw new TokenRefused(false);
+  if (typeof claims.nbf === "number" && claims.nbf > now) throw new TokenRefused(false);
+  if (typeof claims.iat === "number" && claims.iat > now + 60) throw new TokenRefused(false);
+  if (typeof claims.exp === "number" && claims.exp <= now) throw new TokenRefused(true);
+  return claims;
+}
+
 export async function hmacSha256Hex(secret: string, message: string): Promise<string> {
   return hex(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(message)));
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { eq, inArray, sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { consumeBatch, retryDelaySeconds } from "../../src/consumer";
 import { deadLetters, inventoryAudit, orders, processedEvents, skus } from "../../src/db/schema";
 import type { Order } from "../../src/domain/order";
@@ -113,6 +113,32 @@ describe("queue consumer", () => {
     await deliver("order-events", [orderEvent("order.created", created)]);
     const [row] = await db((d) => d.select().from(orders).where(eq(orders.orderId, orderId)));
     expect(row).toMatchObject({ status: "PAID", version: 2 });
+  });
+
+  it("applies a whole batch of orders and movements at once: each order at its newest version, counters exact", async () => {
+    const skuId = unique("sku");
+    const ids = Array.from({ length: 50 }, () => `ord_${crypto.randomUUID().replaceAll("-", "")}`);
+    const created = ids.map((id) => order(id));
+    const paidLater = order(ids[0]!, { status: "PAID", version: 2, paidAt: new Date().toISOString() });
+    const bodies = [
+      ...created.map((o) => orderEvent("order.created", o)),
+      orderEvent("order.paid", paidLater),
+      ...ids.map((id, i) => movementEvent(skuId, i + 2, id)),
+    ];
+    const warn = vi.spyOn(console, "warn");
+    const { result } = await deliver("order-events", [...bodies, bodies[1]!]);
+    // Applied as one batch: no fallback to one transaction per message.
+    expect(warn.mock.calls.filter((args) => String(args[0]).includes("one by one"))).toEqual([]);
+    warn.mockRestore();
+    expect(result.explicitAcks).toHaveLength(bodies.length + 1);
+    const rows = await db((d) => d.select().from(orders).where(inArray(orders.orderId, ids)));
+    expect(rows).toHaveLength(50);
+    expect(rows.find((r) => r.orderId === ids[0])).toMatchObject({ status: "PAID", version: 2 });
+    expect(rows.filter((r) => r.status === "PENDING")).toHaveLength(49);
+    const [row] = await db((d) => d.select().from(skus).where(eq(skus.skuId, skuId)));
+    expect(row).toMatchObject({ reserved: 50, onHand: 0, sold: 0 });
+    const audit = await db((d) => d.select().from(inventoryAudit).where(eq(inventoryAudit.skuId, skuId)));
+    expect(audit).toHaveLength(50);
   });
 
   it("dead-letters a poison message at once without holding back the rest of the batch", async () => {

@@ -16,3 +16,37 @@ describe("user tokens", () => {
     expect(late.body.detail).toMatch(/expired/);
   });
 });
+
+describe("user token checks", () => {
+  const b64 = (value: unknown) => btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const now = () => Math.floor(Date.now() / 1000);
+  async function signed(header: unknown, claims: unknown, secret = "test-jwt-secret"): Promise<string> {
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const input = `${b64(header)}.${b64(claims)}`;
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input)));
+    return `${input}.${btoa(String.fromCharCode(...mac)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}`;
+  }
+  const cartWith = (token: string) => api("/v1/cart", { headers: { authorization: `Bearer ${token}` } });
+
+  it("accepts a well-formed HS256 token and refuses every other kind with 401 and a reason", async () => {
+    const good = { sub: "checker", iat: now(), exp: now() + 600 };
+    expect((await cartWith(await signed({ alg: "HS256", typ: "JWT" }, good))).status).toBe(200);
+    const refused: [string, string][] = [
+      ["signed with another secret", await signed({ alg: "HS256" }, good, "not-the-secret")],
+      ["alg none", `${b64({ alg: "none" })}.${b64(good)}.`],
+      ["another alg named in the header", await signed({ alg: "HS512" }, good)],
+      ["not yet valid (nbf)", await signed({ alg: "HS256" }, { ...good, nbf: now() + 600 })],
+      ["no exp", await signed({ alg: "HS256" }, { sub: "checker" })],
+      ["sub not a user id", await signed({ alg: "HS256" }, { ...good, sub: "has spaces" })],
+      ["payload not JSON", `${b64({ alg: "HS256" })}.bm90IGpzb24.AAAA`],
+      ["two parts", "abc.def"],
+    ];
+    for (const [what, token] of refused) {
+      const reply = await cartWith(token);
+      expect(reply.status, what).toBe(401);
+      expect(reply.body.type, what).toMatch(/unauthorized/i);
+    }
+    const expired = await cartWith(await signed({ alg: "HS256" }, { ...good, exp: now() - 1 }));
+    expect(expired.body.detail).toMatch(/expired/);
+  });
+});
