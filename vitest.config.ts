@@ -51,7 +51,12 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          include: ["test/actors/**/*.test.ts", "test/http/**/*.test.ts", "test/consumer/**/*.test.ts", "test/cron/**/*.test.ts"],
+          include: [
+            "test/actors/**/*.test.ts",
+            "test/http/**/*.test.ts",
+            "test/consumer/**/*.test.ts",
+            "test/cron/**/*.test.ts",
+          ],
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,

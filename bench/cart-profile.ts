@@ -32,7 +32,6 @@ const PHASES = (process.env.PHASES ?? "floor,healthz,get,add,flood").split(",");
 const ADMIN_TOKEN = "profile-admin-token";
 const WORKER_LOG = process.env.WORKER_LOG ?? path.join(os.tmpdir(), "cart-profile-worker.log");
 
-
 interface Services {
   databaseUrl: string;
   neonWsProxy: string;
@@ -41,7 +40,10 @@ interface Services {
 }
 
 function startServices(): Promise<{ services: Services; stop: () => void }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench/cart-profile.ts"), "--services"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench/cart-profile.ts"), "--services"], {
+    cwd: ROOT,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -54,7 +56,11 @@ function startServices(): Promise<{ services: Services; stop: () => void }> {
 }
 
 function buildWorker(outdir: string): string {
-  execFileSync(process.execPath, [path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir], { cwd: ROOT, stdio: "ignore" });
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir],
+    { cwd: ROOT, stdio: "ignore" },
+  );
   return path.join(outdir, "index.js");
 }
 
@@ -76,13 +82,24 @@ interface Res {
 function send(agent: http.Agent, port: number, req: Req, timeoutMs = 30_000): Promise<Res> {
   return new Promise((resolve) => {
     const body = req.body === undefined ? undefined : Buffer.from(req.body);
-    const headers = body ? { ...req.headers, "content-type": "application/json", "content-length": String(body.length) } : req.headers;
-    const r = http.request({ agent, host: "127.0.0.1", port, method: req.method, path: req.path, headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"] as string | undefined, text: Buffer.concat(chunks).toString() }));
-      res.on("error", (err) => resolve({ status: 0, retryAfter: undefined, text: String(err) }));
-    });
+    const headers = body
+      ? { ...req.headers, "content-type": "application/json", "content-length": String(body.length) }
+      : req.headers;
+    const r = http.request(
+      { agent, host: "127.0.0.1", port, method: req.method, path: req.path, headers, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: res.headers["retry-after"] as string | undefined,
+            text: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on("error", (err) => resolve({ status: 0, retryAfter: undefined, text: String(err) }));
+      },
+    );
     r.on("timeout", () => r.destroy(new Error("timeout")));
     r.on("error", (err) => resolve({ status: 0, retryAfter: undefined, text: String(err) }));
     r.end(body);
@@ -99,7 +116,13 @@ interface PhaseResult {
 }
 
 /** `concurrency` workers each send their next request when the previous answered, for `seconds`. */
-async function load(port: number, concurrency: number, seconds: number, next: (i: number) => Req, onResponse?: (req: Req, res: Res) => void): Promise<PhaseResult> {
+async function load(
+  port: number,
+  concurrency: number,
+  seconds: number,
+  next: (i: number) => Req,
+  onResponse?: (req: Req, res: Res) => void,
+): Promise<PhaseResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
@@ -126,7 +149,14 @@ async function load(port: number, concurrency: number, seconds: number, next: (i
   agent.destroy();
   if (errors.size > 0) console.log(`transport errors: ${[...errors].join("; ")}`);
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0, statuses, badRetryAfter };
+  return {
+    rps: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies[latencies.length - 1] ?? 0,
+    statuses,
+    badRetryAfter,
+  };
 }
 
 const fmt = (name: string, r: PhaseResult) =>
@@ -134,7 +164,11 @@ const fmt = (name: string, r: PhaseResult) =>
 
 /** The cart's lines straight from its actor (a version newer than any snapshot skips Redis). */
 async function readCart(agent: http.Agent, port: number, cart: string): Promise<Map<string, number>> {
-  const res = await send(agent, port, { method: "GET", path: "/v1/cart", headers: { "x-cart-id": cart, "x-cart-version": String(Number.MAX_SAFE_INTEGER) } });
+  const res = await send(agent, port, {
+    method: "GET",
+    path: "/v1/cart",
+    headers: { "x-cart-id": cart, "x-cart-version": String(Number.MAX_SAFE_INTEGER) },
+  });
   if (res.status !== 200) throw new Error(`read ${cart}: ${res.status} ${res.text}`);
   const body = JSON.parse(res.text) as { items: { skuId: string; quantity: number }[] };
   return new Map(body.items.map((l) => [l.skuId, l.quantity]));
@@ -167,7 +201,9 @@ async function main(): Promise<void> {
       DATABASE_URL: services.databaseUrl,
       NEON_WS_PROXY: services.neonWsProxy,
       // NO_REDIS=1: profile by elimination, without the Upstash adapter.
-      ...(process.env.NO_REDIS ? {} : { UPSTASH_REDIS_REST_URL: services.upstashUrl, UPSTASH_REDIS_REST_TOKEN: services.upstashToken }),
+      ...(process.env.NO_REDIS
+        ? {}
+        : { UPSTASH_REDIS_REST_URL: services.upstashUrl, UPSTASH_REDIS_REST_TOKEN: services.upstashToken }),
       ...(process.env.MAX_IN_FLIGHT ? { MAX_IN_FLIGHT: process.env.MAX_IN_FLIGHT } : {}),
     },
     durableObjectsPersist: path.join(outdir, "do"),
@@ -194,20 +230,34 @@ async function main(): Promise<void> {
         method: "PUT",
         path: `/v1/admin/skus/${skuId}`,
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-        body: JSON.stringify({ productId: `p-${skuId}`, merchantId: "m1", name: skuId, price: 1000, status: "active", stock: 10_000_000 }),
+        body: JSON.stringify({
+          productId: `p-${skuId}`,
+          merchantId: "m1",
+          name: skuId,
+          price: 1000,
+          status: "active",
+          stock: 10_000_000,
+        }),
       });
       if (res.status !== 200 && res.status !== 201) throw new Error(`PUT sku ${res.status} ${res.text}`);
     }
     // Warm carts: each gets LINES lines.
     const carts = Array.from({ length: CARTS }, () => crypto.randomUUID());
     const expected = new Map<string, number>(); // `${cart} ${sku}` -> quantity
-    const addReq = (cart: string, skuId: string): Req => ({ method: "POST", path: "/v1/cart/items", headers: { "x-cart-id": cart }, body: JSON.stringify({ skuId, quantity: 1 }) });
+    const addReq = (cart: string, skuId: string): Req => ({
+      method: "POST",
+      path: "/v1/cart/items",
+      headers: { "x-cart-id": cart },
+      body: JSON.stringify({ skuId, quantity: 1 }),
+    });
     const countAdd = (req: Req, res: Res) => {
       if (res.status !== 200) return;
       const key = `${req.headers["x-cart-id"]} ${(JSON.parse(req.body!) as { skuId: string }).skuId}`;
       expected.set(key, (expected.get(key) ?? 0) + 1);
     };
-    const warmups = Array.from({ length: CARTS * LINES }, (_, i) => addReq(carts[i % CARTS]!, skus[Math.floor(i / CARTS) % skus.length]!));
+    const warmups = Array.from({ length: CARTS * LINES }, (_, i) =>
+      addReq(carts[i % CARTS]!, skus[Math.floor(i / CARTS) % skus.length]!),
+    );
     let w = 0;
     await Promise.all(
       Array.from({ length: 20 }, async () => {
@@ -227,15 +277,31 @@ async function main(): Promise<void> {
     console.log(`${CARTS} carts x ${LINES} lines warm; ${CONCURRENCY} in flight, ${SECONDS} s per phase`);
 
     const results: Record<string, PhaseResult> = {};
-    const getReq = (i: number): Req => ({ method: "GET", path: "/v1/cart", headers: { "x-cart-id": carts[(i * 7919) % CARTS]! } });
+    const getReq = (i: number): Req => ({
+      method: "GET",
+      path: "/v1/cart",
+      headers: { "x-cart-id": carts[(i * 7919) % CARTS]! },
+    });
     for (const phase of PHASES) {
       await new Promise((r) => setTimeout(r, 2_000));
       fs.appendFileSync(WORKER_LOG, `=== phase ${phase}\n`);
-      if (phase === "floor") results.floor = await load(floorPort, CONCURRENCY, SECONDS, () => ({ method: "GET", path: "/", headers: {} }));
-      if (phase === "healthz") results.healthz = await load(port, CONCURRENCY, SECONDS, () => ({ method: "GET", path: "/healthz", headers: {} }));
+      if (phase === "floor")
+        results.floor = await load(floorPort, CONCURRENCY, SECONDS, () => ({ method: "GET", path: "/", headers: {} }));
+      if (phase === "healthz")
+        results.healthz = await load(port, CONCURRENCY, SECONDS, () => ({
+          method: "GET",
+          path: "/healthz",
+          headers: {},
+        }));
       if (phase === "get") results.get = await load(port, CONCURRENCY, SECONDS, getReq);
       if (phase === "add") {
-        results.add = await load(port, CONCURRENCY, SECONDS, (i) => addReq(carts[(i * 7919) % CARTS]!, skus[i % skus.length]!), countAdd);
+        results.add = await load(
+          port,
+          CONCURRENCY,
+          SECONDS,
+          (i) => addReq(carts[(i * 7919) % CARTS]!, skus[i % skus.length]!),
+          countAdd,
+        );
       }
       if (phase === "flood") {
         // Overload: FLOOD_CONCURRENCY readers; meanwhile /healthz is probed every 250 ms.
@@ -263,13 +329,16 @@ async function main(): Promise<void> {
           }
         }
         probes.sort((a, b) => a - b);
-        console.log(`flood: /healthz probes ${probes.length}, worst ${probes[probes.length - 1]?.toFixed(0)} ms, over 1 s: ${probes.filter((p) => p > 1000).length}; healthy again after ${recovered.toFixed(0)} ms; 429/503 without Retry-After: ${results.flood.badRetryAfter}`);
+        console.log(
+          `flood: /healthz probes ${probes.length}, worst ${probes[probes.length - 1]?.toFixed(0)} ms, over 1 s: ${probes.filter((p) => p > 1000).length}; healthy again after ${recovered.toFixed(0)} ms; 429/503 without Retry-After: ${results.flood.badRetryAfter}`,
+        );
       }
     }
     console.log("---");
     for (const [name, r] of Object.entries(results)) console.log(fmt(name, r));
     if (results.floor) {
-      for (const name of ["get", "add", "healthz"]) if (results[name]) console.log(`${name}/floor = ${(results[name].rps / results.floor.rps).toFixed(2)}`);
+      for (const name of ["get", "add", "healthz"])
+        if (results[name]) console.log(`${name}/floor = ${(results[name].rps / results.floor.rps).toFixed(2)}`);
     }
 
     // No add lost or doubled: every cart holds exactly the 200s it was given.
@@ -279,7 +348,9 @@ async function main(): Promise<void> {
       const got = await readCart(agent, port, cart);
       for (const skuId of skus) if ((got.get(skuId) ?? 0) !== (expected.get(`${cart} ${skuId}`) ?? 0)) wrong++;
     }
-    console.log(`consistency: ${wrong === 0 ? "every acknowledged add is in its cart exactly once" : `${wrong} lines differ from the acknowledged adds`}`);
+    console.log(
+      `consistency: ${wrong === 0 ? "every acknowledged add is in its cart exactly once" : `${wrong} lines differ from the acknowledged adds`}`,
+    );
   } finally {
     agent.destroy();
     await Promise.all([mf.dispose(), floor.dispose()]);

@@ -87,9 +87,21 @@ function request(edit: Edit, cartIds: string[]): BenchRequest {
     case "read": // from the actor: a version newer than any snapshot skips Redis
       return { method: "GET", path: "/v1/cart", headers: { ...headers, "x-cart-version": "1000000000" }, meta };
     case "set":
-      return { method: "PATCH", path: `/v1/cart/items/${edit.skuId}`, headers, body: JSON.stringify({ quantity: edit.quantity }), meta };
+      return {
+        method: "PATCH",
+        path: `/v1/cart/items/${edit.skuId}`,
+        headers,
+        body: JSON.stringify({ quantity: edit.quantity }),
+        meta,
+      };
     default:
-      return { method: "POST", path: "/v1/cart/items", headers, body: JSON.stringify({ skuId: edit.skuId, quantity: edit.quantity }), meta };
+      return {
+        method: "POST",
+        path: "/v1/cart/items",
+        headers,
+        body: JSON.stringify({ skuId: edit.skuId, quantity: edit.quantity }),
+        meta,
+      };
   }
 }
 
@@ -136,7 +148,12 @@ function plannedEdits(): Map<number, Edit[]> {
       planned.get(cart)!.add(edit.skuId!);
     } else {
       const lines = [...planned.get(cart)!];
-      edit = { op: "set", cart, skuId: lines[Math.floor(rand() * lines.length)]!, quantity: 1 + Math.floor(rand() * 5) };
+      edit = {
+        op: "set",
+        cart,
+        skuId: lines[Math.floor(rand() * lines.length)]!,
+        quantity: 1 + Math.floor(rand() * 5),
+      };
     }
     byCart.get(cart)!.push(edit);
   }
@@ -167,8 +184,10 @@ function editChecks(history: Result[], finals: Result[]): Check[] {
   for (const { edit, status } of history) {
     if (edit.op === "get" || !edit.skuId) continue;
     const lines = expected.get(edit.cart) ?? expected.set(edit.cart, new Map()).get(edit.cart)!;
-    if (status >= 200 && status < 300) lines.set(edit.skuId, edit.op === "set" ? edit.quantity! : (lines.get(edit.skuId) ?? 0) + edit.quantity!);
-    else if (status === 0 || status >= 500) (unknown.get(edit.cart) ?? unknown.set(edit.cart, new Set()).get(edit.cart)!).add(edit.skuId);
+    if (status >= 200 && status < 300)
+      lines.set(edit.skuId, edit.op === "set" ? edit.quantity! : (lines.get(edit.skuId) ?? 0) + edit.quantity!);
+    else if (status === 0 || status >= 500)
+      (unknown.get(edit.cart) ?? unknown.set(edit.cart, new Set()).get(edit.cart)!).add(edit.skuId);
   }
   let lost = 0;
   let doubled = 0;
@@ -196,7 +215,11 @@ function editChecks(history: Result[], finals: Result[]): Check[] {
   }
   return [
     check("every cart read back from its actor", unread === 0, `${finals.length - unread} of ${finals.length} carts`),
-    check("no edit lost: no line below the client's successful adds/sets", lost === 0, `${lost} lines short, ${checked} lines checked${skipped ? `, ${skipped} with an unanswered edit skipped` : ""}`),
+    check(
+      "no edit lost: no line below the client's successful adds/sets",
+      lost === 0,
+      `${lost} lines short, ${checked} lines checked${skipped ? `, ${skipped} with an unanswered edit skipped` : ""}`,
+    ),
     check("no edit doubled: no line above them", doubled === 0, `${doubled} lines over`),
   ];
 }
@@ -226,14 +249,28 @@ export async function runCart(target: Target): Promise<CartResult> {
     const rss = sampleRss(t.pids);
     const health = probeHealth(t.baseUrl);
     const p = progress(`${target.name} cart ops`);
-    const load = await runLoad({ baseUrl: t.baseUrl, lanes: lanesOf((cart) => edits.get(cart)!, cartIds), concurrency: C.clients, classify, onProgress: p.onProgress });
+    const load = await runLoad({
+      baseUrl: t.baseUrl,
+      lanes: lanesOf((cart) => edits.get(cart)!, cartIds),
+      concurrency: C.clients,
+      classify,
+      onProgress: p.onProgress,
+    });
     p.end();
     const cpu = perProcess();
     const healthResult = await health();
     const peakRss = rss();
 
     const all = Float64Array.from(load.samples.map((s) => s.latencyMs)).sort();
-    const byOp = Object.fromEntries(OPS.map((op) => [op, stats(load.samples.filter((s) => s.outcome.edit.op === op), load.seconds)])) as Record<Op, LatencyStats>;
+    const byOp = Object.fromEntries(
+      OPS.map((op) => [
+        op,
+        stats(
+          load.samples.filter((s) => s.outcome.edit.op === op),
+          load.seconds,
+        ),
+      ]),
+    ) as Record<Op, LatencyStats>;
     const failures: Record<string, number> = {};
     for (const s of load.samples) {
       if (s.outcome.status >= 200 && s.outcome.status < 300) continue;
@@ -246,12 +283,30 @@ export async function runCart(target: Target): Promise<CartResult> {
         OPS.map((op) => `${op} ${byOp[op].rps}/s p50 ${byOp[op].p50} p99 ${byOp[op].p99} ms`).join("; ") +
         (Object.keys(failures).length ? `; failures ${JSON.stringify(failures)}` : ""),
     );
-    console.log(`  /healthz: ${healthResult.probes} probes, p50 ${healthResult.p50Ms} ms, max ${healthResult.maxMs} ms, ${healthResult.over1s} at 1 s or more; peak RSS ${peakRss?.totalMiB ?? "?"} MiB`);
+    console.log(
+      `  /healthz: ${healthResult.probes} probes, p50 ${healthResult.p50Ms} ms, max ${healthResult.maxMs} ms, ${healthResult.over1s} at 1 s or more; peak RSS ${peakRss?.totalMiB ?? "?"} MiB`,
+    );
 
-    const checks: Check[] = [check("/healthz answered within 1 s every second", healthResult.over1s === 0 && healthResult.probes > 0, `${healthResult.probes} probes, max ${healthResult.maxMs} ms`)];
+    const checks: Check[] = [
+      check(
+        "/healthz answered within 1 s every second",
+        healthResult.over1s === 0 && healthResult.probes > 0,
+        `${healthResult.probes} probes, max ${healthResult.maxMs} ms`,
+      ),
+    ];
     if (target.name !== "floor") {
-      const reads = await runLoad({ baseUrl: t.baseUrl, lanes: lanesOf((cart) => [{ op: "read", cart }], cartIds), concurrency: C.clients, classify });
-      checks.push(...editChecks([...warm.samples, ...load.samples].map((s) => s.outcome), reads.samples.map((s) => s.outcome)));
+      const reads = await runLoad({
+        baseUrl: t.baseUrl,
+        lanes: lanesOf((cart) => [{ op: "read", cart }], cartIds),
+        concurrency: C.clients,
+        classify,
+      });
+      checks.push(
+        ...editChecks(
+          [...warm.samples, ...load.samples].map((s) => s.outcome),
+          reads.samples.map((s) => s.outcome),
+        ),
+      );
       for (const c of checks) console.log(`  ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`);
     }
     return {
@@ -259,7 +314,12 @@ export async function runCart(target: Target): Promise<CartResult> {
       description: target.description,
       seconds: r(load.seconds),
       rps: Math.round(load.samples.length / load.seconds),
-      latencyMs: { p50: r(percentile(all, 50)), p95: r(percentile(all, 95)), p99: r(percentile(all, 99)), max: r(all[all.length - 1] ?? 0) },
+      latencyMs: {
+        p50: r(percentile(all, 50)),
+        p95: r(percentile(all, 95)),
+        p99: r(percentile(all, 99)),
+        max: r(all[all.length - 1] ?? 0),
+      },
       byOp,
       failures,
       health: healthResult,

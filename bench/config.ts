@@ -15,8 +15,12 @@ export function int(name: string, fallback: number): number {
 }
 
 function list<T extends string>(name: string, all: readonly T[]): T[] {
-  const picked = (process.env[name] ?? all.join(",")).split(",").map((t) => t.trim()).filter(Boolean);
-  for (const t of picked) if (!all.includes(t as T)) throw new Error(`${name}: unknown ${t} (known: ${all.join(", ")})`);
+  const picked = (process.env[name] ?? all.join(","))
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  for (const t of picked)
+    if (!all.includes(t as T)) throw new Error(`${name}: unknown ${t} (known: ${all.join(", ")})`);
   return picked as T[];
 }
 

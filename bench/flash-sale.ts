@@ -66,7 +66,8 @@ function plan(prefix: string, count: number, rounds: number, seed: number): Plan
   const rand = prng(seed);
   const keyed: { key: number; p: Planned }[] = [];
   for (let b = 0; b < count; b++) {
-    for (let r = 0; r < rounds; r++) keyed.push({ key: b * rounds + rand() * S.spread, p: { userId: `${prefix}${b}`, round: r } });
+    for (let r = 0; r < rounds; r++)
+      keyed.push({ key: b * rounds + rand() * S.spread, p: { userId: `${prefix}${b}`, round: r } });
   }
   return keyed.sort((x, y) => x.key - y.key).map((k) => k.p);
 }
@@ -77,7 +78,11 @@ async function requestsFor(planned: Planned[], skuId: string, keyPrefix: string)
   for (const p of planned) {
     out.push({
       path: `/v1/flash/${skuId}/orders`,
-      headers: { authorization: `Bearer ${await tokenFor(p.userId)}`, "idempotency-key": `${keyPrefix}-${p.userId}-${p.round}`, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${await tokenFor(p.userId)}`,
+        "idempotency-key": `${keyPrefix}-${p.userId}-${p.round}`,
+        "content-type": "application/json",
+      },
       body,
       meta: `user:${p.userId}`,
     });
@@ -89,8 +94,10 @@ function classify(res: BenchResponse, req: BenchRequest, _i: number, retried: bo
   const ownerId = req.meta ?? "?";
   const body = jsonOf<{ orderId?: unknown; code?: unknown }>(res.contentType, res.text);
   // A 200 replay counts as the success only when the first send was dropped in transit.
-  if ((res.status === 201 || (res.status === 200 && retried)) && typeof body?.orderId === "string") return { kind: "created", ownerId, orderId: body.orderId };
-  if (res.status === 409 && (body?.code === "SOLD_OUT" || body?.code === "LIMIT_EXCEEDED")) return { kind: body.code, ownerId };
+  if ((res.status === 201 || (res.status === 200 && retried)) && typeof body?.orderId === "string")
+    return { kind: "created", ownerId, orderId: body.orderId };
+  if (res.status === 409 && (body?.code === "SOLD_OUT" || body?.code === "LIMIT_EXCEEDED"))
+    return { kind: body.code, ownerId };
   const code = typeof body?.code === "string" ? body.code : res.text.slice(0, 60).replace(/\s+/g, " ");
   return { kind: "other", ownerId, detail: `${res.status} ${code}` };
 }
@@ -101,8 +108,16 @@ const retryable = (res: BenchResponse) => res.status === 0;
 function clientChecks(created: string[], unitsByOwner: Map<string, number>, other: number, units: number): Check[] {
   const maxPerOwner = Math.max(0, ...unitsByOwner.values());
   return [
-    check("201s == units (no oversell, no undersell)", created.length === units, `${created.length} orders for ${units} units`),
-    check("every 201 has a distinct orderId", new Set(created).size === created.length, `${new Set(created).size} distinct`),
+    check(
+      "201s == units (no oversell, no undersell)",
+      created.length === units,
+      `${created.length} orders for ${units} units`,
+    ),
+    check(
+      "every 201 has a distinct orderId",
+      new Set(created).size === created.length,
+      `${new Set(created).size} distinct`,
+    ),
     check("no buyer above the limit (client view)", maxPerOwner <= S.purchaseLimit, `max ${maxPerOwner} per buyer`),
     check("every refusal is SOLD_OUT or LIMIT_EXCEEDED", other === 0, `${other} other`),
   ];
@@ -115,10 +130,19 @@ async function warmUp(t: Running, label: string): Promise<void> {
   await t.seed({ skuId, units: Math.max(1, Math.floor(count / 2)), limit: S.purchaseLimit });
   const reqs = await requestsFor(plan(`warm-${label}-`, count, S.perBuyer, S.seed + 1), skuId, `warm-${runId}`);
   const p = progress(`${label} warm-up`);
-  const res = await runLoad({ baseUrl: t.baseUrl, requests: reqs, concurrency: S.concurrency, classify, retryable, onProgress: p.onProgress });
+  const res = await runLoad({
+    baseUrl: t.baseUrl,
+    requests: reqs,
+    concurrency: S.concurrency,
+    classify,
+    retryable,
+    onProgress: p.onProgress,
+  });
   p.end();
   const bad = res.samples.filter((s) => s.outcome.kind === "other");
-  console.log(`  warm-up: ${reqs.length} requests in ${res.seconds.toFixed(1)} s${bad.length ? `, ${bad.length} unexpected (${bad[0]!.outcome.detail})` : ""}`);
+  console.log(
+    `  warm-up: ${reqs.length} requests in ${res.seconds.toFixed(1)} s${bad.length ? `, ${bad.length} unexpected (${bad[0]!.outcome.detail})` : ""}`,
+  );
 }
 
 export async function runFlash(target: Target): Promise<FlashResult> {
@@ -136,7 +160,14 @@ export async function runFlash(target: Target): Promise<FlashResult> {
     const rss = sampleRss(t.pids);
     const health = probeHealth(t.baseUrl);
     const p = progress(target.name);
-    const load = await runLoad({ baseUrl: t.baseUrl, requests: reqs, concurrency: S.concurrency, classify, retryable, onProgress: p.onProgress });
+    const load = await runLoad({
+      baseUrl: t.baseUrl,
+      requests: reqs,
+      concurrency: S.concurrency,
+      classify,
+      retryable,
+      onProgress: p.onProgress,
+    });
     p.end();
     const endedAt = performance.now();
     const summary = { ...summarize(target.name, target.description, S.concurrency, load, cpu()), cpu: perProcess() };
@@ -159,8 +190,13 @@ export async function runFlash(target: Target): Promise<FlashResult> {
     const verdict = await t.verify(run);
     const peakRss = rss();
     const checks = isFloor ? [] : [...clientChecks(orderIds, unitsByOwner, c.other, S.units), ...verdict.checks];
-    if (verdict.lastOrderSeconds !== null) console.log(`  orders in Postgres: ${verdict.ordersInPostgres}, the last ${verdict.lastOrderSeconds} s after the load`);
-    console.log(`  peak RSS ${peakRss?.totalMiB ?? "?"} MiB; /healthz max ${healthResult.maxMs} ms over ${healthResult.probes} probes`);
+    if (verdict.lastOrderSeconds !== null)
+      console.log(
+        `  orders in Postgres: ${verdict.ordersInPostgres}, the last ${verdict.lastOrderSeconds} s after the load`,
+      );
+    console.log(
+      `  peak RSS ${peakRss?.totalMiB ?? "?"} MiB; /healthz max ${healthResult.maxMs} ms over ${healthResult.probes} probes`,
+    );
     return {
       ...summary,
       peakRss,

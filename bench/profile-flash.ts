@@ -87,7 +87,11 @@ function report(profile: Profile, bundle: string): string {
   let total = 0;
   for (const [nodeId, us] of selfUs) {
     const frame = byNode.get(nodeId)!.callFrame;
-    const where = frame.url.endsWith("index.js") ? moduleOf(frame.lineNumber) : frame.url ? path.basename(frame.url) : `(${frame.functionName || "native"})`;
+    const where = frame.url.endsWith("index.js")
+      ? moduleOf(frame.lineNumber)
+      : frame.url
+        ? path.basename(frame.url)
+        : `(${frame.functionName || "native"})`;
     byModule.set(where, (byModule.get(where) ?? 0) + us);
     const fn = `${frame.functionName || "(anonymous)"} ${where}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
@@ -97,7 +101,10 @@ function report(profile: Profile, bundle: string): string {
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
-      .map(([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
+      .map(
+        ([k, us]) =>
+          `  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`,
+      )
       .join("\n");
   return `CPU profile of the Worker isolate: ${(total / 1000).toFixed(0)} ms sampled over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s\n\nSelf time by source module:\n${top(byModule, 25)}\n\nBusiest functions:\n${top(byFunction, 30)}\n`;
 }
@@ -125,7 +132,16 @@ async function main(): Promise<void> {
     const put = await fetch(`${served.url}/v1/admin/skus/${skuId}`, {
       method: "PUT",
       headers: { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ productId: "p", name: "Profiled", merchantId: "m", price: 500, status: "active", stock: UNITS, purchaseLimit: 1, stripes: STRIPES }),
+      body: JSON.stringify({
+        productId: "p",
+        name: "Profiled",
+        merchantId: "m",
+        price: 500,
+        status: "active",
+        stock: UNITS,
+        purchaseLimit: 1,
+        stripes: STRIPES,
+      }),
     });
     if (!put.ok) throw new Error(`seeding the SKU: ${put.status} ${await put.text()}`);
     const now = Math.floor(Date.now() / 1000);
@@ -133,10 +149,21 @@ async function main(): Promise<void> {
     for (let b = 0; b < BUYERS; b++) {
       const token = await sign({ sub: `buyer-${b}`, iat: now, exp: now + 3600 }, SECRETS.JWT_SECRET, "HS256");
       for (const k of [0, 1]) {
-        requests.push({ path: `/v1/flash/${skuId}/orders`, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": `k${b}-${k}` }, body: '{"quantity":1}' });
+        requests.push({
+          path: `/v1/flash/${skuId}/orders`,
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            "idempotency-key": `k${b}-${k}`,
+          },
+          body: '{"quantity":1}',
+        });
       }
     }
-    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { title: string; webSocketDebuggerUrl: string }[];
+    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
+      title: string;
+      webSocketDebuggerUrl: string;
+    }[];
     const target = targets.find((t) => t.title.includes("edge-cart")) ?? targets[0]!;
     const inspector = await cdp(target.webSocketDebuggerUrl);
     await inspector.send("Profiler.enable");
@@ -152,7 +179,9 @@ async function main(): Promise<void> {
         return res.status;
       },
     });
-    console.log(`${requests.length} attempts in ${result.seconds.toFixed(2)} s: ${Math.round(requests.length / result.seconds)}/s; statuses ${JSON.stringify(Object.fromEntries(counts))}`);
+    console.log(
+      `${requests.length} attempts in ${result.seconds.toFixed(2)} s: ${Math.round(requests.length / result.seconds)}/s; statuses ${JSON.stringify(Object.fromEntries(counts))}`,
+    );
     await sleep(DRAIN_S * 1000);
     const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");
     inspector.close();

@@ -20,7 +20,10 @@ const CART_TARGETS = new Set(["edge-cart", "floor"]);
 function codeVersion(): { commit: string; srcDirty: boolean } | null {
   try {
     const git = (args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
-    return { commit: git(["rev-parse", "--short", "HEAD"]), srcDirty: git(["status", "--porcelain", "--", "src", "wrangler.toml"]) !== "" };
+    return {
+      commit: git(["rev-parse", "--short", "HEAD"]),
+      srcDirty: git(["status", "--porcelain", "--", "src", "wrangler.toml"]) !== "",
+    };
   } catch {
     return null;
   }
@@ -39,10 +42,14 @@ function failed(name: string): (err: Error) => null {
 async function main(): Promise<void> {
   const machine = machineInfo();
   const results: RunResults = { machine, code: codeVersion() };
-  console.log(`[bench] ${machine.cpus} CPUs, Node ${machine.node}; suites: ${suites.join(", ")}; targets: ${targets.join(", ")}`);
+  console.log(
+    `[bench] ${machine.cpus} CPUs, Node ${machine.node}; suites: ${suites.join(", ")}; targets: ${targets.join(", ")}`,
+  );
   if (suites.includes("flash")) {
     const S = flashScenario;
-    console.log(`[bench] flash: ${S.requests} attempts from ${S.buyers} buyers (${S.perBuyer} each), ${S.units} units, limit ${S.purchaseLimit}, ${S.concurrency} clients`);
+    console.log(
+      `[bench] flash: ${S.requests} attempts from ${S.buyers} buyers (${S.perBuyer} each), ${S.units} units, limit ${S.purchaseLimit}, ${S.concurrency} clients`,
+    );
     const out: FlashResult[] = [];
     for (const name of targets) {
       console.log(`[bench] flash / ${name}`);
@@ -54,7 +61,9 @@ async function main(): Promise<void> {
   }
   if (suites.includes("cart")) {
     const C = cartScenario;
-    console.log(`[bench] cart: ${C.ops} ops on ${C.carts} guest carts, ${C.clients} clients, 60% GET / 30% add / 10% set`);
+    console.log(
+      `[bench] cart: ${C.ops} ops on ${C.carts} guest carts, ${C.clients} clients, 60% GET / 30% add / 10% set`,
+    );
     const out: CartResult[] = [];
     for (const name of targets.filter((t) => CART_TARGETS.has(t))) {
       console.log(`[bench] cart / ${name}`);
@@ -65,7 +74,8 @@ async function main(): Promise<void> {
     if (out.length) console.log(`\n${consoleTable(cartRows(out))}\n`);
   }
   const failedChecks = [...(results.flash?.targets ?? []), ...(results.cart?.targets ?? [])].filter((r) => !r.verified);
-  for (const r of failedChecks) for (const c of r.checks) if (!c.ok) console.log(`[bench] ${r.target}: check FAILED: ${c.name} (${c.detail})`);
+  for (const r of failedChecks)
+    for (const c of r.checks) if (!c.ok) console.log(`[bench] ${r.target}: check FAILED: ${c.name} (${c.detail})`);
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, "latest.json"), JSON.stringify(results, null, 2) + "\n");
   fs.writeFileSync(path.join(outDir, "latest.md"), markdown(results));

@@ -15,7 +15,18 @@ import { RespConnection, RespError } from "../dev/resp.ts";
 import { sleep } from "../dev/util.ts";
 import { SCHEMA_SQL, seedSku as seedPostgresSku } from "./baselines/postgres.ts";
 import { redisKeys, seedSku as seedRedisSku } from "./baselines/redis-lua.ts";
-import { ADMIN_TOKEN, check, drainTimeoutMs, int, JWT_SECRET, pgPoolSize, pgServerUrl, redisUrl, runId, type TargetName } from "./config.ts";
+import {
+  ADMIN_TOKEN,
+  check,
+  drainTimeoutMs,
+  int,
+  JWT_SECRET,
+  pgPoolSize,
+  pgServerUrl,
+  redisUrl,
+  runId,
+  type TargetName,
+} from "./config.ts";
 import { ownerChecks, sameIds, unitsPerOwner, type FlashRun, type FlashVerdict } from "./lib/flash-checks.ts";
 import { startChild } from "./lib/servers.ts";
 
@@ -50,11 +61,16 @@ class Cleanups {
     this.fns.push(fn);
   }
   async run(): Promise<void> {
-    while (this.fns.length) await this.fns.pop()!().catch((err: Error) => console.warn(`[bench] cleanup failed: ${err.message}`));
+    while (this.fns.length)
+      await this.fns.pop()!().catch((err: Error) => console.warn(`[bench] cleanup failed: ${err.message}`));
   }
 }
 
-async function baselineServer(file: string, env: Record<string, string>, cleanups: Cleanups): Promise<{ baseUrl: string; pid: number }> {
+async function baselineServer(
+  file: string,
+  env: Record<string, string>,
+  cleanups: Cleanups,
+): Promise<{ baseUrl: string; pid: number }> {
   const child = await startChild(file, [], { ...env, PORT: "0", JWT_SECRET });
   cleanups.add(() => child.stop());
   return { baseUrl: `http://127.0.0.1:${Number(child.ready)}`, pid: child.pid };
@@ -80,10 +96,18 @@ const postgres: Target = {
       pids: [server.pid],
       seed: (s) => seedPostgresSku(db, s.skuId, s.units, s.limit),
       async verify(run) {
-        const stock = (await db.query<{ available: number }>("select available from stock where sku_id = $1", [run.skuId])).rows[0]!;
-        const orders = await db.query<{ order_id: string; owner_id: string; quantity: number }>("select order_id, owner_id, quantity from orders where sku_id = $1", [run.skuId]);
+        const stock = (
+          await db.query<{ available: number }>("select available from stock where sku_id = $1", [run.skuId])
+        ).rows[0]!;
+        const orders = await db.query<{ order_id: string; owner_id: string; quantity: number }>(
+          "select order_id, owner_id, quantity from orders where sku_id = $1",
+          [run.skuId],
+        );
         const fromOrders = unitsPerOwner(orders.rows.map((o) => ({ owner: o.owner_id, quantity: o.quantity })));
-        const units = await db.query<{ owner_id: string; units: number }>("select owner_id, units from buyer_units where sku_id = $1", [run.skuId]);
+        const units = await db.query<{ owner_id: string; units: number }>(
+          "select owner_id, units from buyer_units where sku_id = $1",
+          [run.skuId],
+        );
         const counted = new Map(units.rows.map((r) => [r.owner_id, r.units] as const));
         const sold = orders.rows.reduce((n, o) => n + o.quantity, 0);
         return {
@@ -92,9 +116,20 @@ const postgres: Target = {
           lastOrderSeconds: 0, // written in the request's own transaction
           checks: [
             check("stock row: available == 0", stock.available === 0, `available ${stock.available}`),
-            check("orders rows are exactly the 201s", sameIds(orders.rows.map((o) => o.order_id), run), `${orders.rowCount} rows, ${sold} units`),
+            check(
+              "orders rows are exactly the 201s",
+              sameIds(
+                orders.rows.map((o) => o.order_id),
+                run,
+              ),
+              `${orders.rowCount} rows, ${sold} units`,
+            ),
             ...ownerChecks(fromOrders, run, "orders rows"),
-            check("buyer_units agrees with orders", counted.size === fromOrders.size && [...counted].every(([o, u]) => fromOrders.get(o) === u), `${counted.size} buyer_units rows`),
+            check(
+              "buyer_units agrees with orders",
+              counted.size === fromOrders.size && [...counted].every(([o, u]) => fromOrders.get(o) === u),
+              `${counted.size} buyer_units rows`,
+            ),
           ],
         };
       },
@@ -116,7 +151,11 @@ const redisLua: Target = {
       if (keys.length) await conn.send([["DEL", ...keys]]);
       conn.close();
     });
-    const server = await baselineServer("bench/baselines/redis-lua.ts", { REDIS_URL: redisUrl, PREFIX: prefix }, cleanups);
+    const server = await baselineServer(
+      "bench/baselines/redis-lua.ts",
+      { REDIS_URL: redisUrl, PREFIX: prefix },
+      cleanups,
+    );
     return {
       baseUrl: server.baseUrl,
       pids: [server.pid],
@@ -132,7 +171,9 @@ const redisLua: Target = {
           ["HVALS", k.orders],
         ]);
         for (const r of [available, buyers, orders]) if (r instanceof RespError) throw r;
-        const stored = (orders as Buffer[]).map((b) => JSON.parse(b.toString("utf8")) as { orderId: string; ownerId: string; quantity: number });
+        const stored = (orders as Buffer[]).map(
+          (b) => JSON.parse(b.toString("utf8")) as { orderId: string; ownerId: string; quantity: number },
+        );
         const fromOrders = unitsPerOwner(stored.map((o) => ({ owner: o.ownerId, quantity: o.quantity })));
         const counted = new Map<string, number>();
         const flat = buyers as Buffer[];
@@ -144,9 +185,20 @@ const redisLua: Target = {
           lastOrderSeconds: null,
           checks: [
             check("sku hash: available == 0", String(available) === "0", `available ${String(available)}`),
-            check("orders hash is exactly the 201s", sameIds(stored.map((o) => o.orderId), run), `${stored.length} entries, ${sold} units`),
+            check(
+              "orders hash is exactly the 201s",
+              sameIds(
+                stored.map((o) => o.orderId),
+                run,
+              ),
+              `${stored.length} entries, ${sold} units`,
+            ),
             ...ownerChecks(fromOrders, run, "orders hash"),
-            check("buyers hash agrees with orders", counted.size === fromOrders.size && [...counted].every(([o, u]) => fromOrders.get(o) === u), `${counted.size} buyers`),
+            check(
+              "buyers hash agrees with orders",
+              counted.size === fromOrders.size && [...counted].every(([o, u]) => fromOrders.get(o) === u),
+              `${counted.size} buyers`,
+            ),
           ],
         };
       },
@@ -155,7 +207,12 @@ const redisLua: Target = {
   },
 };
 
-async function admin(baseUrl: string, method: string, skuId: string, body?: unknown): Promise<{ status: number; json: any }> {
+async function admin(
+  baseUrl: string,
+  method: string,
+  skuId: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
   const res = await fetch(`${baseUrl}/v1/admin/skus/${encodeURIComponent(skuId)}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
@@ -173,9 +230,15 @@ async function admin(baseUrl: string, method: string, skuId: string, body?: unkn
  * Waits until every order of the run is in Postgres (written by the queue consumer), and
  * returns the rows and when the last one landed (seconds after the last answer), or null on timeout.
  */
-async function ordersLanded(db: pg.Pool, run: FlashRun): Promise<{ rows: { order_id: string; owner_id: string; status: string }[]; seconds: number | null }> {
+async function ordersLanded(
+  db: pg.Pool,
+  run: FlashRun,
+): Promise<{ rows: { order_id: string; owner_id: string; status: string }[]; seconds: number | null }> {
   for (;;) {
-    const { rows } = await db.query<{ order_id: string; owner_id: string; status: string }>("select order_id, owner_id, status from orders where order_id = any($1)", [run.orderIds]);
+    const { rows } = await db.query<{ order_id: string; owner_id: string; status: string }>(
+      "select order_id, owner_id, status from orders where order_id = any($1)",
+      [run.orderIds],
+    );
     const waited = performance.now() - run.endedAt;
     if (rows.length >= run.orderIds.length) return { rows, seconds: Math.round(waited / 100) / 10 };
     if (waited > drainTimeoutMs) return { rows, seconds: null };
@@ -213,7 +276,8 @@ function edgeCart(name: "edge-cart" | "edge-cart-striped", skuStripes: number): 
             purchaseLimit: s.limit,
             stripes: skuStripes,
           });
-          if (res.status !== 201 && res.status !== 200) throw new Error(`PUT sku ${s.skuId}: ${res.status} ${JSON.stringify(res.json)}`);
+          if (res.status !== 201 && res.status !== 200)
+            throw new Error(`PUT sku ${s.skuId}: ${res.status} ${JSON.stringify(res.json)}`);
         },
         async verify(run) {
           const view = await admin(baseUrl, "GET", run.skuId);
@@ -232,8 +296,15 @@ function edgeCart(name: "edge-cart" | "edge-cart-striped", skuStripes: number): 
               ),
               check(
                 "Postgres orders: every 201's order landed, all PENDING",
-                landed.seconds !== null && sameIds(landed.rows.map((r) => r.order_id), run) && landed.rows.every((r) => r.status === "PENDING"),
-                landed.seconds === null ? `only ${landed.rows.length} of ${run.orderIds.length} after ${drainTimeoutMs / 1000} s` : `${landed.rows.length} orders, the last ${landed.seconds} s after the load`,
+                landed.seconds !== null &&
+                  sameIds(
+                    landed.rows.map((r) => r.order_id),
+                    run,
+                  ) &&
+                  landed.rows.every((r) => r.status === "PENDING"),
+                landed.seconds === null
+                  ? `only ${landed.rows.length} of ${run.orderIds.length} after ${drainTimeoutMs / 1000} s`
+                  : `${landed.rows.length} orders, the last ${landed.seconds} s after the load`,
               ),
               ...ownerChecks(fromOrders, run, "Postgres orders"),
             ],
@@ -252,7 +323,14 @@ const floor: Target = {
     const cleanups = new Cleanups();
     const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cart-floor-"));
     cleanups.add(async () => fs.rmSync(buildDir, { recursive: true, force: true }));
-    const options = { config: "bench/floor-worker/wrangler.toml", port: 0, buildDir, persistTo: null, vars: {}, crons: false };
+    const options = {
+      config: "bench/floor-worker/wrangler.toml",
+      port: 0,
+      buildDir,
+      persistTo: null,
+      vars: {},
+      crons: false,
+    };
     const child = await startChild("dev/serve-worker.ts", [JSON.stringify(options)], {}, { startMs: 60_000 });
     cleanups.add(() => child.stop());
     return {

@@ -28,7 +28,12 @@ function field(text: string, min: number, max: number, names: string[] = [], nam
     const [range, stepText] = part.split("/") as [string, string | undefined];
     const step = stepText === undefined ? 1 : Number(stepText);
     if (!Number.isInteger(step) || step < 1) throw new Error(`bad step in ${part}`);
-    const [a, b] = range === "*" ? [min, max] : range.includes("-") ? range.split("-").map(num) : [num(range), stepText ? max : num(range)];
+    const [a, b] =
+      range === "*"
+        ? [min, max]
+        : range.includes("-")
+          ? range.split("-").map(num)
+          : [num(range), stepText ? max : num(range)];
     for (let v = a!; v <= b!; v += step) values.add(v);
   }
   return { any: false, values };
@@ -57,7 +62,8 @@ export function parseCron(source: string): Cron {
       if (special[2]!.toUpperCase() === "L") return d + 7 > daysInMonth(at);
       return Math.ceil(d / 7) === Number(special[3]);
     };
-    const dayMatches = (at: Date): boolean => (lastDay ? at.getUTCDate() === daysInMonth(at) : day.any || day.values.has(at.getUTCDate()));
+    const dayMatches = (at: Date): boolean =>
+      lastDay ? at.getUTCDate() === daysInMonth(at) : day.any || day.values.has(at.getUTCDate());
     const dayRestricted = lastDay || !day.any;
     const weekdayRestricted = !!special || !weekday.any;
     return {

@@ -18,11 +18,19 @@ import { DEFAULT_MIGRATIONS, migrateDatabase } from "./migrate.ts";
 import { ROOT, isMain } from "./util.ts";
 
 /** Runs wrangler with arguments; returns its exit status and output. Injected by the tests. */
-export type WranglerRunner = (args: string[], opts?: { inherit?: boolean }) => { status: number; stdout: string; stderr: string };
+export type WranglerRunner = (
+  args: string[],
+  opts?: { inherit?: boolean },
+) => { status: number; stdout: string; stderr: string };
 
 export const runWrangler: WranglerRunner = (args, opts = {}) => {
   const bin = path.join(ROOT, "node_modules", ".bin", "wrangler");
-  const res = spawnSync(bin, args, { cwd: ROOT, encoding: "utf8", stdio: opts.inherit ? "inherit" : "pipe", env: process.env });
+  const res = spawnSync(bin, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    stdio: opts.inherit ? "inherit" : "pipe",
+    env: process.env,
+  });
   return { status: res.status ?? 1, stdout: res.stdout ?? "", stderr: res.stderr ?? "" };
 };
 
@@ -71,7 +79,8 @@ export function existingQueues(run: WranglerRunner): Set<string> {
   const all = new Set<string>();
   for (let page = 1; page <= 50; page++) {
     const res = run(["queues", "list", "--page", String(page)]);
-    if (res.status !== 0) throw new Error(`wrangler queues list failed: ${(res.stderr || res.stdout).trim().split("\n").pop()}`);
+    if (res.status !== 0)
+      throw new Error(`wrangler queues list failed: ${(res.stderr || res.stdout).trim().split("\n").pop()}`);
     const before = all.size;
     for (const name of queueNamesIn(res.stdout)) all.add(name);
     if (all.size === before) break;
@@ -85,7 +94,8 @@ export function ensureQueues(run: WranglerRunner, wanted: string[]): string[] {
   const missing = wanted.filter((q) => !existing.has(q));
   for (const queue of missing) {
     const res = run(["queues", "create", queue]);
-    if (res.status !== 0) throw new Error(`wrangler queues create ${queue} failed: ${(res.stderr || res.stdout).trim().split("\n").pop()}`);
+    if (res.status !== 0)
+      throw new Error(`wrangler queues create ${queue} failed: ${(res.stderr || res.stdout).trim().split("\n").pop()}`);
   }
   return missing;
 }
@@ -112,7 +122,9 @@ export async function pendingMigrations(databaseUrl: string, folder = DEFAULT_MI
   await client.connect();
   try {
     const exists = await client.query("select to_regclass('drizzle.__drizzle_migrations') is not null as ok");
-    const applied = exists.rows[0].ok ? (await client.query("select count(*)::int as n from drizzle.__drizzle_migrations")).rows[0].n : 0;
+    const applied = exists.rows[0].ok
+      ? (await client.query("select count(*)::int as n from drizzle.__drizzle_migrations")).rows[0].n
+      : 0;
     return journal.entries.slice(applied).map((e) => e.tag);
   } finally {
     await client.end();
@@ -134,22 +146,35 @@ export async function deploy(opts: { dryRun: boolean; run?: WranglerRunner; data
   if (opts.dryRun) console.log("dry run: not checked (wrangler whoami)");
   else {
     const who = run(["whoami"]);
-    if (who.status !== 0 || /not authenticated/i.test(who.stdout)) throw new Error("not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN)");
-    console.log(who.stdout.split("\n").find((l) => /associated with the email|logged in/i.test(l))?.trim() ?? "logged in");
+    if (who.status !== 0 || /not authenticated/i.test(who.stdout))
+      throw new Error("not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN)");
+    console.log(
+      who.stdout
+        .split("\n")
+        .find((l) => /associated with the email|logged in/i.test(l))
+        ?.trim() ?? "logged in",
+    );
   }
 
   step(`secrets of ${plan.workerName}`);
   if (opts.dryRun) {
-    console.log(`dry run: would check ${plan.requiredSecrets.join(", ")} are set (and warn without ${plan.optionalSecrets.join(", ")})`);
+    console.log(
+      `dry run: would check ${plan.requiredSecrets.join(", ")} are set (and warn without ${plan.optionalSecrets.join(", ")})`,
+    );
   } else {
     const names = secretNames(run, plan.workerName) ?? [];
     const missing = plan.requiredSecrets.filter((s) => !names.includes(s));
     if (missing.length) {
-      throw new Error(`secrets not set: ${missing.join(", ")}. Set each with: ${missing.map((s) => `npx wrangler secret put ${s}`).join("; ")}`);
+      throw new Error(
+        `secrets not set: ${missing.join(", ")}. Set each with: ${missing.map((s) => `npx wrangler secret put ${s}`).join("; ")}`,
+      );
     }
     const missingOptional = plan.optionalSecrets.filter((s) => !names.includes(s));
-    if (missingOptional.length) console.warn(`warning: ${missingOptional.join(", ")} not set: cart snapshots in Redis are off until they are`);
-    console.log(`set: ${plan.requiredSecrets.concat(plan.optionalSecrets.filter((s) => names.includes(s))).join(", ")}`);
+    if (missingOptional.length)
+      console.warn(`warning: ${missingOptional.join(", ")} not set: cart snapshots in Redis are off until they are`);
+    console.log(
+      `set: ${plan.requiredSecrets.concat(plan.optionalSecrets.filter((s) => names.includes(s))).join(", ")}`,
+    );
   }
 
   step("queues");
@@ -161,12 +186,18 @@ export async function deploy(opts: { dryRun: boolean; run?: WranglerRunner; data
 
   step("Postgres migrations");
   if (!databaseUrl) {
-    if (!opts.dryRun) throw new Error("DATABASE_URL is not set here: export the same connection string as the secret, e.g. DATABASE_URL='postgres://…neon.tech/…?sslmode=require' npm run deploy");
-    console.log(`dry run: ${migrations.length} migrations in migrations/ (${migrations.join(", ")}); give DATABASE_URL to see which are pending`);
+    if (!opts.dryRun)
+      throw new Error(
+        "DATABASE_URL is not set here: export the same connection string as the secret, e.g. DATABASE_URL='postgres://…neon.tech/…?sslmode=require' npm run deploy",
+      );
+    console.log(
+      `dry run: ${migrations.length} migrations in migrations/ (${migrations.join(", ")}); give DATABASE_URL to see which are pending`,
+    );
   } else {
     const pending = await pendingMigrations(databaseUrl);
     const where = new URL(databaseUrl).host;
-    if (opts.dryRun) console.log(pending.length ? `dry run: would apply ${pending.join(", ")} to ${where}` : `${where} is up to date`);
+    if (opts.dryRun)
+      console.log(pending.length ? `dry run: would apply ${pending.join(", ")} to ${where}` : `${where} is up to date`);
     else {
       await migrateDatabase(databaseUrl);
       console.log(pending.length ? `applied ${pending.join(", ")} to ${where}` : `${where} is up to date`);
@@ -174,8 +205,11 @@ export async function deploy(opts: { dryRun: boolean; run?: WranglerRunner; data
   }
 
   step(opts.dryRun ? "bundle (wrangler deploy --dry-run)" : "deploy (wrangler deploy)");
-  const deployed = run(opts.dryRun ? ["deploy", "--dry-run", "--outdir", ".wrangler/dry-run"] : ["deploy"], { inherit: true });
-  if (deployed.status !== 0) throw new Error(`wrangler deploy${opts.dryRun ? " --dry-run" : ""} failed (exit ${deployed.status})`);
+  const deployed = run(opts.dryRun ? ["deploy", "--dry-run", "--outdir", ".wrangler/dry-run"] : ["deploy"], {
+    inherit: true,
+  });
+  if (deployed.status !== 0)
+    throw new Error(`wrangler deploy${opts.dryRun ? " --dry-run" : ""} failed (exit ${deployed.status})`);
 }
 
 if (isMain(import.meta.url)) {

@@ -11,7 +11,14 @@ import { isMain, ROOT } from "./util.ts";
 export const DOCS_ASSETS_DIR = path.join(ROOT, "public", "docs");
 
 /** The files taken from swagger-ui-dist as they are (licence files included). */
-const COPIED = ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "favicon-16x16.png", "LICENSE", "NOTICE"];
+const COPIED = [
+  "swagger-ui-bundle.js",
+  "swagger-ui.css",
+  "favicon-32x32.png",
+  "favicon-16x16.png",
+  "LICENSE",
+  "NOTICE",
+];
 
 const INDEX_HTML = `<!doctype html>
 <html lang="en">

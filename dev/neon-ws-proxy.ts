@@ -60,7 +60,8 @@ export async function startNeonWsProxy(opts: NeonWsProxyOptions = {}): Promise<N
     // Connect to Postgres before accepting the upgrade, so an unreachable target is a clean 502.
     const tcp = net.connect(target);
     tcp.setNoDelay(true);
-    const onConnectError = (err: Error) => reject(socket, 502, `cannot reach ${target.host}:${target.port}: ${err.message}`);
+    const onConnectError = (err: Error) =>
+      reject(socket, 502, `cannot reach ${target.host}:${target.port}: ${err.message}`);
     tcp.once("error", onConnectError);
     socket.once("error", () => tcp.destroy());
     tcp.once("connect", () => {

@@ -48,12 +48,23 @@ if (isMain(import.meta.url)) {
   }
   const baseUrl = process.env.BASE_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`;
   try {
-    const { status, body } = await sendPayment({ baseUrl, secret: webhookSecret(), orderId, amount: Number(amount), outcome: outcome as PaymentOutcome, currency: process.env.CURRENCY });
+    const { status, body } = await sendPayment({
+      baseUrl,
+      secret: webhookSecret(),
+      orderId,
+      amount: Number(amount),
+      outcome: outcome as PaymentOutcome,
+      currency: process.env.CURRENCY,
+    });
     console.log(status, body);
     process.exit(status >= 200 && status < 300 ? 0 : 1);
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
-    console.error(cause?.code === "ECONNREFUSED" ? `Nothing answers on ${baseUrl}: start the stack first (npm run dev).` : String(err));
+    console.error(
+      cause?.code === "ECONNREFUSED"
+        ? `Nothing answers on ${baseUrl}: start the stack first (npm run dev).`
+        : String(err),
+    );
     process.exit(1);
   }
 }

@@ -123,7 +123,11 @@ export function writePidFile(file: string, data: PidFile): void {
 export async function cleanupStale(file: string): Promise<string[]> {
   const prev = readPidFile(file);
   if (!prev) return [];
-  if (prev.supervisor !== process.pid && pidAlive(prev.supervisor) && (cmdline(prev.supervisor) ?? "node").includes("node")) {
+  if (
+    prev.supervisor !== process.pid &&
+    pidAlive(prev.supervisor) &&
+    (cmdline(prev.supervisor) ?? "node").includes("node")
+  ) {
     throw new Error(
       `Another local stack is running (supervisor pid ${prev.supervisor}` +
         (prev.port ? `, Worker on port ${prev.port}` : "") +

@@ -33,18 +33,109 @@ const img = (skuId: string) => `https://images.example.com/demo/${skuId}.jpg`;
 
 export const DEMO_CATALOG: SkuSeed[] = [
   // merchant: a clothing shop
-  { skuId: "tee-red-m", productId: "tee-classic", name: "Classic Tee - Red, M", spec: { color: "red", size: "M" }, merchantId: "m-threads", price: 1999, currency: "USD", status: "active", stock: 120 },
-  { skuId: "tee-red-l", productId: "tee-classic", name: "Classic Tee - Red, L", spec: { color: "red", size: "L" }, merchantId: "m-threads", price: 1999, currency: "USD", status: "active", stock: 80 },
-  { skuId: "tee-navy-m", productId: "tee-classic", name: "Classic Tee - Navy, M", spec: { color: "navy", size: "M" }, merchantId: "m-threads", price: 1999, currency: "USD", status: "active", stock: 60 },
-  { skuId: "hoodie-grey-l", productId: "hoodie-zip", name: "Zip Hoodie - Grey, L", spec: { color: "grey", size: "L" }, merchantId: "m-threads", price: 4950, currency: "USD", status: "active", stock: 35 },
+  {
+    skuId: "tee-red-m",
+    productId: "tee-classic",
+    name: "Classic Tee - Red, M",
+    spec: { color: "red", size: "M" },
+    merchantId: "m-threads",
+    price: 1999,
+    currency: "USD",
+    status: "active",
+    stock: 120,
+  },
+  {
+    skuId: "tee-red-l",
+    productId: "tee-classic",
+    name: "Classic Tee - Red, L",
+    spec: { color: "red", size: "L" },
+    merchantId: "m-threads",
+    price: 1999,
+    currency: "USD",
+    status: "active",
+    stock: 80,
+  },
+  {
+    skuId: "tee-navy-m",
+    productId: "tee-classic",
+    name: "Classic Tee - Navy, M",
+    spec: { color: "navy", size: "M" },
+    merchantId: "m-threads",
+    price: 1999,
+    currency: "USD",
+    status: "active",
+    stock: 60,
+  },
+  {
+    skuId: "hoodie-grey-l",
+    productId: "hoodie-zip",
+    name: "Zip Hoodie - Grey, L",
+    spec: { color: "grey", size: "L" },
+    merchantId: "m-threads",
+    price: 4950,
+    currency: "USD",
+    status: "active",
+    stock: 35,
+  },
   // merchant: a coffee roaster
-  { skuId: "beans-ethiopia-250g", productId: "beans-ethiopia", name: "Ethiopia Yirgacheffe, 250 g", spec: { roast: "light", weight: "250g" }, merchantId: "m-roastery", price: 1450, currency: "USD", status: "active", stock: 200 },
-  { skuId: "beans-colombia-1kg", productId: "beans-colombia", name: "Colombia Huila, 1 kg", spec: { roast: "medium", weight: "1kg" }, merchantId: "m-roastery", price: 4200, currency: "USD", status: "active", stock: 40 },
-  { skuId: "mug-stoneware", productId: "mug-stoneware", name: "Stoneware Mug", merchantId: "m-roastery", price: 1800, currency: "USD", status: "active", stock: 75 },
+  {
+    skuId: "beans-ethiopia-250g",
+    productId: "beans-ethiopia",
+    name: "Ethiopia Yirgacheffe, 250 g",
+    spec: { roast: "light", weight: "250g" },
+    merchantId: "m-roastery",
+    price: 1450,
+    currency: "USD",
+    status: "active",
+    stock: 200,
+  },
+  {
+    skuId: "beans-colombia-1kg",
+    productId: "beans-colombia",
+    name: "Colombia Huila, 1 kg",
+    spec: { roast: "medium", weight: "1kg" },
+    merchantId: "m-roastery",
+    price: 4200,
+    currency: "USD",
+    status: "active",
+    stock: 40,
+  },
+  {
+    skuId: "mug-stoneware",
+    productId: "mug-stoneware",
+    name: "Stoneware Mug",
+    merchantId: "m-roastery",
+    price: 1800,
+    currency: "USD",
+    status: "active",
+    stock: 75,
+  },
   // the flash-sale SKU: little stock, at most 2 per buyer
-  { skuId: "grinder-flash", productId: "grinder-pro", name: "Burr Grinder Pro (flash sale)", spec: { edition: "launch" }, merchantId: "m-roastery", price: 9900, currency: "USD", status: "active", stock: 25, purchaseLimit: 2 },
+  {
+    skuId: "grinder-flash",
+    productId: "grinder-pro",
+    name: "Burr Grinder Pro (flash sale)",
+    spec: { edition: "launch" },
+    merchantId: "m-roastery",
+    price: 9900,
+    currency: "USD",
+    status: "active",
+    stock: 25,
+    purchaseLimit: 2,
+  },
   // an upcoming flash sale: opens UPCOMING_SALE_MINUTES after each seed run (set in demoCatalog)
-  { skuId: "kettle-flash", productId: "kettle-gooseneck", name: "Gooseneck Kettle (flash sale, opens soon)", spec: "Matte black / 1 L", merchantId: "m-roastery", price: 5900, currency: "USD", status: "active", stock: 10, purchaseLimit: 1 },
+  {
+    skuId: "kettle-flash",
+    productId: "kettle-gooseneck",
+    name: "Gooseneck Kettle (flash sale, opens soon)",
+    spec: "Matte black / 1 L",
+    merchantId: "m-roastery",
+    price: 5900,
+    currency: "USD",
+    status: "active",
+    stock: 10,
+    purchaseLimit: 1,
+  },
 ];
 
 /** The catalog with the upcoming sale's opening set relative to `now`. */
@@ -53,7 +144,11 @@ export function demoCatalog(now = Date.now()): SkuSeed[] {
   return DEMO_CATALOG.map((sku) => (sku.skuId === "kettle-flash" ? { ...sku, saleStartsAt: opens } : sku));
 }
 
-export async function seed(baseUrl: string, adminToken: string, catalog = DEMO_CATALOG): Promise<{ ok: number; failed: number }> {
+export async function seed(
+  baseUrl: string,
+  adminToken: string,
+  catalog = DEMO_CATALOG,
+): Promise<{ ok: number; failed: number }> {
   let ok = 0;
   let failed = 0;
   for (const { skuId, ...sku } of catalog) {
@@ -79,7 +174,13 @@ interface Reply {
   body: any;
 }
 
-async function call(baseUrl: string, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Reply> {
+async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<Reply> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
@@ -116,11 +217,20 @@ export async function seedUsers(baseUrl: string, secrets: { jwt?: string; webhoo
   const cart = await call(baseUrl, "POST", "/v1/cart/items", bob, { skuId: "mug-stoneware", quantity: 2 });
 
   await call(baseUrl, "POST", "/v1/cart/items", alice, { skuId: "beans-ethiopia-250g", quantity: 2 });
-  const order = await call(baseUrl, "POST", "/v1/checkout", { ...alice, "idempotency-key": `seed-${randomUUID()}` }, { skuIds: ["beans-ethiopia-250g"] });
+  const order = await call(
+    baseUrl,
+    "POST",
+    "/v1/checkout",
+    { ...alice, "idempotency-key": `seed-${randomUUID()}` },
+    { skuIds: ["beans-ethiopia-250g"] },
+  );
   const { orderId, total } = order.body as { orderId: string; total: number };
   const paid = await sendPayment({ baseUrl, secret: secrets.webhook, orderId, amount: total });
   if (paid.status !== 200) throw new Error(`payment of ${orderId}: ${paid.status} ${paid.body.slice(0, 300)}`);
-  return { alice: { token: aliceToken, paidOrderId: orderId, total }, bob: { token: bobToken, cartLines: (cart.body as { items: unknown[] }).items.length } };
+  return {
+    alice: { token: aliceToken, paidOrderId: orderId, total },
+    bob: { token: bobToken, cartLines: (cart.body as { items: unknown[] }).items.length },
+  };
 }
 
 if (isMain(import.meta.url)) {
@@ -135,9 +245,14 @@ if (isMain(import.meta.url)) {
   console.log(`Seeding ${catalog.length} SKUs into ${baseUrl} ...`);
   try {
     const { ok, failed } = await seed(baseUrl, adminToken, catalog);
-    console.log(`Catalog: ${ok} written, ${failed} failed. kettle-flash opens at ${catalog.find((s) => s.skuId === "kettle-flash")?.saleStartsAt} (flash buys before: 409 SALE_NOT_STARTED).`);
+    console.log(
+      `Catalog: ${ok} written, ${failed} failed. kettle-flash opens at ${catalog.find((s) => s.skuId === "kettle-flash")?.saleStartsAt} (flash buys before: 409 SALE_NOT_STARTED).`,
+    );
     if (failed) process.exit(1);
-    const users = await seedUsers(baseUrl, { jwt: process.env.JWT_SECRET ?? vars.JWT_SECRET, webhook: webhookSecret() });
+    const users = await seedUsers(baseUrl, {
+      jwt: process.env.JWT_SECRET ?? vars.JWT_SECRET,
+      webhook: webhookSecret(),
+    });
     console.log(`alice: paid order ${users.alice.paidOrderId} (${users.alice.total} cents)`);
     console.log(`bob:   a cart of ${users.bob.cartLines} lines`);
     console.log("\nTokens (valid 7 days):");
@@ -146,7 +261,8 @@ if (isMain(import.meta.url)) {
     console.log(`Try: curl -s -w '\\n' ${baseUrl}/v1/orders -H "$ALICE"`);
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
-    if (cause?.code === "ECONNREFUSED") console.error(`Nothing answers on ${baseUrl}: start the stack first (npm run dev).`);
+    if (cause?.code === "ECONNREFUSED")
+      console.error(`Nothing answers on ${baseUrl}: start the stack first (npm run dev).`);
     else console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   }

@@ -37,11 +37,23 @@ export interface ServeWorkerOptions {
 export function buildWorker(config: string, outDir: string): string {
   fs.rmSync(outDir, { recursive: true, force: true });
   try {
-    execFileSync(process.execPath, [path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", outDir, "--config", config], {
-      cwd: path.dirname(config),
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    execFileSync(
+      process.execPath,
+      [
+        path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
+        "deploy",
+        "--dry-run",
+        "--outdir",
+        outDir,
+        "--config",
+        config,
+      ],
+      {
+        cwd: path.dirname(config),
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
   } catch (err) {
     const e = err as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`building the Worker failed:\n${e.stdout?.toString() ?? ""}${e.stderr?.toString() ?? ""}`);
@@ -123,7 +135,10 @@ export async function serveWorker(opts: ServeWorkerOptions): Promise<ServedWorke
       const t0 = performance.now();
       // One line per firing, like the Past Events of a deployed Worker's triggers.
       trigger(cron, scheduledTime).then(
-        (outcome) => console.log(`[cron] ${cron} at ${scheduledTime.toISOString()}: ${outcome} (${Math.round(performance.now() - t0)} ms)`),
+        (outcome) =>
+          console.log(
+            `[cron] ${cron} at ${scheduledTime.toISOString()}: ${outcome} (${Math.round(performance.now() - t0)} ms)`,
+          ),
         (err: Error) => console.error(`[cron] ${cron} at ${scheduledTime.toISOString()}: ${err.message}`),
       );
     });

@@ -10,7 +10,14 @@ import { execFileSync, type ChildProcess } from "node:child_process";
 import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { startNeonWsProxy, type NeonWsProxy } from "./neon-ws-proxy.ts";
 import { startUpstashAdapter, type UpstashAdapter } from "./upstash-adapter.ts";
-import { DEFAULT_MIGRATIONS, DEV_SERVER_URL, dropDatabase, ensureDatabase, migrateDatabase, randomDatabaseName } from "./migrate.ts";
+import {
+  DEFAULT_MIGRATIONS,
+  DEV_SERVER_URL,
+  dropDatabase,
+  ensureDatabase,
+  migrateDatabase,
+  randomDatabaseName,
+} from "./migrate.ts";
 import { findBinary, redisAnswers, startRedisServer, type RedisServer } from "./redis-server.ts";
 import { cleanupStale, killGroup, killGroupNow, spawnGroup, writePidFile, type ChildRecord } from "./processes.ts";
 import type { ServeWorkerOptions } from "./serve-worker.ts";
@@ -93,7 +100,11 @@ export function readDevVars(root = ROOT): Record<string, string> {
   if (!fs.existsSync(file)) {
     const example = path.join(root, ".dev.vars.example");
     if (fs.existsSync(example)) fs.copyFileSync(example, file);
-    else fs.writeFileSync(file, "JWT_SECRET=dev-jwt-secret\nADMIN_TOKEN=dev-admin-token\nPAYMENT_WEBHOOK_SECRET=dev-webhook-secret\n");
+    else
+      fs.writeFileSync(
+        file,
+        "JWT_SECRET=dev-jwt-secret\nADMIN_TOKEN=dev-admin-token\nPAYMENT_WEBHOOK_SECRET=dev-webhook-secret\n",
+      );
   }
   const vars: Record<string, string> = {};
   for (const line of fs.readFileSync(file, "utf8").split(/\r?\n/)) {
@@ -158,7 +169,11 @@ interface Started {
 }
 
 /** `cli` = fixed preferred ports for humans; `onStop` hands out stop() early, for Ctrl-C during startup. */
-async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (stop: () => Promise<void>) => void): Promise<Started> {
+async function start(
+  opts: LocalStackOptions,
+  cli: CliPorts | null,
+  onStop?: (stop: () => Promise<void>) => void,
+): Promise<Started> {
   const testMode = opts.databaseName !== undefined;
   const log = (msg: string) => {
     if (!opts.quiet) console.log(`[dev] ${msg}`);
@@ -212,7 +227,9 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
     // The Worker port first: a taken one should fail before anything else starts.
     if (port === 0) port = await freePort();
     else if (await tcpAnswers("127.0.0.1", port)) {
-      throw new Error(`Port ${port} is already in use${portOwner(port)}. Stop that process or use another port (PORT=8788 npm run dev).`);
+      throw new Error(
+        `Port ${port} is already in use${portOwner(port)}. Stop that process or use another port (PORT=8788 npm run dev).`,
+      );
     }
     savePids();
     ownsPidFile = true;
@@ -284,7 +301,8 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
       return server.url;
     };
     if (process.env.REDIS_URL) {
-      if (!(await redisAnswers(process.env.REDIS_URL))) throw new Error(`REDIS_URL=${process.env.REDIS_URL} does not answer PING`);
+      if (!(await redisAnswers(process.env.REDIS_URL)))
+        throw new Error(`REDIS_URL=${process.env.REDIS_URL} does not answer PING`);
       redisUrl = process.env.REDIS_URL;
       redisLabel = "from REDIS_URL";
     } else if (testMode && redisServer) {
@@ -344,7 +362,11 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
     // Importing wrangler here would install its own signal handlers: serve-worker reports its crons instead.
     const served = mode === "start" ? servedInfo(worker) : null;
     const workerLabel = mode === "dev" ? "wrangler dev" : "the built Worker (workerd via Miniflare)";
-    trackChild({ name: mode === "dev" ? "wrangler" : "serve-worker", pid: worker.pid!, match: mode === "dev" ? path.join(ROOT, "node_modules") : "serve-worker" });
+    trackChild({
+      name: mode === "dev" ? "wrangler" : "serve-worker",
+      pid: worker.pid!,
+      match: mode === "dev" ? path.join(ROOT, "node_modules") : "serve-worker",
+    });
     const tail = captureOutput(worker, mode === "dev" ? "[wrangler]" : "[worker]", () => !opts.quiet);
     // Its output was already shown unless quiet; then put it in the error instead.
     const output = () => (opts.quiet ? `\n${tail()}` : " (see its output above)");
@@ -355,9 +377,12 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
     for (;;) {
       checkpoint();
       if (worker.exitCode !== null || worker.signalCode !== null) {
-        throw new Error(`${workerLabel} exited (${worker.exitCode ?? worker.signalCode}) before the Worker answered${output()}`);
+        throw new Error(
+          `${workerLabel} exited (${worker.exitCode ?? worker.signalCode}) before the Worker answered${output()}`,
+        );
       }
-      if (Date.now() > deadline) throw new Error(`the Worker did not answer on ${baseUrl} within ${WORKER_START_TIMEOUT_MS / 1000}s${output()}`);
+      if (Date.now() > deadline)
+        throw new Error(`the Worker did not answer on ${baseUrl} within ${WORKER_START_TIMEOUT_MS / 1000}s${output()}`);
       try {
         await fetch(baseUrl + "/", { signal: AbortSignal.timeout(3000) });
         break; // any HTTP answer, even a 404, means it is up
@@ -387,7 +412,14 @@ async function start(opts: LocalStackOptions, cli: CliPorts | null, onStop?: (st
       },
     };
     const started: Started = {
-      stack: { baseUrl, databaseUrl, upstashUrl: adapter?.url, upstashToken: adapter ? upstashToken : undefined, faults, stop },
+      stack: {
+        baseUrl,
+        databaseUrl,
+        upstashUrl: adapter?.url,
+        upstashToken: adapter ? upstashToken : undefined,
+        faults,
+        stop,
+      },
       mode,
       redisUrl,
       worker,
@@ -417,12 +449,16 @@ function spawnWranglerDev(
     path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
     "dev",
     ...(configPath ? ["--config", configPath] : []),
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--inspector-port", String(inspectorPort),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
     "--test-scheduled",
     "--show-interactive-dev-session=false",
-    "--persist-to", persistTo,
+    "--persist-to",
+    persistTo,
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   return spawnGroup(process.execPath, args, {
@@ -439,10 +475,14 @@ function spawnWranglerDev(
 
 /** Mode "start": dev/serve-worker.ts builds the Worker and serves it (its own process group, with workerd). */
 function spawnServedWorker(options: ServeWorkerOptions): ChildProcess {
-  return spawnGroup(process.execPath, ["--import", "tsx", path.join(ROOT, "dev", "serve-worker.ts"), JSON.stringify(options)], {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
+  return spawnGroup(
+    process.execPath,
+    ["--import", "tsx", path.join(ROOT, "dev", "serve-worker.ts"), JSON.stringify(options)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
+  );
 }
 
 /** What serve-worker reports once it serves (`READY {"url":..., "crons": [...]}`); null if it exits first. */
@@ -487,13 +527,24 @@ function snapshotWorker(config: string): string {
 function printSummary({ stack: s, mode, redisUrl, proxy, pgLabel, inspectorPort, crons }: Started): void {
   const adminToken = readDevVars().ADMIN_TOKEN ?? "(see .dev.vars)";
   const rows = [
-    ["Worker", mode === "dev" ? "wrangler dev (live reload)" : "built once, served by workerd via Miniflare (no reload)"],
+    [
+      "Worker",
+      mode === "dev" ? "wrangler dev (live reload)" : "built once, served by workerd via Miniflare (no reload)",
+    ],
     ["API", s.baseUrl],
     ["Docs", s.baseUrl + DOCS_PATH],
-    ["Cron", mode === "dev" ? `${s.baseUrl}/__scheduled?cron=*+*+*+*+*` : `on schedule (UTC): ${crons.join(", ") || "none"}`],
+    [
+      "Cron",
+      mode === "dev" ? `${s.baseUrl}/__scheduled?cron=*+*+*+*+*` : `on schedule (UTC): ${crons.join(", ") || "none"}`,
+    ],
     ["Postgres", `${s.databaseUrl}  (${pgLabel})`],
     ["Neon proxy", `ws://${proxy}/v1  (NEON_WS_PROXY=${proxy})`],
-    ["Redis REST", s.upstashUrl ? `${s.upstashUrl}  (token ${s.upstashToken}) -> ${redisUrl}` : "none: no Redis, the Worker runs with snapshots OFF"],
+    [
+      "Redis REST",
+      s.upstashUrl
+        ? `${s.upstashUrl}  (token ${s.upstashToken}) -> ${redisUrl}`
+        : "none: no Redis, the Worker runs with snapshots OFF",
+    ],
     ["Admin token", `${adminToken}  (.dev.vars)`],
     ...(inspectorPort ? [["Debugger", `chrome://inspect -> 127.0.0.1:${inspectorPort}`]] : []),
   ];
@@ -518,11 +569,19 @@ if (isMain(import.meta.url)) {
   try {
     // `tsx dev/stack.ts start` (npm start) or `tsx dev/stack.ts` (npm run dev).
     const mode: StackMode = process.argv[2] === "start" ? "start" : "dev";
-    const { worker } = await start({ mode }, { adapter: 8079, proxy: 5480, pglite: 5433, inspector: 9229 }, (stop) => (stopStack = stop));
-    console.log(`  Started in ${((performance.now() - t0) / 1000).toFixed(1)} s. Seed demo data: npm run seed. Stop: Ctrl-C.\n`);
+    const { worker } = await start(
+      { mode },
+      { adapter: 8079, proxy: 5480, pglite: 5433, inspector: 9229 },
+      (stop) => (stopStack = stop),
+    );
+    console.log(
+      `  Started in ${((performance.now() - t0) / 1000).toFixed(1)} s. Seed demo data: npm run seed. Stop: Ctrl-C.\n`,
+    );
     worker.once("exit", (code, signal) => {
       if (stopping) return;
-      console.error(`[dev] the Worker (${mode === "dev" ? "wrangler dev" : "serve-worker"}) exited (${code ?? signal}); stopping the rest.`);
+      console.error(
+        `[dev] the Worker (${mode === "dev" ? "wrangler dev" : "serve-worker"}) exited (${code ?? signal}); stopping the rest.`,
+      );
       void shutdown(1);
     });
   } catch (err) {

@@ -5,7 +5,11 @@ import { readDevVars } from "./stack.ts";
 import { isMain } from "./util.ts";
 
 /** A user JWT as the Worker accepts it: `sub` is the user id, `exp` required. */
-export async function userToken(userId: string, hours = 24, secret = process.env.JWT_SECRET ?? readDevVars().JWT_SECRET ?? "dev-jwt-secret"): Promise<string> {
+export async function userToken(
+  userId: string,
+  hours = 24,
+  secret = process.env.JWT_SECRET ?? readDevVars().JWT_SECRET ?? "dev-jwt-secret",
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return sign({ sub: userId, iat: now, exp: now + Math.round(hours * 3600) }, secret, "HS256");
 }

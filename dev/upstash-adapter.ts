@@ -36,13 +36,38 @@ type Arg = string | number | boolean;
 
 // Commands that would change connection state shared by every HTTP request, or never reply.
 const REFUSED = new Set([
-  "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
-  "monitor", "sync", "psync", "quit", "reset", "select", "hello", "auth",
-  "multi", "exec", "discard", "watch", "unwatch",
+  "subscribe",
+  "psubscribe",
+  "ssubscribe",
+  "unsubscribe",
+  "punsubscribe",
+  "sunsubscribe",
+  "monitor",
+  "sync",
+  "psync",
+  "quit",
+  "reset",
+  "select",
+  "hello",
+  "auth",
+  "multi",
+  "exec",
+  "discard",
+  "watch",
+  "unwatch",
 ]);
 // Commands that can block: they get a connection of their own so they can't stall others.
 const BLOCKING = new Set([
-  "blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop", "wait", "waitaof",
+  "blpop",
+  "brpop",
+  "brpoplpush",
+  "blmove",
+  "blmpop",
+  "bzpopmin",
+  "bzpopmax",
+  "bzmpop",
+  "wait",
+  "waitaof",
 ]);
 
 const MAX_BODY = 64 * 1024 * 1024;
@@ -83,7 +108,10 @@ function slot(v: RespValue, base64: boolean): { result: unknown } | { error: str
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -27,11 +27,18 @@ export interface PlacedOrder {
 
 export type RefusalCode = "SOLD_OUT" | "LIMIT_EXCEEDED" | "SKU_UNAVAILABLE" | "IDEMPOTENCY_KEY_REUSED";
 
-export type FlashOutcome = { kind: "created" | "replayed"; order: PlacedOrder } | { kind: "refused"; code: RefusalCode; detail: string };
+export type FlashOutcome =
+  | { kind: "created" | "replayed"; order: PlacedOrder }
+  | { kind: "refused"; code: RefusalCode; detail: string };
 
 export type FlashHandler = (req: FlashRequest) => Promise<FlashOutcome>;
 
-const STATUS_OF: Record<RefusalCode, number> = { SOLD_OUT: 409, LIMIT_EXCEEDED: 409, SKU_UNAVAILABLE: 409, IDEMPOTENCY_KEY_REUSED: 422 };
+const STATUS_OF: Record<RefusalCode, number> = {
+  SOLD_OUT: 409,
+  LIMIT_EXCEEDED: 409,
+  SKU_UNAVAILABLE: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+};
 const PATH = /^\/v1\/flash\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})\/orders$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const USER_ID = /^[\w.@:+-]{1,128}$/;
@@ -57,7 +64,8 @@ export function verifyUserJwt(token: string, secret: string): string {
   const [h, p, s] = parts as [string, string, string];
   const expected = createHmac("sha256", secret).update(`${h}.${p}`).digest();
   const given = Buffer.from(s, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new HttpError(401, "UNAUTHORIZED", "the token is not valid");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new HttpError(401, "UNAUTHORIZED", "the token is not valid");
   let header: { alg?: unknown };
   let payload: { sub?: unknown; exp?: unknown };
   try {
@@ -67,8 +75,10 @@ export function verifyUserJwt(token: string, secret: string): string {
     throw new HttpError(401, "UNAUTHORIZED", "the token is not valid");
   }
   if (header.alg !== "HS256") throw new HttpError(401, "UNAUTHORIZED", "the token is not valid");
-  if (typeof payload.exp !== "number" || payload.exp * 1000 <= Date.now()) throw new HttpError(401, "UNAUTHORIZED", "the token has expired");
-  if (typeof payload.sub !== "string" || !USER_ID.test(payload.sub)) throw new HttpError(401, "UNAUTHORIZED", "the token's `sub` is not a valid user id");
+  if (typeof payload.exp !== "number" || payload.exp * 1000 <= Date.now())
+    throw new HttpError(401, "UNAUTHORIZED", "the token has expired");
+  if (typeof payload.sub !== "string" || !USER_ID.test(payload.sub))
+    throw new HttpError(401, "UNAUTHORIZED", "the token's `sub` is not a valid user id");
   return payload.sub;
 }
 
@@ -93,7 +103,12 @@ function send(res: http.ServerResponse, status: number, body: unknown, contentTy
 }
 
 function problem(res: http.ServerResponse, status: number, code: string, detail: string): void {
-  send(res, status, { type: `urn:edge-cart:problem:${code.toLowerCase()}`, title: code, status, detail, code }, "application/problem+json");
+  send(
+    res,
+    status,
+    { type: `urn:edge-cart:problem:${code.toLowerCase()}`, title: code, status, detail, code },
+    "application/problem+json",
+  );
 }
 
 async function parseFlash(req: http.IncomingMessage, secret: string): Promise<FlashRequest> {
@@ -103,7 +118,8 @@ async function parseFlash(req: http.IncomingMessage, secret: string): Promise<Fl
   if (!auth) throw new HttpError(401, "UNAUTHORIZED", "this operation needs a logged-in user");
   const ownerId = `user:${verifyUserJwt(auth[1]!, secret)}`;
   const key = req.headers["idempotency-key"];
-  if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) throw new HttpError(400, "VALIDATION_FAILED", "Idempotency-Key must be 1-255 visible ASCII characters");
+  if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key))
+    throw new HttpError(400, "VALIDATION_FAILED", "Idempotency-Key must be 1-255 visible ASCII characters");
   let body: { quantity?: unknown };
   try {
     body = JSON.parse(await readBody(req));
@@ -152,7 +168,14 @@ export async function serveFlash(handler: FlashHandler, close: () => Promise<voi
   process.on("SIGINT", shutdown);
 }
 
-export function placedOrder(orderId: string, skuId: string, quantity: number, unitPrice: number, currency: string, expiresAt: Date | string): PlacedOrder {
+export function placedOrder(
+  orderId: string,
+  skuId: string,
+  quantity: number,
+  unitPrice: number,
+  currency: string,
+  expiresAt: Date | string,
+): PlacedOrder {
   return {
     orderId,
     status: "PENDING",

@@ -44,7 +44,13 @@ create table if not exists orders (
 
 const RESERVATION_TTL_SECONDS = 900;
 
-export async function seedSku(db: pg.ClientBase | pg.Pool, skuId: string, stock: number, purchaseLimit: number | null, price = 500): Promise<void> {
+export async function seedSku(
+  db: pg.ClientBase | pg.Pool,
+  skuId: string,
+  stock: number,
+  purchaseLimit: number | null,
+  price = 500,
+): Promise<void> {
   await db.query(
     `insert into stock (sku_id, available, purchase_limit, price, currency) values ($1, $2, $3, $4, 'USD')
      on conflict (sku_id) do update set available = excluded.available, purchase_limit = excluded.purchase_limit, price = excluded.price`,
@@ -83,7 +89,10 @@ async function flashBuy(pool: pg.Pool, r: FlashRequest): Promise<FlashOutcome> {
       done = true;
       return { kind: "refused", code: "LIMIT_EXCEEDED", detail: `purchase limit of SKU ${r.skuId} reached` };
     }
-    const stock = await client.query("update stock set available = available - $2 where sku_id = $1 and available >= $2 returning available", [r.skuId, r.quantity]);
+    const stock = await client.query(
+      "update stock set available = available - $2 where sku_id = $1 and available >= $2 returning available",
+      [r.skuId, r.quantity],
+    );
     if (stock.rowCount === 0) {
       await client.query("rollback");
       done = true;
@@ -92,7 +101,10 @@ async function flashBuy(pool: pg.Pool, r: FlashRequest): Promise<FlashOutcome> {
     await client.query("commit");
     done = true;
     const row = order.rows[0]!;
-    return { kind: "created", order: placedOrder(r.orderId, r.skuId, r.quantity, row.unit_price, row.currency, row.expires_at) };
+    return {
+      kind: "created",
+      order: placedOrder(r.orderId, r.skuId, r.quantity, row.unit_price, row.currency, row.expires_at),
+    };
   } finally {
     if (!done) await client.query("rollback").catch(() => undefined);
     client.release();
@@ -101,22 +113,38 @@ async function flashBuy(pool: pg.Pool, r: FlashRequest): Promise<FlashOutcome> {
 
 /** The key already has an order (a retry or a concurrent duplicate: 200 with it), or the SKU is not for sale. */
 async function replayOrUnavailable(client: pg.PoolClient, r: FlashRequest): Promise<FlashOutcome> {
-  const { rows } = await client.query<{ order_id: string; sku_id: string; quantity: number; unit_price: number; currency: string; expires_at: Date }>(
+  const { rows } = await client.query<{
+    order_id: string;
+    sku_id: string;
+    quantity: number;
+    unit_price: number;
+    currency: string;
+    expires_at: Date;
+  }>(
     "select order_id, sku_id, quantity, unit_price, currency, expires_at from orders where owner_id = $1 and idempotency_key = $2",
     [r.ownerId, r.idempotencyKey],
   );
   const o = rows[0];
   if (!o) return { kind: "refused", code: "SKU_UNAVAILABLE", detail: `SKU ${r.skuId} is not for sale` };
-  if (o.sku_id !== r.skuId || o.quantity !== r.quantity) return { kind: "refused", code: "IDEMPOTENCY_KEY_REUSED", detail: "this key was used for another request" };
-  return { kind: "replayed", order: placedOrder(o.order_id, o.sku_id, o.quantity, o.unit_price, o.currency, o.expires_at) };
+  if (o.sku_id !== r.skuId || o.quantity !== r.quantity)
+    return { kind: "refused", code: "IDEMPOTENCY_KEY_REUSED", detail: "this key was used for another request" };
+  return {
+    kind: "replayed",
+    order: placedOrder(o.order_id, o.sku_id, o.quantity, o.unit_price, o.currency, o.expires_at),
+  };
 }
 
 if (isMain(import.meta.url)) {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error("DATABASE_URL is not set");
-  const options = process.env.PG_SYNCHRONOUS_COMMIT ? `-c synchronous_commit=${process.env.PG_SYNCHRONOUS_COMMIT}` : undefined;
+  const options = process.env.PG_SYNCHRONOUS_COMMIT
+    ? `-c synchronous_commit=${process.env.PG_SYNCHRONOUS_COMMIT}`
+    : undefined;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: Number(process.env.PG_POOL_SIZE ?? 20), options });
   pool.on("error", (err) => console.error("pg pool:", err.message));
   await pool.query(SCHEMA_SQL);
-  await serveFlash((r) => flashBuy(pool, r), () => pool.end());
+  await serveFlash(
+    (r) => flashBuy(pool, r),
+    () => pool.end(),
+  );
 }

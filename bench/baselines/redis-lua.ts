@@ -39,11 +39,31 @@ export function redisKeys(prefix: string, skuId: string) {
   return { sku: `${prefix}:sku:${skuId}`, buyers: `${prefix}:buyers:${skuId}`, orders: `${prefix}:orders:${skuId}` };
 }
 
-export async function seedSku(conn: RespConnection, prefix: string, skuId: string, stock: number, purchaseLimit: number | null, price = 500): Promise<void> {
+export async function seedSku(
+  conn: RespConnection,
+  prefix: string,
+  skuId: string,
+  stock: number,
+  purchaseLimit: number | null,
+  price = 500,
+): Promise<void> {
   const k = redisKeys(prefix, skuId);
   const replies = await conn.send([
     ["DEL", k.sku, k.buyers, k.orders],
-    ["HSET", k.sku, "available", String(stock), "limit", purchaseLimit === null ? "" : String(purchaseLimit), "price", String(price), "currency", "USD", "status", "active"],
+    [
+      "HSET",
+      k.sku,
+      "available",
+      String(stock),
+      "limit",
+      purchaseLimit === null ? "" : String(purchaseLimit),
+      "price",
+      String(price),
+      "currency",
+      "USD",
+      "status",
+      "active",
+    ],
   ]);
   for (const r of replies) if (r instanceof RespError) throw r;
 }
@@ -70,15 +90,26 @@ async function flashBuy(conn: RespConnection, prefix: string, r: FlashRequest): 
   switch (verdict) {
     case "OK": {
       const o = order();
-      return { kind: "created", order: placedOrder(o.orderId, o.skuId, o.quantity, o.unitPrice, o.currency, new Date(o.expiresAt)) };
+      return {
+        kind: "created",
+        order: placedOrder(o.orderId, o.skuId, o.quantity, o.unitPrice, o.currency, new Date(o.expiresAt)),
+      };
     }
     case "REPLAY": {
       const o = order();
-      if (o.quantity !== r.quantity) return { kind: "refused", code: "IDEMPOTENCY_KEY_REUSED", detail: "this key was used for another request" };
-      return { kind: "replayed", order: placedOrder(o.orderId, o.skuId, o.quantity, o.unitPrice, o.currency, new Date(o.expiresAt)) };
+      if (o.quantity !== r.quantity)
+        return { kind: "refused", code: "IDEMPOTENCY_KEY_REUSED", detail: "this key was used for another request" };
+      return {
+        kind: "replayed",
+        order: placedOrder(o.orderId, o.skuId, o.quantity, o.unitPrice, o.currency, new Date(o.expiresAt)),
+      };
     }
     case "LIMIT_EXCEEDED":
-      return { kind: "refused", code: "LIMIT_EXCEEDED", detail: `purchase limit of SKU ${r.skuId} reached (holding ${payload})` };
+      return {
+        kind: "refused",
+        code: "LIMIT_EXCEEDED",
+        detail: `purchase limit of SKU ${r.skuId} reached (holding ${payload})`,
+      };
     case "SOLD_OUT":
       return { kind: "refused", code: "SOLD_OUT", detail: `SKU ${r.skuId} is sold out` };
     default:
@@ -92,5 +123,8 @@ if (isMain(import.meta.url)) {
   const conn = await RespConnection.open(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
   const [loaded] = await conn.send([["SCRIPT", "LOAD", FLASH_SCRIPT]]);
   if (loaded instanceof RespError) throw loaded;
-  await serveFlash((r) => flashBuy(conn, prefix, r), async () => conn.close());
+  await serveFlash(
+    (r) => flashBuy(conn, prefix, r),
+    async () => conn.close(),
+  );
 }

@@ -4,6 +4,9 @@ export default {
   async fetch(request) {
     const body = await request.text();
     const status = request.method === "POST" ? 201 : 200;
-    return Response.json({ orderId: `fl_${crypto.randomUUID().replaceAll("-", "")}`, status: "PENDING", bytes: body.length }, { status });
+    return Response.json(
+      { orderId: `fl_${crypto.randomUUID().replaceAll("-", "")}`, status: "PENDING", bytes: body.length },
+      { status },
+    );
   },
 };

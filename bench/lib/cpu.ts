@@ -23,7 +23,11 @@ function readStat(file: string): Times | null {
     const stat = fs.readFileSync(file, "utf8");
     const close = stat.lastIndexOf(")");
     const fields = stat.slice(close + 2).split(" ");
-    return { ticks: Number(fields[11]) + Number(fields[12]), name: stat.slice(stat.indexOf("(") + 1, close), ppid: fields[1]! };
+    return {
+      ticks: Number(fields[11]) + Number(fields[12]),
+      name: stat.slice(stat.indexOf("(") + 1, close),
+      ppid: fields[1]!,
+    };
   } catch {
     return null;
   }
@@ -73,7 +77,11 @@ function snapshot(): Snapshot | null {
   }
   /** Started by this process, directly or not (wrangler's children are in their own process group, not reparented). */
   const ours = (pid: string): boolean => {
-    for (let cur: string | undefined = pid, hops = 0; cur && cur !== "0" && hops < 64; cur = stats.get(cur)?.ppid, hops++) {
+    for (
+      let cur: string | undefined = pid, hops = 0;
+      cur && cur !== "0" && hops < 64;
+      cur = stats.get(cur)?.ppid, hops++
+    ) {
       if (Number(cur) === process.pid) return true;
     }
     return false;
@@ -124,6 +132,9 @@ export function cpuUse(): () => CpuUse | null {
       .map(([id, t]) => ({ label: t.label, ticks: t.ticks - (a.threads.get(id)?.ticks ?? 0) }))
       .sort((x, y) => y.ticks - x.ticks)
       .slice(0, 3);
-    return { byComponent, busiestThreads: busiest.map((t) => ({ label: t.label, cores: Math.min(1, cores(t.ticks)) })) };
+    return {
+      byComponent,
+      busiestThreads: busiest.map((t) => ({ label: t.label, cores: Math.min(1, cores(t.ticks)) })),
+    };
   };
 }

@@ -34,7 +34,11 @@ export function ownerChecks(serverUnits: Map<string, number>, run: FlashRun, sou
   }
   for (const owner of run.unitsByOwner.keys()) if (!serverUnits.has(owner)) mismatched++;
   return [
-    check(`no buyer above the limit (${source})`, above === 0, `${above} above, max ${max} per buyer over ${serverUnits.size} buyers`),
+    check(
+      `no buyer above the limit (${source})`,
+      above === 0,
+      `${above} above, max ${max} per buyer over ${serverUnits.size} buyers`,
+    ),
     check(`per-buyer units match the 201s (${source})`, mismatched === 0, `${mismatched} buyers differ`),
   ];
 }

@@ -75,7 +75,11 @@ function send(agent: http.Agent, url: URL, req: BenchRequest, timeoutMs: number)
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers["content-type"] ?? ""), text: Buffer.concat(chunks).toString("utf8") }),
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: String(res.headers["content-type"] ?? ""),
+            text: Buffer.concat(chunks).toString("utf8"),
+          }),
         );
         res.on("error", (err) => resolve({ status: 0, contentType: "", text: String(err) }));
       },
@@ -99,7 +103,9 @@ export async function runLoad<T>(opts: LoadOptions<T>): Promise<LoadResult<T>> {
   let done = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const progress = opts.onProgress ? setInterval(() => opts.onProgress!(done, all.length, (performance.now() - t0) / 1000), 1000) : undefined;
+  const progress = opts.onProgress
+    ? setInterval(() => opts.onProgress!(done, all.length, (performance.now() - t0) / 1000), 1000)
+    : undefined;
   const run = async (i: number) => {
     const req = all[i]!;
     const start = performance.now();
@@ -109,7 +115,12 @@ export async function runLoad<T>(opts: LoadOptions<T>): Promise<LoadResult<T>> {
       retries++;
       res = await send(agent, url, req, timeoutMs);
     }
-    samples[i] = { outcome: opts.classify(res, req, i, retries > 0), latencyMs: performance.now() - start, startMs: start - t0, retries };
+    samples[i] = {
+      outcome: opts.classify(res, req, i, retries > 0),
+      latencyMs: performance.now() - start,
+      startMs: start - t0,
+      retries,
+    };
     done++;
   };
   const shared = async () => {

@@ -13,7 +13,10 @@ function processes(): Map<number, { ppid: number; comm: string }> {
     try {
       const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
       const close = stat.lastIndexOf(")");
-      out.set(Number(e), { comm: stat.slice(stat.indexOf("(") + 1, close), ppid: Number(stat.slice(close + 2).split(" ")[1]) });
+      out.set(Number(e), {
+        comm: stat.slice(stat.indexOf("(") + 1, close),
+        ppid: Number(stat.slice(close + 2).split(" ")[1]),
+      });
     } catch {
       // gone meanwhile
     }
@@ -65,7 +68,10 @@ export function sampleRss(roots: number[], everyMs = 500): () => PeakRss | null 
     if (!by) return;
     const total = Object.values(by).reduce((a, b) => a + b, 0);
     if (!peak || total > peak.totalMiB) {
-      peak = { totalMiB: Math.round(total), byProcess: Object.fromEntries(Object.entries(by).map(([k, v]) => [k, Math.round(v)])) };
+      peak = {
+        totalMiB: Math.round(total),
+        byProcess: Object.fromEntries(Object.entries(by).map(([k, v]) => [k, Math.round(v)])),
+      };
     }
   };
   sample();

@@ -1,5 +1,8 @@
 // A progress line while a load runs: rewritten in place on a terminal, every 5 s otherwise.
-export function progress(label: string): { onProgress: (done: number, total: number, seconds: number) => void; end(): void } {
+export function progress(label: string): {
+  onProgress: (done: number, total: number, seconds: number) => void;
+  end(): void;
+} {
   const tty = process.stdout.isTTY;
   let lastPrint = 0;
   return {

@@ -12,7 +12,6 @@ export interface Outcome {
   detail?: string;
 }
 
-
 export interface TargetResult {
   target: string;
   description: string;
@@ -61,13 +60,19 @@ export function summarize(
   const latencyByOutcome: TargetResult["latencyByOutcome"] = {};
   for (const kind of ["created", "SOLD_OUT", "LIMIT_EXCEEDED", "other"]) {
     const l = Float64Array.from(load.samples.filter((s) => s.outcome.kind === kind).map((s) => s.latencyMs)).sort();
-    if (l.length) latencyByOutcome[kind] = { n: l.length, p50: round(percentile(l, 50)), p99: round(percentile(l, 99)) };
+    if (l.length)
+      latencyByOutcome[kind] = { n: l.length, p50: round(percentile(l, 50)), p99: round(percentile(l, 99)) };
   }
   const buckets: number[][] = [];
   for (const s of load.samples) (buckets[Math.floor(s.startMs / 1000)] ??= []).push(s.latencyMs);
   const timeline = Array.from(buckets, (b, second) => {
     const l = Float64Array.from(b ?? []).sort();
-    return { second, sent: l.length, p50: l.length ? Math.round(percentile(l, 50)) : 0, max: l.length ? Math.round(l[l.length - 1]!) : 0 };
+    return {
+      second,
+      sent: l.length,
+      p50: l.length ? Math.round(percentile(l, 50)) : 0,
+      max: l.length ? Math.round(l[l.length - 1]!) : 0,
+    };
   });
   return {
     target,
@@ -92,4 +97,3 @@ export function summarize(
     machineCpuBusy: machineCpuBusy === null ? null : round(machineCpuBusy),
   };
 }
-

@@ -17,7 +17,23 @@ const na = (v: number | null | undefined, unit = "") => (v === null || v === und
 const healthMax = (h: HealthProbe) => (h.probes === 0 ? "n/a" : h.maxMs >= 10_000 ? "≥ 10000" : String(h.maxMs));
 
 export function flashRows(results: FlashResult[]): string[][] {
-  const head = ["target", "attempts/s", "p50 ms", "p95 ms", "p99 ms", "201", "SOLD_OUT", "LIMIT_EXCEEDED", "other", "oversell", "orders in Postgres", "last order landed", "peak RSS MiB", "/healthz max ms", "verified"];
+  const head = [
+    "target",
+    "attempts/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "201",
+    "SOLD_OUT",
+    "LIMIT_EXCEEDED",
+    "other",
+    "oversell",
+    "orders in Postgres",
+    "last order landed",
+    "peak RSS MiB",
+    "/healthz max ms",
+    "verified",
+  ];
   return [
     head,
     ...results.map((r) => [
@@ -41,7 +57,20 @@ export function flashRows(results: FlashResult[]): string[][] {
 }
 
 export function cartRows(results: CartResult[]): string[][] {
-  const head = ["target", "ops/s", "GET /v1/cart /s", "p50 / p99 ms", "add /s", "p50 / p99 ms", "set qty /s", "p50 / p99 ms", "failed", "/healthz max ms", "peak RSS MiB", "edits lost / doubled"];
+  const head = [
+    "target",
+    "ops/s",
+    "GET /v1/cart /s",
+    "p50 / p99 ms",
+    "add /s",
+    "p50 / p99 ms",
+    "set qty /s",
+    "p50 / p99 ms",
+    "failed",
+    "/healthz max ms",
+    "peak RSS MiB",
+    "edits lost / doubled",
+  ];
   return [
     head,
     ...results.map((r) => {
@@ -73,7 +102,11 @@ export function consoleTable(rows: string[][]): string {
 }
 
 function mdTable(rows: string[][]): string[] {
-  return [`| ${rows[0]!.join(" | ")} |`, `|${rows[0]!.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)];
+  return [
+    `| ${rows[0]!.join(" | ")} |`,
+    `|${rows[0]!.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`),
+  ];
 }
 
 export function markdown(res: RunResults): string {
@@ -99,10 +132,21 @@ export function markdown(res: RunResults): string {
       ...mdTable(flashRows(res.flash.targets)),
       "",
     );
-    md.push("Cores used per component during the measured phase (from /proc; 1.00 = one core), and peak RSS per process:", "");
+    md.push(
+      "Cores used per component during the measured phase (from /proc; 1.00 = one core), and peak RSS per process:",
+      "",
+    );
     for (const r of res.flash.targets) {
-      const cpu = r.cpu ? Object.entries(r.cpu.byComponent).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ") : "n/a";
-      const rss = r.peakRss ? Object.entries(r.peakRss.byProcess).map(([k, v]) => `${k} ${v}`).join(", ") : "n/a";
+      const cpu = r.cpu
+        ? Object.entries(r.cpu.byComponent)
+            .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+            .join(", ")
+        : "n/a";
+      const rss = r.peakRss
+        ? Object.entries(r.peakRss.byProcess)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")
+        : "n/a";
       md.push(`- **${r.target}**: ${cpu}. RSS MiB: ${rss}`);
     }
     md.push("", "Checks:", "");
@@ -185,7 +229,12 @@ export function chart(res: RunResults): string {
       note: `${r.rps}/s · p50 ${Math.round(r.latencyMs.p50)} · p99 ${Math.round(r.latencyMs.p99)} ms${r.oversell ? ` · OVERSELL ${r.oversell}` : ""}`,
       color: COLORS[r.target] ?? "#666",
     }));
-    const p = panel(`Flash sale: attempts/s (${res.flash.scenario.concurrency} clients, ${res.flash.scenario.buyers} buyers)`, bars, y, width);
+    const p = panel(
+      `Flash sale: attempts/s (${res.flash.scenario.concurrency} clients, ${res.flash.scenario.buyers} buyers)`,
+      bars,
+      y,
+      width,
+    );
     parts.push(...p.svg);
     y += p.height;
   }
@@ -198,7 +247,12 @@ export function chart(res: RunResults): string {
         color: COLORS[r.target] ?? "#666",
       })),
     );
-    const p = panel(`Cart traffic: ops/s by operation (${res.cart.scenario.clients} clients, ${res.cart.scenario.carts} carts)`, bars, y, width);
+    const p = panel(
+      `Cart traffic: ops/s by operation (${res.cart.scenario.clients} clients, ${res.cart.scenario.carts} carts)`,
+      bars,
+      y,
+      width,
+    );
     parts.push(...p.svg);
     y += p.height;
   }

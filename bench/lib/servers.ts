@@ -22,8 +22,16 @@ export async function stopAllChildren(): Promise<void> {
   await Promise.all([...started].map((c) => c.stop()));
 }
 
-export async function startChild(file: string, args: string[], env: Record<string, string>, opts: { startMs?: number; stopMs?: number } = {}): Promise<Child> {
-  const child = spawnGroup(process.execPath, ["--import", "tsx", path.join(ROOT, file), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+export async function startChild(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: { startMs?: number; stopMs?: number } = {},
+): Promise<Child> {
+  const child = spawnGroup(process.execPath, ["--import", "tsx", path.join(ROOT, file), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  });
   const pid = child.pid!;
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => {
@@ -42,7 +50,10 @@ export async function startChild(file: string, args: string[], env: Record<strin
   const startMs = opts.startMs ?? 60_000;
   const ready = await new Promise<string>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`${file} did not start within ${startMs / 1000} s\n${stderr}`)), startMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${file} did not start within ${startMs / 1000} s\n${stderr}`)),
+      startMs,
+    );
     const onData = (d: string) => {
       out += d;
       const m = /READY (.*)\n/.exec(out);

@@ -102,7 +102,10 @@ export abstract class Actor extends DurableObject<Env> {
    * back (docs/invariants.md 9: an actor knows who it is from its own storage).
    */
   protected get name(): string {
-    if (this.storedName === null) throw new Error(`${this.constructor.name} ${this.ctx.id.toString()} does not know its name (never reached by name)`);
+    if (this.storedName === null)
+      throw new Error(
+        `${this.constructor.name} ${this.ctx.id.toString()} does not know its name (never reached by name)`,
+      );
     return this.storedName;
   }
 
@@ -166,7 +169,9 @@ export abstract class Actor extends DurableObject<Env> {
       this.dutyFailures++;
       const pause = Math.min(MAX_DUTY_RETRY_MS, DUTY_RETRY_MS * 2 ** (this.dutyFailures - 1));
       notBefore = now + Math.round(pause * (0.5 + Math.random()));
-      console.error(`${this.constructor.name}: timed duty failed (${this.dutyFailures} in a row, next try in ${Math.round((notBefore - now) / 1000)} s): ${err instanceof Error ? err.message : String(err)}`);
+      console.error(
+        `${this.constructor.name}: timed duty failed (${this.dutyFailures} in a row, next try in ${Math.round((notBefore - now) / 1000)} s): ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     await this.relayer.run();
     this.reschedule({ notBefore, exact: true });
@@ -186,7 +191,10 @@ export abstract class Actor extends DurableObject<Env> {
     const duty = this.nextDutyAt();
     if (duty !== null) candidates.push(Math.max(duty, notBefore));
     const retry = this.outbox.nextAttemptAt();
-    if (retry !== null) candidates.push(retry === 0 ? now + RELAY_BACKSTOP_MS + Math.round(Math.random() * RELAY_BACKSTOP_MS) : Math.max(retry, now));
+    if (retry !== null)
+      candidates.push(
+        retry === 0 ? now + RELAY_BACKSTOP_MS + Math.round(Math.random() * RELAY_BACKSTOP_MS) : Math.max(retry, now),
+      );
     if (candidates.length === 0) {
       if (options.exact && this.alarmAt !== undefined) {
         this.alarmAt = undefined;
@@ -202,7 +210,10 @@ export abstract class Actor extends DurableObject<Env> {
   }
 
   private outboxSinks(): OutboxSinks {
-    const queues: Record<QueueName, Queue> = { "cart-events": this.env.CART_EVENTS, "order-events": this.env.ORDER_EVENTS };
+    const queues: Record<QueueName, Queue> = {
+      "cart-events": this.env.CART_EVENTS,
+      "order-events": this.env.ORDER_EVENTS,
+    };
     return {
       sendEvents: async (queue: QueueName, events: Envelope[]) => {
         await queues[queue].sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
@@ -217,6 +228,9 @@ function rememberName(sql: SqlStorage, given: string | undefined): string | null
   sql.exec("CREATE TABLE IF NOT EXISTS actor_identity (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL)");
   const stored = sql.exec<{ name: string }>("SELECT name FROM actor_identity WHERE id = 1").toArray()[0]?.name ?? null;
   if (given === undefined || given === stored) return stored;
-  sql.exec("INSERT INTO actor_identity (id, name) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name", given);
+  sql.exec(
+    "INSERT INTO actor_identity (id, name) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+    given,
+  );
   return given;
 }

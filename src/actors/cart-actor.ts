@@ -18,7 +18,14 @@ import { CartOrders } from "./cart/orders";
 import { CartSkus } from "./cart/skus";
 import { CartSync } from "./cart/sync";
 
-export type { CartEditOutcome, CartOutcome, Handoff, MergeOutcome, MergeReport, Selection } from "../domain/cart-contract";
+export type {
+  CartEditOutcome,
+  CartOutcome,
+  Handoff,
+  MergeOutcome,
+  MergeReport,
+  Selection,
+} from "../domain/cart-contract";
 
 /**
  * Edits are serialized by the actor; each change bumps `version`, emits a
@@ -89,7 +96,11 @@ export class CartActor extends Actor {
     return this.lines.addItem(skuId, quantity, ifMatch);
   }
 
-  updateItem(skuId: string, patch: { quantity?: number; selected?: boolean }, ifMatch: number | null): Promise<CartEditOutcome> {
+  updateItem(
+    skuId: string,
+    patch: { quantity?: number; selected?: boolean },
+    ifMatch: number | null,
+  ): Promise<CartEditOutcome> {
     return this.lines.updateItem(skuId, patch, ifMatch);
   }
 

@@ -19,7 +19,11 @@ export type OrderCommand =
   | { target: `sku:${string}`; name: "commit"; args: StockArgs }
   | { target: `sku:${string}`; name: "release"; args: StockArgs }
   | { target: `sku:${string}`; name: "restock"; args: StockArgs }
-  | { target: `cart:${string}`; name: "applyCheckout"; args: { orderId: string; lines: TakenLine[]; createdAt: string } };
+  | {
+      target: `cart:${string}`;
+      name: "applyCheckout";
+      args: { orderId: string; lines: TakenLine[]; createdAt: string };
+    };
 
 /** What a SKU's main actor sends its stripes. */
 export type StripeCommand =

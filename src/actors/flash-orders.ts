@@ -42,7 +42,9 @@ export class FlashOrders {
   }
 
   find(orderId: string): FlashRecord | null {
-    const row = this.host.sql.exec<Row>("SELECT body, request_hash FROM flash_orders WHERE order_id = ?", orderId).toArray()[0];
+    const row = this.host.sql
+      .exec<Row>("SELECT body, request_hash FROM flash_orders WHERE order_id = ?", orderId)
+      .toArray()[0];
     return row ? { order: JSON.parse(row.body) as Order, requestHash: row.request_hash } : null;
   }
 
@@ -67,12 +69,21 @@ export class FlashOrders {
   apply(prev: Order, decision: Decision, now: number): Order {
     let order = applyDecision(prev, decision, now);
     let events = decision.events;
-    if (decision.effect && !this.host.settle(order.orderId, decision.effect, decision.events[0] ?? decision.effect) && decision.effect === "commit") {
+    if (
+      decision.effect &&
+      !this.host.settle(order.orderId, decision.effect, decision.events[0] ?? decision.effect) &&
+      decision.effect === "commit"
+    ) {
       console.error(`flash order ${order.orderId}: reservation no longer held at payment; flagged for refund`);
       order = { ...order, refundRequired: true };
       events = [...events, "order.refund_required"];
     }
-    this.host.sql.exec("UPDATE flash_orders SET status = ?, body = ? WHERE order_id = ?", order.status, JSON.stringify(order), order.orderId);
+    this.host.sql.exec(
+      "UPDATE flash_orders SET status = ?, body = ? WHERE order_id = ?",
+      order.status,
+      JSON.stringify(order),
+      order.orderId,
+    );
     addOrderEvents(this.host.outbox, order, { payment: decision.payment, events });
     return order;
   }
@@ -80,13 +91,19 @@ export class FlashOrders {
   /** PENDING orders whose payment window closed by `now`, oldest first. */
   due(now: number, limit: number): string[] {
     return this.host.sql
-      .exec<{ order_id: string }>("SELECT order_id FROM flash_orders WHERE status = 'PENDING' AND expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit)
+      .exec<{ order_id: string }>(
+        "SELECT order_id FROM flash_orders WHERE status = 'PENDING' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+        now,
+        limit,
+      )
       .toArray()
       .map((r) => r.order_id);
   }
 
   /** When the next PENDING order expires, or null. */
   nextExpiry(): number | null {
-    return this.host.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM flash_orders WHERE status = 'PENDING'").one().at;
+    return this.host.sql
+      .exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM flash_orders WHERE status = 'PENDING'")
+      .one().at;
   }
 }

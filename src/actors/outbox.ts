@@ -57,12 +57,20 @@ export class Outbox {
 
   /** Call inside the state change's transaction. */
   addEvent(event: Envelope): void {
-    this.sql.exec("INSERT INTO outbox (kind, target, payload) VALUES ('event', ?, ?)", queueOf(event.type), JSON.stringify(event));
+    this.sql.exec(
+      "INSERT INTO outbox (kind, target, payload) VALUES ('event', ?, ?)",
+      queueOf(event.type),
+      JSON.stringify(event),
+    );
   }
 
   /** Call inside the state change's transaction. */
   addCommand(command: Command): void {
-    this.sql.exec("INSERT INTO outbox (kind, target, payload) VALUES ('command', ?, ?)", command.target, JSON.stringify(command));
+    this.sql.exec(
+      "INSERT INTO outbox (kind, target, payload) VALUES ('command', ?, ?)",
+      command.target,
+      JSON.stringify(command),
+    );
   }
 
   pendingCount(): number {
@@ -82,14 +90,20 @@ export class Outbox {
   private async relayEvents(now: number): Promise<void> {
     for (;;) {
       const rows = this.sql
-        .exec<Row>("SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'event' AND next_attempt_at <= ? ORDER BY seq LIMIT 500", now)
+        .exec<Row>(
+          "SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'event' AND next_attempt_at <= ? ORDER BY seq LIMIT 500",
+          now,
+        )
         .toArray();
       if (rows.length === 0) return;
       let unsent = rows;
       for (const batch of batches(rows)) {
         const queue = batch[0]!.target as QueueName;
         try {
-          await this.sinks.sendEvents(queue, batch.map((r) => JSON.parse(r.payload) as Envelope));
+          await this.sinks.sendEvents(
+            queue,
+            batch.map((r) => JSON.parse(r.payload) as Envelope),
+          );
           this.remove(batch);
           unsent = unsent.slice(batch.length);
         } catch (err) {
@@ -103,7 +117,10 @@ export class Outbox {
 
   private async relayCommands(now: number): Promise<void> {
     const rows = this.sql
-      .exec<Row>("SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'command' AND next_attempt_at <= ? ORDER BY seq LIMIT 200", now)
+      .exec<Row>(
+        "SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'command' AND next_attempt_at <= ? ORDER BY seq LIMIT 200",
+        now,
+      )
       .toArray();
     const byTarget = new Map<string, Row[]>();
     for (const row of rows) byTarget.set(row.target, [...(byTarget.get(row.target) ?? []), row]);
@@ -126,8 +143,14 @@ export class Outbox {
 
   private isBlocked(row: Row, now: number): boolean {
     return (
-      this.sql.exec("SELECT 1 FROM outbox WHERE kind = 'command' AND target = ? AND seq < ? AND next_attempt_at > ? LIMIT 1", row.target, row.seq, now).toArray()
-        .length > 0
+      this.sql
+        .exec(
+          "SELECT 1 FROM outbox WHERE kind = 'command' AND target = ? AND seq < ? AND next_attempt_at > ? LIMIT 1",
+          row.target,
+          row.seq,
+          now,
+        )
+        .toArray().length > 0
     );
   }
 
@@ -156,7 +179,10 @@ function batches(rows: Row[]): Row[][] {
   let bytes = 0;
   for (const row of rows) {
     const size = row.payload.length + 100;
-    const full = current.length >= MAX_BATCH_MESSAGES || bytes + size > MAX_BATCH_BYTES || (current[0] && current[0].target !== row.target);
+    const full =
+      current.length >= MAX_BATCH_MESSAGES ||
+      bytes + size > MAX_BATCH_BYTES ||
+      (current[0] && current[0].target !== row.target);
     if (full && current.length > 0) {
       out.push(current);
       current = [];

@@ -11,7 +11,9 @@ import type { PaymentEvent } from "../domain/order";
 export class PaymentLedger extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS claim (id INTEGER PRIMARY KEY CHECK (id = 1), order_id TEXT NOT NULL, at INTEGER NOT NULL)");
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS claim (id INTEGER PRIMARY KEY CHECK (id = 1), order_id TEXT NOT NULL, at INTEGER NOT NULL)",
+    );
   }
 
   /** Claims this id for `orderId`; returns the order that owns it (the caller's, or an earlier one's). */
@@ -25,7 +27,10 @@ export class PaymentLedger extends DurableObject<Env> {
 }
 
 /** The other order that already used this event's transaction id or event id, or null when both are this order's. */
-export async function foreignPaymentOwner(env: Env, event: Pick<PaymentEvent, "orderId" | "transactionId" | "eventId">): Promise<string | null> {
+export async function foreignPaymentOwner(
+  env: Env,
+  event: Pick<PaymentEvent, "orderId" | "transactionId" | "eventId">,
+): Promise<string | null> {
   const owners = await Promise.all([
     env.PAYMENT_LEDGER.getByName(`txn:${event.transactionId}`).claim(event.orderId),
     env.PAYMENT_LEDGER.getByName(`evt:${event.eventId}`).claim(event.orderId),

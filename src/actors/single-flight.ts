@@ -43,6 +43,10 @@ export class SingleFlight {
       this.again = true;
       return;
     }
-    this.run().catch((err: unknown) => console.warn(`background task failed (retried later): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`));
+    this.run().catch((err: unknown) =>
+      console.warn(
+        `background task failed (retried later): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+      ),
+    );
   }
 }

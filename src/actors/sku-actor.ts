@@ -5,11 +5,27 @@ import { adminView, productSnapshot, publicView, saleNotStarted } from "../domai
 import type { Outcome, Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import type { Movement, ReserveRefusalCode, StockCounters } from "../domain/stock";
-import { applyMovement, availableOf, checkReserve, EMPTY_STOCK, movement, setAvailable, shiftOnHand } from "../domain/stock";
+import {
+  applyMovement,
+  availableOf,
+  checkReserve,
+  EMPTY_STOCK,
+  movement,
+  setAvailable,
+  shiftOnHand,
+} from "../domain/stock";
 import type { StripeAddress } from "../domain/stripes";
 import { homeStripe, parseStripeName, shares, stripeName, unitsToGive } from "../domain/stripes";
 import type { Decision, Order, PaymentEvent, StockEffect } from "../domain/order";
-import { decideCancel, decideExpiry, decideForeignPayment, decidePayment, isDuplicatePayment, orderLine, pendingOrder } from "../domain/order";
+import {
+  decideCancel,
+  decideExpiry,
+  decideForeignPayment,
+  decidePayment,
+  isDuplicatePayment,
+  orderLine,
+  pendingOrder,
+} from "../domain/order";
 import { flashOrderId } from "../domain/order-ids";
 import { envelope, INVENTORY_EVENT_OF } from "../events/envelope";
 import { Actor } from "./actor";
@@ -154,16 +170,32 @@ export class SkuActor extends Actor {
     this.sql.exec("CREATE INDEX IF NOT EXISTS reservations_by_owner ON reservations (owner_id, status)");
     this.sql.exec("CREATE INDEX IF NOT EXISTS reservations_by_expiry ON reservations (status, expires_at)");
     // Stripes: units handed between stripes, exactly once each way.
-    this.sql.exec("CREATE TABLE IF NOT EXISTS transfers (transfer_id TEXT PRIMARY KEY, direction TEXT NOT NULL, peer TEXT NOT NULL, units INTEGER NOT NULL, at INTEGER NOT NULL)");
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS transfers (transfer_id TEXT PRIMARY KEY, direction TEXT NOT NULL, peer TEXT NOT NULL, units INTEGER NOT NULL, at INTEGER NOT NULL)",
+    );
     // Stripe 0 only: the other stripes' last reported counters, and how many stripes ever existed.
-    this.sql.exec("CREATE TABLE IF NOT EXISTS stripe_reports (idx INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, sold INTEGER NOT NULL, version INTEGER NOT NULL)");
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS stripe_reports (idx INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, sold INTEGER NOT NULL, version INTEGER NOT NULL)",
+    );
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     this.sku = this.load();
     // A flash burst's events leave after it, in large batches (the Actor base explains).
     this.relayQuietMs = RELAY_QUIET_MS;
-    this.flash = new FlashOrders({ sql: this.sql, outbox: this.outbox, settle: (id, effect, reason) => this.settle(id, effect, reason) });
-    this.batch = new GroupCommit((change) => this.transact(change), () => this.afterCommit());
-    this.mirror = new RedisMirror(env, () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null), SKU_VIEW_PUBLISH_INTERVAL_MS, () => this.reschedule());
+    this.flash = new FlashOrders({
+      sql: this.sql,
+      outbox: this.outbox,
+      settle: (id, effect, reason) => this.settle(id, effect, reason),
+    });
+    this.batch = new GroupCommit(
+      (change) => this.transact(change),
+      () => this.afterCommit(),
+    );
+    this.mirror = new RedisMirror(
+      env,
+      () => (this.sku && this.isMain ? skuViewValue(this.view(this.sku)) : null),
+      SKU_VIEW_PUBLISH_INTERVAL_MS,
+      () => this.reschedule(),
+    );
     this.refiller = new SingleFlight(() => this.refill());
     this.reporter = new SingleFlight(() => this.report(), REPORT_INTERVAL_MS);
     // After a restart we do not know what Redis holds: publish once.
@@ -219,7 +251,12 @@ export class SkuActor extends Actor {
       const restock = setAvailable(stock, input.stock);
       const same = prev && restock.quantity === 0 && JSON.stringify(prev.catalog) === JSON.stringify(catalog);
       if (same && span === 1) return { state: prev, changed: false, created: false };
-      const next: SkuState = { catalog, stock: applyMovement(stock, restock), version: (prev?.version ?? 0) + 1, updatedAt: new Date().toISOString() };
+      const next: SkuState = {
+        catalog,
+        stock: applyMovement(stock, restock),
+        version: (prev?.version ?? 0) + 1,
+        updatedAt: new Date().toISOString(),
+      };
       this.save(next);
       if (restock.quantity !== 0) this.recordMovement(next, restock, `admin:v${next.version}`, "admin");
       this.outbox.addEvent(envelope("sku.updated", skuId, next.version, this.admin(next)));
@@ -249,7 +286,8 @@ export class SkuActor extends Actor {
   async quote(ownerId: string): Promise<SkuQuote | null> {
     if (!this.sku) return null;
     const home = homeStripe(ownerId, this.stripes);
-    const ownerUnits = home === this.address.index ? this.ownerUnits(ownerId) : await this.stripe(home).ownerUnitsOf(ownerId);
+    const ownerUnits =
+      home === this.address.index ? this.ownerUnits(ownerId) : await this.stripe(home).ownerUnitsOf(ownerId);
     return { ...this.view(this.sku), ownerUnits };
   }
 
@@ -316,14 +354,29 @@ export class SkuActor extends Actor {
     const orderId = this.flashOrderId(req);
     const earlier = this.flash.find(orderId);
     if (earlier) {
-      if (earlier.requestHash !== req.requestHash) return refuse("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
+      if (earlier.requestHash !== req.requestHash)
+        return refuse("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
       return { ok: true, order: earlier.order, created: false };
     }
     const now = Date.now();
     const expiresAt = now + req.ttlMs;
-    const held = this.hold({ reservationId: orderId, orderId, ownerId: req.ownerId, quantity: req.quantity, expiresAt });
+    const held = this.hold({
+      reservationId: orderId,
+      orderId,
+      ownerId: req.ownerId,
+      quantity: req.quantity,
+      expiresAt,
+    });
     if (!held.ok) return held;
-    const order = pendingOrder({ orderId, ownerId: req.ownerId, source: "flash", items: [orderLine(held.item)], currency: held.item.currency, expiresAt, now });
+    const order = pendingOrder({
+      orderId,
+      ownerId: req.ownerId,
+      source: "flash",
+      items: [orderLine(held.item)],
+      currency: held.item.currency,
+      expiresAt,
+      now,
+    });
     this.flash.create(order, req.requestHash);
     return { ok: true, order, created: true };
   }
@@ -335,7 +388,10 @@ export class SkuActor extends Actor {
   /** Checks the SKU, stock and the buyer's limit, then holds the units (inside a transaction, no await). */
   private hold(req: Omit<ReserveRequest, "stripes">): Outcome<{ item: ReservedItem }> {
     const sku = this.sku;
-    if (!sku) return refuse("SKU_UNAVAILABLE", "the SKU does not exist", [{ code: "SKU_UNAVAILABLE", skuId: this.address.skuId }]);
+    if (!sku)
+      return refuse("SKU_UNAVAILABLE", "the SKU does not exist", [
+        { code: "SKU_UNAVAILABLE", skuId: this.address.skuId },
+      ]);
     const ownerUnits = this.ownerUnits(req.ownerId);
     const refusal = checkReserve({
       active: sku.catalog.status === "active",
@@ -367,7 +423,9 @@ export class SkuActor extends Actor {
     const home = homeStripe(ownerId, stripes);
     if (callerStripes === stripes && home === this.address.index) return null;
     if (this.reservation(reservationId)) return null; // a replay is answered wherever it is held
-    return refuse("STALE_ROUTE", `this SKU has ${stripes} stripes; the buyer's home is stripe ${home}`, [{ code: "STALE_ROUTE", stripes }]);
+    return refuse("STALE_ROUTE", `this SKU has ${stripes} stripes; the buyer's home is stripe ${home}`, [
+      { code: "STALE_ROUTE", stripes },
+    ]);
   }
 
   /** Reserved units become sold (payment). Idempotent. */
@@ -413,7 +471,8 @@ export class SkuActor extends Actor {
     const record = this.flash.find(event.orderId);
     if (!record) return refuse("NOT_FOUND", `no order ${event.orderId}`);
     if (isDuplicatePayment(record.order, event)) return { ok: true, order: record.order, duplicate: true };
-    const decide = (o: Order, now: number) => (usedBy ? decideForeignPayment(o, event, usedBy, now) : decidePayment(o, event, now));
+    const decide = (o: Order, now: number) =>
+      usedBy ? decideForeignPayment(o, event, usedBy, now) : decidePayment(o, event, now);
     return { ok: true, order: this.decideFlash(event.orderId, decide)!.order, duplicate: false };
   }
 
@@ -426,7 +485,10 @@ export class SkuActor extends Actor {
    * order whose payment window has closed is expired first, so a late payment
    * is flagged for refund instead of being honoured with released stock.
    */
-  private decideFlash(orderId: string, decide: (order: Order, now: number) => Decision | null): { order: Order; changed: boolean } | null {
+  private decideFlash(
+    orderId: string,
+    decide: (order: Order, now: number) => Decision | null,
+  ): { order: Order; changed: boolean } | null {
     const now = Date.now();
     const result = this.transact(() => {
       const record = this.flash.find(orderId);
@@ -446,7 +508,11 @@ export class SkuActor extends Actor {
   private settle(reservationId: string, effect: StockEffect, reason: string): boolean {
     const row = this.reservation(reservationId);
     if (row?.status !== (effect === "restock" ? "committed" : "held")) return false;
-    const status: Record<StockEffect, ReservationStatus> = { commit: "committed", release: "released", restock: "refunded" };
+    const status: Record<StockEffect, ReservationStatus> = {
+      commit: "committed",
+      release: "released",
+      restock: "refunded",
+    };
     this.closeRow(row, status[effect], movement(effect, row.quantity), reason);
     return true;
   }
@@ -459,7 +525,9 @@ export class SkuActor extends Actor {
    * by transfer id) in case the caller never credits them itself.
    */
   give(transferId: string, to: string, want: number, all = false): { units: number } {
-    const done = this.sql.exec<{ units: number }>("SELECT units FROM transfers WHERE transfer_id = ?", transferId).toArray()[0];
+    const done = this.sql
+      .exec<{ units: number }>("SELECT units FROM transfers WHERE transfer_id = ?", transferId)
+      .toArray()[0];
     if (done) return { units: done.units };
     const sku = this.sku;
     const units = sku ? unitsToGive(availableOf(sku.stock), want, all) : 0;
@@ -476,8 +544,18 @@ export class SkuActor extends Actor {
     if (!this.sku) throw new Error(`stripe ${this.name} has no catalog yet`);
     const sku = this.sku;
     this.transact(() => {
-      this.sql.exec("INSERT INTO transfers (transfer_id, direction, peer, units, at) VALUES (?, 'in', '', ?, ?)", transferId, units, Date.now());
-      this.save({ ...sku, stock: shiftOnHand(sku.stock, units), version: sku.version + 1, updatedAt: new Date().toISOString() });
+      this.sql.exec(
+        "INSERT INTO transfers (transfer_id, direction, peer, units, at) VALUES (?, 'in', '', ?, ?)",
+        transferId,
+        units,
+        Date.now(),
+      );
+      this.save({
+        ...sku,
+        stock: shiftOnHand(sku.stock, units),
+        version: sku.version + 1,
+        updatedAt: new Date().toISOString(),
+      });
     });
     this.afterCommit();
   }
@@ -486,7 +564,12 @@ export class SkuActor extends Actor {
   configureStripe(catalog: SkuCatalog): void {
     const prev = this.sku;
     this.transact(() =>
-      this.save({ catalog, stock: prev?.stock ?? EMPTY_STOCK, version: (prev?.version ?? 0) + 1, updatedAt: new Date().toISOString() }),
+      this.save({
+        catalog,
+        stock: prev?.stock ?? EMPTY_STOCK,
+        version: (prev?.version ?? 0) + 1,
+        updatedAt: new Date().toISOString(),
+      }),
     );
     this.afterCommit();
   }
@@ -543,21 +626,40 @@ export class SkuActor extends Actor {
   /** Inside the admin transaction: configure every stripe, then give each active one its share. */
   private shareOut(span: number): void {
     const sku = this.sku!;
-    this.sql.exec("INSERT INTO meta (key, value) VALUES ('stripes_ever', ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)", span);
+    this.sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('stripes_ever', ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+      span,
+    );
     for (let index = 1; index < span; index++) {
-      this.outbox.addCommand({ target: `sku:${stripeName(this.address.skuId, index)}`, name: "configureStripe", args: { catalog: sku.catalog } });
+      this.outbox.addCommand({
+        target: `sku:${stripeName(this.address.skuId, index)}`,
+        name: "configureStripe",
+        args: { catalog: sku.catalog },
+      });
     }
     const count = sku.catalog.stripes;
     shares(availableOf(sku.stock), count).forEach((units, index) => {
-      if (index > 0 && units > 0) this.transferOut(`share:${sku.version}:${index}`, stripeName(this.address.skuId, index), units);
+      if (index > 0 && units > 0)
+        this.transferOut(`share:${sku.version}:${index}`, stripeName(this.address.skuId, index), units);
     });
   }
 
   /** Takes units out of this stripe and queues their credit at `to` (inside a transaction). */
   private transferOut(transferId: string, to: string, units: number): void {
     const sku = this.sku!;
-    this.sql.exec("INSERT INTO transfers (transfer_id, direction, peer, units, at) VALUES (?, 'out', ?, ?, ?)", transferId, to, units, Date.now());
-    this.save({ ...sku, stock: shiftOnHand(sku.stock, -units), version: sku.version + 1, updatedAt: new Date().toISOString() });
+    this.sql.exec(
+      "INSERT INTO transfers (transfer_id, direction, peer, units, at) VALUES (?, 'out', ?, ?, ?)",
+      transferId,
+      to,
+      units,
+      Date.now(),
+    );
+    this.save({
+      ...sku,
+      stock: shiftOnHand(sku.stock, -units),
+      version: sku.version + 1,
+      updatedAt: new Date().toISOString(),
+    });
     this.outbox.addCommand({ target: `sku:${to}`, name: "credit", args: { transferId, units } });
   }
 
@@ -571,7 +673,9 @@ export class SkuActor extends Actor {
     const sku = this.sku;
     if (!sku || this.isMain) return;
     if (this.address.index >= this.stripes && availableOf(sku.stock) > 0) {
-      this.transact(() => this.transferOut(`return:${this.name}:${crypto.randomUUID()}`, this.address.skuId, availableOf(sku.stock)));
+      this.transact(() =>
+        this.transferOut(`return:${this.name}:${crypto.randomUUID()}`, this.address.skuId, availableOf(sku.stock)),
+      );
       super.afterCommit();
     }
     await this.stripe(0).stripeReport(this.address.index, this.sku!.stock, this.sku!.version);
@@ -609,7 +713,11 @@ export class SkuActor extends Actor {
   // ---- alarm -----------------------------------------------------------------
 
   protected nextDutyAt(): number | null {
-    const row = this.sql.exec<{ at: number | null }>(`SELECT min(expires_at) AS at FROM reservations WHERE status = 'held' AND ${NOT_FLASH}`).one();
+    const row = this.sql
+      .exec<{ at: number | null }>(
+        `SELECT min(expires_at) AS at FROM reservations WHERE status = 'held' AND ${NOT_FLASH}`,
+      )
+      .one();
     const sweep = row.at === null ? null : row.at + ORPHAN_GRACE_MS;
     const publish = this.mirror.nextWriteAt();
     const due = [sweep, publish, this.flash.nextExpiry()].filter((t): t is number => t !== null);
@@ -627,7 +735,10 @@ export class SkuActor extends Actor {
     // Flash orders kept here expire at their own expiresAt (a later alarm takes the rest).
     for (const orderId of this.flash.due(now, FLASH_EXPIRY_BATCH)) this.expireFlash(orderId);
     const overdue = this.sql
-      .exec<ReservationRow>(`SELECT * FROM reservations WHERE status = 'held' AND expires_at <= ? AND ${NOT_FLASH} ORDER BY expires_at LIMIT 50`, now - ORPHAN_GRACE_MS)
+      .exec<ReservationRow>(
+        `SELECT * FROM reservations WHERE status = 'held' AND expires_at <= ? AND ${NOT_FLASH} ORDER BY expires_at LIMIT 50`,
+        now - ORPHAN_GRACE_MS,
+      )
       .toArray();
     const skuId = this.address.skuId;
     await Promise.all(
@@ -638,7 +749,12 @@ export class SkuActor extends Actor {
         if (current?.status !== "held") return;
         if (verdict.state === "paid") this.commit(row.reservation_id);
         else if (verdict.state === "closed") this.release(row.reservation_id, "orphaned");
-        else this.sql.exec("UPDATE reservations SET expires_at = ? WHERE reservation_id = ?", verdict.expiresAt, row.reservation_id);
+        else
+          this.sql.exec(
+            "UPDATE reservations SET expires_at = ? WHERE reservation_id = ?",
+            verdict.expiresAt,
+            row.reservation_id,
+          );
       }),
     );
   }
@@ -654,7 +770,8 @@ export class SkuActor extends Actor {
     if (row.owner_id !== req.ownerId || row.quantity !== req.quantity) {
       return refuse("IDEMPOTENCY_KEY_REUSED", "this order id already holds a different reservation");
     }
-    if (row.status === "held" || row.status === "committed") return { ok: true, item, expiresAt: row.expires_at, replayed: true, holder: this.name };
+    if (row.status === "held" || row.status === "committed")
+      return { ok: true, item, expiresAt: row.expires_at, replayed: true, holder: this.name };
     return refuse("ORDER_NOT_PENDING", `reservation ${req.reservationId} is already ${row.status}`);
   }
 
@@ -665,13 +782,17 @@ export class SkuActor extends Actor {
       case "SKU_UNAVAILABLE":
         return refuse(code, `SKU ${skuId} is not for sale`, [{ code, skuId }]);
       case "SALE_NOT_STARTED":
-        return refuse(code, `the sale of SKU ${skuId} opens at ${sku.catalog.saleStartsAt}`, [{ code, skuId, saleStartsAt: sku.catalog.saleStartsAt }]);
+        return refuse(code, `the sale of SKU ${skuId} opens at ${sku.catalog.saleStartsAt}`, [
+          { code, skuId, saleStartsAt: sku.catalog.saleStartsAt },
+        ]);
       case "LIMIT_EXCEEDED":
         return refuse(code, `at most ${sku.catalog.purchaseLimit} of SKU ${skuId} per customer`, [
           { code, skuId, limit: sku.catalog.purchaseLimit, alreadyPurchased: ownerUnits, requested: quantity },
         ]);
       case "OUT_OF_STOCK":
-        return refuse(code, `only ${available} of SKU ${skuId} available`, [{ code, skuId, available, requested: quantity }]);
+        return refuse(code, `only ${available} of SKU ${skuId} available`, [
+          { code, skuId, available, requested: quantity },
+        ]);
     }
   }
 
@@ -682,7 +803,12 @@ export class SkuActor extends Actor {
 
   /** Closes a held or committed reservation with its movement (inside a transaction). */
   private closeRow(row: ReservationRow, status: ReservationStatus, m: Movement, reason: string): void {
-    this.sql.exec("UPDATE reservations SET status = ?, closed_at = ? WHERE reservation_id = ?", status, Date.now(), row.reservation_id);
+    this.sql.exec(
+      "UPDATE reservations SET status = ?, closed_at = ? WHERE reservation_id = ?",
+      status,
+      Date.now(),
+      row.reservation_id,
+    );
     this.move(m, row.order_id, reason);
   }
 
@@ -690,24 +816,38 @@ export class SkuActor extends Actor {
   private move(m: Movement, refId: string, reason: string): void {
     const sku = this.sku;
     if (!sku) throw new Error("stock movement on a SKU that does not exist");
-    const next: SkuState = { ...sku, stock: applyMovement(sku.stock, m), version: sku.version + 1, updatedAt: new Date().toISOString() };
+    const next: SkuState = {
+      ...sku,
+      stock: applyMovement(sku.stock, m),
+      version: sku.version + 1,
+      updatedAt: new Date().toISOString(),
+    };
     this.save(next);
     this.recordMovement(next, m, refId, reason);
   }
 
   private recordMovement(state: SkuState, m: Movement, refId: string, reason: string): void {
     const skuId = state.catalog.skuId;
-    this.outbox.addEvent(envelope(INVENTORY_EVENT_OF[m.kind], skuId, state.version, { ...m, skuId, refId, reason, counters: state.stock }));
+    this.outbox.addEvent(
+      envelope(INVENTORY_EVENT_OF[m.kind], skuId, state.version, { ...m, skuId, refId, reason, counters: state.stock }),
+    );
   }
 
   private ownerUnits(ownerId: string): number {
     return this.sql
-      .exec<{ n: number }>("SELECT coalesce(sum(quantity), 0) AS n FROM reservations WHERE owner_id = ? AND status IN ('held', 'committed')", ownerId)
+      .exec<{ n: number }>(
+        "SELECT coalesce(sum(quantity), 0) AS n FROM reservations WHERE owner_id = ? AND status IN ('held', 'committed')",
+        ownerId,
+      )
       .one().n;
   }
 
   private reservation(reservationId: string): ReservationRow | null {
-    return this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE reservation_id = ?", reservationId).toArray()[0] ?? null;
+    return (
+      this.sql
+        .exec<ReservationRow>("SELECT * FROM reservations WHERE reservation_id = ?", reservationId)
+        .toArray()[0] ?? null
+    );
   }
 
   private itemOf(c: SkuCatalog, quantity: number): ReservedItem {
@@ -747,7 +887,9 @@ export class SkuActor extends Actor {
 
   private load(): SkuState | null {
     const row = this.sql
-      .exec<{ catalog: string; on_hand: number; reserved: number; sold: number; version: number; updated_at: string }>("SELECT * FROM sku WHERE id = 1")
+      .exec<{ catalog: string; on_hand: number; reserved: number; sold: number; version: number; updated_at: string }>(
+        "SELECT * FROM sku WHERE id = 1",
+      )
       .toArray()[0];
     if (!row) return null;
     return {

@@ -17,7 +17,12 @@ const knownStripes = new Map<string, number>();
 type Stripe = ReturnType<Env["SKUS"]["getByName"]>;
 
 /** Calls the buyer's home stripe of a SKU (its own actor when the SKU is not striped), re-routing once the stripe count is learned. */
-async function atHome<T extends { ok: boolean }>(env: Env, skuId: string, ownerId: string, call: (stripe: Stripe, stripes: number) => Promise<T>): Promise<T | Refusal> {
+async function atHome<T extends { ok: boolean }>(
+  env: Env,
+  skuId: string,
+  ownerId: string,
+  call: (stripe: Stripe, stripes: number) => Promise<T>,
+): Promise<T | Refusal> {
   let stripes = knownStripes.get(skuId) ?? 1;
   for (let attempt = 0; attempt < 3; attempt++) {
     const outcome = await call(env.SKUS.getByName(stripeName(skuId, homeStripe(ownerId, stripes))), stripes);

@@ -4,7 +4,15 @@
  */
 import type { CartState } from "../domain/cart";
 import type { VersionedValue } from "./redis";
-import { readVersioned, redisClient, redisConfigured, RedisUnavailableError, redisWrites, writeAllIfNewer, writeIfNewer } from "./redis";
+import {
+  readVersioned,
+  redisClient,
+  redisConfigured,
+  RedisUnavailableError,
+  redisWrites,
+  writeAllIfNewer,
+  writeIfNewer,
+} from "./redis";
 
 /** Members are the cart keys changed since the last hourly sync. */
 export const DIRTY_CARTS_SET = "carts:dirty";
@@ -35,7 +43,8 @@ export async function readCartSnapshot(env: Env, cartKey: string): Promise<CartS
     return hit ? (JSON.parse(hit.data) as CartState) : null;
   } catch (err) {
     // While the write gate's breaker is open Redis is known down: it logged that once already.
-    if (!(err instanceof RedisUnavailableError)) console.warn("cart snapshot: Redis unavailable, reading the actor", err instanceof Error ? err.message : err);
+    if (!(err instanceof RedisUnavailableError))
+      console.warn("cart snapshot: Redis unavailable, reading the actor", err instanceof Error ? err.message : err);
     return null;
   }
 }
@@ -100,7 +109,10 @@ export class CartSnapshotWriter {
       this.markPublished(batch);
     } catch (err) {
       // The gate logs Redis going down and coming back once; other failures are worth a line.
-      if (!(err instanceof RedisUnavailableError)) console.warn(`cart snapshots: ${batch.length} not written (their carts retry): ${err instanceof Error ? err.message : String(err)}`);
+      if (!(err instanceof RedisUnavailableError))
+        console.warn(
+          `cart snapshots: ${batch.length} not written (their carts retry): ${err instanceof Error ? err.message : String(err)}`,
+        );
     } finally {
       this.scheduledAt = 0;
       if (this.pending.size > 0) this.schedule(env);

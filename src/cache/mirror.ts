@@ -102,9 +102,11 @@ export class RedisMirror {
       this.retryAt = null;
     } catch (err) {
       // Known down: no retry alarm (thousands of actors would hold one); the next change or the sync writes it.
-      this.failures = err instanceof RedisUnavailableError && err.reason === "open" ? MAX_RETRIES + 1 : this.failures + 1;
+      this.failures =
+        err instanceof RedisUnavailableError && err.reason === "open" ? MAX_RETRIES + 1 : this.failures + 1;
       this.lastError = err;
-      this.retryAt = this.failures > MAX_RETRIES ? null : Date.now() + jittered(RETRY_BASE_MS * 4 ** (this.failures - 1));
+      this.retryAt =
+        this.failures > MAX_RETRIES ? null : Date.now() + jittered(RETRY_BASE_MS * 4 ** (this.failures - 1));
       if (this.retryAt !== null) this.onRetry();
     }
   }

@@ -41,7 +41,6 @@ export function redisClient(env: Env, timeoutMs = READ_TIMEOUT_MS): Redis | null
   });
 }
 
-
 /**
  * Versioned values are hashes { v: version, d: json }. This script writes
  * one only if its version is newer than the stored one, so a delayed write
@@ -70,7 +69,12 @@ export interface VersionedValue {
 /** Returns true when written, false when Redis already held this version or a newer one. */
 export async function writeIfNewer(redis: Redis, value: VersionedValue): Promise<boolean> {
   const keys = value.dirty ? [value.key, value.dirty.set] : [value.key];
-  const written = await redis.eval(WRITE_IF_NEWER, keys, [String(value.version), value.data, String(value.ttlSeconds), value.dirty?.member ?? ""]);
+  const written = await redis.eval(WRITE_IF_NEWER, keys, [
+    String(value.version),
+    value.data,
+    String(value.ttlSeconds),
+    value.dirty?.member ?? "",
+  ]);
   return Number(written) === 1;
 }
 
@@ -80,7 +84,12 @@ export async function writeAllIfNewer(redis: Redis, values: readonly VersionedVa
   const pipeline = redis.pipeline();
   for (const value of values) {
     const keys = value.dirty ? [value.key, value.dirty.set] : [value.key];
-    pipeline.eval(WRITE_IF_NEWER, keys, [String(value.version), value.data, String(value.ttlSeconds), value.dirty?.member ?? ""]);
+    pipeline.eval(WRITE_IF_NEWER, keys, [
+      String(value.version),
+      value.data,
+      String(value.ttlSeconds),
+      value.dirty?.member ?? "",
+    ]);
   }
   await pipeline.exec();
 }
@@ -110,7 +119,11 @@ export async function readVersioned(redis: Redis, keys: string[]): Promise<Map<s
 export class RedisUnavailableError extends Error {
   constructor(readonly reason: "open" | "busy" | "off") {
     super(
-      reason === "open" ? "Redis unavailable (writes paused after repeated failures)" : reason === "busy" ? "Redis writes backed up in this isolate" : "Redis is not configured",
+      reason === "open"
+        ? "Redis unavailable (writes paused after repeated failures)"
+        : reason === "busy"
+          ? "Redis writes backed up in this isolate"
+          : "Redis is not configured",
     );
     this.name = "RedisUnavailableError";
   }
@@ -211,7 +224,9 @@ export class RedisWriteGate {
       this.cooldownMs = Math.min(BREAKER_MAX_COOLDOWN_MS, this.cooldownMs * 2);
       this.open();
     } else if (this.state === "closed" && this.failuresInRow >= BREAKER_THRESHOLD) {
-      console.warn(`redis: snapshot writes paused after ${this.failuresInRow} failures in a row (${err instanceof Error ? err.message : String(err)}); probing again every ${BREAKER_COOLDOWN_MS / 1000}-${BREAKER_MAX_COOLDOWN_MS / 1000} s`);
+      console.warn(
+        `redis: snapshot writes paused after ${this.failuresInRow} failures in a row (${err instanceof Error ? err.message : String(err)}); probing again every ${BREAKER_COOLDOWN_MS / 1000}-${BREAKER_MAX_COOLDOWN_MS / 1000} s`,
+      );
       this.open();
     }
   }

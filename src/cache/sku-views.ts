@@ -33,7 +33,8 @@ export async function loadSkuViews(env: Env, skuIds: readonly string[]): Promise
         if (hit) views.set(skuId, JSON.parse(hit.data) as SkuPublicView);
       }
     } catch (err) {
-      if (!(err instanceof RedisUnavailableError)) console.warn("sku views: Redis unavailable, asking the SKU actors", err instanceof Error ? err.message : err);
+      if (!(err instanceof RedisUnavailableError))
+        console.warn("sku views: Redis unavailable, asking the SKU actors", err instanceof Error ? err.message : err);
     }
   }
   const missing = unique.filter((id) => !views.has(id));
@@ -44,7 +45,13 @@ export async function loadSkuViews(env: Env, skuIds: readonly string[]): Promise
 
 /** A cart with its price markers and availability flags from the SKUs' current state. */
 export async function renderCart(env: Env, state: CartState): Promise<CartView> {
-  return presentCart(state, await loadSkuViews(env, state.lines.map((l) => l.skuId)));
+  return presentCart(
+    state,
+    await loadSkuViews(
+      env,
+      state.lines.map((l) => l.skuId),
+    ),
+  );
 }
 
 /** A view younger than this is used as it is. */
@@ -98,7 +105,10 @@ export class SkuViewCache {
    * stale ones it claims are returned in `refresh`, which the caller runs
    * after answering (`refreshSkuViews`).
    */
-  async views(env: Env, skuIds: readonly string[]): Promise<{ views: Map<string, SkuPublicView | null>; refresh: string[] }> {
+  async views(
+    env: Env,
+    skuIds: readonly string[],
+  ): Promise<{ views: Map<string, SkuPublicView | null>; refresh: string[] }> {
     const now = this.clock();
     const views = new Map<string, SkuPublicView | null>();
     const missing: string[] = [];

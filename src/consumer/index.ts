@@ -54,7 +54,13 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
   try {
     await withDatabase(env, async (db) => {
       try {
-        await db.transaction((tx) => applyEvents(tx, valid.map((v) => v.event), settings));
+        await db.transaction((tx) =>
+          applyEvents(
+            tx,
+            valid.map((v) => v.event),
+            settings,
+          ),
+        );
         for (const { message } of valid) message.ack();
       } catch (err) {
         console.warn(`consumer: batch of ${valid.length} failed (${errorText(err)}); applying one by one`);
@@ -93,7 +99,10 @@ async function applyOneByOne(
       message.ack();
     } catch (err) {
       if (isPermanentFailure(err)) {
-        await park(message, `Postgres refused ${event.type} ${event.id} (SQLSTATE ${sqlStateOf(err)}): ${errorText(err)}`);
+        await park(
+          message,
+          `Postgres refused ${event.type} ${event.id} (SQLSTATE ${sqlStateOf(err)}): ${errorText(err)}`,
+        );
         continue;
       }
       console.error(`consumer: ${event.type} ${event.id} failed (attempt ${message.attempts}): ${errorText(err)}`);
@@ -131,7 +140,8 @@ async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
 
 function errorText(err: unknown): string {
   // A failed WebSocket connection surfaces as an ErrorEvent, not an Error.
-  if (typeof ErrorEvent !== "undefined" && err instanceof ErrorEvent) return `connection failed: ${err.message || "socket error"}`;
+  if (typeof ErrorEvent !== "undefined" && err instanceof ErrorEvent)
+    return `connection failed: ${err.message || "socket error"}`;
   if (err instanceof Error) {
     const cause = (err as Error & { cause?: unknown }).cause;
     return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;

@@ -72,7 +72,9 @@ export async function syncChangedCarts(env: Env): Promise<{ carts: number; sourc
     }
   }
   const since = new Date(Date.now() - 2 * 3600_000).toISOString();
-  const changed = await withDatabase(env, (db) => db.select({ cartKey: carts.cartKey }).from(carts).where(gt(carts.updatedAt, since)).limit(10_000));
+  const changed = await withDatabase(env, (db) =>
+    db.select({ cartKey: carts.cartKey }).from(carts).where(gt(carts.updatedAt, since)).limit(10_000),
+  );
   await inChunks(changed, FAN_OUT, ({ cartKey }) => env.CARTS.getByName(cartKey).emitSnapshot());
   return { carts: changed.length, source: "postgres" };
 }
@@ -82,7 +84,9 @@ export async function runScheduled(cron: string, env: Env): Promise<void> {
     const result = await syncChangedCarts(env);
     console.log(`hourly sync: ${result.carts} carts from ${result.source}`);
     const checked = await reconcileInventory(env);
-    console.log(`reconciliation: ${checked.checked} SKUs, ${checked.drifting.length} drifting, ${checked.repaired} repaired`);
+    console.log(
+      `reconciliation: ${checked.checked} SKUs, ${checked.drifting.length} drifting, ${checked.repaired} repaired`,
+    );
   }
   // The sweep runs on every trigger (the hourly one included): it is cheap and idempotent.
   const swept = await sweepExpiredOrders(env);

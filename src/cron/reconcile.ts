@@ -36,28 +36,42 @@ const isZero = (d: StockCounters) => d.onHand === 0 && d.reserved === 0 && d.sol
  * unchanged (so no event can be in flight), one `reconcile` audit row repairs
  * it. `repair: false` only reports.
  */
-export async function reconcileInventory(env: Env, options: { repair: boolean } = { repair: true }): Promise<ReconcileReport> {
+export async function reconcileInventory(
+  env: Env,
+  options: { repair: boolean } = { repair: true },
+): Promise<ReconcileReport> {
   return withDatabase(env, async (db) => {
     const skuIds = (await db.select({ skuId: skus.skuId }).from(skus).limit(MAX_SKUS)).map((r) => r.skuId);
     const report: ReconcileReport = { checked: 0, drifting: [], repaired: 0 };
     for (let i = 0; i < skuIds.length; i += FAN_OUT) {
       const chunk = skuIds.slice(i, i + FAN_OUT);
-      const [views, sums] = await Promise.all([Promise.all(chunk.map((id) => env.SKUS.getByName(id).adminView())), auditSums(db, chunk)]);
+      const [views, sums] = await Promise.all([
+        Promise.all(chunk.map((id) => env.SKUS.getByName(id).adminView())),
+        auditSums(db, chunk),
+      ]);
       for (const [j, skuId] of chunk.entries()) {
         const view = views[j];
         if (!view) continue;
         report.checked += 1;
         const sum = sums.get(skuId) ?? ZERO;
-        const drift = { onHand: view.onHand - sum.onHand, reserved: view.reserved - sum.reserved, sold: view.sold - sum.sold };
+        const drift = {
+          onHand: view.onHand - sum.onHand,
+          reserved: view.reserved - sum.reserved,
+          sold: view.sold - sum.sold,
+        };
         const fingerprint = `${view.version}:${view.onHand}:${view.reserved}:${view.sold}`;
         if (isZero(drift)) {
-          await db.delete(inventoryDrift).where(and(eq(inventoryDrift.skuId, skuId), isNull(inventoryDrift.repairedAt)));
+          await db
+            .delete(inventoryDrift)
+            .where(and(eq(inventoryDrift.skuId, skuId), isNull(inventoryDrift.repairedAt)));
           continue;
         }
         const repaired = await recordDrift(db, skuId, drift, fingerprint, view.version, options.repair);
         report.drifting.push({ skuId, drift, repaired });
         if (repaired) report.repaired += 1;
-        console.warn(`inventory drift on ${skuId}: actor minus audit = ${JSON.stringify(drift)}${repaired ? "; repaired from the actor" : ""}`);
+        console.warn(
+          `inventory drift on ${skuId}: actor minus audit = ${JSON.stringify(drift)}${repaired ? "; repaired from the actor" : ""}`,
+        );
       }
     }
     return report;
@@ -79,39 +93,64 @@ async function auditSums(db: Database, skuIds: string[]): Promise<Map<string, St
 }
 
 /** Records the drift; repairs it when the previous run saw exactly this drift on an unchanged actor. Returns whether it repaired. */
-async function recordDrift(db: Database, skuId: string, drift: StockCounters, fingerprint: string, version: number, repair: boolean): Promise<boolean> {
+async function recordDrift(
+  db: Database,
+  skuId: string,
+  drift: StockCounters,
+  fingerprint: string,
+  version: number,
+  repair: boolean,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
     const [seen] = await tx.select().from(inventoryDrift).where(eq(inventoryDrift.skuId, skuId)).for("update");
     const now = new Date().toISOString();
     const same = seen && seen.repairedAt === null && seen.fingerprint === fingerprint;
-    const values = { fingerprint, onHandDrift: drift.onHand, reservedDrift: drift.reserved, soldDrift: drift.sold, lastSeenAt: now };
+    const values = {
+      fingerprint,
+      onHandDrift: drift.onHand,
+      reservedDrift: drift.reserved,
+      soldDrift: drift.sold,
+      lastSeenAt: now,
+    };
     if (!same || !repair) {
       await tx
         .insert(inventoryDrift)
         .values({ skuId, ...values, firstSeenAt: same ? seen.firstSeenAt : now, repairedAt: null })
-        .onConflictDoUpdate({ target: inventoryDrift.skuId, set: { ...values, firstSeenAt: same ? seen.firstSeenAt : now, repairedAt: null } });
+        .onConflictDoUpdate({
+          target: inventoryDrift.skuId,
+          set: { ...values, firstSeenAt: same ? seen.firstSeenAt : now, repairedAt: null },
+        });
       return false;
     }
-    await tx.insert(inventoryAudit).values({
-      eventId: `reconcile:${skuId}:${fingerprint}`,
-      skuId,
-      kind: "reconcile",
-      refId: `reconcile:${now}`,
-      reason: "audit repaired from the SKU actor's counters",
-      quantity: 0,
-      onHandDelta: drift.onHand,
-      reservedDelta: drift.reserved,
-      soldDelta: drift.sold,
-      skuVersion: version,
-      occurredAt: now,
-    }).onConflictDoNothing();
-    await tx.update(inventoryDrift).set({ ...values, repairedAt: now }).where(eq(inventoryDrift.skuId, skuId));
+    await tx
+      .insert(inventoryAudit)
+      .values({
+        eventId: `reconcile:${skuId}:${fingerprint}`,
+        skuId,
+        kind: "reconcile",
+        refId: `reconcile:${now}`,
+        reason: "audit repaired from the SKU actor's counters",
+        quantity: 0,
+        onHandDelta: drift.onHand,
+        reservedDelta: drift.reserved,
+        soldDelta: drift.sold,
+        skuVersion: version,
+        occurredAt: now,
+      })
+      .onConflictDoNothing();
+    await tx
+      .update(inventoryDrift)
+      .set({ ...values, repairedAt: now })
+      .where(eq(inventoryDrift.skuId, skuId));
     return true;
   });
 }
 
 /** Unrepaired drift, for /healthz and the admin view. */
 export async function openDrift(db: Database): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(inventoryDrift).where(isNull(inventoryDrift.repairedAt));
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(inventoryDrift)
+    .where(isNull(inventoryDrift.repairedAt));
   return row?.n ?? 0;
 }

@@ -18,13 +18,25 @@ const LIST_TIMEOUT_MS = 2_000;
  * is not configured or does not answer in time: the listing then shows what
  * the actors know.
  */
-export async function ownerOrderIds(env: Env, ownerId: string, after: { createdAt: string; orderId: string } | null, limit: number): Promise<string[]> {
+export async function ownerOrderIds(
+  env: Env,
+  ownerId: string,
+  after: { createdAt: string; orderId: string } | null,
+  limit: number,
+): Promise<string[]> {
   if (!env.DATABASE_URL) return [];
   const query = withDatabase(env, async (db) => {
     const rows = await db
       .select({ orderId: orders.orderId })
       .from(orders)
-      .where(and(eq(orders.ownerId, ownerId), after ? sql`(${orders.createdAt}, ${orders.orderId}) < (${after.createdAt}::timestamptz, ${after.orderId})` : undefined))
+      .where(
+        and(
+          eq(orders.ownerId, ownerId),
+          after
+            ? sql`(${orders.createdAt}, ${orders.orderId}) < (${after.createdAt}::timestamptz, ${after.orderId})`
+            : undefined,
+        ),
+      )
       .orderBy(desc(orders.createdAt), desc(orders.orderId))
       .limit(limit);
     return rows.map((r) => r.orderId);
@@ -32,7 +44,9 @@ export async function ownerOrderIds(env: Env, ownerId: string, after: { createdA
   try {
     return await withTimeout(query, LIST_TIMEOUT_MS);
   } catch (err) {
-    console.warn(`orders of ${ownerId}: Postgres not read (${err instanceof Error ? err.message : String(err)}); listing what the actors know`);
+    console.warn(
+      `orders of ${ownerId}: Postgres not read (${err instanceof Error ? err.message : String(err)}); listing what the actors know`,
+    );
     return [];
   }
 }

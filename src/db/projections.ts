@@ -5,9 +5,19 @@ import type { CartLine } from "../domain/cart";
 import type { SkuAdminView } from "../domain/catalog";
 import { productSnapshot } from "../domain/catalog";
 import type { Order } from "../domain/order";
-import type { CartChangeData, Envelope, InventoryMovementData, PaymentRecordedData } from "../events/envelope";
+import type { CartChangeData, Envelope, PaymentRecordedData } from "../events/envelope";
 import type { Database } from "./client";
-import { cartEvents, cartItems, carts, inventoryAudit, orderItems, orders, payments, processedEvents, skus } from "./schema";
+import {
+  cartEvents,
+  cartItems,
+  carts,
+  inventoryAudit,
+  orderItems,
+  orders,
+  payments,
+  processedEvents,
+  skus,
+} from "./schema";
 
 /** A transaction (or the database itself) that projections write through. */
 export type Writer = Parameters<Parameters<Database["transaction"]>[0]>[0];
@@ -61,7 +71,11 @@ function latestBy<T>(items: T[], key: (item: T) => string, version: (item: T) =>
  * how many events were new.
  */
 export async function applyEvents(tx: Writer, events: Envelope[], settings: ProjectionSettings): Promise<number> {
-  const unique = latestBy(events, (e) => e.id, () => 0);
+  const unique = latestBy(
+    events,
+    (e) => e.id,
+    () => 0,
+  );
   if (unique.length === 0) return 0;
   const claimed = await tx
     .insert(processedEvents)
@@ -78,7 +92,10 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
   for (const [family, batch] of families) {
     switch (family) {
       case "sku":
-        await upsertSkus(tx, batch.map((e) => e.data as SkuAdminView));
+        await upsertSkus(
+          tx,
+          batch.map((e) => e.data as SkuAdminView),
+        );
         break;
       case "inventory":
         await recordMovements(tx, batch as Envelope<"inventory.reserved">[]);
@@ -87,10 +104,16 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
         for (const e of batch) await applyCartChange(tx, e as Envelope<"cart.item_added">, settings);
         break;
       case "order":
-        await upsertOrders(tx, batch.map((e) => e.data as Order));
+        await upsertOrders(
+          tx,
+          batch.map((e) => e.data as Order),
+        );
         break;
       case "payment":
-        await recordPayments(tx, batch.map((e) => e.data as PaymentRecordedData));
+        await recordPayments(
+          tx,
+          batch.map((e) => e.data as PaymentRecordedData),
+        );
         break;
       default:
         throw new Error(`no projection for ${batch[0]!.type}`);
@@ -108,7 +131,11 @@ async function upsertSkus(tx: Writer, views: SkuAdminView[]): Promise<void> {
   await tx
     .insert(skus)
     .values(
-      latestBy(views, (v) => v.skuId, (v) => v.version).map((v) => ({
+      latestBy(
+        views,
+        (v) => v.skuId,
+        (v) => v.version,
+      ).map((v) => ({
         skuId: v.skuId,
         productId: v.productId,
         merchantId: v.merchantId,
@@ -197,7 +224,11 @@ function ownerOf(cartKey: string): { ownerType: string; ownerId: string } {
  * one; removed lines stay as tombstones, so events arriving out of order or
  * twice converge to the same rows.
  */
-export async function applyCartChange(tx: Writer, e: Envelope<"cart.item_added">, settings: ProjectionSettings): Promise<void> {
+export async function applyCartChange(
+  tx: Writer,
+  e: Envelope<"cart.item_added">,
+  settings: ProjectionSettings,
+): Promise<void> {
   const d: CartChangeData = e.data;
   await tx
     .insert(cartEvents)
@@ -212,10 +243,15 @@ export async function applyCartChange(tx: Writer, e: Envelope<"cart.item_added">
       currency: d.currency,
       version: e.version,
       updatedAt: d.updatedAt,
-      expiresAt: owner.ownerType === "guest" ? new Date(Date.parse(d.updatedAt) + settings.guestCartTtlMs).toISOString() : null,
+      expiresAt:
+        owner.ownerType === "guest" ? new Date(Date.parse(d.updatedAt) + settings.guestCartTtlMs).toISOString() : null,
       syncedAt: new Date().toISOString(),
     })
-    .onConflictDoUpdate({ target: carts.cartKey, set: excludedColumns(carts, ["cartKey"]), setWhere: sql`${carts.version} < excluded.version` });
+    .onConflictDoUpdate({
+      target: carts.cartKey,
+      set: excludedColumns(carts, ["cartKey"]),
+      setWhere: sql`${carts.version} < excluded.version`,
+    });
 
   if (d.upserted.length > 0) {
     await tx
@@ -241,7 +277,10 @@ export async function applyCartChange(tx: Writer, e: Envelope<"cart.item_added">
     const kept = d.upserted.map((l) => l.skuId);
     const stale = [eq(cartItems.cartKey, d.cartKey), lt(cartItems.version, e.version), eq(cartItems.removed, false)];
     if (kept.length > 0) stale.push(notInArray(cartItems.skuId, kept));
-    await tx.update(cartItems).set({ removed: true, version: e.version }).where(and(...stale));
+    await tx
+      .update(cartItems)
+      .set({ removed: true, version: e.version })
+      .where(and(...stale));
   }
 }
 
@@ -261,11 +300,29 @@ function itemRow(cartKey: string, line: CartLine) {
 }
 
 function tombstone(cartKey: string, skuId: string, version: number, at: string) {
-  return { cartKey, skuId, position: 0, productId: "", merchantId: "", name: "", quantity: 0, selected: false, unitPrice: 0, currency: "", addedAt: at, version, removed: true };
+  return {
+    cartKey,
+    skuId,
+    position: 0,
+    productId: "",
+    merchantId: "",
+    name: "",
+    quantity: 0,
+    selected: false,
+    unitPrice: 0,
+    currency: "",
+    addedAt: at,
+    version,
+    removed: true,
+  };
 }
 
 async function upsertOrders(tx: Writer, all: Order[]): Promise<void> {
-  const latest = latestBy(all, (o) => o.orderId, (o) => o.version);
+  const latest = latestBy(
+    all,
+    (o) => o.orderId,
+    (o) => o.version,
+  );
   const updatedAt = new Date().toISOString();
   await tx
     .insert(orders)
@@ -286,9 +343,19 @@ async function upsertOrders(tx: Writer, all: Order[]): Promise<void> {
         updatedAt,
       })),
     )
-    .onConflictDoUpdate({ target: orders.orderId, set: excludedColumns(orders, ["orderId", "createdAt"]), setWhere: sql`${orders.version} < excluded.version` });
+    .onConflictDoUpdate({
+      target: orders.orderId,
+      set: excludedColumns(orders, ["orderId", "createdAt"]),
+      setWhere: sql`${orders.version} < excluded.version`,
+    });
   const items = latest.flatMap((o) =>
-    o.items.map((i) => ({ orderId: o.orderId, ...productSnapshot(i), quantity: i.quantity, unitPrice: i.unitPrice, lineTotal: i.lineTotal })),
+    o.items.map((i) => ({
+      orderId: o.orderId,
+      ...productSnapshot(i),
+      quantity: i.quantity,
+      unitPrice: i.unitPrice,
+      lineTotal: i.lineTotal,
+    })),
   );
   if (items.length > 0) await tx.insert(orderItems).values(items).onConflictDoNothing();
 }

@@ -5,7 +5,18 @@
  * (an older event never rolls a newer state back).
  */
 import { sql } from "drizzle-orm";
-import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 import type { SkuSpec } from "../domain/catalog";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "string" });
@@ -36,7 +47,11 @@ export const skus = pgTable(
     version: integer("version").notNull(),
     updatedAt: ts("updated_at").notNull(),
   },
-  (t) => [index("skus_product_idx").on(t.productId), index("skus_merchant_idx").on(t.merchantId), index("skus_status_idx").on(t.status, t.productId)],
+  (t) => [
+    index("skus_product_idx").on(t.productId),
+    index("skus_merchant_idx").on(t.merchantId),
+    index("skus_status_idx").on(t.status, t.productId),
+  ],
 );
 
 export const carts = pgTable(
@@ -52,7 +67,11 @@ export const carts = pgTable(
     expiresAt: ts("expires_at"),
     syncedAt: ts("synced_at").notNull().default(sql`now()`),
   },
-  (t) => [index("carts_owner_idx").on(t.ownerId), index("carts_updated_idx").on(t.updatedAt), index("carts_expires_idx").on(t.expiresAt)],
+  (t) => [
+    index("carts_owner_idx").on(t.ownerId),
+    index("carts_updated_idx").on(t.updatedAt),
+    index("carts_expires_idx").on(t.expiresAt),
+  ],
 );
 
 export const cartItems = pgTable(
@@ -104,7 +123,10 @@ export const orders = pgTable(
     version: integer("version").notNull(),
     updatedAt: ts("updated_at").notNull().default(sql`now()`),
   },
-  (t) => [index("orders_owner_idx").on(t.ownerId, t.createdAt), index("orders_pending_expiry_idx").on(t.expiresAt).where(sql`status = 'PENDING'`)],
+  (t) => [
+    index("orders_owner_idx").on(t.ownerId, t.createdAt),
+    index("orders_pending_expiry_idx").on(t.expiresAt).where(sql`status = 'PENDING'`),
+  ],
 );
 
 export const orderItems = pgTable(
@@ -152,7 +174,11 @@ export const inventoryAudit = pgTable(
     skuVersion: integer("sku_version").notNull(),
     occurredAt: ts("occurred_at").notNull(),
   },
-  (t) => [uniqueIndex("inventory_audit_event_id_key").on(t.eventId), index("inventory_audit_sku_idx").on(t.skuId), index("inventory_audit_ref_idx").on(t.refId)],
+  (t) => [
+    uniqueIndex("inventory_audit_event_id_key").on(t.eventId),
+    index("inventory_audit_sku_idx").on(t.skuId),
+    index("inventory_audit_ref_idx").on(t.refId),
+  ],
 );
 
 /**

@@ -16,10 +16,16 @@ export function notInCart(skuId: string): Refusal {
 
 /** An If-Match that names another version than the cart's `current`. */
 export function versionConflict(current: number): Refusal {
-  return refuse("VERSION_CONFLICT", `the cart is at version ${current}; reload it and retry`, [{ code: "VERSION_CONFLICT", currentVersion: current }]);
+  return refuse("VERSION_CONFLICT", `the cart is at version ${current}; reload it and retry`, [
+    { code: "VERSION_CONFLICT", currentVersion: current },
+  ]);
 }
 
 /** Checkout named lines that are not in the cart. */
 export function notInCartForCheckout(missing: string[]): Refusal {
-  return refuse("VALIDATION_FAILED", "some skuIds are not in the cart", missing.map((skuId) => ({ code: "NOT_IN_CART", skuId })));
+  return refuse(
+    "VALIDATION_FAILED",
+    "some skuIds are not in the cart",
+    missing.map((skuId) => ({ code: "NOT_IN_CART", skuId })),
+  );
 }

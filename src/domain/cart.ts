@@ -100,7 +100,13 @@ export function presentCart(state: CartState, skus: ReadonlyMap<string, SkuPubli
       addedAt: line.addedAt,
     };
   });
-  const totals: CartTotals = { totalItems: items.length, totalQuantity: 0, totalAmount: 0, selectedCount: 0, selectedAmount: 0 };
+  const totals: CartTotals = {
+    totalItems: items.length,
+    totalQuantity: 0,
+    totalAmount: 0,
+    selectedCount: 0,
+    selectedAmount: 0,
+  };
   for (const item of items) {
     totals.totalQuantity += item.quantity;
     totals.totalAmount += item.lineTotal;
@@ -138,25 +144,53 @@ export function checkLineQuantity(c: LineQuantityCheck): ProblemItem | null {
   const { sku, current, newQuantity } = c;
   const skuId = sku?.skuId;
   if (newQuantity > MAX_LINE_QUANTITY) {
-    return { code: "VALIDATION_FAILED", skuId, message: `a line holds at most ${MAX_LINE_QUANTITY} units`, requested: newQuantity };
+    return {
+      code: "VALIDATION_FAILED",
+      skuId,
+      message: `a line holds at most ${MAX_LINE_QUANTITY} units`,
+      requested: newQuantity,
+    };
   }
   if (current && newQuantity <= current.quantity) return null;
-  if (!sku || sku.status !== "active") return { code: "SKU_UNAVAILABLE", skuId, message: "the SKU is unknown or not for sale" };
+  if (!sku || sku.status !== "active")
+    return { code: "SKU_UNAVAILABLE", skuId, message: "the SKU is unknown or not for sale" };
   if (saleNotStarted(sku, c.now ?? Date.now())) {
-    return { code: "SALE_NOT_STARTED", skuId, message: `the sale opens at ${sku.saleStartsAt}`, saleStartsAt: sku.saleStartsAt };
+    return {
+      code: "SALE_NOT_STARTED",
+      skuId,
+      message: `the sale opens at ${sku.saleStartsAt}`,
+      saleStartsAt: sku.saleStartsAt,
+    };
   }
   if (!current && c.lineCount >= MAX_CART_LINES) {
     return { code: "CART_TOO_LARGE", skuId, message: `a cart holds at most ${MAX_CART_LINES} lines` };
   }
   if (c.cartCurrency !== null && c.cartCurrency !== sku.currency) {
-    return { code: "CURRENCY_MISMATCH", skuId, message: `the cart is in ${c.cartCurrency}, the SKU in ${sku.currency}` };
+    return {
+      code: "CURRENCY_MISMATCH",
+      skuId,
+      message: `the cart is in ${c.cartCurrency}, the SKU in ${sku.currency}`,
+    };
   }
   const allowance = remainingAllowance(sku.purchaseLimit, sku.ownerUnits);
   if (newQuantity > allowance) {
-    return { code: "LIMIT_EXCEEDED", skuId, message: `at most ${sku.purchaseLimit} per customer`, limit: sku.purchaseLimit, alreadyPurchased: sku.ownerUnits, requested: newQuantity };
+    return {
+      code: "LIMIT_EXCEEDED",
+      skuId,
+      message: `at most ${sku.purchaseLimit} per customer`,
+      limit: sku.purchaseLimit,
+      alreadyPurchased: sku.ownerUnits,
+      requested: newQuantity,
+    };
   }
   if (newQuantity > sku.available) {
-    return { code: "OUT_OF_STOCK", skuId, message: `only ${sku.available} available`, available: sku.available, requested: newQuantity };
+    return {
+      code: "OUT_OF_STOCK",
+      skuId,
+      message: `only ${sku.available} available`,
+      available: sku.available,
+      requested: newQuantity,
+    };
   }
   return null;
 }
@@ -204,7 +238,10 @@ export function planMerge(
   for (const guest of guestLines) {
     const mine = userBySku.get(guest.skuId);
     const have = mine?.quantity ?? 0;
-    const requested = Math.min(MAX_LINE_QUANTITY, mine ? mergedQuantity(strategy, have, guest.quantity) : guest.quantity);
+    const requested = Math.min(
+      MAX_LINE_QUANTITY,
+      mine ? mergedQuantity(strategy, have, guest.quantity) : guest.quantity,
+    );
     if (requested <= have) {
       decisions.push({ skuId: guest.skuId, quantity: have });
       continue;
@@ -279,7 +316,11 @@ export class CartDraft {
   /** Writes a line; a new SKU goes to the end of the cart. Writing an identical line is not a change. */
   put(line: Omit<CartLine, "position" | "version"> & Partial<Pick<CartLine, "position" | "version">>): void {
     const current = this.lines.get(line.skuId);
-    const next: CartLine = { ...line, position: current?.position ?? this.nextPosition++, version: current?.version ?? 0 };
+    const next: CartLine = {
+      ...line,
+      position: current?.position ?? this.nextPosition++,
+      version: current?.version ?? 0,
+    };
     if (current && sameLine(current, next)) return;
     this.lines.set(line.skuId, next);
     this.touched.add(line.skuId);
@@ -306,7 +347,13 @@ export class CartDraft {
 }
 
 function sameLine(a: CartLine, b: CartLine): boolean {
-  return a.quantity === b.quantity && a.selected === b.selected && a.unitPrice === b.unitPrice && a.name === b.name && a.image === b.image;
+  return (
+    a.quantity === b.quantity &&
+    a.selected === b.selected &&
+    a.unitPrice === b.unitPrice &&
+    a.name === b.name &&
+    a.image === b.image
+  );
 }
 
 /** A new line from the SKU as it is now: the snapshot the cart keeps. */

@@ -24,7 +24,14 @@ export interface ProductSnapshot {
 }
 
 export function productSnapshot(p: ProductSnapshot): ProductSnapshot {
-  return { skuId: p.skuId, productId: p.productId, merchantId: p.merchantId, name: p.name, image: p.image, spec: p.spec };
+  return {
+    skuId: p.skuId,
+    productId: p.productId,
+    merchantId: p.merchantId,
+    name: p.name,
+    image: p.image,
+    spec: p.spec,
+  };
 }
 
 /** The catalog record of a SKU, as an admin writes it. */

@@ -41,7 +41,11 @@ export type ReservedAssessment =
 
 /** Several lines refused: the first line's code, every line's problem, and the cart left as it was. */
 export function linesRefused(lineErrors: ProblemItem[]): Refusal {
-  return refuse(lineErrors[0]!.code as ProblemCode, "some lines cannot be checked out; nothing was reserved and the cart is unchanged", lineErrors);
+  return refuse(
+    lineErrors[0]!.code as ProblemCode,
+    "some lines cannot be checked out; nothing was reserved and the cart is unchanged",
+    lineErrors,
+  );
 }
 
 export function currencyMismatch(): Refusal {
@@ -49,7 +53,9 @@ export function currencyMismatch(): Refusal {
 }
 
 export function priceChanged(expectedTotal: number, total: number, currency: string): Refusal {
-  return refuse("PRICE_CHANGED", `the total is now ${total} ${currency}, not ${expectedTotal}`, [{ code: "PRICE_CHANGED", expectedTotal, total }]);
+  return refuse("PRICE_CHANGED", `the total is now ${total} ${currency}, not ${expectedTotal}`, [
+    { code: "PRICE_CHANGED", expectedTotal, total },
+  ]);
 }
 
 export function idempotencyKeyReused(): Refusal {
@@ -63,14 +69,24 @@ export function idempotencyKeyReused(): Refusal {
  * that is null is a SKU that does not exist; undefined is one that could not
  * be asked (the reservation will tell).
  */
-export function precheck(lines: CheckoutLine[], quotes: (SkuQuote | null | undefined)[], expectedTotal: number | null): Refusal | null {
+export function precheck(
+  lines: CheckoutLine[],
+  quotes: (SkuQuote | null | undefined)[],
+  expectedTotal: number | null,
+): Refusal | null {
   const lineErrors: ProblemItem[] = [];
   lines.forEach((line, i) => {
     const q = quotes[i];
     if (q === undefined) return;
     if (q === null || q.status !== "active") lineErrors.push({ code: "SKU_UNAVAILABLE", skuId: line.skuId });
     else if (q.purchaseLimit !== null && q.ownerUnits + line.quantity > q.purchaseLimit) {
-      lineErrors.push({ code: "LIMIT_EXCEEDED", skuId: line.skuId, limit: q.purchaseLimit, alreadyPurchased: q.ownerUnits, requested: line.quantity });
+      lineErrors.push({
+        code: "LIMIT_EXCEEDED",
+        skuId: line.skuId,
+        limit: q.purchaseLimit,
+        alreadyPurchased: q.ownerUnits,
+        requested: line.quantity,
+      });
     }
   });
   if (lineErrors.length > 0) return linesRefused(lineErrors);
@@ -87,13 +103,19 @@ export function precheck(lines: CheckoutLine[], quotes: (SkuQuote | null | undef
  * currencies, or a total other than the buyer saw (a price can change between
  * the quote and the reservation) refuse the checkout.
  */
-export function assessReserved(reserved: PricedLine[], lineErrors: ProblemItem[], expectedTotal: number | null): ReservedAssessment {
+export function assessReserved(
+  reserved: PricedLine[],
+  lineErrors: ProblemItem[],
+  expectedTotal: number | null,
+): ReservedAssessment {
   if (lineErrors.length > 0) return { ok: false, refusal: linesRefused(lineErrors), releaseReason: "checkout_failed" };
   const items = reserved.map(orderLine);
   const currency = reserved[0]!.currency;
-  if (reserved.some((item) => item.currency !== currency)) return { ok: false, refusal: currencyMismatch(), releaseReason: "checkout_failed" };
+  if (reserved.some((item) => item.currency !== currency))
+    return { ok: false, refusal: currencyMismatch(), releaseReason: "checkout_failed" };
   const total = orderTotal(items);
-  if (expectedTotal !== null && expectedTotal !== total) return { ok: false, refusal: priceChanged(expectedTotal, total, currency), releaseReason: "price_changed" };
+  if (expectedTotal !== null && expectedTotal !== total)
+    return { ok: false, refusal: priceChanged(expectedTotal, total, currency), releaseReason: "price_changed" };
   return { ok: true, items, currency, total };
 }
 

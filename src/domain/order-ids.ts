@@ -9,7 +9,9 @@
 const CHECKOUT_ORDER = /^ord_[0-9a-f]{32}$/;
 const FLASH_ORDER = /^fl_([0-9a-f]{32})\.(\d{1,2})\.([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
 
-export type OrderHome = { kind: "checkout"; orderId: string } | { kind: "flash"; orderId: string; skuId: string; stripe: number };
+export type OrderHome =
+  | { kind: "checkout"; orderId: string }
+  | { kind: "flash"; orderId: string; skuId: string; stripe: number };
 
 export function checkoutOrderId(keyHash: string): string {
   return `ord_${keyHash.slice(0, 32)}`;

@@ -79,7 +79,12 @@ export interface Decision {
 
 /** An order line from a reserved line's price snapshot. */
 export function orderLine(item: ProductSnapshot & { quantity: number; unitPrice: number }): OrderItem {
-  return { ...productSnapshot(item), quantity: item.quantity, unitPrice: item.unitPrice, lineTotal: item.unitPrice * item.quantity };
+  return {
+    ...productSnapshot(item),
+    quantity: item.quantity,
+    unitPrice: item.unitPrice,
+    lineTotal: item.unitPrice * item.quantity,
+  };
 }
 
 export function orderTotal(items: readonly OrderItem[]): number {
@@ -93,12 +98,24 @@ export function isDue(order: Pick<Order, "status" | "expiresAt">, now: number): 
 /** Expiry: only a PENDING order past `expiresAt` expires; anything else is a no-op. */
 export function decideExpiry(order: Order, now: number): Decision | null {
   if (!isDue(order, now)) return null;
-  return { status: "EXPIRED", refundRequired: order.refundRequired, payment: null, effect: "release", events: ["order.expired"] };
+  return {
+    status: "EXPIRED",
+    refundRequired: order.refundRequired,
+    payment: null,
+    effect: "release",
+    events: ["order.expired"],
+  };
 }
 
 export function decideCancel(order: Order): Decision | null {
   if (order.status !== "PENDING") return null;
-  return { status: "CANCELLED", refundRequired: order.refundRequired, payment: null, effect: "release", events: ["order.cancelled"] };
+  return {
+    status: "CANCELLED",
+    refundRequired: order.refundRequired,
+    payment: null,
+    effect: "release",
+    events: ["order.cancelled"],
+  };
 }
 
 function record(event: PaymentEvent, status: PaymentStatus, reason: string | null, now: number): Payment {
@@ -115,7 +132,8 @@ function record(event: PaymentEvent, status: PaymentStatus, reason: string | nul
 }
 
 function mismatch(order: Order, event: PaymentEvent): string | null {
-  if (event.currency !== order.currency) return `currency mismatch: order is ${order.currency}, payment is ${event.currency}`;
+  if (event.currency !== order.currency)
+    return `currency mismatch: order is ${order.currency}, payment is ${event.currency}`;
   if (event.amount !== order.total) return `amount mismatch: order total is ${order.total}, payment is ${event.amount}`;
   return null;
 }
@@ -126,7 +144,12 @@ function mismatch(order: Order, event: PaymentEvent): string | null {
  * stock that was released) and filtered duplicate event / transaction ids.
  */
 export function decidePayment(order: Order, event: PaymentEvent, now: number): Decision {
-  const keep = { status: order.status, refundRequired: order.refundRequired, effect: null, events: [] as OrderEventType[] };
+  const keep = {
+    status: order.status,
+    refundRequired: order.refundRequired,
+    effect: null,
+    events: [] as OrderEventType[],
+  };
   switch (event.type) {
     case "payment.failed":
       return { ...keep, payment: record(event, "FAILED", "reported failed by the payment provider", now) };
@@ -134,22 +157,49 @@ export function decidePayment(order: Order, event: PaymentEvent, now: number): D
       const wrong = mismatch(order, event);
       if (wrong) return { ...keep, payment: record(event, "FAILED", wrong, now) };
       if (order.status === "PENDING") {
-        return { status: "PAID", refundRequired: order.refundRequired, payment: record(event, "SUCCEEDED", null, now), effect: "commit", events: ["order.paid"] };
+        return {
+          status: "PAID",
+          refundRequired: order.refundRequired,
+          payment: record(event, "SUCCEEDED", null, now),
+          effect: "commit",
+          events: ["order.paid"],
+        };
       }
       // Paid after expiry or cancel, or paid twice: the money must go back; stock is never oversold to honour it.
-      const reason = order.status === "PAID" ? "duplicate payment for a paid order" : `payment for a ${order.status.toLowerCase()} order`;
-      return { ...keep, refundRequired: true, payment: record(event, "SUCCEEDED", reason, now), events: ["order.refund_required"] };
+      const reason =
+        order.status === "PAID"
+          ? "duplicate payment for a paid order"
+          : `payment for a ${order.status.toLowerCase()} order`;
+      return {
+        ...keep,
+        refundRequired: true,
+        payment: record(event, "SUCCEEDED", reason, now),
+        events: ["order.refund_required"],
+      };
     }
     case "payment.refunded": {
       const wrong = mismatch(order, event);
       if (order.status === "PAID" && !wrong) {
-        return { status: "REFUNDED", refundRequired: false, payment: record(event, "REFUNDED", null, now), effect: "restock", events: ["order.refunded"] };
+        return {
+          status: "REFUNDED",
+          refundRequired: false,
+          payment: record(event, "REFUNDED", null, now),
+          effect: "restock",
+          events: ["order.refunded"],
+        };
       }
       if (order.refundRequired && event.currency === order.currency) {
         // The refund of a late or duplicate payment settles the flag; stock is untouched.
-        return { ...keep, refundRequired: false, payment: record(event, "REFUNDED", "refund of a payment that was not honoured", now) };
+        return {
+          ...keep,
+          refundRequired: false,
+          payment: record(event, "REFUNDED", "refund of a payment that was not honoured", now),
+        };
       }
-      const reason = wrong && order.status === "PAID" ? `${wrong} (partial refunds are not supported)` : `refund for a ${order.status.toLowerCase()} order`;
+      const reason =
+        wrong && order.status === "PAID"
+          ? `${wrong} (partial refunds are not supported)`
+          : `refund for a ${order.status.toLowerCase()} order`;
       return { ...keep, payment: record(event, "FAILED", reason, now) };
     }
   }
@@ -164,13 +214,24 @@ export function applyDecision(prev: Order, decision: Decision, now: number): Ord
     refundRequired: decision.refundRequired,
     payments: decision.payment ? [...prev.payments, decision.payment] : prev.payments,
     paidAt: decision.status === "PAID" && prev.status !== "PAID" ? at : prev.paidAt,
-    closedAt: decision.status !== "PENDING" && decision.status !== "PAID" && prev.status !== decision.status ? at : prev.closedAt,
+    closedAt:
+      decision.status !== "PENDING" && decision.status !== "PAID" && prev.status !== decision.status
+        ? at
+        : prev.closedAt,
     version: prev.version + 1,
   };
 }
 
 /** A new PENDING order over reserved lines. */
-export function pendingOrder(input: { orderId: string; ownerId: string; source: Order["source"]; items: OrderItem[]; currency: string; expiresAt: number; now: number }): Order {
+export function pendingOrder(input: {
+  orderId: string;
+  ownerId: string;
+  source: Order["source"];
+  items: OrderItem[];
+  currency: string;
+  expiresAt: number;
+  now: number;
+}): Order {
   return {
     orderId: input.orderId,
     ownerId: input.ownerId,

@@ -82,7 +82,11 @@ export interface EventData {
 
 export type EventType = keyof EventData;
 
-export type InventoryEventType = "inventory.reserved" | "inventory.released" | "inventory.committed" | "inventory.restocked";
+export type InventoryEventType =
+  | "inventory.reserved"
+  | "inventory.released"
+  | "inventory.committed"
+  | "inventory.restocked";
 
 export const INVENTORY_EVENT_OF: Record<Movement["kind"], InventoryEventType> = {
   reserve: "inventory.reserved",
@@ -98,6 +102,12 @@ export function queueOf(type: EventType): QueueName {
   return type.startsWith("cart.") ? "cart-events" : "order-events";
 }
 
-export function envelope<T extends EventType>(type: T, aggregateId: string, version: number, data: EventData[T], now = Date.now()): Envelope<T> {
+export function envelope<T extends EventType>(
+  type: T,
+  aggregateId: string,
+  version: number,
+  data: EventData[T],
+  now = Date.now(),
+): Envelope<T> {
   return { id: crypto.randomUUID(), type, occurredAt: new Date(now).toISOString(), aggregateId, version, data };
 }

@@ -110,7 +110,9 @@ export function shedLoad(): MiddlewareHandler<AppEnv> {
     if (!admission || EXEMPT.has(c.req.path)) return next();
     const arrived = Date.now();
     if (!(await admission.enter())) {
-      return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is at capacity; retry in a second", undefined, { "retry-after": "1" });
+      return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is at capacity; retry in a second", undefined, {
+        "retry-after": "1",
+      });
     }
     try {
       await next();

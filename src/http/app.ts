@@ -25,7 +25,12 @@ function buildApp(): Hono<AppEnv> {
   app.use(corsForAllowedOrigins);
   app.use(requestId());
   app.use(shedLoad());
-  app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => problem(c, "PAYLOAD_TOO_LARGE", `the body is larger than ${MAX_BODY_BYTES} bytes`) }));
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problem(c, "PAYLOAD_TOO_LARGE", `the body is larger than ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
   app.onError(onError);
   app.notFound((c) => problem(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   catalogRoutes(app);

@@ -32,14 +32,28 @@ const Version = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 function versionHeader(c: AppContext, name: string): number | null {
   const raw = c.req.header(name);
   if (raw === undefined) return null;
-  const parsed = Version.safeParse(raw.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1"));
-  if (!parsed.success) throw new DomainError("VALIDATION_FAILED", `${name} must be a cart version number`, issuesOf(parsed.error, `header.${name}`));
+  const parsed = Version.safeParse(
+    raw
+      .trim()
+      .replace(/^W\//, "")
+      .replace(/^"(.*)"$/, "$1"),
+  );
+  if (!parsed.success)
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      `${name} must be a cart version number`,
+      issuesOf(parsed.error, `header.${name}`),
+    );
   return parsed.data;
 }
 
 const ifMatch = (c: AppContext) => versionHeader(c, "if-match");
 
-const IF_MATCH_HEADER = { name: "If-Match", required: false, description: "the cart version the client last saw; a stale one is 412 VERSION_CONFLICT" };
+const IF_MATCH_HEADER = {
+  name: "If-Match",
+  required: false,
+  description: "the cart version the client last saw; a stale one is 412 VERSION_CONFLICT",
+};
 
 /** The cart as the actor rendered it (JSON of a CartView), with its version as the ETag. */
 function cartResponse(c: AppContext, version: number, view: string, extra?: Record<string, unknown>): Response {
@@ -70,10 +84,14 @@ async function readCart(c: AppContext, cartKey: string): Promise<{ view: string;
     fromActor.catch(() => undefined);
     const snapshot = await readCartSnapshot(c.env, cartKey);
     if (snapshot && (seen === null || snapshot.version >= seen)) {
-      console.warn(`cart ${cartKey}: actor did not answer (${err instanceof Error ? err.message : err}); served the Redis snapshot v${snapshot.version}`);
+      console.warn(
+        `cart ${cartKey}: actor did not answer (${err instanceof Error ? err.message : err}); served the Redis snapshot v${snapshot.version}`,
+      );
       return { view: JSON.stringify(await renderCart(c.env, snapshot)), version: snapshot.version };
     }
-    throw new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, { "retry-after": "1" });
+    throw new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, {
+      "retry-after": "1",
+    });
   }
 }
 
@@ -94,12 +112,22 @@ type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
 function cartEdit<B extends z.ZodType | undefined = undefined, P extends z.ZodObject | undefined = undefined>(
   app: App,
   op: Omit<Operation<B, undefined, P>, "tag" | "access" | "headers" | "ok"> & { ok?: string },
-  edit: (cart: CartStub, input: { body: Infer<B>; params: Infer<P> }, ifMatch: number | null) => Promise<CartEditOutcome>,
+  edit: (
+    cart: CartStub,
+    input: { body: Infer<B>; params: Infer<P> },
+    ifMatch: number | null,
+  ) => Promise<CartEditOutcome>,
 ): void {
   const { ok = "The whole cart", ...rest } = op;
   route<B, undefined, P>(
     app,
-    { ...rest, tag: "Cart", access: "cart", headers: [IF_MATCH_HEADER], ok: { status: 200, description: ok, schema: CartViewSchema } },
+    {
+      ...rest,
+      tag: "Cart",
+      access: "cart",
+      headers: [IF_MATCH_HEADER],
+      ok: { status: 200, description: ok, schema: CartViewSchema },
+    },
     async (c, { identity, body, params }) => {
       const { cart, view } = unwrap(await edit(cartOf(c, identity.cartKey), { body, params }, ifMatch(c)));
       return cartResponse(c, cart.version, view);
@@ -109,11 +137,25 @@ function cartEdit<B extends z.ZodType | undefined = undefined, P extends z.ZodOb
 
 export function cartRoutes(app: App): void {
   const tag = "Cart";
-  const readHeaders = [{ name: "X-Cart-Version", required: false, description: "the newest cart version this client has seen; an older snapshot is skipped" }];
+  const readHeaders = [
+    {
+      name: "X-Cart-Version",
+      required: false,
+      description: "the newest cart version this client has seen; an older snapshot is skipped",
+    },
+  ];
 
   route(
     app,
-    { method: "get", path: "/v1/cart", tag, summary: "The cart with price markers and totals", access: "cart", headers: readHeaders, ok: { status: 200, description: "The cart", schema: CartViewSchema } },
+    {
+      method: "get",
+      path: "/v1/cart",
+      tag,
+      summary: "The cart with price markers and totals",
+      access: "cart",
+      headers: readHeaders,
+      ok: { status: 200, description: "The cart", schema: CartViewSchema },
+    },
     async (c, { identity }) => {
       const { view, version } = await readCart(c, identity.cartKey);
       return cartResponse(c, version, view);
@@ -122,13 +164,25 @@ export function cartRoutes(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/cart/count", tag, summary: "Line and unit counts (for a cart badge)", access: "cart", headers: readHeaders, ok: { status: 200, description: "Counts", schema: CartCountSchema } },
+    {
+      method: "get",
+      path: "/v1/cart/count",
+      tag,
+      summary: "Line and unit counts (for a cart badge)",
+      access: "cart",
+      headers: readHeaders,
+      ok: { status: 200, description: "Counts", schema: CartCountSchema },
+    },
     async (c, { identity }) => {
       versionHeader(c, "x-cart-version");
-      return c.json(await withTimeout(cartOf(c, identity.cartKey).count(), CART_READ_DEADLINE_MS).catch((err: unknown) => {
-        console.warn(`cart ${identity.cartKey}: count not answered`, err instanceof Error ? err.message : err);
-        throw new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, { "retry-after": "1" });
-      }));
+      return c.json(
+        await withTimeout(cartOf(c, identity.cartKey).count(), CART_READ_DEADLINE_MS).catch((err: unknown) => {
+          console.warn(`cart ${identity.cartKey}: count not answered`, err instanceof Error ? err.message : err);
+          throw new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, {
+            "retry-after": "1",
+          });
+        }),
+      );
     },
   );
 
@@ -140,7 +194,14 @@ export function cartRoutes(app: App): void {
       summary: "Add a SKU (an existing line's quantity is summed)",
       rateLimited: true,
       body: AddItemBody,
-      problems: ["SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "CART_TOO_LARGE", "CURRENCY_MISMATCH", "VERSION_CONFLICT"],
+      problems: [
+        "SKU_UNAVAILABLE",
+        "OUT_OF_STOCK",
+        "LIMIT_EXCEEDED",
+        "CART_TOO_LARGE",
+        "CURRENCY_MISMATCH",
+        "VERSION_CONFLICT",
+      ],
     },
     (cart, { body }, ifMatch) => cart.addItem(body.skuId, body.quantity, ifMatch),
   );
@@ -160,25 +221,49 @@ export function cartRoutes(app: App): void {
 
   cartEdit(
     app,
-    { method: "delete", path: "/v1/cart/items/{skuId}", summary: "Remove one line (idempotent)", params: SkuParams, problems: ["VERSION_CONFLICT"] },
+    {
+      method: "delete",
+      path: "/v1/cart/items/{skuId}",
+      summary: "Remove one line (idempotent)",
+      params: SkuParams,
+      problems: ["VERSION_CONFLICT"],
+    },
     (cart, { params }, ifMatch) => cart.removeItems([params.skuId], ifMatch),
   );
 
   cartEdit(
     app,
-    { method: "post", path: "/v1/cart/items/batch-delete", summary: "Remove several lines", body: BatchDeleteBody, problems: ["VERSION_CONFLICT"] },
+    {
+      method: "post",
+      path: "/v1/cart/items/batch-delete",
+      summary: "Remove several lines",
+      body: BatchDeleteBody,
+      problems: ["VERSION_CONFLICT"],
+    },
     (cart, { body }, ifMatch) => cart.removeItems(body.skuIds, ifMatch),
   );
 
   cartEdit(
     app,
-    { method: "post", path: "/v1/cart/select", summary: "Select or unselect lines: by SKUs, by merchant, or all", body: SelectBody, problems: ["VERSION_CONFLICT"] },
+    {
+      method: "post",
+      path: "/v1/cart/select",
+      summary: "Select or unselect lines: by SKUs, by merchant, or all",
+      body: SelectBody,
+      problems: ["VERSION_CONFLICT"],
+    },
     (cart, { body }, ifMatch) => cart.select(body, ifMatch),
   );
 
   cartEdit(
     app,
-    { method: "delete", path: "/v1/cart", summary: "Clear the cart", ok: "The (empty) cart", problems: ["VERSION_CONFLICT"] },
+    {
+      method: "delete",
+      path: "/v1/cart",
+      summary: "Clear the cart",
+      ok: "The (empty) cart",
+      problems: ["VERSION_CONFLICT"],
+    },
     (cart, _input, ifMatch) => cart.clear(ifMatch),
   );
 
@@ -194,11 +279,17 @@ export function cartRoutes(app: App): void {
       access: "user",
       headers: [IF_MATCH_HEADER],
       body: MergeBody,
-      ok: { status: 200, description: "The user's cart and what the merge did (`merge` is null when there was nothing to merge)", schema: MergeResultSchema },
+      ok: {
+        status: 200,
+        description: "The user's cart and what the merge did (`merge` is null when there was nothing to merge)",
+        schema: MergeResultSchema,
+      },
       problems: ["VERSION_CONFLICT"],
     },
     async (c, { identity, body }) => {
-      const result = unwrap(await cartOf(c, identity.cartKey).merge(`guest:${body.clientCartId.toLowerCase()}`, body.strategy, ifMatch(c)));
+      const result = unwrap(
+        await cartOf(c, identity.cartKey).merge(`guest:${body.clientCartId.toLowerCase()}`, body.strategy, ifMatch(c)),
+      );
       return cartResponse(c, result.cart.version, result.view, { merge: result.merge });
     },
   );
@@ -210,7 +301,8 @@ export function cartRoutes(app: App): void {
       path: "/v1/cart/live/ticket",
       tag,
       summary: "A one-time ticket for opening the live WebSocket from a browser",
-      description: "Browsers cannot set headers on a WebSocket: get a ticket with the usual cart credentials, then connect to /v1/cart/live?ticket=... within 60 s. Each ticket works once.",
+      description:
+        "Browsers cannot set headers on a WebSocket: get a ticket with the usual cart credentials, then connect to /v1/cart/live?ticket=... within 60 s. Each ticket works once.",
       access: "cart",
       ok: { status: 200, description: "The ticket", schema: TicketSchema },
     },
@@ -225,7 +317,7 @@ export function cartRoutes(app: App): void {
       tag,
       summary: "Live cart (WebSocket): every device of the cart receives the new cart on each change",
       description:
-        "Upgrade to a WebSocket. Authenticate with the cart headers (non-browser clients) or `?ticket=` from POST /v1/cart/live/ticket. Messages: `{type:\"cart\", cart}` on connect and after each change; send `ping` for `pong`, `refresh` for the current cart.",
+        'Upgrade to a WebSocket. Authenticate with the cart headers (non-browser clients) or `?ticket=` from POST /v1/cart/live/ticket. Messages: `{type:"cart", cart}` on connect and after each change; send `ping` for `pong`, `refresh` for the current cart.',
       access: "none",
       query: LiveQuery,
       ok: { status: 101, description: "Switching protocols" },
@@ -235,13 +327,16 @@ export function cartRoutes(app: App): void {
       let cartKey: string;
       if (query.ticket !== undefined) {
         const claims = await readTicket(c.env, query.ticket);
-        if (!(await cartOf(c, claims.cartKey).useTicket(claims.nonce, claims.exp))) throw new DomainError("UNAUTHORIZED", "this live ticket was already used");
+        if (!(await cartOf(c, claims.cartKey).useTicket(claims.nonce, claims.exp)))
+          throw new DomainError("UNAUTHORIZED", "this live ticket was already used");
         cartKey = claims.cartKey;
       } else {
         cartKey = (await resolveIdentity(c, "cart")).cartKey;
       }
       if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-        throw new DomainError("UPGRADE_REQUIRED", "connect with a WebSocket (Upgrade: websocket)", undefined, { upgrade: "websocket" });
+        throw new DomainError("UPGRADE_REQUIRED", "connect with a WebSocket (Upgrade: websocket)", undefined, {
+          upgrade: "websocket",
+        });
       }
       return cartOf(c, cartKey).fetch(c.req.raw);
     },

@@ -9,7 +9,14 @@ import { skus } from "../db/schema";
 import { DomainError } from "../domain/errors";
 import type { App } from "./route";
 import { route } from "./route";
-import { ProductListSchema, ProductsQuery, SkuAdminViewSchema, SkuParams, SkuPublicViewSchema, SkuUpsertBody } from "./schemas";
+import {
+  ProductListSchema,
+  ProductsQuery,
+  SkuAdminViewSchema,
+  SkuParams,
+  SkuPublicViewSchema,
+  SkuUpsertBody,
+} from "./schemas";
 
 export function catalogRoutes(app: App): void {
   route(
@@ -19,7 +26,8 @@ export function catalogRoutes(app: App): void {
       path: "/v1/admin/skus/{skuId}",
       tag: "Catalog",
       summary: "Create or update a SKU",
-      description: "`stock` sets the units available for sale now: onHand becomes stock + reserved, so reservations in flight are kept. 201 when created.",
+      description:
+        "`stock` sets the units available for sale now: onHand becomes stock + reserved, so reservations in flight are kept. 201 when created.",
       access: "admin",
       params: SkuParams,
       body: SkuUpsertBody,
@@ -82,7 +90,8 @@ export function catalogRoutes(app: App): void {
       path: "/v1/products",
       tag: "Catalog",
       summary: "Catalog listing (from Postgres)",
-      description: "Active SKUs grouped by product, ordered by product id; `available` here may trail the live value by the queue delay.",
+      description:
+        "Active SKUs grouped by product, ordered by product id; `available` here may trail the live value by the queue delay.",
       access: "none",
       query: ProductsQuery,
       ok: { status: 200, description: "A page of products", schema: ProductListSchema },
@@ -101,7 +110,11 @@ export function catalogRoutes(app: App): void {
           .limit(query.limit + 1);
         const page = products.slice(0, query.limit).map((p) => p.productId);
         const rows = page.length
-          ? await db.select().from(skus).where(and(inArray(skus.productId, page), eq(skus.status, "active"))).orderBy(asc(skus.productId), asc(skus.skuId))
+          ? await db
+              .select()
+              .from(skus)
+              .where(and(inArray(skus.productId, page), eq(skus.status, "active")))
+              .orderBy(asc(skus.productId), asc(skus.skuId))
           : [];
         return { page, rows, more: products.length > query.limit };
       }).catch((err: unknown) => {
@@ -133,4 +146,3 @@ export function catalogRoutes(app: App): void {
     },
   );
 }
-

@@ -14,13 +14,22 @@ import { canonicalJson, sha256Hex } from "./signing";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-const IDEMPOTENCY_HEADER = { name: "Idempotency-Key", required: true, description: "1-255 visible ASCII characters; the same key and body return the same order" };
+const IDEMPOTENCY_HEADER = {
+  name: "Idempotency-Key",
+  required: true,
+  description: "1-255 visible ASCII characters; the same key and body return the same order",
+};
 
 function idempotencyKey(c: AppContext): string {
   const key = c.req.header("idempotency-key");
-  if (key === undefined) throw new DomainError("VALIDATION_FAILED", "the Idempotency-Key header is required", [{ code: "required", path: "header.Idempotency-Key" }]);
+  if (key === undefined)
+    throw new DomainError("VALIDATION_FAILED", "the Idempotency-Key header is required", [
+      { code: "required", path: "header.Idempotency-Key" },
+    ]);
   if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new DomainError("VALIDATION_FAILED", "Idempotency-Key must be 1-255 visible ASCII characters", [{ code: "invalid_format", path: "header.Idempotency-Key" }]);
+    throw new DomainError("VALIDATION_FAILED", "Idempotency-Key must be 1-255 visible ASCII characters", [
+      { code: "invalid_format", path: "header.Idempotency-Key" },
+    ]);
   }
   return key;
 }
@@ -35,7 +44,14 @@ export async function orderIdFor(ownerId: string, key: string): Promise<string> 
 }
 
 export function placedView(o: Order) {
-  return { orderId: o.orderId, status: o.status, items: o.items, total: o.total, currency: o.currency, expiresAt: o.expiresAt };
+  return {
+    orderId: o.orderId,
+    status: o.status,
+    items: o.items,
+    total: o.total,
+    currency: o.currency,
+    expiresAt: o.expiresAt,
+  };
 }
 
 export function checkoutRoutes(app: App): void {
@@ -54,7 +70,15 @@ export function checkoutRoutes(app: App): void {
       body: CheckoutBody,
       bodyOptional: true,
       ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
-      problems: ["CHECKOUT_EMPTY", "SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "SALE_NOT_STARTED", "PRICE_CHANGED", "IDEMPOTENCY_KEY_REUSED"],
+      problems: [
+        "CHECKOUT_EMPTY",
+        "SKU_UNAVAILABLE",
+        "OUT_OF_STOCK",
+        "LIMIT_EXCEEDED",
+        "SALE_NOT_STARTED",
+        "PRICE_CHANGED",
+        "IDEMPOTENCY_KEY_REUSED",
+      ],
     },
     async (c, { identity, body }) => {
       const key = idempotencyKey(c);
@@ -63,7 +87,13 @@ export function checkoutRoutes(app: App): void {
       const orderId = await orderIdFor(identity.cartKey, key);
       const requestHash = await sha256Hex(canonicalJson({ op: "checkout", skuIds, expectedTotal }));
       const placed = unwrap(
-        await c.env.ORDERS.getByName(orderId).placeCheckout({ ownerId: identity.cartKey, requestHash, skuIds, expectedTotal, ttlSeconds: reservationTtlSeconds(c.env) }),
+        await c.env.ORDERS.getByName(orderId).placeCheckout({
+          ownerId: identity.cartKey,
+          requestHash,
+          skuIds,
+          expectedTotal,
+          ttlSeconds: reservationTtlSeconds(c.env),
+        }),
       );
       return c.json(placedView(placed.order), placed.created ? 201 : 200);
     },
@@ -96,7 +126,11 @@ export function checkoutRoutes(app: App): void {
         ttlMs: reservationTtlSeconds(c.env) * 1000,
       });
       if (!placed.ok && placed.code === "OUT_OF_STOCK") {
-        throw new DomainError("SOLD_OUT", placed.detail, placed.errors?.map((e) => ({ ...e, code: "SOLD_OUT" })));
+        throw new DomainError(
+          "SOLD_OUT",
+          placed.detail,
+          placed.errors?.map((e) => ({ ...e, code: "SOLD_OUT" })),
+        );
       }
       const { order, created } = unwrap(placed);
       return c.json(placedView(order), created ? 201 : 200);

@@ -8,12 +8,13 @@ import { DomainError } from "../domain/errors";
 import { constantTimeEqual, hmacSha256Hex, TokenRefused, verifyHs256 } from "./signing";
 
 /** Who is calling: a logged-in user or a guest cart. `cartKey` names their cart actor and owns their orders. */
-export type Identity = { kind: "user"; userId: string; cartKey: string } | { kind: "guest"; clientCartId: string; cartKey: string };
+export type Identity =
+  | { kind: "user"; userId: string; cartKey: string }
+  | { kind: "guest"; clientCartId: string; cartKey: string };
 
 /** Shared with the request schemas (schemas.ts), so admin cart keys follow the same rules. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const USER_ID = /^[\w.@:+-]{1,128}$/;
-
 
 function bearer(c: AppContext): string | null {
   const header = c.req.header("authorization");
@@ -48,20 +49,28 @@ async function verifyToken(env: Env, token: string): Promise<{ sub: string; exp:
   let payload: Record<string, unknown>;
   try {
     if (env.JWT_JWKS_URL) {
-      payload = await verifyWithJwks(token, { jwks_uri: env.JWT_JWKS_URL, allowedAlgorithms: ["RS256", "ES256", "EdDSA"] });
+      payload = await verifyWithJwks(token, {
+        jwks_uri: env.JWT_JWKS_URL,
+        allowedAlgorithms: ["RS256", "ES256", "EdDSA"],
+      });
     } else {
-      if (!env.JWT_SECRET) throw new DomainError("UNAUTHORIZED", "user login is not configured (JWT_SECRET is not set)");
+      if (!env.JWT_SECRET)
+        throw new DomainError("UNAUTHORIZED", "user login is not configured (JWT_SECRET is not set)");
       payload = await verifyHs256(token, env.JWT_SECRET);
     }
   } catch (err) {
     if (err instanceof DomainError) throw err;
     if (err instanceof TokenRefused) throw new DomainError("UNAUTHORIZED", err.message);
-    const reason = err instanceof Error && /expired/i.test(err.name + err.message) ? "the token has expired" : "the token is not valid";
+    const reason =
+      err instanceof Error && /expired/i.test(err.name + err.message)
+        ? "the token has expired"
+        : "the token is not valid";
     throw new DomainError("UNAUTHORIZED", reason);
   }
   if (typeof payload.exp !== "number") throw new DomainError("UNAUTHORIZED", "the token has no `exp` claim");
   const sub = payload.sub;
-  if (typeof sub !== "string" || !USER_ID.test(sub)) throw new DomainError("UNAUTHORIZED", "the token's `sub` is not a valid user id");
+  if (typeof sub !== "string" || !USER_ID.test(sub))
+    throw new DomainError("UNAUTHORIZED", "the token's `sub` is not a valid user id");
   return { sub, exp: payload.exp };
 }
 
@@ -76,11 +85,15 @@ export async function resolveIdentity(c: AppContext, need: "cart" | "user"): Pro
     const userId = await verifyUser(c.env, token);
     return { kind: "user", userId, cartKey: `user:${userId}` };
   }
-  if (need === "user") throw new DomainError("UNAUTHORIZED", "this operation needs a logged-in user (Authorization: Bearer <JWT>)");
+  if (need === "user")
+    throw new DomainError("UNAUTHORIZED", "this operation needs a logged-in user (Authorization: Bearer <JWT>)");
   const cartId = c.req.header("x-cart-id");
-  if (cartId === undefined) throw new DomainError("UNAUTHORIZED", "send Authorization: Bearer <JWT> or X-Cart-Id: <guest cart UUID>");
+  if (cartId === undefined)
+    throw new DomainError("UNAUTHORIZED", "send Authorization: Bearer <JWT> or X-Cart-Id: <guest cart UUID>");
   if (!UUID.test(cartId)) {
-    throw new DomainError("VALIDATION_FAILED", "X-Cart-Id must be a UUID", [{ code: "invalid_format", path: "header.X-Cart-Id", message: "expected a UUID" }]);
+    throw new DomainError("VALIDATION_FAILED", "X-Cart-Id must be a UUID", [
+      { code: "invalid_format", path: "header.X-Cart-Id", message: "expected a UUID" },
+    ]);
   }
   const clientCartId = cartId.toLowerCase();
   return { kind: "guest", clientCartId, cartKey: `guest:${clientCartId}` };
@@ -91,7 +104,8 @@ export async function requireAdmin(c: AppContext): Promise<void> {
   if (!c.env.ADMIN_TOKEN) throw new DomainError("FORBIDDEN", "the admin API is disabled until ADMIN_TOKEN is set");
   const token = bearer(c);
   if (!token) throw new DomainError("UNAUTHORIZED", "admin endpoints need Authorization: Bearer <ADMIN_TOKEN>");
-  if (!(await constantTimeEqual(token, c.env.ADMIN_TOKEN))) throw new DomainError("UNAUTHORIZED", "the admin token is not valid");
+  if (!(await constantTimeEqual(token, c.env.ADMIN_TOKEN)))
+    throw new DomainError("UNAUTHORIZED", "the admin token is not valid");
 }
 
 // ---- one-time tickets for browser WebSockets ------------------------------------------
@@ -113,7 +127,10 @@ function ticketKey(env: Env): string {
 export async function issueTicket(env: Env, cartKey: string): Promise<{ ticket: string; expiresAt: string }> {
   const claims: TicketClaims = { cartKey, exp: Date.now() + TICKET_TTL_MS, nonce: crypto.randomUUID() };
   const body = btoa(JSON.stringify(claims)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-  return { ticket: `${body}.${await hmacSha256Hex(ticketKey(env), body)}`, expiresAt: new Date(claims.exp).toISOString() };
+  return {
+    ticket: `${body}.${await hmacSha256Hex(ticketKey(env), body)}`,
+    expiresAt: new Date(claims.exp).toISOString(),
+  };
 }
 
 export async function readTicket(env: Env, ticket: string): Promise<TicketClaims> {
@@ -127,6 +144,12 @@ export async function readTicket(env: Env, ticket: string): Promise<TicketClaims
   } catch {
     throw invalid;
   }
-  if (typeof claims.exp !== "number" || claims.exp < Date.now() || typeof claims.cartKey !== "string" || typeof claims.nonce !== "string") throw invalid;
+  if (
+    typeof claims.exp !== "number" ||
+    claims.exp < Date.now() ||
+    typeof claims.cartKey !== "string" ||
+    typeof claims.nonce !== "string"
+  )
+    throw invalid;
   return claims;
 }

@@ -20,13 +20,21 @@ export class SchemaComponents {
   /** Registers a named schema directly (e.g. Problem, referenced by every error response). */
   add(name: string, schema: z.ZodType, io: "input" | "output"): void {
     const json = this.of(schema, io);
-    const ref = typeof json.$ref === "string" ? DEFS_REF.exec(json.$ref) ?? /^#\/components\/schemas\/(.+)$/.exec(json.$ref) : null;
+    const ref =
+      typeof json.$ref === "string"
+        ? (DEFS_REF.exec(json.$ref) ?? /^#\/components\/schemas\/(.+)$/.exec(json.$ref))
+        : null;
     if (!ref || ref[1] !== name) this.components[name] = json;
   }
 
   /** The JSON Schema of `schema`, with named parts moved to components. */
   of(schema: z.ZodType, io: "input" | "output"): Json {
-    const raw = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any", reused: "inline" }) as Json;
+    const raw = z.toJSONSchema(schema, {
+      target: "draft-2020-12",
+      io,
+      unrepresentable: "any",
+      reused: "inline",
+    }) as Json;
     const { $schema: _dialect, $defs, ...root } = raw;
     const renamed = new Map<string, string>();
     for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, Json>)) {
@@ -77,9 +85,11 @@ export class SchemaComponents {
     if (Array.isArray(s.enum) && s.enum.length) return s.enum[0];
     for (const key of ["anyOf", "oneOf"] as const) {
       const branches = s[key] as Json[] | undefined;
-      if (branches?.length) return this.example(branches.find((b) => this.resolve(b).type !== "null") ?? branches[0]!, depth + 1);
+      if (branches?.length)
+        return this.example(branches.find((b) => this.resolve(b).type !== "null") ?? branches[0]!, depth + 1);
     }
-    if (Array.isArray(s.allOf)) return Object.assign({}, ...s.allOf.map((part) => this.example(part as Json, depth + 1)));
+    if (Array.isArray(s.allOf))
+      return Object.assign({}, ...s.allOf.map((part) => this.example(part as Json, depth + 1)));
     const type = Array.isArray(s.type) ? (s.type.find((t) => t !== "null") ?? "null") : s.type;
     switch (type) {
       case "object": {
@@ -97,7 +107,9 @@ export class SchemaComponents {
         return stringExample(s);
       case "integer":
       case "number":
-        return typeof s.minimum === "number" ? Math.max(s.minimum, Math.min(1, typeof s.maximum === "number" ? s.maximum : 1)) : 1;
+        return typeof s.minimum === "number"
+          ? Math.max(s.minimum, Math.min(1, typeof s.maximum === "number" ? s.maximum : 1))
+          : 1;
       case "boolean":
         return true;
       case "null":

@@ -11,7 +11,11 @@ import { TITLES as PROBLEM_TITLES, problemType } from "./problem";
 /** Who may call an operation. */
 export type Access = "none" | "cart" | "user" | "admin" | "webhook";
 
-export interface Operation<B extends z.ZodType | undefined = z.ZodType | undefined, Q extends z.ZodObject | undefined = z.ZodObject | undefined, P extends z.ZodObject | undefined = z.ZodObject | undefined> {
+export interface Operation<
+  B extends z.ZodType | undefined = z.ZodType | undefined,
+  Q extends z.ZodObject | undefined = z.ZodObject | undefined,
+  P extends z.ZodObject | undefined = z.ZodObject | undefined,
+> {
   method: "get" | "post" | "put" | "patch" | "delete";
   /** OpenAPI style: /v1/cart/items/{skuId} */
   path: string;
@@ -43,7 +47,16 @@ export const ProblemSchema = z
     status: z.number().int(),
     detail: z.string(),
     code: z.string(),
-    errors: z.array(z.looseObject({ code: z.string(), skuId: z.string().optional(), path: z.string().optional(), message: z.string().optional() })).optional(),
+    errors: z
+      .array(
+        z.looseObject({
+          code: z.string(),
+          skuId: z.string().optional(),
+          path: z.string().optional(),
+          message: z.string().optional(),
+        }),
+      )
+      .optional(),
     requestId: z.string().optional(),
   })
   .meta({ id: "Problem" });
@@ -74,10 +87,16 @@ function problemExample(code: ProblemCode): Record<string, unknown> {
     status: STATUS_OF[code],
     detail: PROBLEM_DETAILS[code] ?? PROBLEM_TITLES[code],
     code,
-    ...(code === "VALIDATION_FAILED" ? { errors: [{ code: "too_small", path: "body.quantity", message: "Too small: expected number to be >=1" }] } : {}),
-    ...(code === "OUT_OF_STOCK" || code === "SOLD_OUT" ? { errors: [{ skuId: "tee-red-m", code, requested: 3, available: 1 }] } : {}),
+    ...(code === "VALIDATION_FAILED"
+      ? { errors: [{ code: "too_small", path: "body.quantity", message: "Too small: expected number to be >=1" }] }
+      : {}),
+    ...(code === "OUT_OF_STOCK" || code === "SOLD_OUT"
+      ? { errors: [{ skuId: "tee-red-m", code, requested: 3, available: 1 }] }
+      : {}),
     ...(code === "LIMIT_EXCEEDED" ? { errors: [{ skuId: "grinder-flash", code, requested: 3, limit: 2 }] } : {}),
-    ...(code === "SALE_NOT_STARTED" ? { errors: [{ skuId: "kettle-flash", code, saleStartsAt: "2026-05-01T09:00:00.000Z" }] } : {}),
+    ...(code === "SALE_NOT_STARTED"
+      ? { errors: [{ skuId: "kettle-flash", code, saleStartsAt: "2026-05-01T09:00:00.000Z" }] }
+      : {}),
     requestId: "5b0f3c9e-2d7a-4b1e-9a55-0c8f7e6d1a23",
   };
 }
@@ -105,19 +124,38 @@ export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
     const parameters: unknown[] = [];
-    for (const [where, schema] of [["path", op.params], ["query", op.query]] as const) {
+    for (const [where, schema] of [
+      ["path", op.params],
+      ["query", op.query],
+    ] as const) {
       if (!schema) continue;
       for (const [name, field] of Object.entries(schema.shape)) {
         const fieldSchema = field as z.ZodType;
         const json = schemas.of(fieldSchema, "input");
-        parameters.push({ name, in: where, required: where === "path" || !fieldSchema.safeParse(undefined).success, schema: json, example: schemas.example(json) });
+        parameters.push({
+          name,
+          in: where,
+          required: where === "path" || !fieldSchema.safeParse(undefined).success,
+          schema: json,
+          example: schemas.example(json),
+        });
       }
     }
-    for (const h of op.headers ?? []) parameters.push({ name: h.name, in: "header", required: h.required, description: h.description, schema: { type: "string" } });
+    for (const h of op.headers ?? [])
+      parameters.push({
+        name: h.name,
+        in: "header",
+        required: h.required,
+        description: h.description,
+        schema: { type: "string" },
+      });
     const responses: Record<string, unknown> = {};
     if (op.ok.schema) {
       const json = schemas.of(op.ok.schema, "output");
-      responses[op.ok.status] = { description: op.ok.description, content: { "application/json": { schema: json, example: schemas.example(json) } } };
+      responses[op.ok.status] = {
+        description: op.ok.description,
+        content: { "application/json": { schema: json, example: schemas.example(json) } },
+      };
     } else {
       responses[op.ok.status] = { description: op.ok.description };
     }
@@ -133,11 +171,19 @@ export function openApiDocument(): Record<string, unknown> {
     for (const [status, list] of byStatus) {
       responses[status] = {
         description: list.join(", "),
-        ...(status === 429 || status === 503 ? { headers: { "Retry-After": { description: "seconds to wait before retrying", schema: { type: "integer" } } } } : {}),
+        ...(status === 429 || status === 503
+          ? {
+              headers: {
+                "Retry-After": { description: "seconds to wait before retrying", schema: { type: "integer" } },
+              },
+            }
+          : {}),
         content: {
           "application/problem+json": {
             schema: { $ref: "#/components/schemas/Problem" },
-            examples: Object.fromEntries(list.map((code) => [code, { summary: PROBLEM_TITLES[code], value: problemExample(code) }])),
+            examples: Object.fromEntries(
+              list.map((code) => [code, { summary: PROBLEM_TITLES[code], value: problemExample(code) }]),
+            ),
           },
         },
       };
@@ -145,7 +191,10 @@ export function openApiDocument(): Record<string, unknown> {
     let requestBody: unknown;
     if (op.body) {
       const json = schemas.of(op.body, "input");
-      requestBody = { required: !op.bodyOptional, content: { "application/json": { schema: json, example: schemas.example(json) } } };
+      requestBody = {
+        required: !op.bodyOptional,
+        content: { "application/json": { schema: json, example: schemas.example(json) } },
+      };
     }
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
@@ -172,16 +221,36 @@ export function openApiDocument(): Record<string, unknown> {
       license: { name: "Proprietary (all rights reserved)", identifier: "LicenseRef-Proprietary" },
     },
     // Relative: the API is served by the same Worker as this document, locally (npm run dev) and in production.
-    servers: [{ url: "/", description: "this deployment (the origin serving this document; http://localhost:8787 under npm run dev)" }],
+    servers: [
+      {
+        url: "/",
+        description: "this deployment (the origin serving this document; http://localhost:8787 under npm run dev)",
+      },
+    ],
     tags: TAGS,
     paths,
     components: {
       schemas: schemas.components,
       securitySchemes: {
-        userJwt: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "HS256 JWT signed with JWT_SECRET; `sub` is the user id; `exp` is required." },
-        guestCart: { type: "apiKey", in: "header", name: "X-Cart-Id", description: "A guest cart id (UUID) the client keeps in localStorage." },
+        userJwt: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "HS256 JWT signed with JWT_SECRET; `sub` is the user id; `exp` is required.",
+        },
+        guestCart: {
+          type: "apiKey",
+          in: "header",
+          name: "X-Cart-Id",
+          description: "A guest cart id (UUID) the client keeps in localStorage.",
+        },
         adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
-        paymentSignature: { type: "apiKey", in: "header", name: "Payment-Signature", description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' },
+        paymentSignature: {
+          type: "apiKey",
+          in: "header",
+          name: "Payment-Signature",
+          description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
+        },
       },
     },
   };

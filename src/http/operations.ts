@@ -36,7 +36,8 @@ async function health(env: Env): Promise<Health> {
   const now = Date.now();
   const entry = healthCache.get(key) ?? { value: null, at: 0, refreshingSince: 0 };
   healthCache.set(key, entry);
-  if (entry.value && (now - entry.at < HEALTH_TTL_MS || now - entry.refreshingSince < HEALTH_TIMEOUT_MS * 2)) return entry.value;
+  if (entry.value && (now - entry.at < HEALTH_TTL_MS || now - entry.refreshingSince < HEALTH_TIMEOUT_MS * 2))
+    return entry.value;
   entry.refreshingSince = now;
   const [postgres, redis] = await Promise.all([checkPostgres(env), checkRedis(env)]);
   entry.value = { postgres: postgres.state, redis, inventory: postgres.inventory };
@@ -48,7 +49,10 @@ async function health(env: Env): Promise<Health> {
 async function checkPostgres(env: Env): Promise<{ state: string; inventory: string }> {
   if (!databaseConfigured(env)) return { state: "not configured", inventory: "unknown" };
   try {
-    const drifting = await withTimeout(withDatabase(env, (db) => openDrift(db)), HEALTH_TIMEOUT_MS);
+    const drifting = await withTimeout(
+      withDatabase(env, (db) => openDrift(db)),
+      HEALTH_TIMEOUT_MS,
+    );
     return { state: "ok", inventory: drifting === 0 ? "ok" : `drift on ${drifting} SKU(s): POST /v1/admin/reconcile` };
   } catch (err) {
     console.warn("healthz: postgres", err instanceof Error ? err.message : err);
@@ -75,13 +79,17 @@ export function operationRoutes(app: App): void {
       path: "/healthz",
       tag: "Operations",
       summary: "Health: the Worker answers; Postgres and Redis are checked",
-      description: "Always 200 while the Worker runs: `degraded` (not down) when a dependency is missing or unreachable; carts and orders keep working on the actors. Never shed under load; dependency checks are time-boxed (0.5 s) and reused for 5 s.",
+      description:
+        "Always 200 while the Worker runs: `degraded` (not down) when a dependency is missing or unreachable; carts and orders keep working on the actors. Never shed under load; dependency checks are time-boxed (0.5 s) and reused for 5 s.",
       access: "none",
       ok: { status: 200, description: "Health", schema: HealthSchema },
     },
     async (c) => {
       const { postgres, redis, inventory } = await health(c.env);
-      return c.json({ status: postgres === "ok" && redis === "ok" ? "ok" : "degraded", checks: { postgres, redis, inventory } });
+      return c.json({
+        status: postgres === "ok" && redis === "ok" ? "ok" : "degraded",
+        checks: { postgres, redis, inventory },
+      });
     },
   );
 
@@ -94,7 +102,11 @@ export function operationRoutes(app: App): void {
       summary: "Write one cart to Postgres now",
       access: "admin",
       params: CartKeyParams,
-      ok: { status: 200, description: "Written", schema: z.object({ cartKey: z.string(), version: z.number().int(), lines: z.number().int() }) },
+      ok: {
+        status: 200,
+        description: "Written",
+        schema: z.object({ cartKey: z.string(), version: z.number().int(), lines: z.number().int() }),
+      },
       problems: ["DEPENDENCY_UNAVAILABLE"],
     },
     async (c, { params }) => {
@@ -103,7 +115,10 @@ export function operationRoutes(app: App): void {
         return c.json({ cartKey, ...(await c.env.CARTS.getByName(cartKey).syncToPostgres()) });
       } catch (err) {
         console.error(`admin sync of ${cartKey} failed`, err);
-        throw new DomainError("DEPENDENCY_UNAVAILABLE", "Postgres is unavailable; the cart stays queued for the hourly sync");
+        throw new DomainError(
+          "DEPENDENCY_UNAVAILABLE",
+          "Postgres is unavailable; the cart stays queued for the hourly sync",
+        );
       }
     },
   );
@@ -116,7 +131,11 @@ export function operationRoutes(app: App): void {
       tag: "Operations",
       summary: "Run the hourly cart sync now",
       access: "admin",
-      ok: { status: 200, description: "How many carts emitted a snapshot", schema: z.object({ carts: z.number().int(), source: z.string() }) },
+      ok: {
+        status: 200,
+        description: "How many carts emitted a snapshot",
+        schema: z.object({ carts: z.number().int(), source: z.string() }),
+      },
       problems: ["DEPENDENCY_UNAVAILABLE"],
     },
     async (c) => {
@@ -124,7 +143,10 @@ export function operationRoutes(app: App): void {
         return c.json(await syncChangedCarts(c.env));
       } catch (err) {
         console.error("admin sync failed", err);
-        throw new DomainError("DEPENDENCY_UNAVAILABLE", "neither Redis nor Postgres can list the changed carts right now");
+        throw new DomainError(
+          "DEPENDENCY_UNAVAILABLE",
+          "neither Redis nor Postgres can list the changed carts right now",
+        );
       }
     },
   );

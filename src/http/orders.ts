@@ -12,7 +12,13 @@ import { route } from "./route";
 import { OrderListSchema, OrderParams, OrderSchema, OrdersQuery } from "./schemas";
 
 export function orderView(o: Order) {
-  return { ...placedView(o), createdAt: o.createdAt, paidAt: o.paidAt, refundRequired: o.refundRequired, payments: o.payments };
+  return {
+    ...placedView(o),
+    createdAt: o.createdAt,
+    paidAt: o.paidAt,
+    refundRequired: o.refundRequired,
+    payments: o.payments,
+  };
 }
 
 /** The order's home; anything that is not a well-formed order id is simply not found (and never wakes an actor). */
@@ -27,11 +33,15 @@ function parseCursor(cursor: string | undefined): { createdAt: string; orderId: 
   if (!cursor) return null;
   const at = cursor.lastIndexOf("|");
   const createdAt = cursor.slice(0, at);
-  if (at < 0 || Number.isNaN(Date.parse(createdAt))) throw new DomainError("VALIDATION_FAILED", "cursor is not one this API returned", [{ code: "invalid_cursor", path: "query.cursor" }]);
+  if (at < 0 || Number.isNaN(Date.parse(createdAt)))
+    throw new DomainError("VALIDATION_FAILED", "cursor is not one this API returned", [
+      { code: "invalid_cursor", path: "query.cursor" },
+    ]);
   return { createdAt, orderId: cursor.slice(at + 1) };
 }
 
-const newestFirst = (a: Order, b: Order) => (a.createdAt === b.createdAt ? (a.orderId < b.orderId ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1);
+const newestFirst = (a: Order, b: Order) =>
+  a.createdAt === b.createdAt ? (a.orderId < b.orderId ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1;
 
 export function orderRoutes(app: App): void {
   route(
@@ -62,7 +72,11 @@ export function orderRoutes(app: App): void {
       summary: "The caller's orders, newest first",
       access: "cart",
       query: OrdersQuery,
-      ok: { status: 200, description: "A page of orders; pass `next` as `cursor` for the following page", schema: OrderListSchema },
+      ok: {
+        status: 200,
+        description: "A page of orders; pass `next` as `cursor` for the following page",
+        schema: OrderListSchema,
+      },
     },
     async (c, { identity, query }) => {
       // Two indexes, each asked for one more than a page after the cursor: the cart's

@@ -19,7 +19,12 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
  * timestamps beyond the tolerance are refused, so a captured request cannot
  * be replayed later.
  */
-export async function verifyPaymentSignature(secret: string, header: string | undefined, rawBody: string, nowMs = Date.now()): Promise<boolean> {
+export async function verifyPaymentSignature(
+  secret: string,
+  header: string | undefined,
+  rawBody: string,
+  nowMs = Date.now(),
+): Promise<boolean> {
   if (!header || header.length > 2048) return false;
   let t: number | null = null;
   const signatures: string[] = [];
@@ -52,13 +57,20 @@ export function paymentRoutes(app: App): void {
       ok: {
         status: 200,
         description: "Received",
-        schema: z.object({ received: z.literal(true), duplicate: z.boolean(), orderId: z.string(), status: z.string(), refundRequired: z.boolean() }),
+        schema: z.object({
+          received: z.literal(true),
+          duplicate: z.boolean(),
+          orderId: z.string(),
+          status: z.string(),
+          refundRequired: z.boolean(),
+        }),
       },
       problems: ["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"],
     },
     async (c) => {
       const secret = c.env.PAYMENT_WEBHOOK_SECRET;
-      if (!secret) throw new DomainError("FORBIDDEN", "payment webhooks are refused until PAYMENT_WEBHOOK_SECRET is set");
+      if (!secret)
+        throw new DomainError("FORBIDDEN", "payment webhooks are refused until PAYMENT_WEBHOOK_SECRET is set");
       const raw = await c.req.text();
       if (!(await verifyPaymentSignature(secret, c.req.header("payment-signature"), raw))) {
         throw new DomainError("UNAUTHORIZED", "the Payment-Signature is missing, invalid or stale");
@@ -70,14 +82,21 @@ export function paymentRoutes(app: App): void {
         throw new DomainError("VALIDATION_FAILED", "the body is not valid JSON");
       }
       const parsed = PaymentWebhookBody.safeParse(json);
-      if (!parsed.success) throw new DomainError("VALIDATION_FAILED", "the webhook body is not valid", issuesOf(parsed.error, "body"));
+      if (!parsed.success)
+        throw new DomainError("VALIDATION_FAILED", "the webhook body is not valid", issuesOf(parsed.error, "body"));
       const event = parsed.data;
       const desk = orderDesk(c.env, event.orderId);
       if (!desk || !(await desk.get())) throw new DomainError("NOT_FOUND", `no order ${event.orderId}`);
       // Provider ids are unique across orders: ids another order used first never pay this one.
       const usedBy = await foreignPaymentOwner(c.env, event);
       const { order, duplicate } = unwrap(await desk.applyPayment(event, usedBy));
-      return c.json({ received: true as const, duplicate, orderId: order.orderId, status: order.status, refundRequired: order.refundRequired });
+      return c.json({
+        received: true as const,
+        duplicate,
+        orderId: order.orderId,
+        status: order.status,
+        refundRequired: order.refundRequired,
+      });
     },
   );
 }

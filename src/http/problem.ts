@@ -48,7 +48,13 @@ export function problemType(code: ProblemCode): string {
 }
 
 /** An RFC 9457 problem+json response. */
-export function problem(c: Context, code: ProblemCode, detail: string, errors?: ProblemItem[], headers?: Record<string, string>): Response {
+export function problem(
+  c: Context,
+  code: ProblemCode,
+  detail: string,
+  errors?: ProblemItem[],
+  headers?: Record<string, string>,
+): Response {
   const status = STATUS_OF[code];
   const body: Problem = { type: problemType(code), title: TITLES[code], status, detail, code };
   if (errors && errors.length > 0) body.errors = errors;
@@ -56,7 +62,11 @@ export function problem(c: Context, code: ProblemCode, detail: string, errors?: 
   if (requestId) body.requestId = requestId;
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/problem+json", ...(requestId ? { "x-request-id": requestId } : {}), ...headers },
+    headers: {
+      "content-type": "application/problem+json",
+      ...(requestId ? { "x-request-id": requestId } : {}),
+      ...headers,
+    },
   });
 }
 
@@ -69,14 +79,17 @@ export function problem(c: Context, code: ProblemCode, detail: string, errors?: 
 export function onError(err: Error, c: Context): Response {
   if (err instanceof DomainError) return problem(c, err.code, err.detail, err.errors, err.headers);
   if (err instanceof HTTPException) {
-    const code = (Object.entries(STATUS_OF).find(([, s]) => s === err.status)?.[0] ?? "VALIDATION_FAILED") as ProblemCode;
+    const code = (Object.entries(STATUS_OF).find(([, s]) => s === err.status)?.[0] ??
+      "VALIDATION_FAILED") as ProblemCode;
     return problem(c, code, err.message || TITLES[code]);
   }
   const flags = err as Error & { retryable?: boolean; overloaded?: boolean; durableObjectReset?: boolean };
   console.error(`request ${c.get("requestId" as never) ?? "-"} ${c.req.method} ${c.req.path} failed:`, err);
   // An actor that is overloaded or was reset mid-request: the client retries (with the same Idempotency-Key for buys).
   if (flags.overloaded || flags.retryable || flags.durableObjectReset) {
-    return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is busy; retry shortly", undefined, { "retry-after": "1" });
+    return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is busy; retry shortly", undefined, {
+      "retry-after": "1",
+    });
   }
   return problem(c, "INTERNAL", "an unexpected error occurred; it has been logged");
 }

@@ -25,7 +25,11 @@ export function reconcileRoutes(app: App): void {
       description:
         "Runs the hourly reconciliation now. Each drift (actor counters minus audit sums) is listed and recorded; a drift already seen by the previous run with the actor unchanged is repaired with one `reconcile` audit row, the actor being the source of truth.",
       access: "admin",
-      ok: { status: 200, description: "What was checked, what drifts, what was repaired", schema: ReconcileReportSchema },
+      ok: {
+        status: 200,
+        description: "What was checked, what drifts, what was repaired",
+        schema: ReconcileReportSchema,
+      },
       problems: ["DEPENDENCY_UNAVAILABLE"],
     },
     async (c) => {
@@ -33,7 +37,10 @@ export function reconcileRoutes(app: App): void {
         return c.json(await reconcileInventory(c.env));
       } catch (err) {
         console.error("reconciliation failed", err);
-        throw new DomainError("DEPENDENCY_UNAVAILABLE", "Postgres is unavailable; the reconciliation runs again with the hourly cron");
+        throw new DomainError(
+          "DEPENDENCY_UNAVAILABLE",
+          "Postgres is unavailable; the reconciliation runs again with the hourly cron",
+        );
       }
     },
   );

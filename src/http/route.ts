@@ -21,25 +21,35 @@ export interface Input<B, Q, P> {
 
 /** Turns zod issues into problem `errors` entries. */
 export function issuesOf(error: z.ZodError, prefix: string): ProblemItem[] {
-  return error.issues.map((issue) => ({ code: issue.code, path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."), message: issue.message }));
+  return error.issues.map((issue) => ({
+    code: issue.code,
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."),
+    message: issue.message,
+  }));
 }
 
 function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new DomainError("VALIDATION_FAILED", `the ${where} is not valid`, issuesOf(parsed.error, where));
+  if (!parsed.success)
+    throw new DomainError("VALIDATION_FAILED", `the ${where} is not valid`, issuesOf(parsed.error, where));
   return parsed.data;
 }
 
 const JSON_TYPE = /^application\/([\w.+-]*\+)?json\s*(;|$)/i;
 
 /** Reads and validates a JSON body: 415 for another media type, 400 for bad JSON or a body that does not match. */
-export async function readJsonBody<S extends z.ZodType>(c: AppContext, schema: S, optional = false): Promise<z.output<S>> {
+export async function readJsonBody<S extends z.ZodType>(
+  c: AppContext,
+  schema: S,
+  optional = false,
+): Promise<z.output<S>> {
   const text = await c.req.text();
   if (text.trim() === "") {
     if (optional) return parseWith(schema, {}, "body");
     throw new DomainError("VALIDATION_FAILED", "a JSON body is required");
   }
-  if (!JSON_TYPE.test(c.req.header("content-type") ?? "")) throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+  if (!JSON_TYPE.test(c.req.header("content-type") ?? ""))
+    throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -60,13 +70,17 @@ const LOOPBACK = /^(?:127\.|::1$|::ffff:127\.)/;
 async function enforceRateLimit(c: AppContext, identity: Identity | null): Promise<void> {
   const ip = c.req.header("cf-connecting-ip");
   const checks: Promise<{ success: boolean }>[] = [];
-  if (c.env.BUY_RATE_LIMITER) checks.push(c.env.BUY_RATE_LIMITER.limit({ key: identity?.cartKey ?? ip ?? "anonymous" }));
+  if (c.env.BUY_RATE_LIMITER)
+    checks.push(c.env.BUY_RATE_LIMITER.limit({ key: identity?.cartKey ?? ip ?? "anonymous" }));
   // Loopback never reaches a deployed Worker; locally every client shares it (dev stack, tests, benchmarks).
-  if (c.env.GUEST_IP_RATE_LIMITER && identity?.kind !== "user" && ip && !LOOPBACK.test(ip)) checks.push(c.env.GUEST_IP_RATE_LIMITER.limit({ key: ip }));
+  if (c.env.GUEST_IP_RATE_LIMITER && identity?.kind !== "user" && ip && !LOOPBACK.test(ip))
+    checks.push(c.env.GUEST_IP_RATE_LIMITER.limit({ key: ip }));
   const results = await Promise.all(checks);
   if (results.some((r) => !r.success)) {
     const period = c.env.RATE_LIMIT_PERIOD_SECONDS ?? "10";
-    throw new DomainError("RATE_LIMITED", `too many buy requests; retry in ${period} s`, undefined, { "retry-after": period });
+    throw new DomainError("RATE_LIMITED", `too many buy requests; retry in ${period} s`, undefined, {
+      "retry-after": period,
+    });
   }
 }
 
@@ -80,7 +94,11 @@ export function honoPath(path: string): string {
  * document from the same zod schemas. Authentication, rate limiting and
  * validation happen here, in that order, so handlers only see valid input.
  */
-export function route<B extends z.ZodType | undefined, Q extends z.ZodObject | undefined, P extends z.ZodObject | undefined>(
+export function route<
+  B extends z.ZodType | undefined,
+  Q extends z.ZodObject | undefined,
+  P extends z.ZodObject | undefined,
+>(
   app: App,
   op: Operation<B, Q, P> & { rawBody?: boolean },
   handler: (c: AppContext, input: Input<Infer<B>, Infer<Q>, Infer<P>>) => Promise<Response> | Response,

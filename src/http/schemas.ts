@@ -31,8 +31,16 @@ export const SkuId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit")
   .meta({ example: "sku-red-shirt-m" });
-export const Currency = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code such as USD").meta({ example: "USD" });
-export const Money = z.number().int().min(0).max(100_000_000_000).meta({ description: "integer amount in minor units (cents)" });
+export const Currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, "an ISO 4217 code such as USD")
+  .meta({ example: "USD" });
+export const Money = z
+  .number()
+  .int()
+  .min(0)
+  .max(100_000_000_000)
+  .meta({ description: "integer amount in minor units (cents)" });
 export const Quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
 /**
  * Control characters (C0 with NUL, DEL, C1) and unpaired surrogates: never
@@ -48,7 +56,10 @@ export const Text = (max: number) => z.string().trim().min(1).max(max).refine(no
 const Spec = z
   .union([
     Text(200).meta({ description: "a free-text variant label", example: "Red / M" }),
-    z.record(Text(64), Text(256)).refine((s) => Object.keys(s).length <= 50, "at most 50 attributes").meta({ example: { color: "Red", size: "M" } }),
+    z
+      .record(Text(64), Text(256))
+      .refine((s) => Object.keys(s).length <= 50, "at most 50 attributes")
+      .meta({ example: { color: "Red", size: "M" } }),
   ])
   .meta({ description: "the variant as the merchant writes it: a label or attribute -> value; shown as given" });
 const HttpsUrl = z
@@ -56,48 +67,67 @@ const HttpsUrl = z
   .max(2048)
   .regex(/^https:\/\/[^\s\p{Cc}\p{Cs}]+$/u, "an https: URL")
   .meta({ example: "https://cdn.example.com/p/tee-red-m.jpg" });
-export const GuestCartId = z.string().regex(GUEST_CART_ID, "a UUID").meta({ description: "a guest cart id (UUID)", example: EXAMPLE.guestCartId });
-export const OrderId = z.string().regex(ORDER_ID, "an order id as returned by checkout or flash buy").meta({ example: EXAMPLE.checkoutOrderId });
+export const GuestCartId = z
+  .string()
+  .regex(GUEST_CART_ID, "a UUID")
+  .meta({ description: "a guest cart id (UUID)", example: EXAMPLE.guestCartId });
+export const OrderId = z
+  .string()
+  .regex(ORDER_ID, "an order id as returned by checkout or flash buy")
+  .meta({ example: EXAMPLE.checkoutOrderId });
 const Iso = z.string().meta({ format: "date-time" });
 
 // ---- catalog -----------------------------------------------------------------------------
 
 export const SkuParams = z.object({ skuId: SkuId });
 
-export const SkuUpsertBody = z.strictObject({
-  productId: Text(128),
-  name: Text(200),
-  image: HttpsUrl.nullable().optional(),
-  spec: Spec.nullable().optional(),
-  merchantId: Text(128),
-  price: Money,
-  currency: Currency.default("USD"),
-  status: z.enum(["active", "inactive"]),
-  stock: z.number().int().min(0).max(10_000_000).meta({ description: "units available for sale now (onHand becomes stock + reserved)" }),
-  purchaseLimit: z.number().int().min(1).max(MAX_LINE_QUANTITY).nullable().optional().meta({ description: "units per customer across cart, checkout and flash buys" }),
-  stripes: z.number().int().min(1).max(64).default(1).meta({ description: "stock stripes for a hot SKU" }),
-  saleStartsAt: z.iso
-    .datetime({ offset: true })
-    .nullable()
-    .optional()
-    .meta({ description: "a flash sale's opening; before it, flash buys and adds answer SALE_NOT_STARTED", example: "2026-12-01T09:00:00Z" }),
-}).meta({
-  examples: [
-    {
-      productId: "tee-classic",
-      name: "Classic Tee - Red, M",
-      image: "https://images.example.com/demo/tee-red-m.jpg",
-      spec: "Red / M",
-      merchantId: "m-threads",
-      price: 1999,
-      currency: "USD",
-      status: "active",
-      stock: 120,
-      purchaseLimit: 5,
-      stripes: 1,
-    },
-  ],
-});
+export const SkuUpsertBody = z
+  .strictObject({
+    productId: Text(128),
+    name: Text(200),
+    image: HttpsUrl.nullable().optional(),
+    spec: Spec.nullable().optional(),
+    merchantId: Text(128),
+    price: Money,
+    currency: Currency.default("USD"),
+    status: z.enum(["active", "inactive"]),
+    stock: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000_000)
+      .meta({ description: "units available for sale now (onHand becomes stock + reserved)" }),
+    purchaseLimit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_LINE_QUANTITY)
+      .nullable()
+      .optional()
+      .meta({ description: "units per customer across cart, checkout and flash buys" }),
+    stripes: z.number().int().min(1).max(64).default(1).meta({ description: "stock stripes for a hot SKU" }),
+    saleStartsAt: z.iso.datetime({ offset: true }).nullable().optional().meta({
+      description: "a flash sale's opening; before it, flash buys and adds answer SALE_NOT_STARTED",
+      example: "2026-12-01T09:00:00Z",
+    }),
+  })
+  .meta({
+    examples: [
+      {
+        productId: "tee-classic",
+        name: "Classic Tee - Red, M",
+        image: "https://images.example.com/demo/tee-red-m.jpg",
+        spec: "Red / M",
+        merchantId: "m-threads",
+        price: 1999,
+        currency: "USD",
+        status: "active",
+        stock: 120,
+        purchaseLimit: 5,
+        stripes: 1,
+      },
+    ],
+  });
 
 const SkuCommon = {
   ...productSnapshotShape,
@@ -105,17 +135,43 @@ const SkuCommon = {
   currency: z.string(),
   status: z.enum(["active", "inactive"]),
   purchaseLimit: z.number().int().nullable(),
-  saleStartsAt: z.string().nullable().meta({ description: "a flash sale's opening (ISO time), for a countdown; null = on sale" }),
+  saleStartsAt: z
+    .string()
+    .nullable()
+    .meta({ description: "a flash sale's opening (ISO time), for a countdown; null = on sale" }),
   version: z.number().int(),
 };
 
-const SKU_EXAMPLE = { ...EXAMPLE.line, price: 1999, currency: "USD", status: "active", purchaseLimit: 5, saleStartsAt: null, version: 3 } as const;
+const SKU_EXAMPLE = {
+  ...EXAMPLE.line,
+  price: 1999,
+  currency: "USD",
+  status: "active",
+  purchaseLimit: 5,
+  saleStartsAt: null,
+  version: 3,
+} as const;
 
-export const SkuPublicViewSchema = z.object({ ...SkuCommon, available: z.number().int() }).meta({ id: "Sku", examples: [{ ...SKU_EXAMPLE, available: 117 }] });
+export const SkuPublicViewSchema = z
+  .object({ ...SkuCommon, available: z.number().int() })
+  .meta({ id: "Sku", examples: [{ ...SKU_EXAMPLE, available: 117 }] });
 
 export const SkuAdminViewSchema = z
-  .object({ ...SkuCommon, stripes: z.number().int(), onHand: z.number().int(), reserved: z.number().int(), sold: z.number().int(), available: z.number().int(), updatedAt: Iso })
-  .meta({ id: "SkuAdmin", examples: [{ ...SKU_EXAMPLE, stripes: 1, onHand: 118, reserved: 1, sold: 2, available: 117, updatedAt: EXAMPLE.at }] });
+  .object({
+    ...SkuCommon,
+    stripes: z.number().int(),
+    onHand: z.number().int(),
+    reserved: z.number().int(),
+    sold: z.number().int(),
+    available: z.number().int(),
+    updatedAt: Iso,
+  })
+  .meta({
+    id: "SkuAdmin",
+    examples: [
+      { ...SKU_EXAMPLE, stripes: 1, onHand: 118, reserved: 1, sold: 2, available: 117, updatedAt: EXAMPLE.at },
+    ],
+  });
 
 export const ProductsQuery = z.object({
   merchantId: Text(128).optional(),
@@ -123,46 +179,65 @@ export const ProductsQuery = z.object({
   cursor: Text(256).optional(),
 });
 
-export const ProductListSchema = z.object({
-  items: z.array(
-    z.object({
-      productId: z.string(),
-      merchantId: z.string(),
-      name: z.string(),
-      image: z.string().nullable(),
-      priceRange: z.object({ min: z.number().int(), max: z.number().int(), currency: z.string() }),
-      skus: z.array(SkuPublicViewSchema.omit({ version: true })),
-    }),
-  ),
-  next: z.string().nullable(),
-}).meta({
-  examples: [
-    {
-      items: [
-        {
-          productId: "tee-classic",
-          merchantId: "m-threads",
-          name: "Classic Tee - Red, M",
-          image: "https://images.example.com/demo/tee-red-m.jpg",
-          priceRange: { min: 1999, max: 1999, currency: "USD" },
-          skus: [{ ...EXAMPLE.line, price: 1999, currency: "USD", status: "active", purchaseLimit: 5, saleStartsAt: null, available: 117 }],
-        },
-      ],
-      next: "tee-classic",
-    },
-  ],
-});
+export const ProductListSchema = z
+  .object({
+    items: z.array(
+      z.object({
+        productId: z.string(),
+        merchantId: z.string(),
+        name: z.string(),
+        image: z.string().nullable(),
+        priceRange: z.object({ min: z.number().int(), max: z.number().int(), currency: z.string() }),
+        skus: z.array(SkuPublicViewSchema.omit({ version: true })),
+      }),
+    ),
+    next: z.string().nullable(),
+  })
+  .meta({
+    examples: [
+      {
+        items: [
+          {
+            productId: "tee-classic",
+            merchantId: "m-threads",
+            name: "Classic Tee - Red, M",
+            image: "https://images.example.com/demo/tee-red-m.jpg",
+            priceRange: { min: 1999, max: 1999, currency: "USD" },
+            skus: [
+              {
+                ...EXAMPLE.line,
+                price: 1999,
+                currency: "USD",
+                status: "active",
+                purchaseLimit: 5,
+                saleStartsAt: null,
+                available: 117,
+              },
+            ],
+          },
+        ],
+        next: "tee-classic",
+      },
+    ],
+  });
 
 // ---- cart -----------------------------------------------------------------------------------
 
-export const AddItemBody = z.strictObject({ skuId: SkuId, quantity: Quantity }).meta({ examples: [{ skuId: "tee-red-m", quantity: 2 }] });
+export const AddItemBody = z
+  .strictObject({ skuId: SkuId, quantity: Quantity })
+  .meta({ examples: [{ skuId: "tee-red-m", quantity: 2 }] });
 
 export const UpdateItemBody = z
-  .strictObject({ quantity: z.number().int().min(0).max(MAX_LINE_QUANTITY).optional(), selected: z.boolean().optional() })
+  .strictObject({
+    quantity: z.number().int().min(0).max(MAX_LINE_QUANTITY).optional(),
+    selected: z.boolean().optional(),
+  })
   .refine((b) => b.quantity !== undefined || b.selected !== undefined, "give quantity and/or selected")
   .meta({ examples: [{ quantity: 3 }] });
 
-export const BatchDeleteBody = z.strictObject({ skuIds: z.array(SkuId).min(1).max(MAX_CART_LINES) }).meta({ examples: [{ skuIds: ["tee-red-m", "mug-stoneware"] }] });
+export const BatchDeleteBody = z
+  .strictObject({ skuIds: z.array(SkuId).min(1).max(MAX_CART_LINES) })
+  .meta({ examples: [{ skuIds: ["tee-red-m", "mug-stoneware"] }] });
 
 export const SelectBody = z
   .strictObject({
@@ -171,7 +246,10 @@ export const SelectBody = z
     merchantId: Text(128).optional(),
     all: z.literal(true).optional(),
   })
-  .refine((b) => [b.skuIds, b.merchantId, b.all].filter((x) => x !== undefined).length === 1, "give exactly one of skuIds, merchantId, all")
+  .refine(
+    (b) => [b.skuIds, b.merchantId, b.all].filter((x) => x !== undefined).length === 1,
+    "give exactly one of skuIds, merchantId, all",
+  )
   .meta({ examples: [{ selected: true, merchantId: "m-threads" }] });
 
 export const MergeBody = z
@@ -185,7 +263,9 @@ const CartLineSchema = z.object({
   unitPrice: z.number().int().meta({ description: "price when the line was added" }),
   currentPrice: z.number().int(),
   priceChange: z.enum(["up", "down"]).nullable(),
-  available: z.boolean().meta({ description: "the line can be checked out as it is (active, in stock, within the limit)" }),
+  available: z
+    .boolean()
+    .meta({ description: "the line can be checked out as it is (active, in stock, within the limit)" }),
   outOfStock: z.boolean(),
   limitExceeded: z.boolean(),
   lineTotal: z.number().int().meta({ description: "currentPrice x quantity" }),
@@ -238,23 +318,54 @@ export const MergeResultSchema = CartViewSchema.extend({
       strategy: z.string(),
       from: z.string(),
       merged: z.number().int(),
-      clamped: z.array(z.object({ skuId: z.string(), requested: z.number().int(), applied: z.number().int(), code: z.string() })),
+      clamped: z.array(
+        z.object({ skuId: z.string(), requested: z.number().int(), applied: z.number().int(), code: z.string() }),
+      ),
     })
     .nullable(),
 }).meta({
-  examples: [{ ...CART_EXAMPLE, merge: { strategy: "sum", from: `guest:${EXAMPLE.guestCartId}`, merged: 1, clamped: [{ skuId: "grinder-flash", requested: 3, applied: 2, code: "LIMIT_EXCEEDED" }] } }],
+  examples: [
+    {
+      ...CART_EXAMPLE,
+      merge: {
+        strategy: "sum",
+        from: `guest:${EXAMPLE.guestCartId}`,
+        merged: 1,
+        clamped: [{ skuId: "grinder-flash", requested: 3, applied: 2, code: "LIMIT_EXCEEDED" }],
+      },
+    },
+  ],
 });
 
-export const CartCountSchema = z.object({ totalQuantity: z.number().int(), totalItems: z.number().int() }).meta({ examples: [{ totalQuantity: 2, totalItems: 1 }] });
-export const TicketSchema = z.object({ ticket: z.string(), expiresAt: Iso }).meta({ examples: [{ ticket: "eyJjYXJ0S2V5IjoidXNlcjphbGljZSJ9.Zm9v", expiresAt: "2026-05-01T12:01:00.000Z" }] });
-export const LiveQuery = z.object({ ticket: z.string().max(2048).regex(/^[\w.-]+$/, "a ticket from POST /v1/cart/live/ticket").optional() });
+export const CartCountSchema = z
+  .object({ totalQuantity: z.number().int(), totalItems: z.number().int() })
+  .meta({ examples: [{ totalQuantity: 2, totalItems: 1 }] });
+export const TicketSchema = z
+  .object({ ticket: z.string(), expiresAt: Iso })
+  .meta({ examples: [{ ticket: "eyJjYXJ0S2V5IjoidXNlcjphbGljZSJ9.Zm9v", expiresAt: "2026-05-01T12:01:00.000Z" }] });
+export const LiveQuery = z.object({
+  ticket: z
+    .string()
+    .max(2048)
+    .regex(/^[\w.-]+$/, "a ticket from POST /v1/cart/live/ticket")
+    .optional(),
+});
 
 // ---- checkout and orders ---------------------------------------------------------------------
 
-export const CheckoutBody = z.strictObject({
-  skuIds: z.array(SkuId).min(1).max(MAX_CART_LINES).optional().meta({ description: "lines to check out; default: the selected lines" }),
-  expectedTotal: Money.optional().meta({ description: "the total the buyer saw; a different computed total is PRICE_CHANGED" }),
-}).meta({ examples: [{ skuIds: ["tee-red-m"], expectedTotal: 3998 }] });
+export const CheckoutBody = z
+  .strictObject({
+    skuIds: z
+      .array(SkuId)
+      .min(1)
+      .max(MAX_CART_LINES)
+      .optional()
+      .meta({ description: "lines to check out; default: the selected lines" }),
+    expectedTotal: Money.optional().meta({
+      description: "the total the buyer saw; a different computed total is PRICE_CHANGED",
+    }),
+  })
+  .meta({ examples: [{ skuIds: ["tee-red-m"], expectedTotal: 3998 }] });
 
 export const FlashBody = z.strictObject({ quantity: Quantity }).meta({ examples: [{ quantity: 1 }] });
 
@@ -291,7 +402,16 @@ const ORDER_EXAMPLE = {
   paidAt: "2026-05-01T12:03:10.000Z",
   refundRequired: false,
   payments: [
-    { eventId: "evt_1f2e3d4c", transactionId: "tx_9a8b7c6d", type: "payment.succeeded", status: "SUCCEEDED", amount: 3998, currency: "USD", reason: null, receivedAt: "2026-05-01T12:03:10.000Z" },
+    {
+      eventId: "evt_1f2e3d4c",
+      transactionId: "tx_9a8b7c6d",
+      type: "payment.succeeded",
+      status: "SUCCEEDED",
+      amount: 3998,
+      currency: "USD",
+      reason: null,
+      receivedAt: "2026-05-01T12:03:10.000Z",
+    },
   ],
 };
 
@@ -314,7 +434,10 @@ export const OrderSchema = PlacedOrderSchema.extend({
 }).meta({ id: "Order", examples: [ORDER_EXAMPLE] });
 
 export const OrderParams = z.object({ orderId: z.string().max(64) });
-export const OrdersQuery = z.object({ limit: z.coerce.number().int().min(1).max(50).default(20), cursor: Text(256).optional() });
+export const OrdersQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(50).default(20),
+  cursor: Text(256).optional(),
+});
 export const OrderListSchema = z.object({ items: z.array(OrderSchema), next: z.string().nullable() }).meta({
   examples: [
     {
@@ -323,7 +446,19 @@ export const OrderListSchema = z.object({ items: z.array(OrderSchema), next: z.s
           ...ORDER_EXAMPLE,
           orderId: EXAMPLE.flashOrderId,
           status: "PENDING",
-          items: [{ skuId: "grinder-flash", productId: "grinder-pro", merchantId: "m-roastery", name: "Burr Grinder Pro (flash sale)", image: null, spec: { edition: "launch" }, quantity: 1, unitPrice: 9900, lineTotal: 9900 }],
+          items: [
+            {
+              skuId: "grinder-flash",
+              productId: "grinder-pro",
+              merchantId: "m-roastery",
+              name: "Burr Grinder Pro (flash sale)",
+              image: null,
+              spec: { edition: "launch" },
+              quantity: 1,
+              unitPrice: 9900,
+              lineTotal: 9900,
+            },
+          ],
           total: 9900,
           paidAt: null,
           payments: [],
@@ -335,27 +470,52 @@ export const OrderListSchema = z.object({ items: z.array(OrderSchema), next: z.s
   ],
 });
 
-export const PaymentWebhookBody = z.strictObject({
-  eventId: Text(200),
-  type: z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]),
-  orderId: Text(200),
-  transactionId: Text(200),
-  amount: Money,
-  currency: Currency,
-}).meta({
-  examples: [{ eventId: "evt_1f2e3d4c", type: "payment.succeeded", orderId: EXAMPLE.checkoutOrderId, transactionId: "tx_9a8b7c6d", amount: 3998, currency: "USD" }],
-});
+export const PaymentWebhookBody = z
+  .strictObject({
+    eventId: Text(200),
+    type: z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]),
+    orderId: Text(200),
+    transactionId: Text(200),
+    amount: Money,
+    currency: Currency,
+  })
+  .meta({
+    examples: [
+      {
+        eventId: "evt_1f2e3d4c",
+        type: "payment.succeeded",
+        orderId: EXAMPLE.checkoutOrderId,
+        transactionId: "tx_9a8b7c6d",
+        amount: 3998,
+        currency: "USD",
+      },
+    ],
+  });
 
 // ---- operations ----------------------------------------------------------------------------------
 
 export const CartKeyParams = z.object({
   cartKey: z
     .string()
-    .refine((key) => (key.startsWith("user:") ? USER_ID.test(key.slice(5)) : key.startsWith("guest:") && GUEST_CART_ID.test(key.slice(6))), "user:{id} or guest:{uuid}, as the public API accepts them")
+    .refine(
+      (key) =>
+        key.startsWith("user:")
+          ? USER_ID.test(key.slice(5))
+          : key.startsWith("guest:") && GUEST_CART_ID.test(key.slice(6)),
+      "user:{id} or guest:{uuid}, as the public API accepts them",
+    )
     .meta({ example: "guest:4f7c1c1e-8d3a-4a52-9b7e-2f0d6c1a9e11" }),
 });
 
-export const HealthSchema = z.object({
-  status: z.enum(["ok", "degraded"]),
-  checks: z.object({ postgres: z.string(), redis: z.string(), inventory: z.string().meta({ description: "ok, or how many SKUs the reconciliation found drifting" }) }),
-}).meta({ examples: [{ status: "degraded", checks: { postgres: "ok", redis: "disabled (snapshots off)", inventory: "ok" } }] });
+export const HealthSchema = z
+  .object({
+    status: z.enum(["ok", "degraded"]),
+    checks: z.object({
+      postgres: z.string(),
+      redis: z.string(),
+      inventory: z.string().meta({ description: "ok, or how many SKUs the reconciliation found drifting" }),
+    }),
+  })
+  .meta({
+    examples: [{ status: "degraded", checks: { postgres: "ok", redis: "disabled (snapshots off)", inventory: "ok" } }],
+  });

@@ -18,7 +18,10 @@ const hmacKeys = new Map<string, Promise<CryptoKey>>();
 export function hmacKey(secret: string): Promise<CryptoKey> {
   let key = hmacKeys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
     hmacKeys.set(secret, key);
   }
   return key;
@@ -50,7 +53,11 @@ export class TokenRefused extends Error {
  * key imported once per isolate; a general JWT library was most of a flash
  * buy's authentication CPU.
  */
-export async function verifyHs256(token: string, secret: string, now = Date.now() / 1000): Promise<Record<string, unknown>> {
+export async function verifyHs256(
+  token: string,
+  secret: string,
+  now = Date.now() / 1000,
+): Promise<Record<string, unknown>> {
   const parts = token.split(".");
   if (parts.length !== 3) throw new TokenRefused(false);
   const [head, body, signature] = parts as [string, string, string];
@@ -64,8 +71,10 @@ export async function verifyHs256(token: string, secret: string, now = Date.now(
   } catch {
     throw new TokenRefused(false);
   }
-  if (header?.alg !== "HS256" || claims === null || typeof claims !== "object" || Array.isArray(claims)) throw new TokenRefused(false);
-  if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, encoder.encode(`${head}.${body}`)))) throw new TokenRefused(false);
+  if (header?.alg !== "HS256" || claims === null || typeof claims !== "object" || Array.isArray(claims))
+    throw new TokenRefused(false);
+  if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, encoder.encode(`${head}.${body}`))))
+    throw new TokenRefused(false);
   if (typeof claims.nbf === "number" && claims.nbf > now) throw new TokenRefused(false);
   if (typeof claims.iat === "number" && claims.iat > now + 60) throw new TokenRefused(false);
   if (typeof claims.exp === "number" && claims.exp <= now) throw new TokenRefused(true);
@@ -81,7 +90,10 @@ export async function hmacSha256Hex(secret: string, message: string): Promise<st
  * comparison never depends on (or leaks) their lengths.
  */
 export async function constantTimeEqual(a: string, b: string): Promise<boolean> {
-  const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(a)), crypto.subtle.digest("SHA-256", encoder.encode(b))]);
+  const [da, db] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(a)),
+    crypto.subtle.digest("SHA-256", encoder.encode(b)),
+  ]);
   return crypto.subtle.timingSafeEqual(da, db);
 }
 

@@ -14,7 +14,13 @@ async function shortOrder(skuId: string, quantity: number, ttlSeconds: number) {
   await api("/v1/cart/items", { headers: user.headers, body: { skuId, quantity } });
   const orderId = await orderIdFor(user.cartKey, unique("key"));
   const stub = env.ORDERS.getByName(orderId);
-  const placed = await stub.placeCheckout({ ownerId: user.cartKey, requestHash: "h", skuIds: null, expectedTotal: null, ttlSeconds });
+  const placed = await stub.placeCheckout({
+    ownerId: user.cartKey,
+    requestHash: "h",
+    skuIds: null,
+    expectedTotal: null,
+    ttlSeconds,
+  });
   if (!placed.ok) throw new Error(placed.detail);
   return { user, orderId, stub, total: placed.order.total };
 }
@@ -32,10 +38,14 @@ describe("order actor", () => {
     expect((await stub.expireIfDue()).expired).toBe(false);
     expect((await api(`/v1/orders/${orderId}`, { headers: user.headers })).body.status).toBe("EXPIRED");
     await eventually(async () => (await adminSku(sku)).reserved === 0, 5_000, "released");
-    const releases = await eventually(async () => {
-      const rows = await db((d) => d.select().from(inventoryAudit).where(eq(inventoryAudit.refId, orderId)));
-      return rows.length >= 2 ? rows : null;
-    }, 20_000, "audit rows");
+    const releases = await eventually(
+      async () => {
+        const rows = await db((d) => d.select().from(inventoryAudit).where(eq(inventoryAudit.refId, orderId)));
+        return rows.length >= 2 ? rows : null;
+      },
+      20_000,
+      "audit rows",
+    );
     expect(releases.map((r) => r.kind).sort()).toEqual(["release", "reserve"]);
     expect(await adminSku(sku)).toMatchObject({ reserved: 0, available: 5 });
   });
@@ -45,12 +55,26 @@ describe("order actor", () => {
     const { orderId, total, user } = await shortOrder(sku, 2, 1);
     await sleep(1_100);
     // Someone else buys the released units before the late payment arrives.
-    await eventually(async () => (await adminSku(sku)).available === 2 || (await env.ORDERS.getByName(orderId).expireIfDue(), false), 5_000, "expired and released");
+    await eventually(
+      async () => (await adminSku(sku)).available === 2 || (await env.ORDERS.getByName(orderId).expireIfDue(), false),
+      5_000,
+      "expired and released",
+    );
     const other = await asUser();
-    expect((await api(`/v1/flash/${sku}/orders`, { headers: { ...other.headers, "idempotency-key": unique("k") }, body: { quantity: 2 } })).status).toBe(201);
+    expect(
+      (
+        await api(`/v1/flash/${sku}/orders`, {
+          headers: { ...other.headers, "idempotency-key": unique("k") },
+          body: { quantity: 2 },
+        })
+      ).status,
+    ).toBe(201);
     const late = await sendPayment({ orderId, amount: total });
     expect(late.body).toMatchObject({ status: "EXPIRED", refundRequired: true });
-    expect((await api(`/v1/orders/${orderId}`, { headers: user.headers })).body.payments[0]).toMatchObject({ status: "SUCCEEDED", reason: "payment for a expired order" });
+    expect((await api(`/v1/orders/${orderId}`, { headers: user.headers })).body.payments[0]).toMatchObject({
+      status: "SUCCEEDED",
+      reason: "payment for a expired order",
+    });
     expect(await adminSku(sku)).toMatchObject({ reserved: 2, sold: 0, onHand: 2, available: 0 });
   });
 
@@ -60,7 +84,11 @@ describe("order actor", () => {
       const { stub, orderId, total } = await shortOrder(sku, 1, 1);
       const due = Date.parse((await stub.get())!.expiresAt);
       await sleep(Math.max(0, due - Date.now() - 5 + round * 3));
-      const [paid] = await Promise.all([sendPayment({ orderId, amount: total }), runDurableObjectAlarm(stub), stub.expireIfDue()]);
+      const [paid] = await Promise.all([
+        sendPayment({ orderId, amount: total }),
+        runDurableObjectAlarm(stub),
+        stub.expireIfDue(),
+      ]);
       const order = (await stub.get())!;
       expect(paid.status).toBe(200);
       if (order.status === "PAID") {
@@ -84,16 +112,37 @@ describe("order actor", () => {
       const orderId = await orderIdFor(user.cartKey, unique("key"));
       const stub = env.ORDERS.getByName(orderId);
       // The state a crash leaves: the attempt recorded, one line reserved, no order, no instance alive.
-      const attempt = { reservationId: `${orderId}.1`, requestHash: "h", ownerId: user.cartKey, lines: [{ skuId: sku, quantity: 2 }], expiresAt: Date.now() + 900_000, startedAt: Date.now() - 120_000 };
+      const attempt = {
+        reservationId: `${orderId}.1`,
+        requestHash: "h",
+        ownerId: user.cartKey,
+        lines: [{ skuId: sku, quantity: 2 }],
+        expiresAt: Date.now() + 900_000,
+        startedAt: Date.now() - 120_000,
+      };
       expect((await env.SKUS.getByName(sku).reserve({ ...attempt, orderId, quantity: 2 })).ok).toBe(true);
       await runInDurableObject(stub, async (_: OrderActor, state) => {
-        state.storage.sql.exec("INSERT INTO kv (key, value) VALUES ('attempts', '1'), ('attempt', ?)", JSON.stringify(attempt));
+        state.storage.sql.exec(
+          "INSERT INTO kv (key, value) VALUES ('attempts', '1'), ('attempt', ?)",
+          JSON.stringify(attempt),
+        );
         await state.storage.setAlarm(Date.now() + 60_000); // as runCheckout schedules it
       });
       await evictDurableObject(stub);
       expect(await adminSku(sku)).toMatchObject({ reserved: 2 });
       if (recovery === "alarm") await runDurableObjectAlarm(stub);
-      else expect((await stub.placeCheckout({ ownerId: user.cartKey, requestHash: "h", skuIds: null, expectedTotal: null, ttlSeconds: 900 })).ok).toBe(true);
+      else
+        expect(
+          (
+            await stub.placeCheckout({
+              ownerId: user.cartKey,
+              requestHash: "h",
+              skuIds: null,
+              expectedTotal: null,
+              ttlSeconds: 900,
+            })
+          ).ok,
+        ).toBe(true);
       const expected = recovery === "alarm" ? 0 : 2; // the retry holds its own 2 units under attempt 2
       await eventually(async () => (await adminSku(sku)).reserved === expected, 5_000, `released by ${recovery}`);
       if (recovery === "retry") await stub.cancel(user.cartKey);
@@ -109,7 +158,11 @@ describe("order actor", () => {
     // Undo the commit inside the SKU, as if it had never arrived, and make the reservation overdue.
     const skuStub = env.SKUS.getByName(sku);
     await runInDurableObject(skuStub, (_: SkuActor, state) => {
-      state.storage.sql.exec("UPDATE reservations SET status = 'held', expires_at = ? WHERE order_id = ?", Date.now() - 120_000, orderId);
+      state.storage.sql.exec(
+        "UPDATE reservations SET status = 'held', expires_at = ? WHERE order_id = ?",
+        Date.now() - 120_000,
+        orderId,
+      );
       state.storage.sql.exec("UPDATE sku SET reserved = reserved + 1, sold = sold - 1, on_hand = on_hand + 1");
     });
     await evictDurableObject(skuStub);
@@ -123,8 +176,10 @@ describe("order actor", () => {
 describe("inventory audit balance (docs/invariants.md 4)", () => {
   it("after a randomized run of reserve / pay / cancel / expire / refund, audit rows sum to each SKU's counters", async () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const skus = await Promise.all([0, 1, 2].map((i) => putSku(unique(`audit${i}`), { stock: 30, price: 100 * (i + 1) })));
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const skus = await Promise.all(
+      [0, 1, 2].map((i) => putSku(unique(`audit${i}`), { stock: 30, price: 100 * (i + 1) })),
+    );
     const open: { orderId: string; total: number; user: Awaited<ReturnType<typeof asUser>> }[] = [];
     const paid: { orderId: string; total: number }[] = [];
     const done = { reserve: 0, pay: 0, cancel: 0, expire: 0, refund: 0 };
@@ -133,7 +188,10 @@ describe("inventory audit balance (docs/invariants.md 4)", () => {
       const sku = skus[Math.floor(random() * skus.length)]!;
       if (roll < 0.45 || open.length === 0) {
         const user = await asUser();
-        const res = await api(`/v1/flash/${sku}/orders`, { headers: { ...user.headers, "idempotency-key": unique("k") }, body: { quantity: 1 + Math.floor(random() * 3) } });
+        const res = await api(`/v1/flash/${sku}/orders`, {
+          headers: { ...user.headers, "idempotency-key": unique("k") },
+          body: { quantity: 1 + Math.floor(random() * 3) },
+        });
         if (res.status === 201) {
           open.push({ orderId: res.body.orderId, total: res.body.total, user });
           done.reserve += 1;
@@ -152,7 +210,10 @@ describe("inventory audit balance (docs/invariants.md 4)", () => {
         const stub = env.ORDERS.getByName(o.orderId);
         // Move the payment window into the past, then let the alarm expire it.
         await runInDurableObject(stub, (_: OrderActor, state) => {
-          state.storage.sql.exec("UPDATE kv SET value = json_set(value, '$.order.expiresAt', ?) WHERE key = 'order'", new Date(Date.now() - 1000).toISOString());
+          state.storage.sql.exec(
+            "UPDATE kv SET value = json_set(value, '$.order.expiresAt', ?) WHERE key = 'order'",
+            new Date(Date.now() - 1000).toISOString(),
+          );
         });
         await evictDurableObject(stub);
         await runDurableObjectAlarm(stub);
@@ -164,7 +225,10 @@ describe("inventory audit balance (docs/invariants.md 4)", () => {
         done.refund += 1;
       }
     }
-    expect(Object.values(done).every((n) => n > 0), JSON.stringify(done)).toBe(true);
+    expect(
+      Object.values(done).every((n) => n > 0),
+      JSON.stringify(done),
+    ).toBe(true);
     for (const sku of skus) await eventually(() => auditBalances(sku), 30_000, `audit of ${sku} balances`);
   });
 });

@@ -13,7 +13,18 @@ function inFreshStorage<T>(work: (sql: SqlStorage) => Promise<T>): Promise<T> {
   return runInDurableObject(env.SKUS.getByName(unique("outbox-test")), (_: SkuActor, state) => work(state.storage.sql));
 }
 
-const event = (i: number) => envelope("inventory.reserved", "sku", i, { skuId: "sku", refId: `o${i}`, reason: "t", kind: "reserve", quantity: 1, onHandDelta: 0, reservedDelta: 1, soldDelta: 0, counters: { onHand: 9, reserved: i, sold: 0 } });
+const event = (i: number) =>
+  envelope("inventory.reserved", "sku", i, {
+    skuId: "sku",
+    refId: `o${i}`,
+    reason: "t",
+    kind: "reserve",
+    quantity: 1,
+    onHandDelta: 0,
+    reservedDelta: 1,
+    soldDelta: 0,
+    counters: { onHand: 9, reserved: i, sold: 0 },
+  });
 
 describe("outbox relay", () => {
   it("relays events in batches of at most 100, in order, and keeps them until the queue accepts them", async () => {
@@ -34,7 +45,12 @@ describe("outbox relay", () => {
       await outbox.relay();
       const afterFailure = { pending: outbox.pendingCount(), retryAt: outbox.nextAttemptAt() ?? 0 };
       await outbox.relay(Date.now() + 10 * 60_000);
-      return { afterFailure, batches: sent.map((b) => b.length), versions: sent.flat().map((e) => e.version), left: outbox.pendingCount() };
+      return {
+        afterFailure,
+        batches: sent.map((b) => b.length),
+        versions: sent.flat().map((e) => e.version),
+        left: outbox.pendingCount(),
+      };
     });
     expect(result.afterFailure.pending).toBe(250);
     expect(result.afterFailure.retryAt).toBeGreaterThan(Date.now());

@@ -35,16 +35,21 @@ describe("RedisWriteGate", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     let tried = 0;
-    const failing = () => gate.run(env, async () => {
-      tried++;
-      throw new Error("timed out");
-    });
+    const failing = () =>
+      gate.run(env, async () => {
+        tried++;
+        throw new Error("timed out");
+      });
 
     for (let i = 0; i < 5; i++) await expect(failing()).rejects.toThrow("timed out");
     expect(gate.isOpen()).toBe(true);
     // A thousand more writes while it is open: none reaches Redis, none is logged.
     const refused = await Promise.allSettled(Array.from({ length: 1000 }, failing));
-    expect(refused.every((r) => r.status === "rejected" && r.reason instanceof RedisUnavailableError && r.reason.reason === "open")).toBe(true);
+    expect(
+      refused.every(
+        (r) => r.status === "rejected" && r.reason instanceof RedisUnavailableError && r.reason.reason === "open",
+      ),
+    ).toBe(true);
     expect(tried).toBe(5);
     expect(warn).toHaveBeenCalledTimes(1);
 

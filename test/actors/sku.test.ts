@@ -17,9 +17,16 @@ describe("SKU actor", () => {
     const skuId = await putSku(unique("sku"), { stock: 10, price: 700 });
     const sku = stub(skuId);
     const first = await sku.reserve(reserveReq("o1", "user:a", 3));
-    expect(first).toMatchObject({ ok: true, replayed: false, item: { skuId, quantity: 3, unitPrice: 700, currency: "USD" } });
+    expect(first).toMatchObject({
+      ok: true,
+      replayed: false,
+      item: { skuId, quantity: 3, unitPrice: 700, currency: "USD" },
+    });
     expect(await sku.reserve(reserveReq("o1", "user:a", 3))).toMatchObject({ ok: true, replayed: true });
-    expect(await sku.reserve(reserveReq("o1", "user:a", 4))).toMatchObject({ ok: false, code: "IDEMPOTENCY_KEY_REUSED" });
+    expect(await sku.reserve(reserveReq("o1", "user:a", 4))).toMatchObject({
+      ok: false,
+      code: "IDEMPOTENCY_KEY_REUSED",
+    });
     expect(await sku.adminView()).toMatchObject({ onHand: 10, reserved: 3, sold: 0, available: 7 });
 
     expect(await sku.commit("o1.1")).toMatchObject({ ok: true, replayed: false });
@@ -37,7 +44,10 @@ describe("SKU actor", () => {
   });
 
   it("refuses an unknown or inactive SKU, too many units, and more than a buyer's limit", async () => {
-    expect(await stub(unique("nope")).reserve(reserveReq("o", "user:a"))).toMatchObject({ ok: false, code: "SKU_UNAVAILABLE" });
+    expect(await stub(unique("nope")).reserve(reserveReq("o", "user:a"))).toMatchObject({
+      ok: false,
+      code: "SKU_UNAVAILABLE",
+    });
     const off = await putSku(unique("sku"), { status: "inactive" });
     expect(await stub(off).reserve(reserveReq("o", "user:a"))).toMatchObject({ ok: false, code: "SKU_UNAVAILABLE" });
 
@@ -45,20 +55,30 @@ describe("SKU actor", () => {
     const sku = stub(skuId);
     expect(await sku.reserve(reserveReq("o1", "user:a", 2))).toMatchObject({ ok: true });
     const limited = await sku.reserve(reserveReq("o2", "user:a", 1));
-    expect(limited).toMatchObject({ ok: false, code: "LIMIT_EXCEEDED", errors: [{ skuId, limit: 2, alreadyPurchased: 2, requested: 1 }] });
+    expect(limited).toMatchObject({
+      ok: false,
+      code: "LIMIT_EXCEEDED",
+      errors: [{ skuId, limit: 2, alreadyPurchased: 2, requested: 1 }],
+    });
     // Releasing gives the allowance back; committed units keep counting.
     await sku.release("o1.1", "test");
     expect(await sku.reserve(reserveReq("o3", "user:a", 2))).toMatchObject({ ok: true });
     await sku.commit("o3.1");
     expect(await sku.reserve(reserveReq("o4", "user:a", 1))).toMatchObject({ ok: false, code: "LIMIT_EXCEEDED" });
     expect(await sku.reserve(reserveReq("o5", "user:b", 2))).toMatchObject({ ok: true });
-    expect(await sku.reserve(reserveReq("o6", "user:c", 2))).toMatchObject({ ok: false, code: "OUT_OF_STOCK", errors: [{ available: 1 }] });
+    expect(await sku.reserve(reserveReq("o6", "user:c", 2))).toMatchObject({
+      ok: false,
+      code: "OUT_OF_STOCK",
+      errors: [{ available: 1 }],
+    });
   });
 
   it("never oversells under 300 concurrent reservations for 50 units", async () => {
     const skuId = await putSku(unique("hot"), { stock: 50 });
     const sku = stub(skuId);
-    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => sku.reserve(reserveReq(`o${i}`, `user:${i}`))));
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => sku.reserve(reserveReq(`o${i}`, `user:${i}`))),
+    );
     expect(results.filter((r) => r.ok)).toHaveLength(50);
     expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.code === "OUT_OF_STOCK")).toBe(true);
     expect(await sku.adminView()).toMatchObject({ onHand: 50, reserved: 50, available: 0 });
@@ -94,8 +114,9 @@ describe("SKU actor", () => {
     const skuId = await putSku(unique("sku"), { stock: 3 });
     const sku = stub(skuId);
     await sku.reserve(reserveReq("o1", "user:a", 2));
-    const rows = await runInDurableObject(sku, (_: SkuActor, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM reservations").one().n,
+    const rows = await runInDurableObject(
+      sku,
+      (_: SkuActor, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM reservations").one().n,
     );
     expect(rows).toBe(1);
   });

@@ -97,8 +97,28 @@ describe("queue consumer", () => {
 
   it("sums stock movements into the SKU's counters whatever order they arrive in", async () => {
     const skuId = unique("sku");
-    const restock = envelope("inventory.restocked", skuId, 1, { skuId, refId: "admin:v1", reason: "admin", kind: "restock", quantity: 10, onHandDelta: 10, reservedDelta: 0, soldDelta: 0, counters: { onHand: 10, reserved: 0, sold: 0 } });
-    const commit = envelope("inventory.committed", skuId, 4, { skuId, refId: "o1", reason: "payment", kind: "commit", quantity: 1, onHandDelta: -1, reservedDelta: -1, soldDelta: 1, counters: { onHand: 9, reserved: 1, sold: 1 } });
+    const restock = envelope("inventory.restocked", skuId, 1, {
+      skuId,
+      refId: "admin:v1",
+      reason: "admin",
+      kind: "restock",
+      quantity: 10,
+      onHandDelta: 10,
+      reservedDelta: 0,
+      soldDelta: 0,
+      counters: { onHand: 10, reserved: 0, sold: 0 },
+    });
+    const commit = envelope("inventory.committed", skuId, 4, {
+      skuId,
+      refId: "o1",
+      reason: "payment",
+      kind: "commit",
+      quantity: 1,
+      onHandDelta: -1,
+      reservedDelta: -1,
+      soldDelta: 1,
+      counters: { onHand: 9, reserved: 1, sold: 1 },
+    });
     await deliver("order-events", [movementEvent(skuId, 3, "o2"), commit]);
     await deliver("order-events", [skuEvent(skuId, 2, 500), movementEvent(skuId, 2, "o1"), restock, commit]);
     const [row] = await db((d) => d.select().from(skus).where(eq(skus.skuId, skuId)));
@@ -150,7 +170,8 @@ describe("queue consumer", () => {
     expect(await db((d) => d.select().from(skus).where(eq(skus.skuId, skuId)))).toHaveLength(1);
     // The DLQ consumer records it in Postgres for inspection.
     const letter = await eventually(
-      async () => (await db((d) => d.select().from(deadLetters).where(eq(deadLetters.messageId, batch.messages[0]!.id))))[0],
+      async () =>
+        (await db((d) => d.select().from(deadLetters).where(eq(deadLetters.messageId, batch.messages[0]!.id))))[0],
       20_000,
       "dead letter row",
     );
@@ -167,9 +188,14 @@ describe("queue consumer", () => {
     const { batch, result } = await deliver("order-events", [broken, good], env, 3);
     expect(result.explicitAcks).toEqual([batch.messages[1]!.id]);
     expect(result.retryMessages.map((m) => m.msgId)).toEqual([batch.messages[0]!.id]);
-    expect(await db((d) => d.select().from(processedEvents).where(inArray(processedEvents.eventId, [broken.id, good.id])))).toEqual([
-      expect.objectContaining({ eventId: good.id }),
-    ]);
+    expect(
+      await db((d) =>
+        d
+          .select()
+          .from(processedEvents)
+          .where(inArray(processedEvents.eventId, [broken.id, good.id])),
+      ),
+    ).toEqual([expect.objectContaining({ eventId: good.id })]);
   });
 
   it("dead-letters at once what Postgres can never store (a NUL, a number out of range) and keeps the rest flowing", async () => {
@@ -177,7 +203,10 @@ describe("queue consumer", () => {
     const orderId = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
     const base = pendingOrder({ orderId });
     const nulName = orderEvent("order.created", { ...base, items: [{ ...base.items[0]!, name: "Bad\u0000Name" }] });
-    const nulSpec = { ...skuEvent(unique("sku"), 1, 100), data: { ...skuEvent("x", 1, 100).data, skuId: unique("sku"), spec: { color: "Red\u0000" } } };
+    const nulSpec = {
+      ...skuEvent(unique("sku"), 1, 100),
+      data: { ...skuEvent("x", 1, 100).data, skuId: unique("sku"), spec: { color: "Red\u0000" } },
+    };
     const outOfRange = skuEvent(unique("sku"), 1, 1e12);
     const { batch, result } = await deliver("order-events", [nulName, nulSpec, outOfRange, good]);
     expect(result.retryMessages).toEqual([]);

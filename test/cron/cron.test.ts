@@ -1,5 +1,11 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  evictDurableObject,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { OrderActor } from "../../src/actors/order-actor";
@@ -16,7 +22,11 @@ describe("cron", () => {
     const user = await asUser();
     await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 2 } });
     const { orderId } = (await checkout(user.headers)).body;
-    await eventually(async () => (await db((d) => d.select().from(orders).where(eq(orders.orderId, orderId))))[0], 20_000, "order in Postgres");
+    await eventually(
+      async () => (await db((d) => d.select().from(orders).where(eq(orders.orderId, orderId))))[0],
+      20_000,
+      "order in Postgres",
+    );
     // The actor's window closes, but pretend its alarm is lost: only the sweep can expire it.
     const past = new Date(Date.now() - 60_000).toISOString();
     await runInDurableObject(env.ORDERS.getByName(orderId), async (_: OrderActor, state) => {
@@ -29,7 +39,11 @@ describe("cron", () => {
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
-    await eventually(async () => (await api(`/v1/orders/${orderId}`, { headers: user.headers })).body.status === "EXPIRED", 10_000, "expired by sweep");
+    await eventually(
+      async () => (await api(`/v1/orders/${orderId}`, { headers: user.headers })).body.status === "EXPIRED",
+      10_000,
+      "expired by sweep",
+    );
     await eventually(async () => (await adminSku(sku)).reserved === 0, 5_000, "released");
     const again = await sweepExpiredOrders(env);
     expect(again.expired).toBe(0);
@@ -39,8 +53,16 @@ describe("cron", () => {
     const sku = await putSku();
     const user = await asUser();
     await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 2 } });
-    await eventually(async () => (await redisClient(env)!.sismember(DIRTY_CARTS_SET, user.cartKey)) === 1, 5_000, "marked dirty");
-    await eventually(async () => (await db((d) => d.select().from(cartItems).where(eq(cartItems.cartKey, user.cartKey))))[0], 20_000, "line in Postgres");
+    await eventually(
+      async () => (await redisClient(env)!.sismember(DIRTY_CARTS_SET, user.cartKey)) === 1,
+      5_000,
+      "marked dirty",
+    );
+    await eventually(
+      async () => (await db((d) => d.select().from(cartItems).where(eq(cartItems.cartKey, user.cartKey))))[0],
+      20_000,
+      "line in Postgres",
+    );
     // Drift: Postgres lost the line's quantity.
     await db((d) => d.update(cartItems).set({ quantity: 99, version: 0 }).where(eq(cartItems.cartKey, user.cartKey)));
 
@@ -48,7 +70,12 @@ describe("cron", () => {
     expect(run.status).toBe(200);
     expect(run.body.source).toBe("redis");
     expect(run.body.carts).toBeGreaterThanOrEqual(1);
-    await eventually(async () => (await db((d) => d.select().from(cartItems).where(eq(cartItems.cartKey, user.cartKey))))[0]?.quantity === 2, 20_000, "repaired");
+    await eventually(
+      async () =>
+        (await db((d) => d.select().from(cartItems).where(eq(cartItems.cartKey, user.cartKey))))[0]?.quantity === 2,
+      20_000,
+      "repaired",
+    );
     expect(await redisClient(env)!.sismember(DIRTY_CARTS_SET, user.cartKey)).toBe(0);
     expect((await syncChangedCarts(env)).source).toBe("redis");
   });

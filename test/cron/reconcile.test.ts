@@ -8,7 +8,14 @@ describe("inventory reconciliation (docs/invariants.md 4 checked from the outsid
     const sku = await putSku(unique("rec"), { stock: 10 });
     const buyers = await Promise.all([asUser(), asUser(), asUser()]);
     for (const b of buyers) {
-      expect((await api(`/v1/flash/${sku}/orders`, { headers: { ...b.headers, "idempotency-key": unique("k") }, body: { quantity: 1 } })).status).toBe(201);
+      expect(
+        (
+          await api(`/v1/flash/${sku}/orders`, {
+            headers: { ...b.headers, "idempotency-key": unique("k") },
+            body: { quantity: 1 },
+          })
+        ).status,
+      ).toBe(201);
     }
     await eventually(() => auditBalances(sku), 20_000, "audit balances");
     // Two reservations' events are lost (as after a crash of the local queue).
@@ -20,11 +27,19 @@ describe("inventory reconciliation (docs/invariants.md 4 checked from the outsid
     const reconcile = () => api("/v1/admin/reconcile", { method: "POST", headers: ADMIN });
     const first = await reconcile();
     expect(first.status).toBe(200);
-    expect(first.body.drifting).toContainEqual({ skuId: sku, drift: { onHand: 0, reserved: 2, sold: 0 }, repaired: false });
+    expect(first.body.drifting).toContainEqual({
+      skuId: sku,
+      drift: { onHand: 0, reserved: 2, sold: 0 },
+      repaired: false,
+    });
     expect((await api("/healthz")).body.checks.inventory).toMatch(/drift/);
 
     const second = await reconcile();
-    expect(second.body.drifting).toContainEqual({ skuId: sku, drift: { onHand: 0, reserved: 2, sold: 0 }, repaired: true });
+    expect(second.body.drifting).toContainEqual({
+      skuId: sku,
+      drift: { onHand: 0, reserved: 2, sold: 0 },
+      repaired: true,
+    });
     expect(await auditBalances(sku)).toBe(true);
     const third = await reconcile();
     expect(third.body.drifting.map((d: { skuId: string }) => d.skuId)).not.toContain(sku);
@@ -36,10 +51,19 @@ describe("inventory reconciliation (docs/invariants.md 4 checked from the outsid
     await eventually(() => auditBalances(sku), 20_000, "audit balances");
     const rows = await db((d) => d.select().from(inventoryAudit).where(eq(inventoryAudit.skuId, sku)));
     await db((d) => d.delete(inventoryAudit).where(eq(inventoryAudit.id, rows[0]!.id)));
-    expect((await api("/v1/admin/reconcile", { method: "POST", headers: ADMIN })).body.drifting).toContainEqual(expect.objectContaining({ skuId: sku, repaired: false }));
+    expect((await api("/v1/admin/reconcile", { method: "POST", headers: ADMIN })).body.drifting).toContainEqual(
+      expect.objectContaining({ skuId: sku, repaired: false }),
+    );
     // The actor changes between the two runs: the drift is seen anew, not repaired.
     const b = await asUser();
-    expect((await api(`/v1/flash/${sku}/orders`, { headers: { ...b.headers, "idempotency-key": unique("k") }, body: { quantity: 1 } })).status).toBe(201);
+    expect(
+      (
+        await api(`/v1/flash/${sku}/orders`, {
+          headers: { ...b.headers, "idempotency-key": unique("k") },
+          body: { quantity: 1 },
+        })
+      ).status,
+    ).toBe(201);
     const again = await api("/v1/admin/reconcile", { method: "POST", headers: ADMIN });
     expect(again.body.drifting).toContainEqual(expect.objectContaining({ skuId: sku, repaired: false }));
   });

@@ -40,7 +40,11 @@ describe("scheduleCrons", () => {
     vi.advanceTimersByTime(29_000);
     expect(fired).toEqual([]);
     vi.advanceTimersByTime(61_000);
-    expect(fired).toEqual(["0 * * * *@2026-11-22T04:00:00.000Z", "* * * * *@2026-11-22T04:00:00.000Z", "* * * * *@2026-11-22T04:01:00.000Z"]);
+    expect(fired).toEqual([
+      "0 * * * *@2026-11-22T04:00:00.000Z",
+      "* * * * *@2026-11-22T04:00:00.000Z",
+      "* * * * *@2026-11-22T04:01:00.000Z",
+    ]);
     stop();
     vi.useRealTimers();
   });

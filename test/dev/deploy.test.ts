@@ -20,8 +20,18 @@ function fakeWrangler(state: { queues: string[]; secrets: string[] }) {
   const run: WranglerRunner = (args) => {
     calls.push(args);
     const [cmd, sub, arg] = args;
-    if (cmd === "whoami") return { status: 0, stdout: "You are logged in with an API Token, associated with the email ops@example.com.", stderr: "" };
-    if (cmd === "secret" && sub === "list") return { status: 0, stdout: JSON.stringify(state.secrets.map((name) => ({ name, type: "secret_text" }))), stderr: "" };
+    if (cmd === "whoami")
+      return {
+        status: 0,
+        stdout: "You are logged in with an API Token, associated with the email ops@example.com.",
+        stderr: "",
+      };
+    if (cmd === "secret" && sub === "list")
+      return {
+        status: 0,
+        stdout: JSON.stringify(state.secrets.map((name) => ({ name, type: "secret_text" }))),
+        stderr: "",
+      };
     if (cmd === "queues" && sub === "list") return { status: 0, stdout: LISTING(state.queues), stderr: "" };
     if (cmd === "queues" && sub === "create") {
       state.queues.push(arg!);
@@ -33,7 +43,14 @@ function fakeWrangler(state: { queues: string[]; secrets: string[] }) {
   return { run, calls };
 }
 
-const ALL_SECRETS = ["JWT_SECRET", "ADMIN_TOKEN", "PAYMENT_WEBHOOK_SECRET", "DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"];
+const ALL_SECRETS = [
+  "JWT_SECRET",
+  "ADMIN_TOKEN",
+  "PAYMENT_WEBHOOK_SECRET",
+  "DATABASE_URL",
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+];
 
 let pgServer: EmbeddedPostgres;
 beforeAll(async () => {

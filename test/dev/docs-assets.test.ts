@@ -29,7 +29,8 @@ afterAll(() => mf?.dispose());
 describe("the API reference as static assets", () => {
   it("builds public/docs/ from node_modules with no third-party URL in the page", () => {
     const dir = path.join(ROOT, "public", "docs");
-    for (const file of ["index.html", "init.js", "swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"]) expect(fs.existsSync(path.join(dir, file)), file).toBe(true);
+    for (const file of ["index.html", "init.js", "swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"])
+      expect(fs.existsSync(path.join(dir, file)), file).toBe(true);
     const html = fs.readFileSync(path.join(dir, "index.html"), "utf8");
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     const init = fs.readFileSync(path.join(dir, "init.js"), "utf8");
@@ -51,7 +52,15 @@ describe("the API reference as static assets", () => {
   });
 
   it("leaves every API path to the Worker", async () => {
-    for (const p of ["/", "/openapi.json", "/healthz", "/v1/cart", "/v1/skus/tee-red-m", "/v1/admin/reconcile", "/docs/nothing-here"]) {
+    for (const p of [
+      "/",
+      "/openapi.json",
+      "/healthz",
+      "/v1/cart",
+      "/v1/skus/tee-red-m",
+      "/v1/admin/reconcile",
+      "/docs/nothing-here",
+    ]) {
       const res = await get(p);
       expect(await res.text(), p).toBe(`worker ${p}`);
     }

@@ -2,7 +2,13 @@
 import fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { DEV_SERVER_URL, dropDatabase, ensureDatabase, migrateDatabase, randomDatabaseName } from "../../dev/migrate.ts";
+import {
+  DEV_SERVER_URL,
+  dropDatabase,
+  ensureDatabase,
+  migrateDatabase,
+  randomDatabaseName,
+} from "../../dev/migrate.ts";
 import { SAMPLE_MIGRATIONS, writeMigrations } from "./fixtures.ts";
 
 const SERVER_URL = process.env.TEST_PG_SERVER_URL ?? DEV_SERVER_URL;
@@ -40,9 +46,12 @@ describe("migrate", () => {
     folders.push(dir);
     await migrateDatabase(url, dir);
     const cols = async () =>
-      (await query(url, "select column_name from information_schema.columns where table_name = 'skus' order by ordinal_position")).map(
-        (r) => r.column_name,
-      );
+      (
+        await query(
+          url,
+          "select column_name from information_schema.columns where table_name = 'skus' order by ordinal_position",
+        )
+      ).map((r) => r.column_name);
     expect(await cols()).toEqual(["id", "name", "price"]);
 
     // A later migration added to the journal is applied on the next run; the first is not re-run.
@@ -65,7 +74,9 @@ describe("migrate", () => {
     await open.connect();
     open.on("error", () => {});
     await dropDatabase(SERVER_URL, name);
-    expect(await query(SERVER_URL, `select count(*)::int as n from pg_database where datname = '${name}'`)).toEqual([{ n: 0 }]);
+    expect(await query(SERVER_URL, `select count(*)::int as n from pg_database where datname = '${name}'`)).toEqual([
+      { n: 0 },
+    ]);
     await open.end().catch(() => {});
   });
 });

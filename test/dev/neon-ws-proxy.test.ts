@@ -79,7 +79,8 @@ describe("neon ws proxy", () => {
     let left = ids.length;
     for (let i = 0; i < 40 && left > 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      left = (await admin.query("select count(*)::int as c from pg_stat_activity where pid = any($1)", [ids])).rows[0].c;
+      left = (await admin.query("select count(*)::int as c from pg_stat_activity where pid = any($1)", [ids])).rows[0]
+        .c;
     }
     await admin.end();
     expect(left).toBe(0);

@@ -51,7 +51,7 @@ describe("/openapi.json", () => {
     const text = JSON.stringify(doc);
     expect(text).not.toContain("#/$defs/");
     expect(doc.servers).toEqual([expect.objectContaining({ url: "/" })]);
-    expect(text).not.toContain("localhost:8787\"}");
+    expect(text).not.toContain('localhost:8787"}');
     expect(doc.info.license.name).toBeTruthy();
   });
 
@@ -68,19 +68,29 @@ describe("/openapi.json", () => {
     const check = (where: string, schema: z.ZodType, example: unknown) => {
       if (example === undefined) return failures.push(`${where}: no example`);
       const parsed = schema.safeParse(example);
-      if (!parsed.success) failures.push(`${where}: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+      if (!parsed.success)
+        failures.push(`${where}: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
     };
     for (const op of ops) {
       const operation = doc.paths[op.path][op.method];
       const name = `${op.method.toUpperCase()} ${op.path}`;
       if (op.body) check(`${name} request`, op.body, operation.requestBody.content["application/json"].example);
-      if (op.ok.schema) check(`${name} ${op.ok.status}`, op.ok.schema, operation.responses[op.ok.status].content["application/json"].example);
+      if (op.ok.schema)
+        check(
+          `${name} ${op.ok.status}`,
+          op.ok.schema,
+          operation.responses[op.ok.status].content["application/json"].example,
+        );
       for (const [status, response] of Object.entries<Json>(operation.responses)) {
         const problem = response.content?.["application/problem+json"];
         if (!problem) continue;
         expect(Object.keys(problem.examples ?? {}).length, `${name} ${status}`).toBeGreaterThan(0);
         for (const [code, ex] of Object.entries<Json>(problem.examples)) {
-          expect(ex.value, `${name} ${status} ${code}`).toMatchObject({ code, status: Number(status), type: `urn:edge-cart:problem:${code.toLowerCase().replace(/_/g, "-")}` });
+          expect(ex.value, `${name} ${status} ${code}`).toMatchObject({
+            code,
+            status: Number(status),
+            type: `urn:edge-cart:problem:${code.toLowerCase().replace(/_/g, "-")}`,
+          });
         }
       }
     }
@@ -88,7 +98,9 @@ describe("/openapi.json", () => {
   });
 
   it("documents every registered operation once", () => {
-    const documented = Object.entries<Json>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`));
+    const documented = Object.entries<Json>(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((m) => `${m} ${path}`),
+    );
     expect(documented.sort()).toEqual(ops.map((op) => `${op.method} ${op.path}`).sort());
     expect(ops.map((op) => `${op.method} ${op.path}`)).toContain("post /v1/admin/reconcile");
   });

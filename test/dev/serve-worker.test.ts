@@ -10,7 +10,14 @@ const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "serve-worker-test-"));
 let served: ServedWorker;
 
 beforeAll(async () => {
-  served = await serveWorker({ config: "test/dev/cron-worker/wrangler.toml", port: 0, buildDir, persistTo: null, vars: { EXTRA: "x:y" }, crons: false });
+  served = await serveWorker({
+    config: "test/dev/cron-worker/wrangler.toml",
+    port: 0,
+    buildDir,
+    persistTo: null,
+    vars: { EXTRA: "x:y" },
+    crons: false,
+  });
 });
 
 afterAll(async () => {
@@ -29,7 +36,10 @@ describe("serveWorker", () => {
   it("runs scheduled() for a trigger, with its cron and time, and reports a failure", async () => {
     const at = new Date("2026-11-22T04:05:00Z");
     expect(await served.trigger("*/5 * * * *", at)).toBe("ok");
-    expect(((await (await fetch(served.url)).json()) as { last: unknown }).last).toEqual({ cron: "*/5 * * * *", scheduledTime: at.getTime() });
+    expect(((await (await fetch(served.url)).json()) as { last: unknown }).last).toEqual({
+      cron: "*/5 * * * *",
+      scheduledTime: at.getTime(),
+    });
     expect(await served.trigger("fail", at)).toBe("exception");
   });
 });

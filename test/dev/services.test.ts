@@ -45,7 +45,9 @@ describe("startTestServices", () => {
       const { rows } = await c.query("select count(*)::int as n from drizzle.__drizzle_migrations");
       expect(rows[0].n).toBeGreaterThan(0);
       await c.query("insert into processed_events (event_id, type) values ('evt-fallback', 'test')");
-      expect((await c.query("select type from processed_events where event_id = 'evt-fallback'")).rows).toEqual([{ type: "test" }]);
+      expect((await c.query("select type from processed_events where event_id = 'evt-fallback'")).rows).toEqual([
+        { type: "test" },
+      ]);
       await c.end();
       // The Worker's path: the Neon driver through the WebSocket proxy.
       useLocalNeon(s.neonWsProxy);

@@ -137,7 +137,10 @@ describe("upstash adapter with @upstash/redis", () => {
     expect(res.map((r) => r.result)).toEqual(["OK", undefined, 2]);
     expect(res[1]!.error).toMatch(/ERR value is not an integer/);
 
-    const aborted = await raw("/multi-exec", [["SET", k("tx-aborted"), "1"], ["NOSUCHCOMMAND", "x"]]);
+    const aborted = await raw("/multi-exec", [
+      ["SET", k("tx-aborted"), "1"],
+      ["NOSUCHCOMMAND", "x"],
+    ]);
     expect(aborted.status).toBe(400);
     expect(aborted.json.error).toMatch(/unknown command/i);
     expect(await redis.exists(k("tx-aborted"))).toBe(0);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { CartLine, CartState } from "../../src/domain/cart";
-import { CartDraft, checkLineQuantity, lineFromSku, mergedQuantity, planMerge, presentCart } from "../../src/domain/cart";
+import {
+  CartDraft,
+  checkLineQuantity,
+  lineFromSku,
+  mergedQuantity,
+  planMerge,
+  presentCart,
+} from "../../src/domain/cart";
 import type { SkuQuote } from "../../src/domain/catalog";
 
 const sku = (skuId: string, over: Partial<SkuQuote> = {}): SkuQuote => ({
@@ -28,7 +35,13 @@ const line = (skuId: string, quantity: number, over: Partial<CartLine> = {}): Ca
   ...over,
 });
 
-const cart = (lines: CartLine[]): CartState => ({ cartKey: "user:u1", version: 3, currency: "USD", lines, updatedAt: "2026-01-01T00:00:00.000Z" });
+const cart = (lines: CartLine[]): CartState => ({
+  cartKey: "user:u1",
+  version: 3,
+  currency: "USD",
+  lines,
+  updatedAt: "2026-01-01T00:00:00.000Z",
+});
 
 describe("presentCart", () => {
   it("marks price changes, availability and computes totals over selected available lines", () => {
@@ -46,7 +59,13 @@ describe("presentCart", () => {
       ["c", 500, null, false, true],
       ["d", 500, null, false, false],
     ]);
-    expect(view.totals).toEqual({ totalItems: 4, totalQuantity: 9, totalAmount: 1200 + 400 + 2500 + 500, selectedCount: 2, selectedAmount: 1200 });
+    expect(view.totals).toEqual({
+      totalItems: 4,
+      totalQuantity: 9,
+      totalAmount: 1200 + 400 + 2500 + 500,
+      selectedCount: 2,
+      selectedAmount: 1200,
+    });
   });
 
   it("flags a line over the purchase limit", () => {
@@ -63,12 +82,18 @@ describe("checkLineQuantity", () => {
   });
   it("refuses each rule with its code", () => {
     expect(checkLineQuantity({ ...base, sku: null, newQuantity: 1 })?.code).toBe("SKU_UNAVAILABLE");
-    expect(checkLineQuantity({ ...base, sku: sku("a", { status: "inactive" }), newQuantity: 1 })?.code).toBe("SKU_UNAVAILABLE");
+    expect(checkLineQuantity({ ...base, sku: sku("a", { status: "inactive" }), newQuantity: 1 })?.code).toBe(
+      "SKU_UNAVAILABLE",
+    );
     expect(checkLineQuantity({ ...base, sku: sku("a"), newQuantity: 11 })?.code).toBe("OUT_OF_STOCK");
-    expect(checkLineQuantity({ ...base, sku: sku("a", { purchaseLimit: 3, ownerUnits: 2 }), newQuantity: 2 })?.code).toBe("LIMIT_EXCEEDED");
+    expect(
+      checkLineQuantity({ ...base, sku: sku("a", { purchaseLimit: 3, ownerUnits: 2 }), newQuantity: 2 })?.code,
+    ).toBe("LIMIT_EXCEEDED");
     expect(checkLineQuantity({ ...base, sku: sku("a"), newQuantity: 1, lineCount: 200 })?.code).toBe("CART_TOO_LARGE");
     expect(checkLineQuantity({ ...base, sku: sku("a"), newQuantity: 1000 })?.code).toBe("VALIDATION_FAILED");
-    expect(checkLineQuantity({ ...base, sku: sku("a", { currency: "EUR" }), newQuantity: 1, cartCurrency: "USD" })?.code).toBe("CURRENCY_MISMATCH");
+    expect(
+      checkLineQuantity({ ...base, sku: sku("a", { currency: "EUR" }), newQuantity: 1, cartCurrency: "USD" })?.code,
+    ).toBe("CURRENCY_MISMATCH");
   });
   it("always allows lowering a line, even when the SKU is gone", () => {
     expect(checkLineQuantity({ ...base, sku: null, current: line("a", 5), newQuantity: 2 })).toBeNull();
@@ -77,7 +102,12 @@ describe("checkLineQuantity", () => {
 
 describe("merge planning", () => {
   it("applies each strategy to conflicting lines", () => {
-    expect([mergedQuantity("sum", 2, 3), mergedQuantity("max", 2, 3), mergedQuantity("overwrite", 4, 3), mergedQuantity("keep", 2, 3)]).toEqual([5, 3, 3, 2]);
+    expect([
+      mergedQuantity("sum", 2, 3),
+      mergedQuantity("max", 2, 3),
+      mergedQuantity("overwrite", 4, 3),
+      mergedQuantity("keep", 2, 3),
+    ]).toEqual([5, 3, 3, 2]);
   });
 
   it("clamps by limit and stock, never lowers the user's line, and adds guest-only lines", () => {
@@ -100,7 +130,16 @@ describe("merge planning", () => {
 
   it("keeps the 200-line cap", () => {
     const user = Array.from({ length: 199 }, (_, i) => line(`u${i}`, 1));
-    const plan = planMerge("sum", user, [line("x", 1), line("y", 1)], new Map([["x", sku("x")], ["y", sku("y")]]), "USD");
+    const plan = planMerge(
+      "sum",
+      user,
+      [line("x", 1), line("y", 1)],
+      new Map([
+        ["x", sku("x")],
+        ["y", sku("y")],
+      ]),
+      "USD",
+    );
     expect(plan.map((d) => [d.skuId, d.quantity, d.clamp?.code])).toEqual([
       ["x", 1, undefined],
       ["y", 0, "CART_TOO_LARGE"],

@@ -52,12 +52,26 @@ describe("checkout precheck from quotes", () => {
   });
 
   it("leaves currency and total to the reservations when a quote could not be asked", () => {
-    expect(precheck([{ skuId: "sku_a", quantity: 1 }, { skuId: "sku_b", quantity: 1 }], [quote(), undefined], 1)).toBeNull();
+    expect(
+      precheck(
+        [
+          { skuId: "sku_a", quantity: 1 },
+          { skuId: "sku_b", quantity: 1 },
+        ],
+        [quote(), undefined],
+        1,
+      ),
+    ).toBeNull();
   });
 
   it("refuses mixed currencies and a total other than the buyer saw", () => {
-    const lines = [{ skuId: "sku_a", quantity: 1 }, { skuId: "sku_b", quantity: 1 }];
-    expect(precheck(lines, [quote(), quote({ skuId: "sku_b", currency: "EUR" })], null)).toMatchObject({ code: "CURRENCY_MISMATCH" });
+    const lines = [
+      { skuId: "sku_a", quantity: 1 },
+      { skuId: "sku_b", quantity: 1 },
+    ];
+    expect(precheck(lines, [quote(), quote({ skuId: "sku_b", currency: "EUR" })], null)).toMatchObject({
+      code: "CURRENCY_MISMATCH",
+    });
     expect(precheck(lines, [quote(), quote({ skuId: "sku_b" })], 999)).toMatchObject({
       code: "PRICE_CHANGED",
       errors: [{ code: "PRICE_CHANGED", expectedTotal: 999, total: 1000 }],
@@ -96,7 +110,10 @@ describe("checkout assessment of the reserved lines", () => {
 
 describe("reservation verdict of an order", () => {
   it("keeps a pending order's reservation until it expires, commits a paid one, releases the rest", () => {
-    expect(verdictOf({ status: "PENDING", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({ state: "pending", expiresAt: Date.parse("2026-06-01T12:00:00Z") });
+    expect(verdictOf({ status: "PENDING", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({
+      state: "pending",
+      expiresAt: Date.parse("2026-06-01T12:00:00Z"),
+    });
     expect(verdictOf({ status: "PAID", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({ state: "paid" });
     expect(verdictOf({ status: "REFUNDED", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({ state: "paid" });
     expect(verdictOf({ status: "EXPIRED", expiresAt: "2026-06-01T12:00:00Z" })).toEqual({ state: "closed" });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { applyMovement, availableOf, checkReserve, EMPTY_STOCK, movement, remainingAllowance, setAvailable } from "../../src/domain/stock";
+import {
+  applyMovement,
+  availableOf,
+  checkReserve,
+  EMPTY_STOCK,
+  movement,
+  remainingAllowance,
+  setAvailable,
+} from "../../src/domain/stock";
 
 describe("stock arithmetic", () => {
   const stock = applyMovement(EMPTY_STOCK, setAvailable(EMPTY_STOCK, 10));

@@ -43,7 +43,10 @@ describe("(a) Redis stops mid-test", () => {
       [E, 450],
       [F, 120],
     ] as const) {
-      expect((await stack.api.putSku(id, { productId: "prod-faults", name: id, merchantId: "m-f", price, stock: 100 })).status).toBe(201);
+      expect(
+        (await stack.api.putSku(id, { productId: "prod-faults", name: id, merchantId: "m-f", price, stock: 100 }))
+          .status,
+      ).toBe(201);
     }
     const guestId = randomUUID();
     const guest = stack.api.guest(guestId);
@@ -72,13 +75,20 @@ describe("(a) Redis stops mid-test", () => {
         expect(read.status, read.text).toBe(200);
         expect(quantities(read.body)).toEqual(expected);
         expect(read.body.version).toBe(version);
-        expect(read.body.totals).toMatchObject({ totalItems: 2, totalQuantity: expected[E]! + expected[F]!, totalAmount: expected[E]! * 450 + expected[F]! * 120 });
+        expect(read.body.totals).toMatchObject({
+          totalItems: 2,
+          totalQuantity: expected[E]! + expected[F]!,
+          totalAmount: expected[E]! * 450 + expected[F]! * 120,
+        });
 
         const count = await stack.api.get("/v1/cart/count", guest);
         expect(count.body).toEqual({ totalQuantity: expected[E]! + expected[F]!, totalItems: 2 });
         timings.push(performance.now() - t0);
       }
-      const patched = await stack.api.request("PATCH", `/v1/cart/items/${F}`, { headers: guest, body: { quantity: 5 } });
+      const patched = await stack.api.request("PATCH", `/v1/cart/items/${F}`, {
+        headers: guest,
+        body: { quantity: 5 },
+      });
       expect(patched.status, patched.text).toBe(200);
       expect(quantities(patched.body)).toEqual({ [E]: 6, [F]: 5 });
       expect(quantities((await stack.api.get("/v1/cart", guest)).body)).toEqual({ [E]: 6, [F]: 5 });
@@ -89,11 +99,14 @@ describe("(a) Redis stops mid-test", () => {
       console.log(`[e2e] with Redis down: add + read + count took ${timings.map((t) => t.toFixed(0)).join(", ")} ms`);
 
       // /healthz reuses its dependency checks for up to 5 s: it turns degraded within a few seconds.
-      const health = await eventually(async () => {
-        const h = await stack.api.get("/healthz");
-        expect(h.body.status).toBe("degraded");
-        return h;
-      }, { timeoutMs: 10_000 });
+      const health = await eventually(
+        async () => {
+          const h = await stack.api.get("/healthz");
+          expect(h.body.status).toBe("degraded");
+          return h;
+        },
+        { timeoutMs: 10_000 },
+      );
       expect(health.status).toBe(200);
       expect(health.body.checks.redis).not.toBe("ok");
       expect(health.body.checks.postgres).toBe("ok");
@@ -101,15 +114,24 @@ describe("(a) Redis stops mid-test", () => {
       await stack.faults.startRedis();
     }
 
-    await eventually(async () => expect((await stack.api.get("/healthz")).body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", inventory: "ok" } }), {
-      timeoutMs: 15_000,
-    });
+    await eventually(
+      async () =>
+        expect((await stack.api.get("/healthz")).body).toEqual({
+          status: "ok",
+          checks: { postgres: "ok", redis: "ok", inventory: "ok" },
+        }),
+      {
+        timeoutMs: 15_000,
+      },
+    );
     // Redis came back empty: reads still see the actor's cart, and the next change republishes it.
     expect(quantities((await stack.api.get("/v1/cart", guest)).body)).toEqual({ [E]: 6, [F]: 5 });
     const last = await stack.api.post("/v1/cart/items", { skuId: F, quantity: 1 }, guest);
     expect(last.status).toBe(200);
     expect(quantities(last.body)).toEqual({ [E]: 6, [F]: 6 });
-    await eventually(async () => expect(await snapshotVersion(`guest:${guestId}`)).toBe(last.body.version), { timeoutMs: 15_000 });
+    await eventually(async () => expect(await snapshotVersion(`guest:${guestId}`)).toBe(last.body.version), {
+      timeoutMs: 15_000,
+    });
     expect(quantities((await stack.api.get("/v1/cart", guest)).body)).toEqual({ [E]: 6, [F]: 6 });
   });
 });
@@ -118,8 +140,22 @@ describe("(b) Postgres unreachable for a while (Neon WebSocket proxy down)", () 
   it("orders placed and paid meanwhile all reach Postgres exactly once after it comes back", async () => {
     const G = newId("sku-g");
     const H = newId("sku-h");
-    expect((await stack.api.putSku(G, { productId: "prod-pgdown", name: "G", merchantId: "m-f", price: 1000, stock: 20, purchaseLimit: 5 })).status).toBe(201);
-    expect((await stack.api.putSku(H, { productId: "prod-pgdown", name: "H", merchantId: "m-f", price: 250, stock: 10 })).status).toBe(201);
+    expect(
+      (
+        await stack.api.putSku(G, {
+          productId: "prod-pgdown",
+          name: "G",
+          merchantId: "m-f",
+          price: 1000,
+          stock: 20,
+          purchaseLimit: 5,
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await stack.api.putSku(H, { productId: "prod-pgdown", name: "H", merchantId: "m-f", price: 250, stock: 10 }))
+        .status,
+    ).toBe(201);
     await eventually(async () => {
       const { rows } = await stack.db.query("select count(*)::int as n from skus where sku_id = any($1)", [[G, H]]);
       expect(rows[0].n).toBe(2);
@@ -127,14 +163,18 @@ describe("(b) Postgres unreachable for a while (Neon WebSocket proxy down)", () 
 
     await stack.faults.stopDatabaseProxy();
     const downAt = Date.now();
-    const placed: { orderId: string; owner: Record<string, string>; items: Record<string, number>; status: string }[] = [];
+    const placed: { orderId: string; owner: Record<string, string>; items: Record<string, number>; status: string }[] =
+      [];
     try {
       // /healthz reuses its dependency checks for up to 5 s: it turns degraded within a few seconds.
-      const health = await eventually(async () => {
-        const h = await stack.api.get("/healthz");
-        expect(h.body.status).toBe("degraded");
-        return h;
-      }, { timeoutMs: 10_000 });
+      const health = await eventually(
+        async () => {
+          const h = await stack.api.get("/healthz");
+          expect(h.body.status).toBe("degraded");
+          return h;
+        },
+        { timeoutMs: 10_000 },
+      );
       expect(health.status).toBe(200);
       expect(health.body.checks.postgres).not.toBe("ok");
       expect(health.body.checks.redis).toBe("ok");
@@ -142,7 +182,11 @@ describe("(b) Postgres unreachable for a while (Neon WebSocket proxy down)", () 
       // Flash buys from four users.
       for (let i = 0; i < 4; i++) {
         const owner = await stack.api.user(newId("pgdown-flash"));
-        const res = await stack.api.post(`/v1/flash/${G}/orders`, { quantity: 1 }, { ...owner, "idempotency-key": `pgdown-flash-${i}` });
+        const res = await stack.api.post(
+          `/v1/flash/${G}/orders`,
+          { quantity: 1 },
+          { ...owner, "idempotency-key": `pgdown-flash-${i}` },
+        );
         expect(res.status, res.text).toBe(201);
         expect(res.body.status).toBe("PENDING");
         placed.push({ orderId: res.body.orderId, owner, items: { [G]: 1 }, status: "PENDING" });
@@ -162,7 +206,14 @@ describe("(b) Postgres unreachable for a while (Neon WebSocket proxy down)", () 
       }
       // One order is even paid while Postgres is away: that later change must reach it too.
       const paid = placed[4]!;
-      const pay = await stack.api.webhook({ eventId: "evt_pgdown", type: "payment.succeeded", orderId: paid.orderId, transactionId: "txn_pgdown", amount: 1500, currency: "USD" });
+      const pay = await stack.api.webhook({
+        eventId: "evt_pgdown",
+        type: "payment.succeeded",
+        orderId: paid.orderId,
+        transactionId: "txn_pgdown",
+        amount: 1500,
+        currency: "USD",
+      });
       expect(pay.status, pay.text).toBe(200);
       expect(pay.body.status).toBe("PAID");
       paid.status = "PAID";
@@ -179,7 +230,9 @@ describe("(b) Postgres unreachable for a while (Neon WebSocket proxy down)", () 
 
       // Keep Postgres away long enough for the consumer to fail and back off a few times.
       await sleep(Math.max(0, downAt + 15_000 - Date.now()));
-      const { rows } = await stack.db.query("select count(*)::int as n from orders where order_id = any($1)", [placed.map((o) => o.orderId)]);
+      const { rows } = await stack.db.query("select count(*)::int as n from orders where order_id = any($1)", [
+        placed.map((o) => o.orderId),
+      ]);
       expect(rows[0].n).toBe(0); // nothing could have been written meanwhile
     } finally {
       await stack.faults.startDatabaseProxy();
@@ -190,17 +243,33 @@ describe("(b) Postgres unreachable for a while (Neon WebSocket proxy down)", () 
     const ids = placed.map((o) => o.orderId);
     await eventually(
       async () => {
-        const { rows } = await stack.db.query("select order_id, status from orders where order_id = any($1) order by order_id", [ids]);
-        expect(rows).toEqual(placed.map((o) => ({ order_id: o.orderId, status: o.status })).sort((a, b) => a.order_id.localeCompare(b.order_id)));
+        const { rows } = await stack.db.query(
+          "select order_id, status from orders where order_id = any($1) order by order_id",
+          [ids],
+        );
+        expect(rows).toEqual(
+          placed
+            .map((o) => ({ order_id: o.orderId, status: o.status }))
+            .sort((a, b) => a.order_id.localeCompare(b.order_id)),
+        );
       },
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
-    console.log(`[e2e] all ${ids.length} orders reached Postgres ${((Date.now() - upAt) / 1000).toFixed(1)} s after it came back`);
+    console.log(
+      `[e2e] all ${ids.length} orders reached Postgres ${((Date.now() - upAt) / 1000).toFixed(1)} s after it came back`,
+    );
 
-    const { rows: items } = await stack.db.query("select order_id, sku_id, quantity from order_items where order_id = any($1)", [ids]);
-    const expectedItems = placed.flatMap((o) => Object.entries(o.items).map(([sku_id, quantity]) => ({ order_id: o.orderId, sku_id, quantity })));
+    const { rows: items } = await stack.db.query(
+      "select order_id, sku_id, quantity from order_items where order_id = any($1)",
+      [ids],
+    );
+    const expectedItems = placed.flatMap((o) =>
+      Object.entries(o.items).map(([sku_id, quantity]) => ({ order_id: o.orderId, sku_id, quantity })),
+    );
     const key = (r: { order_id: string; sku_id: string }) => `${r.order_id}/${r.sku_id}`;
-    expect(items.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(expectedItems.sort((a, b) => key(a).localeCompare(key(b))));
+    expect(items.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+      expectedItems.sort((a, b) => key(a).localeCompare(key(b))),
+    );
     await eventually(async () => {
       const { rows } = await stack.db.query("select event_id, status from payments where order_id = any($1)", [ids]);
       expect(rows).toEqual([{ event_id: "evt_pgdown", status: "SUCCEEDED" }]);

@@ -3,7 +3,16 @@
 // purchase limit, and Postgres (one row per order, audit balanced) after the queue drains.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, httpVia, isDevProxyDrop, isProblem, newId, startE2eStack, type E2eStack, type HttpResult } from "../support/e2e.ts";
+import {
+  eventually,
+  httpVia,
+  isDevProxyDrop,
+  isProblem,
+  newId,
+  startE2eStack,
+  type E2eStack,
+  type HttpResult,
+} from "../support/e2e.ts";
 
 let stack: E2eStack;
 /** Keep-alive connections the burst shares: every request is in flight at once, over at most this many sockets. */
@@ -33,7 +42,8 @@ async function burst(skuId: string, users: string[], perUser: number, label: str
   const tokens = new Map(await Promise.all(users.map(async (u) => [u, await stack.api.user(u)] as const)));
   const requests: { userId: string; key: string }[] = [];
   // Interleaved (u1 r1, u2 r1, ..., u1 r2, ...) so one user's requests are spread over the burst.
-  for (let r = 0; r < perUser; r++) for (const userId of users) requests.push({ userId, key: `${label}-${userId}-${r}` });
+  for (let r = 0; r < perUser; r++)
+    for (const userId of users) requests.push({ userId, key: `${label}-${userId}-${r}` });
   let proxyRetries = 0;
   const buy = async ({ userId, key }: { userId: string; key: string }): Promise<Attempt> => {
     for (let tries = 1; ; tries++) {
@@ -88,7 +98,12 @@ async function checkBurst(skuId: string, attempts: Attempt[], stock: number, lim
   // Every success is a real, distinct PENDING order for one unit of this SKU.
   expect(new Set(wins.map((a) => a.res.body.orderId)).size).toBe(stock);
   for (const a of wins) {
-    expect(a.res.body).toMatchObject({ status: "PENDING", currency: "USD", total: 500, items: [{ skuId, quantity: 1, unitPrice: 500, lineTotal: 500 }] });
+    expect(a.res.body).toMatchObject({
+      status: "PENDING",
+      currency: "USD",
+      total: 500,
+      items: [{ skuId, quantity: 1, unitPrice: 500, lineTotal: 500 }],
+    });
     expect(a.res.body.orderId).toMatch(new RegExp(`^fl_[0-9a-f]{32}\\.\\d+\\.${skuId}$`));
   }
 
@@ -110,7 +125,12 @@ async function checkOwnership(skuId: string, wins: Attempt[]): Promise<void> {
         const id = a.res.body.orderId as string;
         const own = await stack.api.get(`/v1/orders/${id}`, tokens.get(a.userId)!);
         expect(own.status, own.text).toBe(200);
-        expect(own.body).toMatchObject({ orderId: id, status: "PENDING", items: [{ skuId, quantity: 1 }], payments: [] });
+        expect(own.body).toMatchObject({
+          orderId: id,
+          status: "PENDING",
+          items: [{ skuId, quantity: 1 }],
+          payments: [],
+        });
         const other = await stack.api.get(`/v1/orders/${id}`, stranger);
         expect(other.status).toBe(404);
         expect(other.body.code).toBe("NOT_FOUND");
@@ -138,10 +158,15 @@ async function checkPostgres(skuId: string, wins: Attempt[]): Promise<void> {
     { timeoutMs: 60_000, intervalMs: 500 },
   );
   // order_id is the primary key of orders, but check there is one order_items row per order too.
-  const { rows: dup } = await stack.db.query("select order_id, count(*)::int as n from order_items where sku_id = $1 group by order_id having count(*) > 1", [skuId]);
+  const { rows: dup } = await stack.db.query(
+    "select order_id, count(*)::int as n from order_items where sku_id = $1 group by order_id having count(*) > 1",
+    [skuId],
+  );
   expect(dup).toEqual([]);
   // Owners in Postgres match who bought.
-  const { rows: owners } = await stack.db.query("select order_id, owner_id from orders where order_id = any($1)", [expectedIds]);
+  const { rows: owners } = await stack.db.query("select order_id, owner_id from orders where order_id = any($1)", [
+    expectedIds,
+  ]);
   const ownerOf = new Map(owners.map((r) => [r.order_id as string, r.owner_id as string]));
   for (const a of wins) expect(ownerOf.get(a.res.body.orderId)).toBe(`user:${a.userId}`);
 
@@ -153,7 +178,12 @@ async function checkPostgres(skuId: string, wins: Attempt[]): Promise<void> {
            from inventory_audit where sku_id = $1`,
         [skuId],
       );
-      expect(rows[0]).toEqual({ on_hand: counters.onHand, reserved: counters.reserved, sold: counters.sold, reserves: wins.length });
+      expect(rows[0]).toEqual({
+        on_hand: counters.onHand,
+        reserved: counters.reserved,
+        sold: counters.sold,
+        reserves: wins.length,
+      });
       return rows[0];
     },
     { timeoutMs: 60_000, intervalMs: 500 },
@@ -168,27 +198,44 @@ async function checkPostgres(skuId: string, wins: Attempt[]): Promise<void> {
     { timeoutMs: 30_000, intervalMs: 500 },
   );
   // Each reserve row points at one of the winning orders, once.
-  const { rows: refs } = await stack.db.query("select ref_id from inventory_audit where sku_id = $1 and kind = 'reserve' order by ref_id", [skuId]);
+  const { rows: refs } = await stack.db.query(
+    "select ref_id from inventory_audit where sku_id = $1 and kind = 'reserve' order by ref_id",
+    [skuId],
+  );
   expect(refs.map((r) => r.ref_id)).toEqual(expectedIds);
 }
 
 describe("flash sale: 100 units, purchase limit 2", () => {
   it("1000 concurrent buys from 500 users (2 each): exactly 100 orders, no oversell, Postgres agrees", async () => {
     const skuId = newId("sku-flash");
-    const put = await stack.api.putSku(skuId, { productId: "prod-flash", name: "Flash Sneaker", merchantId: "m-flash", price: 500, stock: 100, purchaseLimit: 2 });
+    const put = await stack.api.putSku(skuId, {
+      productId: "prod-flash",
+      name: "Flash Sneaker",
+      merchantId: "m-flash",
+      price: 500,
+      stock: 100,
+      purchaseLimit: 2,
+    });
     expect(put.status).toBe(201);
     const users = Array.from({ length: 500 }, (_, i) => `fs1-u${i}`);
 
     const attempts = await burst(skuId, users, 2, "burst-500x2");
     expect(attempts).toHaveLength(1000);
     const wins = await checkBurst(skuId, attempts, 100, 2);
-    expect(attempts.filter((a) => a.res.status === 409).every((a) => a.res.body.code === "SOLD_OUT" || a.res.body.code === "LIMIT_EXCEEDED")).toBe(true);
+    expect(
+      attempts
+        .filter((a) => a.res.status === 409)
+        .every((a) => a.res.body.code === "SOLD_OUT" || a.res.body.code === "LIMIT_EXCEEDED"),
+    ).toBe(true);
     await checkOwnership(skuId, wins);
     await checkPostgres(skuId, wins);
 
     // Replaying a winning request returns the same order (200) and takes nothing more.
     const w = wins[0]!;
-    const replay = await stack.api.request("POST", `/v1/flash/${skuId}/orders`, { headers: { ...(await stack.api.user(w.userId)), "idempotency-key": w.key }, body: { quantity: 1 } });
+    const replay = await stack.api.request("POST", `/v1/flash/${skuId}/orders`, {
+      headers: { ...(await stack.api.user(w.userId)), "idempotency-key": w.key },
+      body: { quantity: 1 },
+    });
     expect(replay.status).toBe(200);
     expect(replay.body.orderId).toBe(w.res.body.orderId);
     expect(await stack.api.skuCounters(skuId)).toMatchObject({ reserved: 100, available: 0 });
@@ -196,7 +243,14 @@ describe("flash sale: 100 units, purchase limit 2", () => {
 
   it("300 concurrent buys from 50 users (6 each): the limit bites, nobody above 2", async () => {
     const skuId = newId("sku-flash-limit");
-    const put = await stack.api.putSku(skuId, { productId: "prod-flash", name: "Flash Hoodie", merchantId: "m-flash", price: 500, stock: 100, purchaseLimit: 2 });
+    const put = await stack.api.putSku(skuId, {
+      productId: "prod-flash",
+      name: "Flash Hoodie",
+      merchantId: "m-flash",
+      price: 500,
+      stock: 100,
+      purchaseLimit: 2,
+    });
     expect(put.status).toBe(201);
     const users = Array.from({ length: 50 }, (_, i) => `fs2-u${i}`);
 
@@ -207,7 +261,10 @@ describe("flash sale: 100 units, purchase limit 2", () => {
     const perUser = countBy(wins, (a) => a.userId);
     expect(Object.keys(perUser)).toHaveLength(50);
     expect(Object.values(perUser).every((n) => n === 2)).toBe(true);
-    const codes = countBy(attempts.filter((a) => a.res.status === 409), (a) => a.res.body.code as string);
+    const codes = countBy(
+      attempts.filter((a) => a.res.status === 409),
+      (a) => a.res.body.code as string,
+    );
     expect(codes.LIMIT_EXCEEDED ?? 0).toBeGreaterThan(0);
     expect((codes.LIMIT_EXCEEDED ?? 0) + (codes.SOLD_OUT ?? 0)).toBe(200);
     await checkOwnership(skuId, wins);

@@ -3,7 +3,16 @@
 // with a 3 s reservation TTL, an unpaid order that expires and a payment that arrives late.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, isProblem, newId, signPayment, sleep, startE2eStack, type E2eStack, type WebhookEvent } from "../support/e2e.ts";
+import {
+  eventually,
+  isProblem,
+  newId,
+  signPayment,
+  sleep,
+  startE2eStack,
+  type E2eStack,
+  type WebhookEvent,
+} from "../support/e2e.ts";
 
 /** skuId -> quantity of a cart response. */
 function quantities(cart: { items: { skuId: string; quantity: number }[] }): Record<string, number> {
@@ -45,7 +54,14 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
   let user: Record<string, string>;
   let orderId: string;
   const total = 3 * 1250 + 799;
-  const paid: WebhookEvent = { eventId: "evt_paid_1", type: "payment.succeeded", orderId: "", transactionId: "txn_1", amount: total, currency: "USD" };
+  const paid: WebhookEvent = {
+    eventId: "evt_paid_1",
+    type: "payment.succeeded",
+    orderId: "",
+    transactionId: "txn_1",
+    amount: total,
+    currency: "USD",
+  };
 
   beforeAll(async () => {
     stack = await startE2eStack();
@@ -63,7 +79,14 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
       [B, 799, 5],
       [C, 300, 20],
     ] as const) {
-      const res = await stack.api.putSku(id, { productId: "prod-journey", name: `Item ${id}`, merchantId: "m-journey", price, stock, purchaseLimit: 5 });
+      const res = await stack.api.putSku(id, {
+        productId: "prod-journey",
+        name: `Item ${id}`,
+        merchantId: "m-journey",
+        price,
+        stock,
+        purchaseLimit: 5,
+      });
       expect(res.status, res.text).toBe(201);
       expect(res.body).toMatchObject({ skuId: id, price, onHand: stock, reserved: 0, sold: 0, available: stock });
     }
@@ -108,7 +131,13 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
     const before = Date.now();
     // A double-click: the same request three times at once makes one order.
     const sent = await Promise.all(
-      [1, 2, 3].map(() => stack.api.post("/v1/checkout", { skuIds: [A, B], expectedTotal: total }, { ...user, "idempotency-key": "journey-checkout-1" })),
+      [1, 2, 3].map(() =>
+        stack.api.post(
+          "/v1/checkout",
+          { skuIds: [A, B], expectedTotal: total },
+          { ...user, "idempotency-key": "journey-checkout-1" },
+        ),
+      ),
     );
     expect(sent.map((r) => r.status).sort(), sent.map((r) => r.text).join("\n")).toEqual([200, 200, 201]);
     expect(new Set(sent.map((r) => r.body.orderId)).size).toBe(1);
@@ -127,11 +156,19 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
     paid.orderId = orderId;
 
     // The same key and body: the same order (200), nothing reserved twice.
-    const replay = await stack.api.post("/v1/checkout", { skuIds: [A, B], expectedTotal: total }, { ...user, "idempotency-key": "journey-checkout-1" });
+    const replay = await stack.api.post(
+      "/v1/checkout",
+      { skuIds: [A, B], expectedTotal: total },
+      { ...user, "idempotency-key": "journey-checkout-1" },
+    );
     expect(replay.status).toBe(200);
     expect(replay.body.orderId).toBe(orderId);
     // The same key with another body is refused.
-    const reused = await stack.api.post("/v1/checkout", { skuIds: [A] }, { ...user, "idempotency-key": "journey-checkout-1" });
+    const reused = await stack.api.post(
+      "/v1/checkout",
+      { skuIds: [A] },
+      { ...user, "idempotency-key": "journey-checkout-1" },
+    );
     expect(reused.status).toBe(422);
     expect(reused.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
 
@@ -155,14 +192,26 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
     expect(deliveries.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     const firsts = deliveries.filter((r) => r.body.duplicate === false);
     expect(firsts).toHaveLength(1);
-    expect(firsts[0]!.body).toEqual({ received: true, duplicate: false, orderId, status: "PAID", refundRequired: false });
+    expect(firsts[0]!.body).toEqual({
+      received: true,
+      duplicate: false,
+      orderId,
+      status: "PAID",
+      refundRequired: false,
+    });
     for (const r of deliveries) expect(r.body).toMatchObject({ orderId, status: "PAID", refundRequired: false });
 
     const order = await stack.api.get(`/v1/orders/${orderId}`, user);
     expect(order.body.status).toBe("PAID");
     expect(order.body.paidAt).toEqual(expect.any(String));
     expect(order.body.payments).toHaveLength(1);
-    expect(order.body.payments[0]).toMatchObject({ eventId: "evt_paid_1", transactionId: "txn_1", status: "SUCCEEDED", amount: total, currency: "USD" });
+    expect(order.body.payments[0]).toMatchObject({
+      eventId: "evt_paid_1",
+      transactionId: "txn_1",
+      status: "SUCCEEDED",
+      amount: total,
+      currency: "USD",
+    });
 
     // Reserved -> sold (the commit travels through the order's outbox to the SKUs).
     await eventually(async () => {
@@ -189,12 +238,18 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
   it("Postgres has the PAID order with its items, one payment, and reserve + commit audit rows", async () => {
     await eventually(
       async () => {
-        const { rows } = await stack.db.query("select status, total, currency, owner_id, paid_at is not null as paid from orders where order_id = $1", [orderId]);
+        const { rows } = await stack.db.query(
+          "select status, total, currency, owner_id, paid_at is not null as paid from orders where order_id = $1",
+          [orderId],
+        );
         expect(rows).toEqual([{ status: "PAID", total, currency: "USD", owner_id: `user:${userId}`, paid: true }]);
       },
       { timeoutMs: 30_000 },
     );
-    const { rows: items } = await stack.db.query("select sku_id, quantity, unit_price, line_total from order_items where order_id = $1 order by sku_id", [orderId]);
+    const { rows: items } = await stack.db.query(
+      "select sku_id, quantity, unit_price, line_total from order_items where order_id = $1 order by sku_id",
+      [orderId],
+    );
     expect(items).toEqual(
       [
         { sku_id: A, quantity: 3, unit_price: 1250, line_total: 3750 },
@@ -202,7 +257,10 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
       ].sort((x, y) => x.sku_id.localeCompare(y.sku_id)),
     );
     await eventually(async () => {
-      const { rows } = await stack.db.query("select event_id, transaction_id, status, amount from payments where order_id = $1", [orderId]);
+      const { rows } = await stack.db.query(
+        "select event_id, transaction_id, status, amount from payments where order_id = $1",
+        [orderId],
+      );
       expect(rows).toEqual([{ event_id: "evt_paid_1", transaction_id: "txn_1", status: "SUCCEEDED", amount: total }]);
     });
     await eventually(async () => {
@@ -220,13 +278,23 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
   });
 
   it("a forged, tampered or stale signature is 401 and records nothing", async () => {
-    const refund: WebhookEvent = { eventId: "evt_forged", type: "payment.refunded", orderId, transactionId: "txn_forged", amount: total, currency: "USD" };
+    const refund: WebhookEvent = {
+      eventId: "evt_forged",
+      type: "payment.refunded",
+      orderId,
+      transactionId: "txn_forged",
+      amount: total,
+      currency: "USD",
+    };
     const forged = await stack.api.webhook(refund, { secret: "not-the-secret" });
     expect(forged.status).toBe(401);
     expect(isProblem(forged)).toBe(true);
     expect(forged.body.code).toBe("UNAUTHORIZED");
 
-    const stale = await stack.api.webhook({ ...refund, eventId: "evt_stale", transactionId: "txn_stale" }, { t: Math.floor(Date.now() / 1000) - 600 });
+    const stale = await stack.api.webhook(
+      { ...refund, eventId: "evt_stale", transactionId: "txn_stale" },
+      { t: Math.floor(Date.now() / 1000) - 600 },
+    );
     expect(stale.status).toBe(401);
     expect(stale.body.code).toBe("UNAUTHORIZED");
 
@@ -246,12 +314,22 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
     expect(order.body.status).toBe("PAID");
     expect(order.body.payments.map((p: any) => p.eventId)).toEqual(["evt_paid_1"]);
     expect(await stack.api.skuCounters(A)).toMatchObject({ onHand: 7, sold: 3 });
-    const { rows } = await stack.db.query("select event_id from payments where order_id = $1 or event_id like 'evt_%' order by event_id", [orderId]);
+    const { rows } = await stack.db.query(
+      "select event_id from payments where order_id = $1 or event_id like 'evt_%' order by event_id",
+      [orderId],
+    );
     expect(rows.map((r) => r.event_id)).toEqual(["evt_paid_1"]);
   });
 
   it("payment.refunded -> REFUNDED and the units go back on hand", async () => {
-    const res = await stack.api.webhook({ eventId: "evt_refund_1", type: "payment.refunded", orderId, transactionId: "txn_refund_1", amount: total, currency: "USD" });
+    const res = await stack.api.webhook({
+      eventId: "evt_refund_1",
+      type: "payment.refunded",
+      orderId,
+      transactionId: "txn_refund_1",
+      amount: total,
+      currency: "USD",
+    });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ duplicate: false, status: "REFUNDED", refundRequired: false });
     const order = await stack.api.get(`/v1/orders/${orderId}`, user);
@@ -269,7 +347,10 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
       async () => {
         const { rows } = await stack.db.query("select status from orders where order_id = $1", [orderId]);
         expect(rows).toEqual([{ status: "REFUNDED" }]);
-        const { rows: pays } = await stack.db.query("select event_id, status from payments where order_id = $1 order by received_at", [orderId]);
+        const { rows: pays } = await stack.db.query(
+          "select event_id, status from payments where order_id = $1 order by received_at",
+          [orderId],
+        );
         expect(pays).toEqual([
           { event_id: "evt_paid_1", status: "SUCCEEDED" },
           { event_id: "evt_refund_1", status: "REFUNDED" },
@@ -306,7 +387,17 @@ describe("journey: an unpaid order expires (RESERVATION_TTL_SECONDS=3), a late p
   });
 
   it("the order expires at expiresAt, its stock comes back, and a late payment is flagged for refund", async () => {
-    expect((await stack.api.putSku(D, { productId: "prod-expiry", name: "Expiring", merchantId: "m-x", price: 999, stock: 4 })).status).toBe(201);
+    expect(
+      (
+        await stack.api.putSku(D, {
+          productId: "prod-expiry",
+          name: "Expiring",
+          merchantId: "m-x",
+          price: 999,
+          stock: 4,
+        })
+      ).status,
+    ).toBe(201);
     expect((await stack.api.post("/v1/cart/items", { skuId: D, quantity: 2 }, user)).status).toBe(200);
 
     const placed = await stack.api.post("/v1/checkout", {}, { ...user, "idempotency-key": "expiry-1" });
@@ -330,18 +421,33 @@ describe("journey: an unpaid order expires (RESERVATION_TTL_SECONDS=3), a late p
     );
     console.log(`[e2e] order seen EXPIRED ${((Date.now() - expiresAt) / 1000).toFixed(1)} s after expiresAt`);
     expect(expired.refundRequired).toBe(false);
-    await eventually(async () => expect(await stack.api.skuCounters(D)).toMatchObject({ onHand: 4, reserved: 0, sold: 0, available: 4 }), { timeoutMs: 10_000 });
-    await eventually(async () => expect((await stack.api.get(`/v1/skus/${D}`)).body.available).toBe(4), { timeoutMs: 10_000 });
+    await eventually(
+      async () =>
+        expect(await stack.api.skuCounters(D)).toMatchObject({ onHand: 4, reserved: 0, sold: 0, available: 4 }),
+      { timeoutMs: 10_000 },
+    );
+    await eventually(async () => expect((await stack.api.get(`/v1/skus/${D}`)).body.available).toBe(4), {
+      timeoutMs: 10_000,
+    });
     await eventually(
       async () => {
-        const { rows } = await stack.db.query("select status, refund_required from orders where order_id = $1", [orderId]);
+        const { rows } = await stack.db.query("select status, refund_required from orders where order_id = $1", [
+          orderId,
+        ]);
         expect(rows).toEqual([{ status: "EXPIRED", refund_required: false }]);
       },
       { timeoutMs: 30_000 },
     );
 
     // The payment arrives after expiry: recorded, flagged for refund, the stock is not taken again.
-    const late = await stack.api.webhook({ eventId: "evt_late", type: "payment.succeeded", orderId, transactionId: "txn_late", amount: 1998, currency: "USD" });
+    const late = await stack.api.webhook({
+      eventId: "evt_late",
+      type: "payment.succeeded",
+      orderId,
+      transactionId: "txn_late",
+      amount: 1998,
+      currency: "USD",
+    });
     expect(late.status, late.text).toBe(200);
     expect(late.body).toMatchObject({ duplicate: false, status: "EXPIRED", refundRequired: true });
     const order = await stack.api.get(`/v1/orders/${orderId}`, user);
@@ -353,9 +459,13 @@ describe("journey: an unpaid order expires (RESERVATION_TTL_SECONDS=3), a late p
     expect(await stack.api.skuCounters(D)).toMatchObject({ onHand: 4, reserved: 0, sold: 0, available: 4 });
     await eventually(
       async () => {
-        const { rows } = await stack.db.query("select status, refund_required from orders where order_id = $1", [orderId]);
+        const { rows } = await stack.db.query("select status, refund_required from orders where order_id = $1", [
+          orderId,
+        ]);
         expect(rows).toEqual([{ status: "EXPIRED", refund_required: true }]);
-        const { rows: pays } = await stack.db.query("select event_id, status from payments where order_id = $1", [orderId]);
+        const { rows: pays } = await stack.db.query("select event_id, status from payments where order_id = $1", [
+          orderId,
+        ]);
         expect(pays).toEqual([{ event_id: "evt_late", status: "SUCCEEDED" }]);
         const kinds = (await auditOf(stack, orderId)).map((r) => [r.kind, r.reserved_delta, r.sold_delta]);
         expect(kinds).toEqual([

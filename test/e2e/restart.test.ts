@@ -64,12 +64,21 @@ async function startHungServer(): Promise<HungServer> {
 }
 
 function start(extraVars: Record<string, string> = {}): Promise<LocalStack> {
-  return startLocalStack({ port: 0, databaseName: "edge_cart_e2e_restart", quiet: !process.env.E2E_VERBOSE, snapshot: true, persistDir, extraVars: { ...VARS, ...extraVars } });
+  return startLocalStack({
+    port: 0,
+    databaseName: "edge_cart_e2e_restart",
+    quiet: !process.env.E2E_VERBOSE,
+    snapshot: true,
+    persistDir,
+    extraVars: { ...VARS, ...extraVars },
+  });
 }
 
 /** Kills the Worker (wrangler and its workerd) with SIGKILL, as a crash would: nothing is flushed or closed. */
 function crashWorker(): void {
-  const pids = JSON.parse(fs.readFileSync(path.join(persistDir, "pids.json"), "utf8")) as { children: { name: string; pid: number }[] };
+  const pids = JSON.parse(fs.readFileSync(path.join(persistDir, "pids.json"), "utf8")) as {
+    children: { name: string; pid: number }[];
+  };
   const wrangler = pids.children.find((c) => c.name === "wrangler");
   if (!wrangler) throw new Error("no wrangler in pids.json");
   process.kill(-wrangler.pid, "SIGKILL"); // its process group: wrangler, its node child, workerd
@@ -112,125 +121,194 @@ let sold = 0;
 let held = 0;
 
 describe("restart with thousands of due alarms", () => {
-  it("builds the state: a user cart, a striped SKU with sold and overdue held units, and guest carts filled while Redis is down", async () => {
-    const a = api();
-    expect((await a.putSku(PLAIN, { productId: "prod-restart", name: "Restart Tee", merchantId: "m-r", price: 500, stock: 1_000_000 })).status).toBe(201);
-    expect((await a.putSku(STRIPED, { productId: "prod-striped", name: "Striped", merchantId: "m-r", price: 100, stock: 40, stripes: STRIPES })).status).toBe(201);
-    const buyer = await a.user(buyerId);
-    expect((await a.post("/v1/cart/items", { skuId: PLAIN, quantity: 2 }, buyer)).status).toBe(200);
+  it(
+    "builds the state: a user cart, a striped SKU with sold and overdue held units, and guest carts filled while Redis is down",
+    async () => {
+      const a = api();
+      expect(
+        (
+          await a.putSku(PLAIN, {
+            productId: "prod-restart",
+            name: "Restart Tee",
+            merchantId: "m-r",
+            price: 500,
+            stock: 1_000_000,
+          })
+        ).status,
+      ).toBe(201);
+      expect(
+        (
+          await a.putSku(STRIPED, {
+            productId: "prod-striped",
+            name: "Striped",
+            merchantId: "m-r",
+            price: 100,
+            stock: 40,
+            stripes: STRIPES,
+          })
+        ).status,
+      ).toBe(201);
+      const buyer = await a.user(buyerId);
+      expect((await a.post("/v1/cart/items", { skuId: PLAIN, quantity: 2 }, buyer)).status).toBe(200);
 
-    // Eight buyers each take one striped unit (spread over the stripes); five pay, three never do.
-    const buys = await Promise.all(
-      Array.from({ length: 8 }, async (_, i) => {
-        const headers = { authorization: `Bearer ${await userToken(secrets.JWT_SECRET, `flash-${i}-${buyerId}`)}`, "idempotency-key": `restart-${i}` };
-        const res = await a.post(`/v1/flash/${STRIPED}/orders`, { quantity: 1 }, headers);
-        expect(res.status, res.text).toBe(201);
-        return res.body as { orderId: string; total: number };
-      }),
-    );
-    for (const [i, order] of buys.slice(0, 5).entries()) {
-      const paid = await a.webhook({ eventId: `evt-restart-${i}`, type: "payment.succeeded", orderId: order.orderId, transactionId: `txn-restart-${i}`, amount: order.total, currency: "USD" });
-      expect(paid.status, paid.text).toBe(200);
-    }
-    sold = 5;
-    held = 3;
-    await eventually(async () => expect(await a.skuCounters(STRIPED)).toMatchObject({ onHand: 40 - sold, reserved: held, sold }), { timeoutMs: 20_000 });
-
-    // Redis and Postgres both down: each new cart starts empty at once (no rebuild from
-    // Postgres to wait for) and its snapshot write fails, so it keeps an alarm to retry.
-    await stack!.faults.stopRedis();
-    await stack!.faults.stopDatabaseProxy();
-    const slowestHealth: number[] = [];
-    let filling = true;
-    const probe = (async () => {
-      while (filling && stack) {
-        const t0 = performance.now();
-        const res = await fetch(stack!.baseUrl + "/healthz", { signal: AbortSignal.timeout(30_000) }).catch(() => null);
-        slowestHealth.push(res?.ok ? performance.now() - t0 : 30_000);
-        await sleep(500);
+      // Eight buyers each take one striped unit (spread over the stripes); five pay, three never do.
+      const buys = await Promise.all(
+        Array.from({ length: 8 }, async (_, i) => {
+          const headers = {
+            authorization: `Bearer ${await userToken(secrets.JWT_SECRET, `flash-${i}-${buyerId}`)}`,
+            "idempotency-key": `restart-${i}`,
+          };
+          const res = await a.post(`/v1/flash/${STRIPED}/orders`, { quantity: 1 }, headers);
+          expect(res.status, res.text).toBe(201);
+          return res.body as { orderId: string; total: number };
+        }),
+      );
+      for (const [i, order] of buys.slice(0, 5).entries()) {
+        const paid = await a.webhook({
+          eventId: `evt-restart-${i}`,
+          type: "payment.succeeded",
+          orderId: order.orderId,
+          transactionId: `txn-restart-${i}`,
+          amount: order.total,
+          currency: "USD",
+        });
+        expect(paid.status, paid.text).toBe(200);
       }
-    })();
-    const baseUrl = stack!.baseUrl;
-    const t0 = performance.now();
-    firstFilledAt = Date.now();
-    const statuses: Record<number, number> = {};
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < CARTS && stack) {
-          next++;
-          const guestId = randomUUID();
-          const res = await withRetries(() => httpVia(agent, baseUrl, "POST", "/v1/cart/items", { headers: { "x-cart-id": guestId, "if-match": "0" }, body: { skuId: PLAIN, quantity: 1 } }));
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-          if (res.status === 200) guests.push(guestId);
+      sold = 5;
+      held = 3;
+      await eventually(
+        async () => expect(await a.skuCounters(STRIPED)).toMatchObject({ onHand: 40 - sold, reserved: held, sold }),
+        { timeoutMs: 20_000 },
+      );
+
+      // Redis and Postgres both down: each new cart starts empty at once (no rebuild from
+      // Postgres to wait for) and its snapshot write fails, so it keeps an alarm to retry.
+      await stack!.faults.stopRedis();
+      await stack!.faults.stopDatabaseProxy();
+      const slowestHealth: number[] = [];
+      let filling = true;
+      const probe = (async () => {
+        while (filling && stack) {
+          const t0 = performance.now();
+          const res = await fetch(stack!.baseUrl + "/healthz", { signal: AbortSignal.timeout(30_000) }).catch(
+            () => null,
+          );
+          slowestHealth.push(res?.ok ? performance.now() - t0 : 30_000);
+          await sleep(500);
         }
-      }),
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    lastFilledAt = Date.now();
-    filling = false;
-    await probe;
-    console.log(
-      `[e2e] ${CARTS} guest carts filled with Redis down in ${seconds.toFixed(1)} s (${(CARTS / seconds).toFixed(0)}/s, ${CONCURRENCY} in flight); ` +
-        `statuses ${JSON.stringify(statuses)}; slowest /healthz ${Math.max(...slowestHealth).toFixed(0)} ms`,
-    );
-    expect(guests.length).toBe(CARTS);
-    // Every cart's alarm must still be ahead when the Worker dies (else it fired already).
-    expect(seconds, "the fill must take less than RESTART_TEST_ALARM_AFTER_S").toBeLessThan(ALARM_AFTER_S - 5);
-    // Redis being down costs the carts nothing, and the Worker keeps answering while they fill.
-    // (Before the Redis write gate it stopped answering at all: 30 s timeouts, 503s from the
-    // dev proxy. The fill keeps the Worker's CPU busy, so a slow answer is still allowed.)
-    expect(Math.max(...slowestHealth)).toBeLessThan(10_000);
-  }, 90_000 + CARTS * 100);
+      })();
+      const baseUrl = stack!.baseUrl;
+      const t0 = performance.now();
+      firstFilledAt = Date.now();
+      const statuses: Record<number, number> = {};
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < CARTS && stack) {
+            next++;
+            const guestId = randomUUID();
+            const res = await withRetries(() =>
+              httpVia(agent, baseUrl, "POST", "/v1/cart/items", {
+                headers: { "x-cart-id": guestId, "if-match": "0" },
+                body: { skuId: PLAIN, quantity: 1 },
+              }),
+            );
+            statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+            if (res.status === 200) guests.push(guestId);
+          }
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      lastFilledAt = Date.now();
+      filling = false;
+      await probe;
+      console.log(
+        `[e2e] ${CARTS} guest carts filled with Redis down in ${seconds.toFixed(1)} s (${(CARTS / seconds).toFixed(0)}/s, ${CONCURRENCY} in flight); ` +
+          `statuses ${JSON.stringify(statuses)}; slowest /healthz ${Math.max(...slowestHealth).toFixed(0)} ms`,
+      );
+      expect(guests.length).toBe(CARTS);
+      // Every cart's alarm must still be ahead when the Worker dies (else it fired already).
+      expect(seconds, "the fill must take less than RESTART_TEST_ALARM_AFTER_S").toBeLessThan(ALARM_AFTER_S - 5);
+      // Redis being down costs the carts nothing, and the Worker keeps answering while they fill.
+      // (Before the Redis write gate it stopped answering at all: 30 s timeouts, 503s from the
+      // dev proxy. The fill keeps the Worker's CPU busy, so a slow answer is still allowed.)
+      expect(Math.max(...slowestHealth)).toBeLessThan(10_000);
+    },
+    90_000 + CARTS * 100,
+  );
 
-  it("after a crash, restarts on the same state with a hanging Redis and serves within 30 s; woken actors know who they are", async () => {
-    crashWorker();
-    const crashedAt = Date.now();
-    await stack!.stop(); // the rest of the first stack (its Redis, database, proxies)
-    stack = null;
-    // Down until every cart's alarm (and the overdue reservations') is due.
-    await sleep(Math.max(0, lastFilledAt + ALARM_AFTER_S * 1000 + 1_000 - Date.now()));
-    const due = guests.length;
-    console.log(`[e2e] Worker killed; down ${((Date.now() - crashedAt) / 1000).toFixed(0)} s; ${due} carts' alarms due (first at ${new Date(firstFilledAt + ALARM_AFTER_S * 1000).toISOString()})`);
+  it(
+    "after a crash, restarts on the same state with a hanging Redis and serves within 30 s; woken actors know who they are",
+    async () => {
+      crashWorker();
+      const crashedAt = Date.now();
+      await stack!.stop(); // the rest of the first stack (its Redis, database, proxies)
+      stack = null;
+      // Down until every cart's alarm (and the overdue reservations') is due.
+      await sleep(Math.max(0, lastFilledAt + ALARM_AFTER_S * 1000 + 1_000 - Date.now()));
+      const due = guests.length;
+      console.log(
+        `[e2e] Worker killed; down ${((Date.now() - crashedAt) / 1000).toFixed(0)} s; ${due} carts' alarms due (first at ${new Date(firstFilledAt + ALARM_AFTER_S * 1000).toISOString()})`,
+      );
 
-    hungRedis = await startHungServer();
-    const t0 = performance.now();
-    stack = await start({ UPSTASH_REDIS_REST_URL: hungRedis.url });
-    const workerUp = (performance.now() - t0) / 1000;
-    const a = api();
-    const sample = [guests[0]!, guests[Math.floor(guests.length / 2)]!, guests[guests.length - 1]!];
-    await eventually(
-      async () => {
-        // /healthz waits up to 2 s for the hanging Redis's PING.
-        const health = await a.request("GET", "/healthz", { signal: AbortSignal.timeout(5_000) });
-        expect(health.status).toBe(200);
-        const cart = await a.request("GET", "/v1/cart", { headers: a.guest(sample[0]!), signal: AbortSignal.timeout(5_000) });
-        expect(cart.status).toBe(200);
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
-    const serving = (performance.now() - t0) / 1000;
-    console.log(`[e2e] restart with ${due} carts' alarms due: Worker answered ${workerUp.toFixed(1)} s after start, serving (healthz + cart read) at ${serving.toFixed(1)} s; hung Redis saw ${hungRedis.connections} connections so far`);
-    expect(serving).toBeLessThan(30);
+      hungRedis = await startHungServer();
+      const t0 = performance.now();
+      stack = await start({ UPSTASH_REDIS_REST_URL: hungRedis.url });
+      const workerUp = (performance.now() - t0) / 1000;
+      const a = api();
+      const sample = [guests[0]!, guests[Math.floor(guests.length / 2)]!, guests[guests.length - 1]!];
+      await eventually(
+        async () => {
+          // /healthz waits up to 2 s for the hanging Redis's PING.
+          const health = await a.request("GET", "/healthz", { signal: AbortSignal.timeout(5_000) });
+          expect(health.status).toBe(200);
+          const cart = await a.request("GET", "/v1/cart", {
+            headers: a.guest(sample[0]!),
+            signal: AbortSignal.timeout(5_000),
+          });
+          expect(cart.status).toBe(200);
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      const serving = (performance.now() - t0) / 1000;
+      console.log(
+        `[e2e] restart with ${due} carts' alarms due: Worker answered ${workerUp.toFixed(1)} s after start, serving (healthz + cart read) at ${serving.toFixed(1)} s; hung Redis saw ${hungRedis.connections} connections so far`,
+      );
+      expect(serving).toBeLessThan(30);
 
-    // Guest carts woken by their alarms still have their id and lines.
-    for (const guestId of sample) {
-      const cart = await a.get("/v1/cart", a.guest(guestId));
-      expect(cart.status, cart.text).toBe(200);
-      expect(cart.body.cartId).toBe(`guest:${guestId}`);
-      expect(cart.body.items.map((l: { skuId: string; quantity: number }) => [l.skuId, l.quantity])).toEqual([[PLAIN, 1]]);
-    }
+      // Guest carts woken by their alarms still have their id and lines.
+      for (const guestId of sample) {
+        const cart = await a.get("/v1/cart", a.guest(guestId));
+        expect(cart.status, cart.text).toBe(200);
+        expect(cart.body.cartId).toBe(`guest:${guestId}`);
+        expect(cart.body.items.map((l: { skuId: string; quantity: number }) => [l.skuId, l.quantity])).toEqual([
+          [PLAIN, 1],
+        ]);
+      }
 
-    // The user's cart is theirs: checkout works.
-    const buyer = await a.user(buyerId);
-    const placed = await a.post("/v1/checkout", {}, { ...buyer, "idempotency-key": "after-restart" });
-    expect(placed.status, placed.text).toBe(201);
+      // The user's cart is theirs: checkout works.
+      const buyer = await a.user(buyerId);
+      const placed = await a.post("/v1/checkout", {}, { ...buyer, "idempotency-key": "after-restart" });
+      expect(placed.status, placed.text).toBe(201);
 
-    // The striped SKU's admin view adds up every stripe: the sold units, and the held ones released after expiry.
-    await eventually(async () => expect(await a.skuCounters(STRIPED)).toMatchObject({ onHand: 40 - sold, reserved: 0, sold, available: 40 - sold }), { timeoutMs: 90_000, intervalMs: 1_000 });
+      // The striped SKU's admin view adds up every stripe: the sold units, and the held ones released after expiry.
+      await eventually(
+        async () =>
+          expect(await a.skuCounters(STRIPED)).toMatchObject({
+            onHand: 40 - sold,
+            reserved: 0,
+            sold,
+            available: 40 - sold,
+          }),
+        { timeoutMs: 90_000, intervalMs: 1_000 },
+      );
 
-    // Thousands of woken actors did not each open a connection to the hanging Redis.
-    console.log(`[e2e] hung Redis saw ${hungRedis.connections} connections in ${((performance.now() - t0) / 1000).toFixed(0)} s after restart`);
-    expect(hungRedis.connections).toBeLessThan(200);
-  }, ALARM_AFTER_S * 1000 + 180_000);
+      // Thousands of woken actors did not each open a connection to the hanging Redis.
+      console.log(
+        `[e2e] hung Redis saw ${hungRedis.connections} connections in ${((performance.now() - t0) / 1000).toFixed(0)} s after restart`,
+      );
+      expect(hungRedis.connections).toBeLessThan(200);
+    },
+    ALARM_AFTER_S * 1000 + 180_000,
+  );
 });

@@ -11,11 +11,21 @@ import { Api, eventually, newId } from "../support/e2e.ts";
 
 const persistDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cart-start-"));
 const vars = readDevVars();
-const secrets = { JWT_SECRET: vars.JWT_SECRET!, ADMIN_TOKEN: vars.ADMIN_TOKEN!, PAYMENT_WEBHOOK_SECRET: vars.PAYMENT_WEBHOOK_SECRET! };
+const secrets = {
+  JWT_SECRET: vars.JWT_SECRET!,
+  ADMIN_TOKEN: vars.ADMIN_TOKEN!,
+  PAYMENT_WEBHOOK_SECRET: vars.PAYMENT_WEBHOOK_SECRET!,
+};
 let stack: LocalStack | undefined;
 
 function start(): Promise<LocalStack> {
-  return startLocalStack({ mode: "start", port: 0, databaseName: "edge_cart_e2e", persistDir, quiet: !process.env.E2E_VERBOSE });
+  return startLocalStack({
+    mode: "start",
+    port: 0,
+    databaseName: "edge_cart_e2e",
+    persistDir,
+    quiet: !process.env.E2E_VERBOSE,
+  });
 }
 
 beforeAll(async () => {
@@ -42,7 +52,14 @@ describe("npm start (mode start)", () => {
 
   it("delivers a queue message to the consumer: a SKU upsert becomes a `skus` row", async () => {
     const api = new Api(stack!.baseUrl, secrets);
-    const put = await api.putSku(skuId, { productId: "prod-start", name: "Start Tee", merchantId: "m-1", price: 1500, stock: 9, purchaseLimit: 2 });
+    const put = await api.putSku(skuId, {
+      productId: "prod-start",
+      name: "Start Tee",
+      merchantId: "m-1",
+      price: 1500,
+      stock: 9,
+      purchaseLimit: 2,
+    });
     expect(put.status).toBe(201);
     const db = new pg.Pool({ connectionString: stack!.databaseUrl, max: 1 });
     try {
@@ -64,6 +81,13 @@ describe("npm start (mode start)", () => {
     await stack!.stop();
     stack = await start(); // a fresh database and Redis: only the actors' storage on disk remembers the SKU
     const api = new Api(stack.baseUrl, secrets);
-    expect(await api.skuCounters(skuId)).toMatchObject({ skuId, price: 1500, onHand: 9, reserved: 0, sold: 0, available: 9 });
+    expect(await api.skuCounters(skuId)).toMatchObject({
+      skuId,
+      price: 1500,
+      onHand: 9,
+      reserved: 0,
+      sold: 0,
+      available: 9,
+    });
   });
 });

@@ -21,7 +21,9 @@ describe("cart identity", () => {
     expect(badGuest.status).toBe(400);
     expect(badGuest.body.code).toBe("VALIDATION_FAILED");
 
-    const forged = await api("/v1/cart", { headers: { authorization: `Bearer ${await userToken("u", 3600, "wrong-secret")}` } });
+    const forged = await api("/v1/cart", {
+      headers: { authorization: `Bearer ${await userToken("u", 3600, "wrong-secret")}` },
+    });
     expect(forged.status).toBe(401);
     const expired = await api("/v1/cart", { headers: { authorization: `Bearer ${await userToken("u", -60)}` } });
     expect(expired.status).toBe(401);
@@ -29,7 +31,9 @@ describe("cart identity", () => {
     const garbage = await api("/v1/cart", { headers: { authorization: "Bearer abc.def.ghi" } });
     expect(garbage.status).toBe(401);
     // A broken login never falls back to the guest cart.
-    const both = await api("/v1/cart", { headers: { authorization: "Bearer abc.def.ghi", "x-cart-id": crypto.randomUUID() } });
+    const both = await api("/v1/cart", {
+      headers: { authorization: "Bearer abc.def.ghi", "x-cart-id": crypto.randomUUID() },
+    });
     expect(both.status).toBe(401);
   });
 
@@ -50,7 +54,12 @@ describe("cart identity", () => {
 
 describe("cart editing", () => {
   it("adds a line with a snapshot, sums an existing line and reports totals", async () => {
-    const a = await putSku(unique("a"), { price: 1500, name: "Alpha", spec: { size: "M" }, image: "https://img.test/a.png" });
+    const a = await putSku(unique("a"), {
+      price: 1500,
+      name: "Alpha",
+      spec: { size: "M" },
+      image: "https://img.test/a.png",
+    });
     const b = await putSku(unique("b"), { price: 250 });
     const user = await asUser();
     const first = await api("/v1/cart/items", { headers: user.headers, body: { skuId: a, quantity: 2 } });
@@ -60,7 +69,21 @@ describe("cart editing", () => {
       cartId: user.cartKey,
       version: 1,
       currency: "USD",
-      items: [{ skuId: a, name: "Alpha", spec: { size: "M" }, image: "https://img.test/a.png", quantity: 2, selected: true, unitPrice: 1500, currentPrice: 1500, priceChange: null, available: true, lineTotal: 3000 }],
+      items: [
+        {
+          skuId: a,
+          name: "Alpha",
+          spec: { size: "M" },
+          image: "https://img.test/a.png",
+          quantity: 2,
+          selected: true,
+          unitPrice: 1500,
+          currentPrice: 1500,
+          priceChange: null,
+          available: true,
+          lineTotal: 3000,
+        },
+      ],
     });
     await api("/v1/cart/items", { headers: user.headers, body: { skuId: b, quantity: 1 } });
     const summed = await api("/v1/cart/items", { headers: user.headers, body: { skuId: a, quantity: 3 } });
@@ -68,7 +91,13 @@ describe("cart editing", () => {
       [a, 5],
       [b, 1],
     ]);
-    expect(summed.body.totals).toEqual({ totalItems: 2, totalQuantity: 6, totalAmount: 7750, selectedCount: 6, selectedAmount: 7750 });
+    expect(summed.body.totals).toEqual({
+      totalItems: 2,
+      totalQuantity: 6,
+      totalAmount: 7750,
+      selectedCount: 6,
+      selectedAmount: 7750,
+    });
     expect((await api("/v1/cart/count", { headers: user.headers })).body).toEqual({ totalQuantity: 6, totalItems: 2 });
   });
 
@@ -121,9 +150,15 @@ describe("cart editing", () => {
       expect(res.body.code).toBe("VALIDATION_FAILED");
       expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts/);
     }
-    const noJson = await api("/v1/cart/items", { headers: { ...user.headers, "content-type": "text/plain" }, body: JSON.stringify({ skuId: sku, quantity: 1 }) });
+    const noJson = await api("/v1/cart/items", {
+      headers: { ...user.headers, "content-type": "text/plain" },
+      body: JSON.stringify({ skuId: sku, quantity: 1 }),
+    });
     expect(noJson.status).toBe(415);
-    const huge = await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 1, pad: "x".repeat(70_000) } });
+    const huge = await api("/v1/cart/items", {
+      headers: user.headers,
+      body: { skuId: sku, quantity: 1, pad: "x".repeat(70_000) },
+    });
     expect(huge.status).toBe(413);
     expect(huge.body.code).toBe("PAYLOAD_TOO_LARGE");
     expect((await api("/v1/cart", { headers: user.headers })).body.version).toBe(0);
@@ -134,16 +169,36 @@ describe("cart editing", () => {
     const m1b = await putSku(unique("m1b"), { merchantId: "merchant-1" });
     const m2 = await putSku(unique("m2"), { merchantId: "merchant-2", stock: 5 });
     const guest = asGuest();
-    for (const skuId of [m1, m1b, m2]) await api("/v1/cart/items", { headers: guest.headers, body: { skuId, quantity: 1 } });
+    for (const skuId of [m1, m1b, m2])
+      await api("/v1/cart/items", { headers: guest.headers, body: { skuId, quantity: 1 } });
 
-    const raised = await api(`/v1/cart/items/${m1}`, { method: "PATCH", headers: guest.headers, body: { quantity: 4 } });
-    expect(items(raised.body)).toEqual([[m1, 4], [m1b, 1], [m2, 1]]);
-    const tooMany = await api(`/v1/cart/items/${m2}`, { method: "PATCH", headers: guest.headers, body: { quantity: 6 } });
+    const raised = await api(`/v1/cart/items/${m1}`, {
+      method: "PATCH",
+      headers: guest.headers,
+      body: { quantity: 4 },
+    });
+    expect(items(raised.body)).toEqual([
+      [m1, 4],
+      [m1b, 1],
+      [m2, 1],
+    ]);
+    const tooMany = await api(`/v1/cart/items/${m2}`, {
+      method: "PATCH",
+      headers: guest.headers,
+      body: { quantity: 6 },
+    });
     expect(tooMany.body.code).toBe("OUT_OF_STOCK");
-    const missing = await api(`/v1/cart/items/${unique("zz")}`, { method: "PATCH", headers: guest.headers, body: { quantity: 1 } });
+    const missing = await api(`/v1/cart/items/${unique("zz")}`, {
+      method: "PATCH",
+      headers: guest.headers,
+      body: { quantity: 1 },
+    });
     expect(missing.status).toBe(404);
 
-    const unselected = await api("/v1/cart/select", { headers: guest.headers, body: { selected: false, merchantId: "merchant-1" } });
+    const unselected = await api("/v1/cart/select", {
+      headers: guest.headers,
+      body: { selected: false, merchantId: "merchant-1" },
+    });
     expect(unselected.body.items.map((i: any) => i.selected)).toEqual([false, false, true]);
     expect(unselected.body.totals).toMatchObject({ selectedCount: 1, selectedAmount: 1000 });
     const some = await api("/v1/cart/select", { headers: guest.headers, body: { selected: true, skuIds: [m1b] } });
@@ -152,7 +207,10 @@ describe("cart editing", () => {
     expect(all.body.items.every((i: any) => i.selected)).toBe(true);
 
     const zero = await api(`/v1/cart/items/${m1b}`, { method: "PATCH", headers: guest.headers, body: { quantity: 0 } });
-    expect(items(zero.body)).toEqual([[m1, 4], [m2, 1]]);
+    expect(items(zero.body)).toEqual([
+      [m1, 4],
+      [m2, 1],
+    ]);
     const deleted = await api(`/v1/cart/items/${m2}`, { method: "DELETE", headers: guest.headers });
     expect(items(deleted.body)).toEqual([[m1, 4]]);
     const again = await api(`/v1/cart/items/${m2}`, { method: "DELETE", headers: guest.headers });
@@ -160,20 +218,35 @@ describe("cart editing", () => {
     expect(again.body.version).toBe(deleted.body.version);
 
     await api("/v1/cart/items", { headers: guest.headers, body: { skuId: m2, quantity: 2 } });
-    const batch = await api("/v1/cart/items/batch-delete", { headers: guest.headers, body: { skuIds: [m1, m2, unique("absent")] } });
+    const batch = await api("/v1/cart/items/batch-delete", {
+      headers: guest.headers,
+      body: { skuIds: [m1, m2, unique("absent")] },
+    });
     expect(items(batch.body)).toEqual([]);
     await api("/v1/cart/items", { headers: guest.headers, body: { skuId: m1, quantity: 1 } });
     const cleared = await api("/v1/cart", { method: "DELETE", headers: guest.headers });
-    expect(cleared.body).toMatchObject({ items: [], currency: null, totals: { totalItems: 0, totalQuantity: 0, totalAmount: 0 } });
+    expect(cleared.body).toMatchObject({
+      items: [],
+      currency: null,
+      totals: { totalItems: 0, totalQuantity: 0, totalAmount: 0 },
+    });
   });
 
   it("answers a stale If-Match with 412 and applies a current one", async () => {
     const sku = await putSku();
     const user = await asUser();
     const v1 = await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 1 } });
-    const ok = await api(`/v1/cart/items/${sku}`, { method: "PATCH", headers: { ...user.headers, "if-match": `"${v1.body.version}"` }, body: { quantity: 2 } });
+    const ok = await api(`/v1/cart/items/${sku}`, {
+      method: "PATCH",
+      headers: { ...user.headers, "if-match": `"${v1.body.version}"` },
+      body: { quantity: 2 },
+    });
     expect(ok.status).toBe(200);
-    const stale = await api(`/v1/cart/items/${sku}`, { method: "PATCH", headers: { ...user.headers, "if-match": String(v1.body.version) }, body: { quantity: 3 } });
+    const stale = await api(`/v1/cart/items/${sku}`, {
+      method: "PATCH",
+      headers: { ...user.headers, "if-match": String(v1.body.version) },
+      body: { quantity: 3 },
+    });
     expect(stale.status).toBe(412);
     expect(stale.body).toMatchObject({ code: "VERSION_CONFLICT", errors: [{ currentVersion: 2 }] });
     const garbage = await api("/v1/cart", { method: "DELETE", headers: { ...user.headers, "if-match": "abc" } });
@@ -189,14 +262,25 @@ describe("cart editing", () => {
     // Carts render from SKU views refreshed in the background: markers follow the SKU within about a second.
     const shows = async (marker: unknown) => {
       let last: any;
-      await eventually(async () => {
-        last = (await api("/v1/cart", { headers: user.headers })).body;
-        return last.items[0].priceChange === marker;
-      }, 5_000, `price marker ${marker}`);
+      await eventually(
+        async () => {
+          last = (await api("/v1/cart", { headers: user.headers })).body;
+          return last.items[0].priceChange === marker;
+        },
+        5_000,
+        `price marker ${marker}`,
+      );
       return last;
     };
     const cart = await shows("up");
-    expect(cart.items[0]).toMatchObject({ unitPrice: 1000, currentPrice: 1200, priceChange: "up", outOfStock: true, available: false, lineTotal: 3600 });
+    expect(cart.items[0]).toMatchObject({
+      unitPrice: 1000,
+      currentPrice: 1200,
+      priceChange: "up",
+      outOfStock: true,
+      available: false,
+      lineTotal: 3600,
+    });
     expect(cart.totals).toMatchObject({ totalAmount: 3600, selectedAmount: 0, selectedCount: 0 });
     await putSku(sku, { price: 900, stock: 10 });
     const later = await shows("down");
@@ -212,13 +296,19 @@ describe("cart editing", () => {
     expect(res.status).toBe(409);
     expect(res.body.code).toBe("CART_TOO_LARGE");
     // The client has seen version 200 (the last add's answer), so the read skips a snapshot that may trail.
-    expect((await api("/v1/cart/count", { headers: { ...user.headers, "x-cart-version": "200" } })).body.totalItems).toBe(200);
+    expect(
+      (await api("/v1/cart/count", { headers: { ...user.headers, "x-cart-version": "200" } })).body.totalItems,
+    ).toBe(200);
   });
 
   it("rate-limits the buy paths per buyer with 429 and Retry-After", async () => {
     const sku = await putSku(unique("rl"), { stock: 1000 });
     const guest = asGuest();
-    const replies = await Promise.all(Array.from({ length: 40 }, () => api("/v1/cart/items", { headers: guest.headers, body: { skuId: sku, quantity: 1 } })));
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        api("/v1/cart/items", { headers: guest.headers, body: { skuId: sku, quantity: 1 } }),
+      ),
+    );
     const limited = replies.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     expect(limited[0]!.body.code).toBe("RATE_LIMITED");
@@ -226,7 +316,9 @@ describe("cart editing", () => {
     const accepted = replies.filter((r) => r.status === 200).length;
     expect((await api("/v1/cart", { headers: guest.headers })).body.items[0].quantity).toBe(accepted);
     // Other buyers are not affected.
-    expect((await api("/v1/cart/items", { headers: asGuest().headers, body: { skuId: sku, quantity: 1 } })).status).toBe(200);
+    expect(
+      (await api("/v1/cart/items", { headers: asGuest().headers, body: { skuId: sku, quantity: 1 } })).status,
+    ).toBe(200);
   });
 });
 
@@ -244,15 +336,21 @@ describe("cart under concurrency", () => {
       const headers = i % 2 ? phone : laptop;
       return i < 25
         ? api("/v1/cart/items", { headers, body: { skuId: a, quantity: 1 } }).then((r) => ({ kind: "add", r }))
-        : api(`/v1/cart/items/${b}`, { method: "PATCH", headers, body: { quantity: i } }).then((r) => ({ kind: "set", quantity: i, r }));
+        : api(`/v1/cart/items/${b}`, { method: "PATCH", headers, body: { quantity: i } }).then((r) => ({
+            kind: "set",
+            quantity: i,
+            r,
+          }));
     });
     const replies = await Promise.all(requests);
     expect(replies.every(({ r }) => r.status === 200)).toBe(true);
     const versions = replies.map(({ r }) => r.body.version as number).sort((x, y) => x - y);
     expect(versions).toEqual(Array.from({ length: 50 }, (_, i) => start + i + 1));
 
-    const lastSet = replies.filter((x) => x.kind === "set").sort((x, y) => y.r.body.version - x.r.body.version)[0] as unknown as { quantity: number };
-    const final = await api("/v1/cart", { headers: laptop, });
+    const lastSet = replies
+      .filter((x) => x.kind === "set")
+      .sort((x, y) => y.r.body.version - x.r.body.version)[0] as unknown as { quantity: number };
+    const final = await api("/v1/cart", { headers: laptop });
     expect(final.body.version).toBe(start + 50);
     expect(items(final.body)).toEqual([
       [b, lastSet.quantity],
@@ -262,25 +360,43 @@ describe("cart under concurrency", () => {
     // The Redis snapshot settles on the actor's version and never goes back.
     const redis = redisClient(env)!;
     const key = cartSnapshotKey(`user:${userId}`);
-    await eventually(async () => (await readVersioned(redis, [key])).get(key)?.version === start + 50, 10_000, "snapshot at final version");
+    await eventually(
+      async () => (await readVersioned(redis, [key])).get(key)?.version === start + 50,
+      10_000,
+      "snapshot at final version",
+    );
     const stale = await env.CARTS.getByName(`user:${userId}`).read();
-    expect(await writeIfNewer(redis, cartSnapshotValue({ ...stale, version: start + 10, lines: [] }, 1000))).toBe(false);
+    expect(await writeIfNewer(redis, cartSnapshotValue({ ...stale, version: start + 10, lines: [] }, 1000))).toBe(
+      false,
+    );
     expect((await readVersioned(redis, [key])).get(key)?.version).toBe(start + 50);
 
     // And Postgres converges to the same lines through the cart events.
     await eventually(
       async () => {
-        const [row] = await db((d) => d.select().from(carts).where(eq(carts.cartKey, `user:${userId}`)));
+        const [row] = await db((d) =>
+          d
+            .select()
+            .from(carts)
+            .where(eq(carts.cartKey, `user:${userId}`)),
+        );
         return row?.version === start + 50;
       },
       20_000,
       "carts row at final version",
     );
-    const rows = await db((d) => d.select().from(cartItems).where(and(eq(cartItems.cartKey, `user:${userId}`), eq(cartItems.removed, false))));
-    expect(rows.map((r) => [r.skuId, r.quantity]).sort()).toEqual([
-      [a, 25],
-      [b, lastSet.quantity],
-    ].sort());
+    const rows = await db((d) =>
+      d
+        .select()
+        .from(cartItems)
+        .where(and(eq(cartItems.cartKey, `user:${userId}`), eq(cartItems.removed, false))),
+    );
+    expect(rows.map((r) => [r.skuId, r.quantity]).sort()).toEqual(
+      [
+        [a, 25],
+        [b, lastSet.quantity],
+      ].sort(),
+    );
   });
 });
 
@@ -292,7 +408,11 @@ describe("cart reads", () => {
     const version = added.body.version as number;
     const redis = redisClient(env)!;
     const key = cartSnapshotKey(guest.cartKey);
-    await eventually(async () => (await readVersioned(redis, [key])).get(key)?.version === version, 10_000, "snapshot written");
+    await eventually(
+      async () => (await readVersioned(redis, [key])).get(key)?.version === version,
+      10_000,
+      "snapshot written",
+    );
     expect(await redis.ttl(key)).toBeGreaterThan(0);
     // Plant an older, different snapshot: the read still shows the actor's cart.
     await redis.del(key);
@@ -308,8 +428,13 @@ describe("cart reads", () => {
     const sku = await putSku();
     const guest = asGuest();
     const noRedis = { ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1", UPSTASH_REDIS_REST_TOKEN: "x" } as Env;
-    const call = (path: string, init: RequestInit = {}) => app.fetch(new Request(`http://edge-cart.test${path}`, init), noRedis, createExecutionContext());
-    const add = await call("/v1/cart/items", { method: "POST", headers: { ...guest.headers, "content-type": "application/json" }, body: JSON.stringify({ skuId: sku, quantity: 3 }) });
+    const call = (path: string, init: RequestInit = {}) =>
+      app.fetch(new Request(`http://edge-cart.test${path}`, init), noRedis, createExecutionContext());
+    const add = await call("/v1/cart/items", {
+      method: "POST",
+      headers: { ...guest.headers, "content-type": "application/json" },
+      body: JSON.stringify({ skuId: sku, quantity: 3 }),
+    });
     expect(add.status).toBe(200);
     const read = await call("/v1/cart", { headers: guest.headers });
     expect(read.status).toBe(200);

@@ -9,17 +9,46 @@ describe("catalog", () => {
     const created = await api(`/v1/admin/skus/${skuId}`, {
       method: "PUT",
       headers: ADMIN,
-      body: { productId: "tee", name: "Tee", merchantId: "m-1", price: 1999, status: "active", stock: 5, purchaseLimit: 2, spec: { size: "M" } },
+      body: {
+        productId: "tee",
+        name: "Tee",
+        merchantId: "m-1",
+        price: 1999,
+        status: "active",
+        stock: 5,
+        purchaseLimit: 2,
+        spec: { size: "M" },
+      },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ skuId, currency: "USD", onHand: 5, reserved: 0, sold: 0, available: 5, purchaseLimit: 2, stripes: 1 });
+    expect(created.body).toMatchObject({
+      skuId,
+      currency: "USD",
+      onHand: 5,
+      reserved: 0,
+      sold: 0,
+      available: 5,
+      purchaseLimit: 2,
+      stripes: 1,
+    });
 
     const pub = await api(`/v1/skus/${skuId}`);
     expect(pub.status).toBe(200);
-    expect(pub.body).toMatchObject({ skuId, name: "Tee", price: 1999, available: 5, status: "active", purchaseLimit: 2 });
+    expect(pub.body).toMatchObject({
+      skuId,
+      name: "Tee",
+      price: 1999,
+      available: 5,
+      status: "active",
+      purchaseLimit: 2,
+    });
     expect(pub.body).not.toHaveProperty("onHand");
 
-    const row = await eventually(async () => (await db((d) => d.select().from(skus).where(eq(skus.skuId, skuId))))[0], 20_000, "skus row");
+    const row = await eventually(
+      async () => (await db((d) => d.select().from(skus).where(eq(skus.skuId, skuId))))[0],
+      20_000,
+      "skus row",
+    );
     expect(row).toMatchObject({ skuId, price: 1999, onHand: 5, version: 1 });
   });
 
@@ -28,7 +57,15 @@ describe("catalog", () => {
     const again = await api(`/v1/admin/skus/${skuId}`, {
       method: "PUT",
       headers: ADMIN,
-      body: { productId: `p-${skuId}`, name: `Item ${skuId}`, merchantId: "m-1", price: 1000, currency: "USD", status: "active", stock: 10 },
+      body: {
+        productId: `p-${skuId}`,
+        name: `Item ${skuId}`,
+        merchantId: "m-1",
+        price: 1000,
+        currency: "USD",
+        status: "active",
+        stock: 10,
+      },
     });
     expect(again.status).toBe(200);
     expect(again.body.version).toBe(1);

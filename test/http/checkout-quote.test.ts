@@ -25,7 +25,10 @@ describe("checkout refuses what quotes show before reserving anything", () => {
       const honest = await asUser();
       await add(wrong.headers, sku, 1);
       await add(honest.headers, sku, 1);
-      const [refused, bought] = await Promise.all([checkout(wrong.headers, { expectedTotal: 999 }), checkout(honest.headers, { expectedTotal: 1000 })]);
+      const [refused, bought] = await Promise.all([
+        checkout(wrong.headers, { expectedTotal: 999 }),
+        checkout(honest.headers, { expectedTotal: 1000 }),
+      ]);
       expect(refused.body).toMatchObject({ code: "PRICE_CHANGED", errors: [{ expectedTotal: 999, total: 1000 }] });
       expect({ trial, status: bought.status, code: bought.body.code }).toEqual({ trial, status: 201, code: undefined });
     }

@@ -24,7 +24,15 @@ describe("checkout", () => {
 
     const placed = await checkout(user.headers, { expectedTotal: 2700 });
     expect(placed.status).toBe(201);
-    expect(placed.body).toMatchObject({ status: "PENDING", total: 2700, currency: "USD", items: [{ skuId: a, quantity: 2, unitPrice: 1200, lineTotal: 2400 }, { skuId: b, quantity: 1 }] });
+    expect(placed.body).toMatchObject({
+      status: "PENDING",
+      total: 2700,
+      currency: "USD",
+      items: [
+        { skuId: a, quantity: 2, unitPrice: 1200, lineTotal: 2400 },
+        { skuId: b, quantity: 1 },
+      ],
+    });
     expect(placed.body.orderId).toMatch(/^ord_[0-9a-f]{32}$/);
     const ttl = Date.parse(placed.body.expiresAt) - Date.now();
     expect(ttl).toBeGreaterThan(890_000);
@@ -32,12 +40,22 @@ describe("checkout", () => {
 
     expect(items((await api("/v1/cart", { headers: user.headers })).body)).toEqual([[c, 4]]);
     expect(await adminSku(a)).toMatchObject({ reserved: 2, available: 8 });
-    expect((await api(`/v1/orders/${placed.body.orderId}`, { headers: user.headers })).body).toMatchObject({ status: "PENDING", payments: [], refundRequired: false });
+    expect((await api(`/v1/orders/${placed.body.orderId}`, { headers: user.headers })).body).toMatchObject({
+      status: "PENDING",
+      payments: [],
+      refundRequired: false,
+    });
 
     // The order reaches Postgres with its items.
-    const row = await eventually(async () => (await db((d) => d.select().from(orders).where(eq(orders.orderId, placed.body.orderId))))[0], 20_000, "orders row");
+    const row = await eventually(
+      async () => (await db((d) => d.select().from(orders).where(eq(orders.orderId, placed.body.orderId))))[0],
+      20_000,
+      "orders row",
+    );
     expect(row).toMatchObject({ status: "PENDING", total: 2700, ownerId: user.cartKey });
-    expect(await db((d) => d.select().from(orderItems).where(eq(orderItems.orderId, placed.body.orderId)))).toHaveLength(2);
+    expect(
+      await db((d) => d.select().from(orderItems).where(eq(orderItems.orderId, placed.body.orderId))),
+    ).toHaveLength(2);
   });
 
   it("checks out only the named lines (partial checkout), for a guest too", async () => {
@@ -66,7 +84,10 @@ describe("checkout", () => {
 
     const failed = await checkout(user.headers);
     expect(failed.status).toBe(409);
-    expect(failed.body).toMatchObject({ code: "OUT_OF_STOCK", errors: [{ skuId: scarce, code: "OUT_OF_STOCK", available: 1, requested: 3 }] });
+    expect(failed.body).toMatchObject({
+      code: "OUT_OF_STOCK",
+      errors: [{ skuId: scarce, code: "OUT_OF_STOCK", available: 1, requested: 3 }],
+    });
     await eventually(async () => (await adminSku(plenty)).reserved === 0, 5_000, "released");
     expect(await adminSku(plenty)).toMatchObject({ reserved: 0, available: 10 });
     const after = (await api("/v1/cart", { headers: user.headers })).body;
@@ -153,12 +174,16 @@ describe("orders", () => {
 
     const page1 = await api("/v1/orders?limit=2", { headers: user.headers });
     expect(page1.body.items.map((o: any) => o.orderId)).toEqual([placed[2], placed[1]]);
-    const page2 = await api(`/v1/orders?limit=2&cursor=${encodeURIComponent(page1.body.next)}`, { headers: user.headers });
+    const page2 = await api(`/v1/orders?limit=2&cursor=${encodeURIComponent(page1.body.next)}`, {
+      headers: user.headers,
+    });
     expect(page2.body.items.map((o: any) => o.orderId)).toEqual([placed[0]]);
     expect(page2.body.next).toBeNull();
     expect((await api("/v1/orders?limit=500", { headers: user.headers })).status).toBe(400);
 
-    expect((await api(`/v1/orders/${placed[0]}/cancel`, { method: "POST", headers: stranger.headers })).status).toBe(404);
+    expect((await api(`/v1/orders/${placed[0]}/cancel`, { method: "POST", headers: stranger.headers })).status).toBe(
+      404,
+    );
     const cancelled = await api(`/v1/orders/${placed[0]}/cancel`, { method: "POST", headers: user.headers });
     expect(cancelled.body.status).toBe("CANCELLED");
     const twice = await api(`/v1/orders/${placed[0]}/cancel`, { method: "POST", headers: user.headers });
@@ -177,7 +202,11 @@ describe("flash buy-now", () => {
       api(`/v1/flash/${sku}/orders`, { headers: { ...headers, "idempotency-key": k }, body: { quantity } });
     const first = await buy(user.headers, 2, key);
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ status: "PENDING", total: 9998, items: [{ skuId: sku, quantity: 2, unitPrice: 4999 }] });
+    expect(first.body).toMatchObject({
+      status: "PENDING",
+      total: 9998,
+      items: [{ skuId: sku, quantity: 2, unitPrice: 4999 }],
+    });
     const replay = await buy(user.headers, 2, key);
     expect(replay.status).toBe(200);
     expect(replay.body.orderId).toBe(first.body.orderId);
@@ -190,19 +219,35 @@ describe("flash buy-now", () => {
     expect(soldOut.body).toMatchObject({ code: "SOLD_OUT", errors: [{ skuId: sku, code: "SOLD_OUT" }] });
     expect(await adminSku(sku)).toMatchObject({ reserved: 3, available: 0 });
     // Flash orders are listed from Postgres, which the queue reaches within seconds.
-    await eventually(async () => {
-      const listed = (await api(`/v1/orders`, { headers: user.headers })).body.items.map((o: any) => o.orderId);
-      return listed.length === 1 && listed[0] === first.body.orderId;
-    }, 10_000, "the flash order listed");
+    await eventually(
+      async () => {
+        const listed = (await api(`/v1/orders`, { headers: user.headers })).body.items.map((o: any) => o.orderId);
+        return listed.length === 1 && listed[0] === first.body.orderId;
+      },
+      10_000,
+      "the flash order listed",
+    );
     // Guests cannot flash-buy.
-    expect((await api(`/v1/flash/${sku}/orders`, { headers: { ...asGuest().headers, "idempotency-key": "k" }, body: { quantity: 1 } })).status).toBe(401);
+    expect(
+      (
+        await api(`/v1/flash/${sku}/orders`, {
+          headers: { ...asGuest().headers, "idempotency-key": "k" },
+          body: { quantity: 1 },
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it("holds per-user limits under a burst from one user", async () => {
     const sku = await putSku(unique("burst"), { stock: 100, purchaseLimit: 2 });
     const user = await asUser();
     const replies = await Promise.all(
-      Array.from({ length: 20 }, () => api(`/v1/flash/${sku}/orders`, { headers: { ...user.headers, "idempotency-key": unique("k") }, body: { quantity: 1 } })),
+      Array.from({ length: 20 }, () =>
+        api(`/v1/flash/${sku}/orders`, {
+          headers: { ...user.headers, "idempotency-key": unique("k") },
+          body: { quantity: 1 },
+        }),
+      ),
     );
     expect(replies.filter((r) => r.status === 201)).toHaveLength(2);
     expect(replies.filter((r) => r.status !== 201).every((r) => r.body.code === "LIMIT_EXCEEDED")).toBe(true);

@@ -7,13 +7,24 @@ import { api, asGuest } from "../support/worker";
 const SHOP = "https://shop.test"; // in ALLOWED_ORIGINS (vitest.config.ts)
 const cors = (res: { headers: Headers }) => [...res.headers.keys()].filter((k) => k.startsWith("access-control-"));
 
-function preflight(origin: string, method = "POST", requestHeaders = "content-type,x-cart-id,idempotency-key,if-match,authorization") {
-  return api("/v1/cart", { method: "OPTIONS", headers: { origin, "access-control-request-method": method, "access-control-request-headers": requestHeaders } });
+function preflight(
+  origin: string,
+  method = "POST",
+  requestHeaders = "content-type,x-cart-id,idempotency-key,if-match,authorization",
+) {
+  return api("/v1/cart", {
+    method: "OPTIONS",
+    headers: { origin, "access-control-request-method": method, "access-control-request-headers": requestHeaders },
+  });
 }
 
 /** The app under another environment (e.g. development), through its own fetch. */
 async function fetchWith(vars: Partial<Env>, path: string, headers: Record<string, string>) {
-  return app.fetch(new Request(`http://edge-cart.test${path}`, { headers }), { ...env, ...vars }, createExecutionContext());
+  return app.fetch(
+    new Request(`http://edge-cart.test${path}`, { headers }),
+    { ...env, ...vars },
+    createExecutionContext(),
+  );
 }
 
 describe("CORS", () => {
@@ -21,9 +32,13 @@ describe("CORS", () => {
     const res = await preflight(SHOP, "PATCH");
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(SHOP);
-    expect(res.headers.get("access-control-allow-methods")?.split(",")).toEqual(expect.arrayContaining(["GET", "POST", "PUT", "PATCH", "DELETE"]));
+    expect(res.headers.get("access-control-allow-methods")?.split(",")).toEqual(
+      expect.arrayContaining(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    );
     const allowed = res.headers.get("access-control-allow-headers")!.toLowerCase().split(",");
-    expect(allowed).toEqual(expect.arrayContaining(["authorization", "content-type", "x-cart-id", "idempotency-key", "if-match"]));
+    expect(allowed).toEqual(
+      expect.arrayContaining(["authorization", "content-type", "x-cart-id", "idempotency-key", "if-match"]),
+    );
     expect(res.headers.get("vary")).toMatch(/origin/i);
   });
 
@@ -33,7 +48,9 @@ describe("CORS", () => {
     const ok = await api("/v1/cart", { headers });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("access-control-allow-origin")).toBe(SHOP);
-    expect(ok.headers.get("access-control-expose-headers")!.toLowerCase().split(",")).toEqual(expect.arrayContaining(["etag", "retry-after", "x-request-id"]));
+    expect(ok.headers.get("access-control-expose-headers")!.toLowerCase().split(",")).toEqual(
+      expect.arrayContaining(["etag", "retry-after", "x-request-id"]),
+    );
     const failures = [
       await api("/v1/cart", { headers: { origin: SHOP } }), // 401
       await api("/v1/nowhere", { headers: { origin: SHOP } }), // 404
@@ -66,13 +83,20 @@ describe("CORS", () => {
     expect(dev.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
     const prod = await fetchWith({ ENVIRONMENT: "production" }, "/v1/cart", headers);
     expect(cors(prod)).toEqual([]);
-    const lookalike = await fetchWith({ ENVIRONMENT: "development" }, "/v1/cart", { ...headers, origin: "http://localhost.evil.test" });
+    const lookalike = await fetchWith({ ENVIRONMENT: "development" }, "/v1/cart", {
+      ...headers,
+      origin: "http://localhost.evil.test",
+    });
     expect(cors(lookalike)).toEqual([]);
     await Promise.all([dev.text(), prod.text(), lookalike.text()]);
   });
 
   it("keeps the live cart WebSocket working for an allowed origin", async () => {
-    const res = await exports.default.fetch(new Request("http://edge-cart.test/v1/cart/live", { headers: { upgrade: "websocket", origin: SHOP, ...asGuest().headers } }));
+    const res = await exports.default.fetch(
+      new Request("http://edge-cart.test/v1/cart/live", {
+        headers: { upgrade: "websocket", origin: SHOP, ...asGuest().headers },
+      }),
+    );
     expect(res.status).toBe(101);
     res.webSocket!.accept();
     res.webSocket!.close();

@@ -4,7 +4,18 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { SkuActor } from "../../src/actors/sku-actor";
 import { orders } from "../../src/db/schema";
-import { ADMIN, adminSku, api, asUser, auditBalances, db, eventually, putSku, sendPayment, unique } from "../support/worker";
+import {
+  ADMIN,
+  adminSku,
+  api,
+  asUser,
+  auditBalances,
+  db,
+  eventually,
+  putSku,
+  sendPayment,
+  unique,
+} from "../support/worker";
 
 type Headers = Record<string, string>;
 
@@ -14,16 +25,27 @@ const buy = (headers: Headers, skuId: string, quantity = 1, key = unique("k")) =
 describe("flash buy: the burst touches only stock actors", () => {
   it("opens no order or cart actor while buyers buy, and the stripe answers for the order from the 201 on", async () => {
     const sku = await putSku(unique("fl"), { stock: 40, purchaseLimit: 2, price: 2500 });
-    const before = { orders: (await listDurableObjectIds(env.ORDERS)).length, carts: (await listDurableObjectIds(env.CARTS)).length };
+    const before = {
+      orders: (await listDurableObjectIds(env.ORDERS)).length,
+      carts: (await listDurableObjectIds(env.CARTS)).length,
+    };
     const buyers = await Promise.all(Array.from({ length: 30 }, () => asUser()));
     const replies = await Promise.all(buyers.map((b) => buy(b.headers, sku)));
     expect(replies.map((r) => r.status)).toEqual(replies.map(() => 201));
-    expect({ orders: (await listDurableObjectIds(env.ORDERS)).length, carts: (await listDurableObjectIds(env.CARTS)).length }).toEqual(before);
+    expect({
+      orders: (await listDurableObjectIds(env.ORDERS)).length,
+      carts: (await listDurableObjectIds(env.CARTS)).length,
+    }).toEqual(before);
 
     const [first] = replies;
     expect(first!.body.orderId).toMatch(new RegExp(`^fl_[0-9a-f]{32}\\.0\\.${sku}$`));
     const read = await api(`/v1/orders/${first!.body.orderId}`, { headers: buyers[0]!.headers });
-    expect(read.body).toMatchObject({ orderId: first!.body.orderId, status: "PENDING", total: 2500, items: [{ skuId: sku, quantity: 1, unitPrice: 2500 }] });
+    expect(read.body).toMatchObject({
+      orderId: first!.body.orderId,
+      status: "PENDING",
+      total: 2500,
+      items: [{ skuId: sku, quantity: 1, unitPrice: 2500 }],
+    });
     // Someone else's order is not found.
     expect((await api(`/v1/orders/${first!.body.orderId}`, { headers: buyers[1]!.headers })).status).toBe(404);
     expect(await adminSku(sku)).toMatchObject({ reserved: 30, available: 10 });
@@ -37,16 +59,24 @@ describe("flash buy: the burst touches only stock actors", () => {
 
     const payment = await sendPayment({ orderId: paid.orderId, amount: 1400 });
     expect(payment.body).toMatchObject({ status: "PAID", duplicate: false });
-    expect((await api(`/v1/orders/${cancelled.orderId}/cancel`, { method: "POST", headers: canceller.headers })).body.status).toBe("CANCELLED");
+    expect(
+      (await api(`/v1/orders/${cancelled.orderId}/cancel`, { method: "POST", headers: canceller.headers })).body.status,
+    ).toBe("CANCELLED");
     expect(await adminSku(sku)).toMatchObject({ onHand: 3, reserved: 0, sold: 2, available: 3 });
 
-    expect((await sendPayment({ orderId: paid.orderId, amount: 1400, type: "payment.refunded" })).body.status).toBe("REFUNDED");
+    expect((await sendPayment({ orderId: paid.orderId, amount: 1400, type: "payment.refunded" })).body.status).toBe(
+      "REFUNDED",
+    );
     expect(await adminSku(sku)).toMatchObject({ onHand: 5, sold: 2, available: 5 });
 
-    const rows = await eventually(async () => {
-      const found = await db((d) => d.select().from(orders).where(eq(orders.ownerId, payer.cartKey)));
-      return found.length === 1 && found[0]!.status === "REFUNDED" ? found : null;
-    }, 15_000, "the paid flash order in Postgres");
+    const rows = await eventually(
+      async () => {
+        const found = await db((d) => d.select().from(orders).where(eq(orders.ownerId, payer.cartKey)));
+        return found.length === 1 && found[0]!.status === "REFUNDED" ? found : null;
+      },
+      15_000,
+      "the paid flash order in Postgres",
+    );
     expect(rows[0]).toMatchObject({ orderId: paid.orderId, source: "flash", total: 1400 });
     await eventually(() => auditBalances(sku), 15_000, "audit balances");
   });
@@ -55,10 +85,14 @@ describe("flash buy: the burst touches only stock actors", () => {
     const sku = await putSku(unique("fl"), { stock: 5 });
     const user = await asUser();
     const placed = (await buy(user.headers, sku)).body;
-    const listed = await eventually(async () => {
-      const res = await api("/v1/orders", { headers: user.headers });
-      return res.body.items.length === 1 ? res.body.items : null;
-    }, 10_000, "the flash order listed");
+    const listed = await eventually(
+      async () => {
+        const res = await api("/v1/orders", { headers: user.headers });
+        return res.body.items.length === 1 ? res.body.items : null;
+      },
+      10_000,
+      "the flash order listed",
+    );
     expect(listed[0]).toMatchObject({ orderId: placed.orderId, status: "PENDING" });
   });
 
@@ -69,7 +103,11 @@ describe("flash buy: the burst touches only stock actors", () => {
     const stripe = env.SKUS.getByName(sku);
     // Close the payment window (the stored expiry), then let the alarm run.
     await runInDurableObject(stripe, (_: SkuActor, state) => {
-      state.storage.sql.exec("UPDATE flash_orders SET expires_at = ?, body = json_set(body, '$.expiresAt', ?)", Date.now() - 1, new Date(Date.now() - 1).toISOString());
+      state.storage.sql.exec(
+        "UPDATE flash_orders SET expires_at = ?, body = json_set(body, '$.expiresAt', ?)",
+        Date.now() - 1,
+        new Date(Date.now() - 1).toISOString(),
+      );
     });
     await evictDurableObject(stripe);
     await runDurableObjectAlarm(stripe);
@@ -113,23 +151,48 @@ describe("a flash sale with a start time", () => {
     const put = await api(`/v1/admin/skus/${sku}`, {
       method: "PUT",
       headers: ADMIN,
-      body: { productId: "p", name: "Drop", merchantId: "m", price: 100, status: "active", stock: 3, saleStartsAt: opens },
+      body: {
+        productId: "p",
+        name: "Drop",
+        merchantId: "m",
+        price: 100,
+        status: "active",
+        stock: 3,
+        saleStartsAt: opens,
+      },
     });
     expect(put.status).toBe(201);
     expect((await api(`/v1/skus/${sku}`)).body).toMatchObject({ saleStartsAt: opens, available: 3 });
     const user = await asUser();
     const early = await buy(user.headers, sku);
     expect(early.status).toBe(409);
-    expect(early.body).toMatchObject({ code: "SALE_NOT_STARTED", errors: [{ skuId: sku, code: "SALE_NOT_STARTED", saleStartsAt: opens }] });
+    expect(early.body).toMatchObject({
+      code: "SALE_NOT_STARTED",
+      errors: [{ skuId: sku, code: "SALE_NOT_STARTED", saleStartsAt: opens }],
+    });
     expect(await adminSku(sku)).toMatchObject({ reserved: 0 });
     const earlyAdd = await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 1 } });
     expect(earlyAdd.status).toBe(409);
     expect(earlyAdd.body.code).toBe("SALE_NOT_STARTED");
     await new Promise((r) => setTimeout(r, Date.parse(opens) - Date.now() + 50));
     expect((await buy(user.headers, sku)).status).toBe(201);
-    expect((await api("/v1/cart/items", { headers: (await asUser()).headers, body: { skuId: sku, quantity: 1 } })).status).toBe(200);
+    expect(
+      (await api("/v1/cart/items", { headers: (await asUser()).headers, body: { skuId: sku, quantity: 1 } })).status,
+    ).toBe(200);
     // A malformed start time is a 400.
-    const bad = await api(`/v1/admin/skus/${sku}`, { method: "PUT", headers: ADMIN, body: { productId: "p", name: "Drop", merchantId: "m", price: 100, status: "active", stock: 3, saleStartsAt: "tomorrow" } });
+    const bad = await api(`/v1/admin/skus/${sku}`, {
+      method: "PUT",
+      headers: ADMIN,
+      body: {
+        productId: "p",
+        name: "Drop",
+        merchantId: "m",
+        price: 100,
+        status: "active",
+        stock: 3,
+        saleStartsAt: "tomorrow",
+      },
+    });
     expect(bad.status).toBe(400);
   });
 });
@@ -143,7 +206,9 @@ describe("payment provider ids are unique across orders", () => {
     const orderC = (await buy(c.headers, sku)).body;
     const txn = `tx_${crypto.randomUUID()}`;
     const evt = `evt_${crypto.randomUUID()}`;
-    expect((await sendPayment({ orderId: orderA.orderId, amount: 300, transactionId: txn, eventId: evt })).body.status).toBe("PAID");
+    expect(
+      (await sendPayment({ orderId: orderA.orderId, amount: 300, transactionId: txn, eventId: evt })).body.status,
+    ).toBe("PAID");
 
     const reusedTxn = await sendPayment({ orderId: orderB.orderId, amount: 300, transactionId: txn });
     expect(reusedTxn.status).toBe(200);
@@ -152,7 +217,9 @@ describe("payment provider ids are unique across orders", () => {
     expect(reusedEvent.body).toMatchObject({ status: "PENDING" });
 
     const b2 = (await api(`/v1/orders/${orderB.orderId}`, { headers: b.headers })).body;
-    expect(b2.payments).toEqual([expect.objectContaining({ status: "FAILED", reason: expect.stringContaining(orderA.orderId) })]);
+    expect(b2.payments).toEqual([
+      expect.objectContaining({ status: "FAILED", reason: expect.stringContaining(orderA.orderId) }),
+    ]);
     expect(await adminSku(sku)).toMatchObject({ sold: 1, reserved: 2 });
     // B can still be paid with its own ids.
     expect((await sendPayment({ orderId: orderB.orderId, amount: 300 })).body.status).toBe("PAID");
@@ -174,6 +241,9 @@ describe("actors know who they are from their own storage (invariant 9)", () => 
     const cart = env.CARTS.getByName(user.cartKey);
     await evictDurableObject(cart);
     const cartWithoutName = env.CARTS.get(env.CARTS.idFromString(cart.id.toString()));
-    expect(await cartWithoutName.read()).toMatchObject({ cartKey: user.cartKey, lines: [expect.objectContaining({ skuId: sku })] });
+    expect(await cartWithoutName.read()).toMatchObject({
+      cartKey: user.cartKey,
+      lines: [expect.objectContaining({ skuId: sku })],
+    });
   });
 });

@@ -18,13 +18,23 @@ describe("user tokens", () => {
 });
 
 describe("user token checks", () => {
-  const b64 = (value: unknown) => btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const b64 = (value: unknown) =>
+    btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
   const now = () => Math.floor(Date.now() / 1000);
   async function signed(header: unknown, claims: unknown, secret = "test-jwt-secret"): Promise<string> {
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     const input = `${b64(header)}.${b64(claims)}`;
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input)));
-    return `${input}.${btoa(String.fromCharCode(...mac)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}`;
+    return `${input}.${btoa(String.fromCharCode(...mac))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "")}`;
   }
   const cartWith = (token: string) => api("/v1/cart", { headers: { authorization: `Bearer ${token}` } });
 

@@ -25,7 +25,10 @@ describe("buy-path rate limits", () => {
     const ip = address();
     const users = await Promise.all(Array.from({ length: 70 }, () => asUser()));
     const statuses: number[] = [];
-    for (const user of users) statuses.push((await api("/v1/cart/items", { headers: { ...user.headers, "cf-connecting-ip": ip }, body: {} })).status);
+    for (const user of users)
+      statuses.push(
+        (await api("/v1/cart/items", { headers: { ...user.headers, "cf-connecting-ip": ip }, body: {} })).status,
+      );
     expect(statuses.filter((s) => s === 429)).toEqual([]);
   });
 });

@@ -5,7 +5,9 @@ import { api, asGuest, asUser, putSku } from "../support/worker";
 
 /** Opens the live cart socket through the Worker and collects the cart messages it receives. */
 async function connect(path: string, headers: Record<string, string> = {}) {
-  const res = await exports.default.fetch(new Request(`http://edge-cart.test${path}`, { headers: { upgrade: "websocket", ...headers } }));
+  const res = await exports.default.fetch(
+    new Request(`http://edge-cart.test${path}`, { headers: { upgrade: "websocket", ...headers } }),
+  );
   if (!res.webSocket) return { status: res.status, messages: [] as any[], socket: null, next: async () => null as any };
   const socket = res.webSocket;
   const messages: any[] = [];
@@ -42,7 +44,11 @@ describe("live cart", () => {
 
     await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 2 } });
     const [a, b] = await Promise.all([phone.next(), laptop.next()]);
-    for (const msg of [a, b]) expect(msg).toMatchObject({ type: "cart", cart: { version: 1, items: [{ skuId: sku, quantity: 2, currentPrice: 1000 }] } });
+    for (const msg of [a, b])
+      expect(msg).toMatchObject({
+        type: "cart",
+        cart: { version: 1, items: [{ skuId: sku, quantity: 2, currentPrice: 1000 }] },
+      });
 
     await api(`/v1/cart/items/${sku}`, { method: "PATCH", headers: user.headers, body: { quantity: 5 } });
     expect((await phone.next()).cart.items[0].quantity).toBe(5);

@@ -24,10 +24,19 @@ describe("merge on login", () => {
       const userOnly = await putSku(unique("u"));
       const user = await asUser();
       const guest = asGuest();
-      await cartWith(user.headers, [[userOnly, 1], [shared, 2]]);
-      await cartWith(guest.headers, [[shared, 3], [guestOnly, 4]]);
+      await cartWith(user.headers, [
+        [userOnly, 1],
+        [shared, 2],
+      ]);
+      await cartWith(guest.headers, [
+        [shared, 3],
+        [guestOnly, 4],
+      ]);
 
-      const merged = await api("/v1/cart/merge", { headers: user.headers, body: { clientCartId: guest.cartId, strategy } });
+      const merged = await api("/v1/cart/merge", {
+        headers: user.headers,
+        body: { clientCartId: guest.cartId, strategy },
+      });
       expect(merged.status).toBe(200);
       expect(items(merged.body)).toEqual([
         [userOnly, 1],
@@ -38,7 +47,10 @@ describe("merge on login", () => {
       expect(items((await api("/v1/cart", { headers: guest.headers })).body)).toEqual([]);
 
       // Repeating the call changes nothing.
-      const again = await api("/v1/cart/merge", { headers: user.headers, body: { clientCartId: guest.cartId, strategy } });
+      const again = await api("/v1/cart/merge", {
+        headers: user.headers,
+        body: { clientCartId: guest.cartId, strategy },
+      });
       expect(again.body.version).toBe(merged.body.version);
       expect(again.body.merge).toBeNull();
       expect(items(again.body)).toEqual(items(merged.body));
@@ -51,10 +63,20 @@ describe("merge on login", () => {
     const off = await putSku(unique("off"));
     const user = await asUser();
     const guest = asGuest();
-    await cartWith(user.headers, [[scarce, 2], [limited, 2]]);
-    await cartWith(guest.headers, [[scarce, 3], [limited, 3], [off, 1]]);
+    await cartWith(user.headers, [
+      [scarce, 2],
+      [limited, 2],
+    ]);
+    await cartWith(guest.headers, [
+      [scarce, 3],
+      [limited, 3],
+      [off, 1],
+    ]);
     await putSku(off, { status: "inactive" });
-    const merged = await api("/v1/cart/merge", { headers: user.headers, body: { clientCartId: guest.cartId, strategy: "sum" } });
+    const merged = await api("/v1/cart/merge", {
+      headers: user.headers,
+      body: { clientCartId: guest.cartId, strategy: "sum" },
+    });
     expect(items(merged.body)).toEqual([
       [scarce, 4],
       [limited, 3],
@@ -72,7 +94,10 @@ describe("merge on login", () => {
     const user = await asUser();
     const guest = asGuest();
     await cartWith(user.headers, [[a, 1]]);
-    await cartWith(guest.headers, [[a, 2], [b, 5]]);
+    await cartWith(guest.headers, [
+      [a, 2],
+      [b, 5],
+    ]);
     const [one, two] = await Promise.all([
       api("/v1/cart/merge", { headers: user.headers, body: { clientCartId: guest.cartId, strategy: "sum" } }),
       api("/v1/cart/merge", { headers: user.headers, body: { clientCartId: guest.cartId, strategy: "sum" } }),
@@ -90,11 +115,17 @@ describe("merge on login", () => {
     const sku = await putSku();
     const guest = asGuest();
     await cartWith(guest.headers, [[sku, 2]]);
-    const asGuestOnly = await api("/v1/cart/merge", { headers: guest.headers, body: { clientCartId: guest.cartId, strategy: "sum" } });
+    const asGuestOnly = await api("/v1/cart/merge", {
+      headers: guest.headers,
+      body: { clientCartId: guest.cartId, strategy: "sum" },
+    });
     expect(asGuestOnly.status).toBe(401);
     const user = await asUser();
     await cartWith(user.headers, [[await putSku(), 1]]);
-    const stale = await api("/v1/cart/merge", { headers: { ...user.headers, "if-match": "0" }, body: { clientCartId: guest.cartId, strategy: "sum" } });
+    const stale = await api("/v1/cart/merge", {
+      headers: { ...user.headers, "if-match": "0" },
+      body: { clientCartId: guest.cartId, strategy: "sum" },
+    });
     expect(stale.status).toBe(412);
     expect(items((await api("/v1/cart", { headers: guest.headers })).body)).toEqual([[sku, 2]]);
   });

@@ -9,21 +9,43 @@ describe("operations", () => {
     const res = await api("/healthz");
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", inventory: expect.any(String) } });
-    const broken = { ...env, DATABASE_URL: "postgres://postgres@127.0.0.1:1/x", UPSTASH_REDIS_REST_URL: undefined } as Env;
+    const broken = {
+      ...env,
+      DATABASE_URL: "postgres://postgres@127.0.0.1:1/x",
+      UPSTASH_REDIS_REST_URL: undefined,
+    } as Env;
     const degraded = await app.fetch(new Request("http://x/healthz"), broken, createExecutionContext());
     expect(degraded.status).toBe(200);
-    expect(await degraded.json()).toEqual({ status: "degraded", checks: { postgres: "unavailable", redis: "disabled (snapshots off)", inventory: "unknown" } });
+    expect(await degraded.json()).toEqual({
+      status: "degraded",
+      checks: { postgres: "unavailable", redis: "disabled (snapshots off)", inventory: "unknown" },
+    });
   });
 
   it("serves an OpenAPI 3.1 document generated from the route schemas, and the docs page", async () => {
     const doc = (await api("/openapi.json")).body;
     expect(doc.openapi).toBe("3.1.0");
-    for (const path of ["/v1/cart", "/v1/cart/items", "/v1/cart/items/{skuId}", "/v1/checkout", "/v1/flash/{skuId}/orders", "/v1/payments/webhook", "/v1/admin/skus/{skuId}", "/healthz"]) {
+    for (const path of [
+      "/v1/cart",
+      "/v1/cart/items",
+      "/v1/cart/items/{skuId}",
+      "/v1/checkout",
+      "/v1/flash/{skuId}/orders",
+      "/v1/payments/webhook",
+      "/v1/admin/skus/{skuId}",
+      "/healthz",
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
     const add = doc.paths["/v1/cart/items"].post;
-    expect(add.requestBody.content["application/json"].schema.properties.quantity).toMatchObject({ type: "integer", minimum: 1, maximum: 999 });
-    expect(Object.keys(add.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "409", "412", "413", "429"]));
+    expect(add.requestBody.content["application/json"].schema.properties.quantity).toMatchObject({
+      type: "integer",
+      minimum: 1,
+      maximum: 999,
+    });
+    expect(Object.keys(add.responses)).toEqual(
+      expect.arrayContaining(["200", "400", "401", "409", "412", "413", "429"]),
+    );
   });
 
   it("/docs without the asset layer: the Worker points at the built reference (test/dev/docs-assets.test.ts covers the assets)", async () => {
@@ -58,10 +80,15 @@ describe("operations", () => {
 
   it("refuses admin and webhook calls while their secrets are unset", async () => {
     const unset = { ...env, ADMIN_TOKEN: "", PAYMENT_WEBHOOK_SECRET: "" } as Env;
-    const call = (path: string, init: RequestInit) => app.fetch(new Request(`http://x${path}`, init), unset, createExecutionContext());
+    const call = (path: string, init: RequestInit) =>
+      app.fetch(new Request(`http://x${path}`, init), unset, createExecutionContext());
     const admin = await call("/v1/admin/skus/abc", { headers: { authorization: "Bearer " } });
     expect(admin.status).toBe(403);
-    const hook = await call("/v1/payments/webhook", { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    const hook = await call("/v1/payments/webhook", {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
     expect(hook.status).toBe(403);
     expect(((await hook.json()) as { detail: string }).detail).toMatch(/PAYMENT_WEBHOOK_SECRET/);
   });
@@ -92,12 +119,19 @@ describe("operations", () => {
     const b = await putSku(undefined, { productId: `${merchantId}-shirt`, merchantId, price: 1200 });
     await putSku(undefined, { productId: `${merchantId}-hat`, merchantId, status: "inactive" });
     const { eventually } = await import("../support/worker");
-    const listing = await eventually(async () => {
-      const res = await api(`/v1/products?merchantId=${merchantId}`);
-      return res.body.items?.[0]?.skus?.length === 2 ? res.body : null;
-    }, 20_000, "products listed");
+    const listing = await eventually(
+      async () => {
+        const res = await api(`/v1/products?merchantId=${merchantId}`);
+        return res.body.items?.[0]?.skus?.length === 2 ? res.body : null;
+      },
+      20_000,
+      "products listed",
+    );
     expect(listing.items).toHaveLength(1);
-    expect(listing.items[0]).toMatchObject({ productId: `${merchantId}-shirt`, priceRange: { min: 1000, max: 1200, currency: "USD" } });
+    expect(listing.items[0]).toMatchObject({
+      productId: `${merchantId}-shirt`,
+      priceRange: { min: 1000, max: 1200, currency: "USD" },
+    });
     expect(listing.items[0].skus.map((s: any) => s.skuId).sort()).toEqual([a, b].sort());
     expect((await api("/v1/products?limit=0")).status).toBe(400);
   });

@@ -20,11 +20,20 @@ async function call(path: string, init: RequestInit = {}, on: Env = shedding): P
   const started = Date.now();
   const res = await app.fetch(new Request(`http://edge-cart.test${path}`, init), on, createExecutionContext());
   const text = await res.text();
-  return { status: res.status, retryAfter: res.headers.get("retry-after"), ms: Date.now() - started, body: text ? JSON.parse(text) : null };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get("retry-after"),
+    ms: Date.now() - started,
+    body: text ? JSON.parse(text) : null,
+  };
 }
 
 const add = (headers: Record<string, string>, skuId: string) =>
-  call("/v1/cart/items", { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ skuId, quantity: 1 }) });
+  call("/v1/cart/items", {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify({ skuId, quantity: 1 }),
+  });
 
 describe("overload (docs/invariants.md 8)", () => {
   it("sheds a flood with 503 + Retry-After within a second, keeps /healthz answering, and recovers", async () => {
@@ -78,7 +87,11 @@ describe("overload (docs/invariants.md 8)", () => {
   it("a shed edit did nothing: concurrent adds past capacity are neither lost nor doubled", async () => {
     const sku = await putSku(unique("flood-add"), { stock: 100_000 });
     const carts = Array.from({ length: 20 }, () => asGuest());
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => add(carts[i % carts.length]!.headers, sku).then((r) => ({ cart: i % carts.length, r }))));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        add(carts[i % carts.length]!.headers, sku).then((r) => ({ cart: i % carts.length, r })),
+      ),
+    );
     expect(replies.some(({ r }) => r.status === 503)).toBe(true);
     expect(replies.every(({ r }) => r.status === 200 || r.status === 503)).toBe(true);
     for (const [i, guest] of carts.entries()) {

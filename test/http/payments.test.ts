@@ -1,7 +1,18 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { payments } from "../../src/db/schema";
-import { adminSku, api, asUser, checkout, db, eventually, putSku, sendPayment, signWebhook, unique } from "../support/worker";
+import {
+  adminSku,
+  api,
+  asUser,
+  checkout,
+  db,
+  eventually,
+  putSku,
+  sendPayment,
+  signWebhook,
+  unique,
+} from "../support/worker";
 
 async function pendingOrder(price = 2500, quantity = 1) {
   const sku = await putSku(unique("pay"), { price, stock: 10 });
@@ -24,37 +35,74 @@ describe("payment webhook", () => {
     expect(sameTx.body.duplicate).toBe(true);
 
     const order = (await api(`/v1/orders/${orderId}`, { headers: user.headers })).body;
-    expect(order).toMatchObject({ status: "PAID", payments: [{ status: "SUCCEEDED", amount: 5000, transactionId: "tx-" + eventId }] });
+    expect(order).toMatchObject({
+      status: "PAID",
+      payments: [{ status: "SUCCEEDED", amount: 5000, transactionId: "tx-" + eventId }],
+    });
     expect(order.paidAt).not.toBeNull();
     await eventually(async () => (await adminSku(sku)).sold === 2, 5_000, "committed");
     expect(await adminSku(sku)).toMatchObject({ onHand: 8, reserved: 0, sold: 2, available: 8 });
-    const rows = await eventually(async () => {
-      const found = await db((d) => d.select().from(payments).where(eq(payments.orderId, orderId)));
-      return found.length ? found : null;
-    }, 20_000, "payments row");
+    const rows = await eventually(
+      async () => {
+        const found = await db((d) => d.select().from(payments).where(eq(payments.orderId, orderId)));
+        return found.length ? found : null;
+      },
+      20_000,
+      "payments row",
+    );
     expect(rows).toHaveLength(1);
   });
 
   it("refuses a forged, stale, missing or malformed signature and records nothing", async () => {
     const { user, orderId, total } = await pendingOrder();
-    const body = JSON.stringify({ eventId: unique("e"), type: "payment.succeeded", orderId, transactionId: unique("tx"), amount: total, currency: "USD" });
-    const forged = await api("/v1/payments/webhook", { headers: { "payment-signature": await signWebhook(body, "not-the-secret") }, body });
+    const body = JSON.stringify({
+      eventId: unique("e"),
+      type: "payment.succeeded",
+      orderId,
+      transactionId: unique("tx"),
+      amount: total,
+      currency: "USD",
+    });
+    const forged = await api("/v1/payments/webhook", {
+      headers: { "payment-signature": await signWebhook(body, "not-the-secret") },
+      body,
+    });
     expect(forged.status).toBe(401);
-    const stale = await api("/v1/payments/webhook", { headers: { "payment-signature": await signWebhook(body, undefined, Math.floor(Date.now() / 1000) - 301) }, body });
+    const stale = await api("/v1/payments/webhook", {
+      headers: { "payment-signature": await signWebhook(body, undefined, Math.floor(Date.now() / 1000) - 301) },
+      body,
+    });
     expect(stale.status).toBe(401);
-    const future = await api("/v1/payments/webhook", { headers: { "payment-signature": await signWebhook(body, undefined, Math.floor(Date.now() / 1000) + 400) }, body });
+    const future = await api("/v1/payments/webhook", {
+      headers: { "payment-signature": await signWebhook(body, undefined, Math.floor(Date.now() / 1000) + 400) },
+      body,
+    });
     expect(future.status).toBe(401);
     expect((await api("/v1/payments/webhook", { body })).status).toBe(401);
-    expect((await api("/v1/payments/webhook", { headers: { "payment-signature": "t=abc,v1=zz" }, body })).status).toBe(401);
+    expect((await api("/v1/payments/webhook", { headers: { "payment-signature": "t=abc,v1=zz" }, body })).status).toBe(
+      401,
+    );
     // The signature covers the raw body: the same JSON re-serialized differently does not verify.
     const signature = await signWebhook(body);
     const reformatted = JSON.stringify(JSON.parse(body), null, 2);
-    expect((await api("/v1/payments/webhook", { headers: { "payment-signature": signature }, body: reformatted })).status).toBe(401);
-    expect((await api(`/v1/orders/${orderId}`, { headers: user.headers })).body).toMatchObject({ status: "PENDING", payments: [] });
+    expect(
+      (await api("/v1/payments/webhook", { headers: { "payment-signature": signature }, body: reformatted })).status,
+    ).toBe(401);
+    expect((await api(`/v1/orders/${orderId}`, { headers: user.headers })).body).toMatchObject({
+      status: "PENDING",
+      payments: [],
+    });
   });
 
   it("a signed but invalid body is 400; an unknown order is 404", async () => {
-    const body = JSON.stringify({ eventId: "e", type: "payment.maybe", orderId: "x", transactionId: "t", amount: 1, currency: "USD" });
+    const body = JSON.stringify({
+      eventId: "e",
+      type: "payment.maybe",
+      orderId: "x",
+      transactionId: "t",
+      amount: 1,
+      currency: "USD",
+    });
     const bad = await api("/v1/payments/webhook", { headers: { "payment-signature": await signWebhook(body) }, body });
     expect(bad.status).toBe(400);
     const unknown = await sendPayment({ orderId: `ord_${"0".repeat(32)}`, amount: 100 });

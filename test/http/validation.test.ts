@@ -8,7 +8,15 @@ const sku = (skuId: string, fields: Record<string, unknown>) =>
   api(`/v1/admin/skus/${skuId}`, {
     method: "PUT",
     headers: ADMIN,
-    body: { productId: `p-${skuId}`, name: "Plain", merchantId: "m-1", price: 1000, status: "active", stock: 10, ...fields },
+    body: {
+      productId: `p-${skuId}`,
+      name: "Plain",
+      merchantId: "m-1",
+      price: 1000,
+      status: "active",
+      stock: 10,
+      ...fields,
+    },
   });
 
 function expectValidationProblem(res: Reply, path?: string): void {
@@ -37,14 +45,29 @@ describe("text fields refuse control characters", () => {
 
   it("image is an https: URL only", async () => {
     const id = unique("img");
-    for (const image of ["javascript:alert(1)", "data:image/png;base64,AAAA", "http://img.test/a.png", "ftp://img.test/a.png", "https:img.test", "not a url"]) {
+    for (const image of [
+      "javascript:alert(1)",
+      "data:image/png;base64,AAAA",
+      "http://img.test/a.png",
+      "ftp://img.test/a.png",
+      "https:img.test",
+      "not a url",
+    ]) {
       expectValidationProblem(await sku(id, { image }), "body.image");
     }
     expect((await sku(id, { image: "https://img.test/a.png" })).status).toBe(201);
   });
 
   it("query parameters are validated: bad input is 400, never 5xx", async () => {
-    for (const query of ["cursor=%00", "merchantId=a%00b", "merchantId=%1B", `cursor=${"x".repeat(300)}`, "limit=abc", "limit=0", "limit=101"]) {
+    for (const query of [
+      "cursor=%00",
+      "merchantId=a%00b",
+      "merchantId=%1B",
+      `cursor=${"x".repeat(300)}`,
+      "limit=abc",
+      "limit=0",
+      "limit=101",
+    ]) {
       const res = await api(`/v1/products?${query}`);
       expectValidationProblem(res);
     }
@@ -53,7 +76,15 @@ describe("text fields refuse control characters", () => {
   });
 
   it("admin cart keys follow the public rules: guest ids are UUIDs, user ids the JWT sub rules", async () => {
-    for (const key of ["guest:------------------------------------", "guest:not-a-uuid", "user:", "user:a b", "user:a%00b", "nobody:x", `user:${"u".repeat(129)}`]) {
+    for (const key of [
+      "guest:------------------------------------",
+      "guest:not-a-uuid",
+      "user:",
+      "user:a b",
+      "user:a%00b",
+      "nobody:x",
+      `user:${"u".repeat(129)}`,
+    ]) {
       const res = await api(`/v1/admin/carts/${encodeURIComponent(key)}/sync`, { method: "POST", headers: ADMIN });
       expectValidationProblem(res);
     }
@@ -84,7 +115,10 @@ describe("spec is a label or attributes, shown as given", () => {
       20_000,
       "order items in Postgres",
     );
-    expect(Object.fromEntries(rows.map((r) => [r.skuId, r.spec]))).toEqual({ [label]: "Red / M", [attrs]: { color: "Red", size: "M" } });
+    expect(Object.fromEntries(rows.map((r) => [r.skuId, r.spec]))).toEqual({
+      [label]: "Red / M",
+      [attrs]: { color: "Red", size: "M" },
+    });
   });
 });
 
@@ -117,7 +151,21 @@ const BAD_TEXT: unknown[] = [
   { a: 1 },
 ];
 /** Values no integer field accepts. */
-const BAD_INT: unknown[] = ["1", "", "\u0000", 1.5, -1, 1e20, Number.MAX_SAFE_INTEGER + 2, true, null, [], {}, "NaN", 1e-9];
+const BAD_INT: unknown[] = [
+  "1",
+  "",
+  "\u0000",
+  1.5,
+  -1,
+  1e20,
+  Number.MAX_SAFE_INTEGER + 2,
+  true,
+  null,
+  [],
+  {},
+  "NaN",
+  1e-9,
+];
 const BAD_ID: unknown[] = ["", "a b", "a\u0000", "-x", "x".repeat(200), 7, null, ["a"], "é", "a/b", "\ud800"];
 
 function pick<T>(rand: () => number, list: readonly T[]): T {
@@ -151,7 +199,15 @@ function fuzzCases(user: Record<string, string>, guest: Record<string, string>, 
     name: BAD_TEXT,
     merchantId: BAD_TEXT,
     image: [...BAD_TEXT, "javascript:alert(1)", "data:text/html,x", "http://a.test/x"],
-    spec: [...BAD_TEXT.filter((v) => typeof v !== "string" || v === "" || v.length > 1000 || /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/.test(v)), { k: "\u0000" }, { "\u0000": "v" }, { k: 1 }],
+    spec: [
+      ...BAD_TEXT.filter(
+        (v) =>
+          typeof v !== "string" || v === "" || v.length > 1000 || /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/.test(v),
+      ),
+      { k: "\u0000" },
+      { "\u0000": "v" },
+      { k: 1 },
+    ],
     price: BAD_INT,
     currency: [...BAD_TEXT, "usd", "US", "EURO"],
     status: [...BAD_TEXT, "ACTIVE", "deleted"],
@@ -162,11 +218,29 @@ function fuzzCases(user: Record<string, string>, guest: Record<string, string>, 
   };
   for (const [field, values] of Object.entries(skuFields)) {
     for (const value of values) {
-      cases.push({ what: `PUT sku ${field}=${JSON.stringify(value).slice(0, 40)}`, method: "PUT", path: `/v1/admin/skus/${unique("fz")}`, headers: ADMIN, body: { ...validSku, [field]: value } });
+      cases.push({
+        what: `PUT sku ${field}=${JSON.stringify(value).slice(0, 40)}`,
+        method: "PUT",
+        path: `/v1/admin/skus/${unique("fz")}`,
+        headers: ADMIN,
+        body: { ...validSku, [field]: value },
+      });
     }
   }
   // raw JSON text: lone surrogate escapes, invalid JSON, wrong top-level types
-  const rawBodies = ['{"name":"\\ud800"', '{"skuId":"\\udc00x","quantity":1}', "[]", "null", "42", '"str"', "{", '{"a":1,}', "\u0000", '{"skuId":"a","quantity":1,"extra":true}', "[".repeat(5000)];
+  const rawBodies = [
+    '{"name":"\\ud800"',
+    '{"skuId":"\\udc00x","quantity":1}',
+    "[]",
+    "null",
+    "42",
+    '"str"',
+    "{",
+    '{"a":1,}',
+    "\u0000",
+    '{"skuId":"a","quantity":1,"extra":true}',
+    "[".repeat(5000),
+  ];
   const bodyRoutes: [string, string, Record<string, string>][] = [
     ["POST", "/v1/cart/items", guest],
     ["PATCH", `/v1/cart/items/${skuId}`, guest],
@@ -178,23 +252,77 @@ function fuzzCases(user: Record<string, string>, guest: Record<string, string>, 
     ["POST", `/v1/flash/${skuId}/orders`, { ...user, "idempotency-key": "fuzz-raw" }],
   ];
   for (const [method, path, headers] of bodyRoutes) {
-    for (const body of rawBodies) cases.push({ what: `${method} ${path} raw ${body.slice(0, 20)}`, method, path, headers, body });
+    for (const body of rawBodies)
+      cases.push({ what: `${method} ${path} raw ${body.slice(0, 20)}`, method, path, headers, body });
   }
   // random wrong values in the body of every public route
   const shapes: [string, string, Record<string, string>, () => unknown][] = [
-    ["POST", "/v1/cart/items", guest, () => ({ skuId: rand() < 0.5 ? pick(rand, BAD_ID) : skuId, quantity: rand() < 0.5 ? pick(rand, BAD_INT) : 1000 })],
-    ["PATCH", `/v1/cart/items/${skuId}`, guest, () => (rand() < 0.5 ? { quantity: pick(rand, BAD_INT) } : { selected: pick(rand, BAD_TEXT) })],
-    ["POST", "/v1/cart/items/batch-delete", guest, () => ({ skuIds: rand() < 0.5 ? [pick(rand, BAD_ID)] : pick(rand, BAD_TEXT) })],
+    [
+      "POST",
+      "/v1/cart/items",
+      guest,
+      () => ({ skuId: rand() < 0.5 ? pick(rand, BAD_ID) : skuId, quantity: rand() < 0.5 ? pick(rand, BAD_INT) : 1000 }),
+    ],
+    [
+      "PATCH",
+      `/v1/cart/items/${skuId}`,
+      guest,
+      () => (rand() < 0.5 ? { quantity: pick(rand, BAD_INT) } : { selected: pick(rand, BAD_TEXT) }),
+    ],
+    [
+      "POST",
+      "/v1/cart/items/batch-delete",
+      guest,
+      () => ({ skuIds: rand() < 0.5 ? [pick(rand, BAD_ID)] : pick(rand, BAD_TEXT) }),
+    ],
     ["POST", "/v1/cart/select", guest, () => ({ selected: true, merchantId: pick(rand, BAD_TEXT) })],
-    ["POST", "/v1/cart/merge", user, () => ({ clientCartId: pick(rand, [...BAD_TEXT, "------------------------------------"]), strategy: "sum" })],
-    ["POST", "/v1/checkout", guest, () => ({ skuIds: [pick(rand, BAD_ID)], expectedTotal: pick(rand, BAD_INT.filter((v) => v !== null)) })],
+    [
+      "POST",
+      "/v1/cart/merge",
+      user,
+      () => ({ clientCartId: pick(rand, [...BAD_TEXT, "------------------------------------"]), strategy: "sum" }),
+    ],
+    [
+      "POST",
+      "/v1/checkout",
+      guest,
+      () => ({
+        skuIds: [pick(rand, BAD_ID)],
+        expectedTotal: pick(
+          rand,
+          BAD_INT.filter((v) => v !== null),
+        ),
+      }),
+    ],
     ["POST", `/v1/flash/${skuId}/orders`, user, () => ({ quantity: pick(rand, BAD_INT) })],
-    ["POST", "/v1/payments/webhook", {}, () => ({ eventId: pick(rand, BAD_TEXT), type: "payment.succeeded", orderId: pick(rand, BAD_TEXT), transactionId: "tx", amount: 1, currency: "USD" })],
+    [
+      "POST",
+      "/v1/payments/webhook",
+      {},
+      () => ({
+        eventId: pick(rand, BAD_TEXT),
+        type: "payment.succeeded",
+        orderId: pick(rand, BAD_TEXT),
+        transactionId: "tx",
+        amount: 1,
+        currency: "USD",
+      }),
+    ],
   ];
   for (const [method, path, headers, make] of shapes) {
     for (let i = 0; i < 16; i++) {
-      const keyed = path === "/v1/checkout" || path.startsWith("/v1/flash") ? { ...headers, "idempotency-key": `fuzz-${i}` } : headers;
-      cases.push({ what: `${method} ${path} #${i}`, method, path, headers: keyed, body: make(), sign: path === "/v1/payments/webhook" });
+      const keyed =
+        path === "/v1/checkout" || path.startsWith("/v1/flash")
+          ? { ...headers, "idempotency-key": `fuzz-${i}` }
+          : headers;
+      cases.push({
+        what: `${method} ${path} #${i}`,
+        method,
+        path,
+        headers: keyed,
+        body: make(),
+        sign: path === "/v1/payments/webhook",
+      });
     }
   }
   // query and path parameters
@@ -202,31 +330,76 @@ function fuzzCases(user: Record<string, string>, guest: Record<string, string>, 
   for (const v of badQuery) {
     cases.push({ what: `products cursor=${v.slice(0, 12)}`, method: "GET", path: `/v1/products?cursor=${v}` });
     cases.push({ what: `products merchantId=${v.slice(0, 12)}`, method: "GET", path: `/v1/products?merchantId=${v}` });
-    cases.push({ what: `orders cursor=${v.slice(0, 12)}`, method: "GET", path: `/v1/orders?cursor=${v}`, headers: user });
+    cases.push({
+      what: `orders cursor=${v.slice(0, 12)}`,
+      method: "GET",
+      path: `/v1/orders?cursor=${v}`,
+      headers: user,
+    });
     cases.push({ what: `live ticket=${v.slice(0, 12)}`, method: "GET", path: `/v1/cart/live?ticket=${v}` });
   }
-  for (const v of ["abc", "0", "-1", "1.5", "1e9", "%00", "", "101"]) cases.push({ what: `products limit=${v}`, method: "GET", path: `/v1/products?limit=${v}` });
+  for (const v of ["abc", "0", "-1", "1.5", "1e9", "%00", "", "101"])
+    cases.push({ what: `products limit=${v}`, method: "GET", path: `/v1/products?limit=${v}` });
   for (const v of ["%00", "a%20b", "-x", "x".repeat(200), "%C3%A9", "%ED%A0%80", "..", "a%2Fb"]) {
     cases.push({ what: `GET sku ${v.slice(0, 12)}`, method: "GET", path: `/v1/skus/${v}` });
     cases.push({ what: `GET admin sku ${v.slice(0, 12)}`, method: "GET", path: `/v1/admin/skus/${v}`, headers: ADMIN });
-    cases.push({ what: `PATCH line ${v.slice(0, 12)}`, method: "PATCH", path: `/v1/cart/items/${v}`, headers: guest, body: { quantity: 1 } });
-    cases.push({ what: `DELETE line ${v.slice(0, 12)}`, method: "DELETE", path: `/v1/cart/items/${v}`, headers: guest });
-    cases.push({ what: `flash ${v.slice(0, 12)}`, method: "POST", path: `/v1/flash/${v}/orders`, headers: { ...user, "idempotency-key": "k" }, body: { quantity: 1 } });
-    cases.push({ what: `sync cart ${v.slice(0, 12)}`, method: "POST", path: `/v1/admin/carts/guest:${v}/sync`, headers: ADMIN });
+    cases.push({
+      what: `PATCH line ${v.slice(0, 12)}`,
+      method: "PATCH",
+      path: `/v1/cart/items/${v}`,
+      headers: guest,
+      body: { quantity: 1 },
+    });
+    cases.push({
+      what: `DELETE line ${v.slice(0, 12)}`,
+      method: "DELETE",
+      path: `/v1/cart/items/${v}`,
+      headers: guest,
+    });
+    cases.push({
+      what: `flash ${v.slice(0, 12)}`,
+      method: "POST",
+      path: `/v1/flash/${v}/orders`,
+      headers: { ...user, "idempotency-key": "k" },
+      body: { quantity: 1 },
+    });
+    cases.push({
+      what: `sync cart ${v.slice(0, 12)}`,
+      method: "POST",
+      path: `/v1/admin/carts/guest:${v}/sync`,
+      headers: ADMIN,
+    });
     cases.push({ what: `GET order ${v.slice(0, 12)}`, method: "GET", path: `/v1/orders/${v}`, headers: user });
-    cases.push({ what: `cancel order ${v.slice(0, 12)}`, method: "POST", path: `/v1/orders/${v}/cancel`, headers: user });
+    cases.push({
+      what: `cancel order ${v.slice(0, 12)}`,
+      method: "POST",
+      path: `/v1/orders/${v}/cancel`,
+      headers: user,
+    });
   }
   // bodies over the 64 KiB limit
-  for (const [method, path, headers] of bodyRoutes) cases.push({ what: `${method} ${path} 70 KiB`, method, path, headers, body: { skuId: "z".repeat(70_000) } });
+  for (const [method, path, headers] of bodyRoutes)
+    cases.push({ what: `${method} ${path} 70 KiB`, method, path, headers, body: { skuId: "z".repeat(70_000) } });
   // malformed headers
   for (const id of ["not-a-uuid", "\u0001", "x".repeat(500), "------------------------------------", "{}"]) {
     cases.push({ what: `X-Cart-Id ${id.slice(0, 12)}`, method: "GET", path: "/v1/cart", headers: { "x-cart-id": id } });
   }
   for (const auth of ["Bearer", "Bearer a.b.c", "Basic abc", "Bearer \u0001", `Bearer ${"x".repeat(5000)}`]) {
-    cases.push({ what: `Authorization ${auth.slice(0, 12)}`, method: "GET", path: "/v1/cart", headers: { authorization: auth } });
+    cases.push({
+      what: `Authorization ${auth.slice(0, 12)}`,
+      method: "GET",
+      path: "/v1/cart",
+      headers: { authorization: auth },
+    });
   }
-  for (const m of ["x", "-1", "\u0001", "99999999999999999999", "W/\"abc\""]) {
-    cases.push({ what: `If-Match ${m}`, method: "PATCH", path: `/v1/cart/items/${skuId}`, headers: { ...guest, "if-match": m }, body: { quantity: 1 } });
+  for (const m of ["x", "-1", "\u0001", "99999999999999999999", 'W/"abc"']) {
+    cases.push({
+      what: `If-Match ${m}`,
+      method: "PATCH",
+      path: `/v1/cart/items/${skuId}`,
+      headers: { ...guest, "if-match": m },
+      body: { quantity: 1 },
+    });
   }
   return cases;
 }
@@ -242,7 +415,8 @@ describe("fuzz", () => {
         cases.slice(i, i + 8).map(async (c) => {
           const res = await send(c);
           const type = res.headers.get("content-type") ?? "";
-          if (res.status < 400 || res.status >= 500 || !type.startsWith("application/problem+json")) failures.push(`${c.what}: ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
+          if (res.status < 400 || res.status >= 500 || !type.startsWith("application/problem+json"))
+            failures.push(`${c.what}: ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
         }),
       );
     }

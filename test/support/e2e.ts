@@ -20,7 +20,10 @@ export interface E2eStack extends LocalStack {
 }
 
 /** One stack per test file: fresh database, private Redis, wrangler dev on a free port. */
-export async function startE2eStack(extraVars: Record<string, string> = {}, quiet = !process.env.E2E_VERBOSE): Promise<E2eStack> {
+export async function startE2eStack(
+  extraVars: Record<string, string> = {},
+  quiet = !process.env.E2E_VERBOSE,
+): Promise<E2eStack> {
   const t0 = performance.now();
   // snapshot: the Worker runs the src/ of this moment; a concurrent edit must not reload it mid-test.
   const stack = await startLocalStack({ port: 0, databaseName: "edge_cart_e2e", quiet, extraVars, snapshot: true });
@@ -64,14 +67,24 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export async function http<T = any>(baseUrl: string, method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult<T>> {
+export async function http<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  opts: RequestOptions = {},
+): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   let body: string | undefined;
   if (opts.body !== undefined) {
     body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     headers["content-type"] ??= opts.contentType ?? "application/json";
   }
-  const res = await fetch(baseUrl + path, { method, headers, body, signal: opts.signal ?? AbortSignal.timeout(60_000) });
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers,
+    body,
+    signal: opts.signal ?? AbortSignal.timeout(60_000),
+  });
   const text = await res.text();
   let parsed: unknown = text;
   if (/json/i.test(res.headers.get("content-type") ?? "") && text !== "") {
@@ -90,7 +103,13 @@ export async function http<T = any>(baseUrl: string, method: string, path: strin
  * fresh connections overflow the accept queues of wrangler dev's proxy and of workerd on a
  * busy 2-core machine; the drops then look like "Your worker restarted mid-request".)
  */
-export function httpVia<T = any>(agent: nodeHttp.Agent, baseUrl: string, method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult<T>> {
+export function httpVia<T = any>(
+  agent: nodeHttp.Agent,
+  baseUrl: string,
+  method: string,
+  path: string,
+  opts: RequestOptions = {},
+): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   let payload: string | undefined;
   if (opts.body !== undefined) {
@@ -99,25 +118,30 @@ export function httpVia<T = any>(agent: nodeHttp.Agent, baseUrl: string, method:
     headers["content-length"] = String(Buffer.byteLength(payload));
   }
   return new Promise((resolve, reject) => {
-    const req = nodeHttp.request(new URL(path, baseUrl), { method, headers, agent, signal: opts.signal ?? AbortSignal.timeout(120_000) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", reject);
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
-        let parsed: unknown = text;
-        if (/json/i.test(h.get("content-type") ?? "") && text !== "") {
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = text;
+    const req = nodeHttp.request(
+      new URL(path, baseUrl),
+      { method, headers, agent, signal: opts.signal ?? AbortSignal.timeout(120_000) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
+          let parsed: unknown = text;
+          if (/json/i.test(h.get("content-type") ?? "") && text !== "") {
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              parsed = text;
+            }
           }
-        }
-        resolve({ status: res.statusCode ?? 0, headers: h, body: parsed as T, text });
-      });
-    });
+          resolve({ status: res.statusCode ?? 0, headers: h, body: parsed as T, text });
+        });
+      },
+    );
     req.on("error", reject);
     req.end(payload);
   });
@@ -157,7 +181,10 @@ export class Api {
   }
 
   putSku(skuId: string, sku: SkuInput): Promise<HttpResult> {
-    return this.request("PUT", `/v1/admin/skus/${encodeURIComponent(skuId)}`, { headers: this.admin(), body: { currency: "USD", status: "active", ...sku } });
+    return this.request("PUT", `/v1/admin/skus/${encodeURIComponent(skuId)}`, {
+      headers: this.admin(),
+      body: { currency: "USD", status: "active", ...sku },
+    });
   }
 
   /** The admin view with the live counters; throws unless 200. */
@@ -232,7 +259,10 @@ export function sleep(ms: number): Promise<void> {
  * Retries `check` (which throws, e.g. a failed expect) until it passes or `timeoutMs` runs
  * out; then throws the last failure, so the report shows the real difference.
  */
-export async function eventually<T>(check: () => Promise<T> | T, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  opts: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   const interval = opts.intervalMs ?? 250;
   for (;;) {
@@ -253,7 +283,11 @@ export async function eventually<T>(check: () => Promise<T> | T, opts: { timeout
  * that are safe to repeat (same Idempotency-Key) may be retried on it.
  */
 export function isDevProxyDrop(res: HttpResult): boolean {
-  return res.status === 503 && !(res.headers.get("content-type") ?? "").includes("json") && res.text.startsWith("Your worker restarted mid-request");
+  return (
+    res.status === 503 &&
+    !(res.headers.get("content-type") ?? "").includes("json") &&
+    res.text.startsWith("Your worker restarted mid-request")
+  );
 }
 
 /** A problem+json answer: 4xx, right media type, a `code`, no stack. */

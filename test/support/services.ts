@@ -15,7 +15,13 @@ import { randomBytes } from "node:crypto";
 import { startEmbeddedPostgres } from "../../dev/embedded-postgres.ts";
 import { startNeonWsProxy } from "../../dev/neon-ws-proxy.ts";
 import { startUpstashAdapter } from "../../dev/upstash-adapter.ts";
-import { DEV_SERVER_URL, dropDatabase, ensureDatabase, migrateDatabase, randomDatabaseName } from "../../dev/migrate.ts";
+import {
+  DEV_SERVER_URL,
+  dropDatabase,
+  ensureDatabase,
+  migrateDatabase,
+  randomDatabaseName,
+} from "../../dev/migrate.ts";
 import { findBinary, redisAnswers, startRedisServer } from "../../dev/redis-server.ts";
 import { tcpAnswers } from "../../dev/util.ts";
 

@@ -30,7 +30,9 @@ export async function api<T = any>(path: string, call: Call = {}): Promise<Reply
     body = typeof call.body === "string" ? call.body : JSON.stringify(call.body);
     headers["content-type"] ??= "application/json";
   }
-  const res = await exports.default.fetch(new Request(`http://edge-cart.test${path}`, { method: call.method ?? (body ? "POST" : "GET"), headers, body }));
+  const res = await exports.default.fetch(
+    new Request(`http://edge-cart.test${path}`, { method: call.method ?? (body ? "POST" : "GET"), headers, body }),
+  );
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -48,11 +50,17 @@ export async function userToken(userId: string, expiresInSeconds = 3600, secret 
   return sign({ sub: userId, iat: now, exp: now + expiresInSeconds }, secret, "HS256");
 }
 
-export async function asUser(userId = unique("user")): Promise<{ userId: string; cartKey: string; headers: Record<string, string> }> {
+export async function asUser(
+  userId = unique("user"),
+): Promise<{ userId: string; cartKey: string; headers: Record<string, string> }> {
   return { userId, cartKey: `user:${userId}`, headers: { authorization: `Bearer ${await userToken(userId)}` } };
 }
 
-export function asGuest(cartId: string = crypto.randomUUID()): { cartId: string; cartKey: string; headers: Record<string, string> } {
+export function asGuest(cartId: string = crypto.randomUUID()): {
+  cartId: string;
+  cartKey: string;
+  headers: Record<string, string>;
+} {
   return { cartId, cartKey: `guest:${cartId}`, headers: { "x-cart-id": cartId } };
 }
 
@@ -74,13 +82,25 @@ export async function putSku(skuId: string = unique("sku"), fields: SkuFields = 
   const res = await api(`/v1/admin/skus/${skuId}`, {
     method: "PUT",
     headers: ADMIN,
-    body: { productId: `p-${skuId}`, name: `Item ${skuId}`, merchantId: "m-1", price: 1000, currency: "USD", status: "active", stock: 100, ...fields },
+    body: {
+      productId: `p-${skuId}`,
+      name: `Item ${skuId}`,
+      merchantId: "m-1",
+      price: 1000,
+      currency: "USD",
+      status: "active",
+      stock: 100,
+      ...fields,
+    },
   });
-  if (res.status !== 200 && res.status !== 201) throw new Error(`putSku ${skuId}: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200 && res.status !== 201)
+    throw new Error(`putSku ${skuId}: ${res.status} ${JSON.stringify(res.body)}`);
   return skuId;
 }
 
-export async function adminSku(skuId: string): Promise<{ onHand: number; reserved: number; sold: number; available: number; version: number }> {
+export async function adminSku(
+  skuId: string,
+): Promise<{ onHand: number; reserved: number; sold: number; available: number; version: number }> {
   const res = await api(`/v1/admin/skus/${skuId}`, { headers: ADMIN });
   if (res.status !== 200) throw new Error(`adminSku ${skuId}: ${res.status}`);
   return res.body;
@@ -92,7 +112,11 @@ export function db<T>(work: (db: Database) => Promise<T>): Promise<T> {
 }
 
 /** Polls until `check` returns a value (not undefined/null/false) or the time is up. */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -107,15 +131,27 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
   }
 }
 
-
 /** Signs a webhook exactly as the payment provider does (the provider is the one test double we use). */
-export async function signWebhook(rawBody: string, secret = WEBHOOK_SECRET, t = Math.floor(Date.now() / 1000)): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+export async function signWebhook(
+  rawBody: string,
+  secret = WEBHOOK_SECRET,
+  t = Math.floor(Date.now() / 1000),
+): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${t}.${rawBody}`));
   return `t=${t},v1=${[...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-export async function sendPayment(event: Partial<PaymentEvent> & Pick<PaymentEvent, "orderId" | "amount">, options: { secret?: string; t?: number } = {}) {
+export async function sendPayment(
+  event: Partial<PaymentEvent> & Pick<PaymentEvent, "orderId" | "amount">,
+  options: { secret?: string; t?: number } = {},
+) {
   const body = JSON.stringify({
     eventId: `evt_${crypto.randomUUID()}`,
     type: "payment.succeeded",
@@ -123,7 +159,10 @@ export async function sendPayment(event: Partial<PaymentEvent> & Pick<PaymentEve
     currency: "USD",
     ...event,
   });
-  return api("/v1/payments/webhook", { headers: { "payment-signature": await signWebhook(body, options.secret, options.t) }, body });
+  return api("/v1/payments/webhook", {
+    headers: { "payment-signature": await signWebhook(body, options.secret, options.t) },
+    body,
+  });
 }
 
 export async function checkout(headers: Record<string, string>, body: unknown = {}, key: string = crypto.randomUUID()) {
@@ -148,5 +187,10 @@ export async function auditSums(skuId: string): Promise<{ onHand: number; reserv
 /** True once the audit rows of `skuId` sum to its live counters. */
 export async function auditBalances(skuId: string): Promise<boolean> {
   const [counters, sums] = await Promise.all([adminSku(skuId), auditSums(skuId)]);
-  return sums.onHand === counters.onHand && sums.reserved === counters.reserved && sums.sold === counters.sold && counters.available >= 0;
+  return (
+    sums.onHand === counters.onHand &&
+    sums.reserved === counters.reserved &&
+    sums.sold === counters.sold &&
+    counters.available >= 0
+  );
 }

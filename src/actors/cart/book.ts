@@ -41,7 +41,9 @@ export class CartBook {
       currency TEXT,
       updated_at TEXT
     )`);
-    host.sql.exec("CREATE TABLE IF NOT EXISTS lines (sku_id TEXT PRIMARY KEY, position INTEGER NOT NULL, line TEXT NOT NULL)");
+    host.sql.exec(
+      "CREATE TABLE IF NOT EXISTS lines (sku_id TEXT PRIMARY KEY, position INTEGER NOT NULL, line TEXT NOT NULL)",
+    );
     host.sql.exec("CREATE TABLE IF NOT EXISTS applied (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
   }
 
@@ -85,7 +87,12 @@ export class CartBook {
    * lines, meta, the cart event and any extra rows in one transaction. No
    * await happens between the If-Match check, the change's checks and the write.
    */
-  mutate(type: CartEventType, ifMatch: number | null, change: (draft: CartDraft) => Refusal | void, options: ChangeOptions = {}): CartOutcome {
+  mutate(
+    type: CartEventType,
+    ifMatch: number | null,
+    change: (draft: CartDraft) => Refusal | void,
+    options: ChangeOptions = {},
+  ): CartOutcome {
     const state = this.state!;
     if (ifMatch !== null && ifMatch !== state.version) return versionConflict(state.version);
     const draft = new CartDraft(state.lines);
@@ -98,8 +105,21 @@ export class CartBook {
     const version = state.version + 1;
     const updatedAt = new Date(this.host.now()).toISOString();
     const { lines, upserted, removed } = draft.commit(version);
-    const next: CartState = { cartKey: state.cartKey, version, currency: lines.length > 0 ? (state.currency ?? lines[0]!.currency) : null, lines, updatedAt };
-    const data: CartChangeData = { cartKey: next.cartKey, currency: next.currency, updatedAt, upserted, removed, complete: false };
+    const next: CartState = {
+      cartKey: state.cartKey,
+      version,
+      currency: lines.length > 0 ? (state.currency ?? lines[0]!.currency) : null,
+      lines,
+      updatedAt,
+    };
+    const data: CartChangeData = {
+      cartKey: next.cartKey,
+      currency: next.currency,
+      updatedAt,
+      upserted,
+      removed,
+      complete: false,
+    };
     if (options.detail) data.detail = options.detail;
     this.host.transact(() => {
       this.writeMeta(next);
@@ -121,7 +141,11 @@ export class CartBook {
 
   /** Call inside the transaction of the step. */
   markApplied(key: string): void {
-    this.host.sql.exec("INSERT INTO applied (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, this.host.now());
+    this.host.sql.exec(
+      "INSERT INTO applied (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+      key,
+      this.host.now(),
+    );
   }
 
   /** Storage rolled back: read the cart again. */
@@ -130,13 +154,23 @@ export class CartBook {
   }
 
   private readStorage(): CartState | null {
-    const meta = this.host.sql.exec<{ version: number; currency: string | null; updated_at: string | null }>("SELECT * FROM cart_meta WHERE id = 1").toArray()[0];
+    const meta = this.host.sql
+      .exec<{ version: number; currency: string | null; updated_at: string | null }>(
+        "SELECT * FROM cart_meta WHERE id = 1",
+      )
+      .toArray()[0];
     if (!meta) return null;
     const lines = this.host.sql
       .exec<{ line: string }>("SELECT line FROM lines ORDER BY position")
       .toArray()
       .map((r) => JSON.parse(r.line) as CartLine);
-    return { cartKey: this.host.cartKey, version: meta.version, currency: meta.currency, updatedAt: meta.updated_at, lines };
+    return {
+      cartKey: this.host.cartKey,
+      version: meta.version,
+      currency: meta.currency,
+      updatedAt: meta.updated_at,
+      lines,
+    };
   }
 
   private async rebuild(): Promise<CartState> {
@@ -161,7 +195,8 @@ export class CartBook {
       this.writeMeta(restored);
       for (const line of restored.lines) this.writeLine(line);
     });
-    if (restored.version > 0) console.log(`cart ${cartKey}: rebuilt at version ${restored.version} with ${restored.lines.length} lines`);
+    if (restored.version > 0)
+      console.log(`cart ${cartKey}: rebuilt at version ${restored.version} with ${restored.lines.length} lines`);
     return restored;
   }
 

@@ -22,7 +22,9 @@ export class CartHandoff {
     private readonly book: CartBook,
     private readonly skus: CartSkus,
   ) {
-    host.sql.exec("CREATE TABLE IF NOT EXISTS handoffs (token TEXT PRIMARY KEY, into_cart TEXT NOT NULL, lines TEXT NOT NULL, created_at INTEGER NOT NULL)");
+    host.sql.exec(
+      "CREATE TABLE IF NOT EXISTS handoffs (token TEXT PRIMARY KEY, into_cart TEXT NOT NULL, lines TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    );
   }
 
   /**
@@ -60,10 +62,14 @@ export class CartHandoff {
           const mine = draft.get(d.skuId);
           const theirs = guestLines.get(d.skuId)!;
           if (mine) draft.put({ ...mine, quantity: d.quantity });
-          else if (d.quantity > 0) draft.put({ ...theirs, quantity: d.quantity, position: undefined, version: undefined });
+          else if (d.quantity > 0)
+            draft.put({ ...theirs, quantity: d.quantity, position: undefined, version: undefined });
         }
       },
-      { detail: { from: guestCartKey, strategy, token: handoff.token }, alsoWrite: () => this.book.markApplied(`merge:${handoff.token}`) },
+      {
+        detail: { from: guestCartKey, strategy, token: handoff.token },
+        alsoWrite: () => this.book.markApplied(`merge:${handoff.token}`),
+      },
     );
     // On a refusal (If-Match went stale meanwhile) the guest gets its lines back.
     await guest.settleHandoff(handoff.token, outcome.ok ? "merged" : "returned").catch((err: unknown) => {
@@ -79,7 +85,9 @@ export class CartHandoff {
   async detachForMerge(intoCartKey: string): Promise<Handoff | null> {
     const state = await this.book.loaded();
     const sql = this.host.sql;
-    const pending = sql.exec<{ token: string; lines: string }>("SELECT token, lines FROM handoffs WHERE into_cart = ?", intoCartKey).toArray()[0];
+    const pending = sql
+      .exec<{ token: string; lines: string }>("SELECT token, lines FROM handoffs WHERE into_cart = ?", intoCartKey)
+      .toArray()[0];
     if (pending) return { token: pending.token, lines: JSON.parse(pending.lines) as CartLine[] };
     if (state.lines.length === 0) return null;
     const token = crypto.randomUUID();
@@ -87,7 +95,13 @@ export class CartHandoff {
     this.book.mutate("cart.merged", null, (draft) => lines.forEach((l) => draft.remove(l.skuId)), {
       detail: { into: intoCartKey, token },
       alsoWrite: () =>
-        sql.exec("INSERT INTO handoffs (token, into_cart, lines, created_at) VALUES (?, ?, ?, ?)", token, intoCartKey, JSON.stringify(lines), this.host.now()),
+        sql.exec(
+          "INSERT INTO handoffs (token, into_cart, lines, created_at) VALUES (?, ?, ?, ?)",
+          token,
+          intoCartKey,
+          JSON.stringify(lines),
+          this.host.now(),
+        ),
     });
     return { token, lines };
   }
@@ -110,7 +124,11 @@ export class CartHandoff {
       (draft) => {
         for (const line of lines) {
           const now = draft.get(line.skuId);
-          draft.put(now ? { ...now, quantity: Math.max(now.quantity, line.quantity) } : { ...line, position: undefined, version: undefined });
+          draft.put(
+            now
+              ? { ...now, quantity: Math.max(now.quantity, line.quantity) }
+              : { ...line, position: undefined, version: undefined },
+          );
         }
       },
       { detail: { returned: token }, alsoWrite: dropHandoff },

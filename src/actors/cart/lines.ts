@@ -27,15 +27,29 @@ export class CartLines {
       this.book.mutate("cart.item_added", ifMatch, (draft) => {
         const current = draft.get(skuId);
         const newQuantity = (current?.quantity ?? 0) + quantity;
-        const problem = checkLineQuantity({ sku, current, newQuantity, lineCount: draft.size, cartCurrency: this.book.currencyOf(draft) });
+        const problem = checkLineQuantity({
+          sku,
+          current,
+          newQuantity,
+          lineCount: draft.size,
+          cartCurrency: this.book.currencyOf(draft),
+        });
         if (problem) return lineRefusal(problem, skuId);
-        draft.put(current ? { ...current, quantity: newQuantity } : lineFromSku(sku!, newQuantity, new Date(this.host.now()).toISOString()));
+        draft.put(
+          current
+            ? { ...current, quantity: newQuantity }
+            : lineFromSku(sku!, newQuantity, new Date(this.host.now()).toISOString()),
+        );
       }),
     );
   }
 
   /** Sets a line's quantity (0 removes it) and/or its selection. */
-  async updateItem(skuId: string, patch: { quantity?: number; selected?: boolean }, ifMatch: number | null): Promise<CartEditOutcome> {
+  async updateItem(
+    skuId: string,
+    patch: { quantity?: number; selected?: boolean },
+    ifMatch: number | null,
+  ): Promise<CartEditOutcome> {
     const state = await this.book.loaded();
     if (!state.lines.some((l) => l.skuId === skuId)) return notInCart(skuId);
     const sku = patch.quantity ? await this.skus.quote(skuId, patch.quantity) : null;
@@ -46,7 +60,13 @@ export class CartLines {
         if (patch.quantity === 0) return draft.remove(skuId);
         const next = { ...current };
         if (patch.quantity !== undefined) {
-          const problem = checkLineQuantity({ sku, current, newQuantity: patch.quantity, lineCount: draft.size, cartCurrency: this.book.currencyOf(draft) });
+          const problem = checkLineQuantity({
+            sku,
+            current,
+            newQuantity: patch.quantity,
+            lineCount: draft.size,
+            cartCurrency: this.book.currencyOf(draft),
+          });
           if (problem) return lineRefusal(problem, skuId);
           next.quantity = patch.quantity;
         }
@@ -59,7 +79,9 @@ export class CartLines {
   /** Removes lines; removing a line that is not there changes nothing. */
   async removeItems(skuIds: string[], ifMatch: number | null): Promise<CartEditOutcome> {
     await this.book.loaded();
-    return this.skus.withView(this.book.mutate("cart.item_removed", ifMatch, (draft) => skuIds.forEach((id) => draft.remove(id))));
+    return this.skus.withView(
+      this.book.mutate("cart.item_removed", ifMatch, (draft) => skuIds.forEach((id) => draft.remove(id))),
+    );
   }
 
   async select(selection: Selection, ifMatch: number | null): Promise<CartEditOutcome> {
@@ -68,7 +90,10 @@ export class CartLines {
     return this.skus.withView(
       this.book.mutate("cart.selection_changed", ifMatch, (draft) => {
         for (const line of draft.all()) {
-          const hit = selection.all === true || wanted?.has(line.skuId) || (selection.merchantId !== undefined && line.merchantId === selection.merchantId);
+          const hit =
+            selection.all === true ||
+            wanted?.has(line.skuId) ||
+            (selection.merchantId !== undefined && line.merchantId === selection.merchantId);
           if (hit) draft.put({ ...line, selected: selection.selected });
         }
       }),
@@ -77,7 +102,9 @@ export class CartLines {
 
   async clear(ifMatch: number | null): Promise<CartEditOutcome> {
     await this.book.loaded();
-    return this.skus.withView(this.book.mutate("cart.cleared", ifMatch, (draft) => draft.all().forEach((l) => draft.remove(l.skuId))));
+    return this.skus.withView(
+      this.book.mutate("cart.cleared", ifMatch, (draft) => draft.all().forEach((l) => draft.remove(l.skuId))),
+    );
   }
 
   /** When a guest cart with lines expires (null: a user cart, an empty one, or not loaded). */
@@ -90,6 +117,7 @@ export class CartLines {
   /** Guest carts expire GUEST_CART_TTL_DAYS (30 by default) after their last change. */
   expireIfDue(now: number): void {
     const at = this.expiresAt();
-    if (at !== null && at <= now) this.book.mutate("cart.expired", null, (draft) => draft.all().forEach((l) => draft.remove(l.skuId)));
+    if (at !== null && at <= now)
+      this.book.mutate("cart.expired", null, (draft) => draft.all().forEach((l) => draft.remove(l.skuId)));
   }
 }

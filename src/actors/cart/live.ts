@@ -34,7 +34,8 @@ export class CartLive {
 
   /** `GET /v1/cart/live` (already authenticated by the edge): a hibernatable WebSocket that starts with the cart. */
   async connect(request: Request): Promise<Response> {
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket")
+      return new Response("expected a WebSocket upgrade", { status: 426 });
     const state = await this.book.loaded();
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];

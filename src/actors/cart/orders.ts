@@ -28,7 +28,8 @@ export class CartOrders {
       if (missing.length > 0) return notInCartForCheckout(missing);
     }
     const lines = skuIds ? state.lines.filter((l) => skuIds.includes(l.skuId)) : state.lines.filter((l) => l.selected);
-    if (lines.length === 0) return refuse("CHECKOUT_EMPTY", "nothing to check out: select lines or name them in skuIds");
+    if (lines.length === 0)
+      return refuse("CHECKOUT_EMPTY", "nothing to check out: select lines or name them in skuIds");
     return { ok: true, lines };
   }
 
@@ -75,11 +76,18 @@ export class CartOrders {
       .toArray();
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { orderIds: page.map((r) => r.order_id), next: rows.length > limit && last ? `${last.created_at}|${last.order_id}` : null };
+    return {
+      orderIds: page.map((r) => r.order_id),
+      next: rows.length > limit && last ? `${last.created_at}|${last.order_id}` : null,
+    };
   }
 
   private indexOrder(orderId: string, createdAt: string): void {
-    this.host.sql.exec("INSERT INTO orders_index (order_id, created_at) VALUES (?, ?) ON CONFLICT (order_id) DO NOTHING", orderId, createdAt);
+    this.host.sql.exec(
+      "INSERT INTO orders_index (order_id, created_at) VALUES (?, ?) ON CONFLICT (order_id) DO NOTHING",
+      orderId,
+      createdAt,
+    );
   }
 }
 

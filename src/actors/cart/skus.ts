@@ -23,7 +23,8 @@ export class CartSkus {
    */
   async quote(skuId: string, quantity: number): Promise<SkuQuote | null> {
     const cached = skuViewCache.fresh(skuId);
-    if (cached && cached.status === "active" && cached.purchaseLimit === null && cached.available >= quantity) return { ...cached, ownerUnits: 0 };
+    if (cached && cached.status === "active" && cached.purchaseLimit === null && cached.available >= quantity)
+      return { ...cached, ownerUnits: 0 };
     const quote = await this.host.env.SKUS.getByName(skuId).quote(this.host.cartKey);
     skuViewCache.put(skuId, quote && viewOf(quote));
     return quote;
@@ -31,7 +32,10 @@ export class CartSkus {
 
   /** The whole cart as the JSON `GET /v1/cart` answers; stale SKU views are refreshed after answering. */
   async render(state: CartState): Promise<string> {
-    const { views, refresh } = await skuViewCache.views(this.host.env, state.lines.map((l) => l.skuId));
+    const { views, refresh } = await skuViewCache.views(
+      this.host.env,
+      state.lines.map((l) => l.skuId),
+    );
     if (refresh.length > 0) this.host.waitUntil(skuViewCache.refresh(this.host.env, refresh));
     return JSON.stringify(presentCart(state, views) satisfies CartView);
   }

@@ -58,7 +58,9 @@ export class CartSync {
   async syncToPostgres(): Promise<{ version: number; lines: number }> {
     const state = await this.book.loaded();
     const event = this.snapshotEvent(state);
-    await withDatabase(this.host.env, (db) => db.transaction((tx) => applyEvent(tx, event, { guestCartTtlMs: guestCartTtlMs(this.host.env) })));
+    await withDatabase(this.host.env, (db) =>
+      db.transaction((tx) => applyEvent(tx, event, { guestCartTtlMs: guestCartTtlMs(this.host.env) })),
+    );
     return { version: state.version, lines: state.lines.length };
   }
 

@@ -88,7 +88,10 @@ export class OrderCheckout {
           ownerId: req.ownerId,
           quantity: line.quantity,
           expiresAt: attempt.expiresAt,
-        }).catch((err: unknown): ReserveOutcome => refuse("SKU_UNAVAILABLE", `SKU ${line.skuId} could not be reached: ${String(err)}`)),
+        }).catch(
+          (err: unknown): ReserveOutcome =>
+            refuse("SKU_UNAVAILABLE", `SKU ${line.skuId} could not be reached: ${String(err)}`),
+        ),
       ),
     );
     const reserved: ReservedItem[] = [];
@@ -108,8 +111,20 @@ export class OrderCheckout {
       return assessed.refusal;
     }
 
-    const order = pendingOrder({ orderId, ownerId: req.ownerId, source: "checkout", items: assessed.items, currency: assessed.currency, expiresAt: attempt.expiresAt, now: this.host.now() });
-    const checkedOut: OrderCommand = { target: `cart:${order.ownerId}`, name: "applyCheckout", args: { orderId: order.orderId, lines: attempt.lines, createdAt: order.createdAt } };
+    const order = pendingOrder({
+      orderId,
+      ownerId: req.ownerId,
+      source: "checkout",
+      items: assessed.items,
+      currency: assessed.currency,
+      expiresAt: attempt.expiresAt,
+      now: this.host.now(),
+    });
+    const checkedOut: OrderCommand = {
+      target: `cart:${order.ownerId}`,
+      name: "applyCheckout",
+      args: { orderId: order.orderId, lines: attempt.lines, createdAt: order.createdAt },
+    };
     this.host.transact(() => {
       this.store.delete("attempt");
       this.store.save({ order, requestHash: req.requestHash, reservationId: attempt.reservationId, holders });
@@ -130,7 +145,10 @@ export class OrderCheckout {
    */
   private abandon(attempt: Attempt, reason: string, holders: Record<string, string> = {}): void {
     this.host.transact(() => {
-      for (const line of attempt.lines) this.host.outbox.addCommand(stockCommand(holders[line.skuId] ?? line.skuId, "release", attempt.reservationId, reason));
+      for (const line of attempt.lines)
+        this.host.outbox.addCommand(
+          stockCommand(holders[line.skuId] ?? line.skuId, "release", attempt.reservationId, reason),
+        );
       this.store.delete("attempt");
     });
     this.host.afterCommit();
@@ -146,7 +164,9 @@ export class OrderCheckout {
   /** The attempt still reserving under `reservationId`, if this instance is running it (a SKU's sweep asks). */
   pendingAttempt(reservationId: string): { expiresAt: number } | null {
     const attempt = this.store.read<Attempt>("attempt");
-    return attempt && attempt.reservationId === reservationId && this.inflight ? { expiresAt: attempt.expiresAt } : null;
+    return attempt && attempt.reservationId === reservationId && this.inflight
+      ? { expiresAt: attempt.expiresAt }
+      : null;
   }
 
   /** When an unfinished attempt is presumed dead (null: none). */
@@ -158,11 +178,22 @@ export class OrderCheckout {
   /** Alarm: an attempt no instance is running any more, past its timeout, is abandoned. */
   abandonIfDead(now: number): void {
     const attempt = this.store.read<Attempt>("attempt");
-    if (attempt && !this.inflight && attempt.startedAt + ATTEMPT_TIMEOUT_MS <= now) this.abandon(attempt, "checkout_abandoned");
+    if (attempt && !this.inflight && attempt.startedAt + ATTEMPT_TIMEOUT_MS <= now)
+      this.abandon(attempt, "checkout_abandoned");
   }
 }
 
 /** Each line's current quote: null for a SKU that does not exist, undefined where it could not be asked (the reservation will tell). */
-async function quoteLines(env: Env, ownerId: string, lines: { skuId: string }[]): Promise<(SkuQuote | null | undefined)[]> {
-  return Promise.all(lines.map((line) => env.SKUS.getByName(line.skuId).quote(ownerId).catch(() => undefined)));
+async function quoteLines(
+  env: Env,
+  ownerId: string,
+  lines: { skuId: string }[],
+): Promise<(SkuQuote | null | undefined)[]> {
+  return Promise.all(
+    lines.map((line) =>
+      env.SKUS.getByName(line.skuId)
+        .quote(ownerId)
+        .catch(() => undefined),
+    ),
+  );
 }

@@ -8,7 +8,14 @@ import { verdictOf } from "../../domain/checkout";
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
 import type { Decision, Order, PaymentEvent } from "../../domain/order";
-import { applyDecision, decideCancel, decideExpiry, decideForeignPayment, decidePayment, isDuplicatePayment } from "../../domain/order";
+import {
+  applyDecision,
+  decideCancel,
+  decideExpiry,
+  decideForeignPayment,
+  decidePayment,
+  isDuplicatePayment,
+} from "../../domain/order";
 import type { ActorHost } from "../actor";
 import { addOrderEvents } from "../order-events";
 import type { OrderStore } from "./store";
@@ -58,7 +65,8 @@ export class OrderLifecycle {
   verdict(reservationId: string, skuId: string): ReservationVerdict | null {
     this.expireIfDue();
     const record = this.store.record;
-    if (record && record.reservationId === reservationId && record.order.items.some((i) => i.skuId === skuId)) return verdictOf(record.order);
+    if (record && record.reservationId === reservationId && record.order.items.some((i) => i.skuId === skuId))
+      return verdictOf(record.order);
     return null;
   }
 
@@ -67,7 +75,13 @@ export class OrderLifecycle {
     const order = this.store.record?.order;
     if (!order || order.refundRequired) return;
     console.error(`order ${order.orderId}: reservation on ${skuId} was no longer held at payment; flagged for refund`);
-    this.apply({ status: order.status, refundRequired: true, payment: null, effect: null, events: ["order.refund_required"] });
+    this.apply({
+      status: order.status,
+      refundRequired: true,
+      payment: null,
+      effect: null,
+      events: ["order.refund_required"],
+    });
   }
 
   /** When a PENDING order expires (null: not pending). */
@@ -85,7 +99,14 @@ export class OrderLifecycle {
       addOrderEvents(this.host.outbox, order, decision);
       if (decision.effect) {
         for (const item of order.items) {
-          this.host.outbox.addCommand(stockCommand(record.holders?.[item.skuId] ?? item.skuId, decision.effect, record.reservationId, decision.events[0] ?? decision.effect));
+          this.host.outbox.addCommand(
+            stockCommand(
+              record.holders?.[item.skuId] ?? item.skuId,
+              decision.effect,
+              record.reservationId,
+              decision.events[0] ?? decision.effect,
+            ),
+          );
         }
       }
     });

@@ -55,7 +55,11 @@ export class OrderStore {
   }
 
   write(key: string, value: unknown): void {
-    this.host.sql.exec("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+    this.host.sql.exec(
+      "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      JSON.stringify(value),
+    );
   }
 
   delete(key: string): void {
@@ -64,6 +68,11 @@ export class OrderStore {
 }
 
 /** A stock command for the SKU actor (stripe) `holder` that keeps the reservation. */
-export function stockCommand(holder: string, name: "commit" | "release" | "restock", reservationId: string, reason: string): OrderCommand {
+export function stockCommand(
+  holder: string,
+  name: "commit" | "release" | "restock",
+  reservationId: string,
+  reason: string,
+): OrderCommand {
   return { target: `sku:${holder}`, name, args: { reservationId, reason } };
 }
