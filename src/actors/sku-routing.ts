@@ -5,7 +5,7 @@
 import type { Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
 import { homeStripe, stripeName } from "../domain/stripes";
-import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest } from "./sku-actor";
+import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest } from "../domain/sku-contract";
 
 /**
  * Stripe counts this isolate has learned. A SKU starts at 1 (no extra hop for

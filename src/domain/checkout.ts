@@ -4,11 +4,12 @@
  * (one currency, the total the buyer saw). The order actor runs the sequence;
  * the judgement is here.
  */
-import type { ProductSnapshot, SkuQuote } from "./catalog";
+import type { SkuQuote } from "./catalog";
 import type { Outcome, ProblemCode, ProblemItem, Refusal } from "./errors";
 import { refuse } from "./errors";
 import type { Order, OrderItem } from "./order";
 import { orderLine, orderTotal } from "./order";
+import type { ReservedItem } from "./sku-contract";
 
 /** What a checkout asks the order actor (its name is derived from the buyer and the Idempotency-Key). */
 export interface CheckoutRequest {
@@ -25,13 +26,6 @@ export interface CheckoutRequest {
 export interface CheckoutLine {
   skuId: string;
   quantity: number;
-}
-
-/** A reserved line: what was reserved, at which price (the SKU's snapshot). */
-export interface PricedLine extends ProductSnapshot {
-  quantity: number;
-  unitPrice: number;
-  currency: string;
 }
 
 /** What the reserved lines make: an order's items, or the refusal and the reason its reservations are released. */
@@ -104,7 +98,7 @@ export function precheck(
  * the quote and the reservation) refuse the checkout.
  */
 export function assessReserved(
-  reserved: PricedLine[],
+  reserved: ReservedItem[],
   lineErrors: ProblemItem[],
   expectedTotal: number | null,
 ): ReservedAssessment {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { PricedLine } from "../../src/domain/checkout";
 import { assessReserved, precheck, verdictOf } from "../../src/domain/checkout";
 import type { SkuQuote } from "../../src/domain/catalog";
+import type { ReservedItem } from "../../src/domain/sku-contract";
 import { productSnapshot } from "../../src/domain/catalog";
 
 const quote = (over: Partial<SkuQuote> = {}): SkuQuote => ({
@@ -22,7 +22,7 @@ const quote = (over: Partial<SkuQuote> = {}): SkuQuote => ({
   ...over,
 });
 
-const priced = (over: Partial<PricedLine> = {}): PricedLine => ({
+const priced = (over: Partial<ReservedItem> = {}): ReservedItem => ({
   ...productSnapshot(quote()),
   quantity: 2,
   unitPrice: 500,

@@ -15,7 +15,7 @@ import { pendingOrder } from "../../domain/order";
 import { envelope } from "../../events/envelope";
 import type { ActorHost } from "../actor";
 import type { OrderCommand } from "../commands";
-import type { ReservedItem, ReserveOutcome } from "../sku-actor";
+import type { ReservedItem, ReserveOutcome } from "../../domain/sku-contract";
 import { reserveAtHome } from "../sku-routing";
 import type { Attempt, OrderStore } from "./store";
 import { stockCommand } from "./store";

@@ -1,0 +1,111 @@
+/**
+ * The SKU's catalog record and the views of it: the admin's upsert (for a
+ * striped SKU: collect the stock from every stripe, set it, share it out
+ * again), the storefront's public view, a buyer's quote, the admin view.
+ */
+import type { RedisMirror } from "../../cache/mirror";
+import type { SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../../domain/catalog";
+import { adminView, publicView } from "../../domain/catalog";
+import type { SkuInput } from "../../domain/sku-contract";
+import { applyMovement, EMPTY_STOCK, setAvailable } from "../../domain/stock";
+import { homeStripe } from "../../domain/stripes";
+import { envelope } from "../../events/envelope";
+import type { SkuBook, SkuHost, SkuState } from "./book";
+import type { SkuLedger } from "./ledger";
+import type { SkuStripes } from "./stripes";
+
+export class SkuCatalogDesk {
+  constructor(
+    private readonly host: SkuHost,
+    private readonly book: SkuBook,
+    private readonly ledger: SkuLedger,
+    private readonly stripes: SkuStripes,
+    private readonly mirror: () => RedisMirror,
+  ) {}
+
+  /**
+   * Creates or updates the SKU; an unchanged PUT of an unstriped SKU changes
+   * nothing (idempotent). For a striped SKU the stock is first collected from
+   * every stripe, set here, then shared out again.
+   */
+  async upsert(skuId: string, input: SkuInput): Promise<{ sku: SkuAdminView; created: boolean }> {
+    if (!this.book.isMain) throw new Error("a stripe is configured through its SKU");
+    const span = Math.max(this.stripes.stripesEver(), input.stripes);
+    if (span > 1) await this.stripes.collect(span);
+    const result = this.host.transact(() => {
+      const prev = this.book.current;
+      const catalog: SkuCatalog = {
+        skuId,
+        productId: input.productId,
+        merchantId: input.merchantId,
+        name: input.name,
+        image: input.image,
+        spec: input.spec,
+        price: input.price,
+        currency: input.currency,
+        status: input.status,
+        purchaseLimit: input.purchaseLimit,
+        stripes: input.stripes,
+        saleStartsAt: input.saleStartsAt,
+      };
+      const stock = prev?.stock ?? EMPTY_STOCK;
+      const restock = setAvailable(stock, input.stock);
+      const same = prev && restock.quantity === 0 && JSON.stringify(prev.catalog) === JSON.stringify(catalog);
+      if (same && span === 1) return { state: prev, changed: false, created: false };
+      const next: SkuState = {
+        catalog,
+        stock: applyMovement(stock, restock),
+        version: (prev?.version ?? 0) + 1,
+        updatedAt: new Date().toISOString(),
+      };
+      this.book.save(next);
+      if (restock.quantity !== 0) this.book.recordMovement(next, restock, `admin:v${next.version}`, "admin");
+      this.host.outbox.addEvent(envelope("sku.updated", skuId, next.version, this.admin(next)));
+      if (span > 1) this.stripes.shareOut(span);
+      return { state: next, changed: true, created: prev === null };
+    });
+    if (result.changed) {
+      this.host.afterCommit();
+      // Stripes must know the catalog before buyers reach them; carts show prices from Redis.
+      await Promise.all([
+        span > 1 ? this.host.relayNow() : Promise.resolve(),
+        this.mirror()
+          .flush()
+          .catch((err: unknown) => console.warn("sku view not published", err)),
+      ]);
+    }
+    return { sku: await this.stripes.aggregateAdmin(result.state), created: result.created };
+  }
+
+  async adminView(): Promise<SkuAdminView | null> {
+    const sku = this.book.current;
+    return sku ? this.stripes.aggregateAdmin(sku) : null;
+  }
+
+  publicView(): SkuPublicView | null {
+    const sku = this.book.current;
+    return sku ? this.view(sku) : null;
+  }
+
+  /** The public view plus the units this buyer already holds or bought, for cart checks. */
+  async quote(ownerId: string): Promise<SkuQuote | null> {
+    const sku = this.book.current;
+    if (!sku) return null;
+    const home = homeStripe(ownerId, this.book.stripes);
+    const ownerUnits =
+      home === this.book.address.index
+        ? this.ledger.ownerUnits(ownerId)
+        : await this.book.stripe(home).ownerUnitsOf(ownerId);
+    return { ...this.view(this.book.current!), ownerUnits };
+  }
+
+  /** The public view; for a striped SKU, `available` adds the stripes' last reports. */
+  view(s: SkuState): SkuPublicView {
+    const stock = this.book.isMain && s.catalog.stripes > 1 ? this.stripes.reportedStock(s.stock) : s.stock;
+    return publicView(s.catalog, stock, s.version);
+  }
+
+  private admin(s: SkuState): SkuAdminView {
+    return adminView(s.catalog, s.stock, s.version, s.updatedAt);
+  }
+}
