@@ -5,7 +5,8 @@
  * and the order index, live devices, copies in Redis and Postgres), and every
  * room works through the same narrow host.
  */
-import type { CartLine, CartState, MergeStrategy } from "../domain/cart";
+import type { CartLine, CartState } from "../domain/cart";
+import type { MergeStrategy } from "../domain/cart-merge";
 import type { CartEditOutcome, Handoff, MergeOutcome, Selection, TakenLine } from "../domain/cart-contract";
 import type { Outcome } from "../domain/errors";
 import { Actor } from "./actor";

@@ -2,7 +2,8 @@
  * What the cart actor answers over RPC: the shapes the edge (http/) and the
  * order actor rely on. Types only; the rules live in `cart.ts`.
  */
-import type { CartLine, CartState, MergeStrategy } from "./cart";
+import type { CartLine, CartState } from "./cart";
+import type { MergeStrategy } from "./cart-merge";
 import type { Outcome } from "./errors";
 
 export type CartOutcome = Outcome<{ cart: CartState }>;

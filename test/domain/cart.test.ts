@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CartLine, CartState } from "../../src/domain/cart";
-import {
-  CartDraft,
-  checkLineQuantity,
-  lineFromSku,
-  mergedQuantity,
-  planMerge,
-  presentCart,
-} from "../../src/domain/cart";
+import { CartDraft, checkLineQuantity, lineFromSku, presentCart } from "../../src/domain/cart";
+import { mergedQuantity, planMerge } from "../../src/domain/cart-merge";
 import type { SkuQuote } from "../../src/domain/catalog";
 
 const sku = (skuId: string, over: Partial<SkuQuote> = {}): SkuQuote => ({

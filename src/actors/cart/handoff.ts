@@ -5,8 +5,9 @@
  * the guest takes its lines back. A crash at any point leaves the lines in
  * exactly one place.
  */
-import type { CartLine, MergeDecision, MergeStrategy } from "../../domain/cart";
-import { planMerge } from "../../domain/cart";
+import type { CartLine } from "../../domain/cart";
+import type { MergeDecision, MergeStrategy } from "../../domain/cart-merge";
+import { planMerge } from "../../domain/cart-merge";
 import type { Handoff, MergeOutcome } from "../../domain/cart-contract";
 import { versionConflict } from "../../domain/cart-refusals";
 import type { SkuQuote } from "../../domain/catalog";
