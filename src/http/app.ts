@@ -5,6 +5,7 @@ import { cartRoutes } from "./cart";
 import { catalogRoutes } from "./catalog";
 import { checkoutRoutes } from "./checkout";
 import { corsForAllowedOrigins } from "./cors";
+import { drainUnreadBody } from "./drain";
 import { operationRoutes } from "./operations";
 import { orderRoutes } from "./orders";
 import { paymentRoutes } from "./payments";
@@ -14,6 +15,7 @@ import type { AppEnv } from "./route";
 
 function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(drainUnreadBody);
   app.use(corsForAllowedOrigins);
   app.use(requestId());
   app.use(shedLoad());
