@@ -3,6 +3,7 @@ import { RedisUnavailableError, redisConfigured } from "../cache/redis";
 import { skuViewCache } from "../cache/sku-views";
 import { applyEvent, loadCart } from "../consumer/projections";
 import { withDatabase } from "../db/client";
+import { postgresReads } from "../db/read-slots";
 import type { CartLine, CartState, CartView, MergeDecision, MergeStrategy } from "../domain/cart";
 import { CartDraft, checkLineQuantity, lineFromSku, planMerge, presentCart } from "../domain/cart";
 import type { SkuPublicView, SkuQuote } from "../domain/catalog";
@@ -591,7 +592,7 @@ export class CartActor extends Actor {
     const [fromPostgres, fromRedis] = await Promise.all([
       this.env.DATABASE_URL
         ? withTimeout(
-            withDatabase(this.env, (db) => loadCart(db, this.cartKey)),
+            postgresReads.run(REBUILD_TIMEOUT_MS, () => withDatabase(this.env, (db) => loadCart(db, this.cartKey))),
             REBUILD_TIMEOUT_MS,
           ).catch((err: unknown) => {
             console.warn(`cart ${this.cartKey}: Postgres not reachable for a rebuild`, err);
