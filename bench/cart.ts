@@ -194,9 +194,12 @@ function editChecks(history: Result[], finals: Result[]): Check[] {
   let unread = 0;
   let checked = 0;
   let skipped = 0;
+  const unreadBy: Record<string, number> = {};
   for (const f of finals) {
     if (!f.lines) {
       unread++;
+      const why = `${f.status}${f.error ? ` ${f.error}` : ""}`;
+      unreadBy[why] = (unreadBy[why] ?? 0) + 1;
       continue;
     }
     const want = expected.get(f.edit.cart) ?? new Map<string, number>();
@@ -214,7 +217,11 @@ function editChecks(history: Result[], finals: Result[]): Check[] {
     }
   }
   return [
-    check("every cart read back from its actor", unread === 0, `${finals.length - unread} of ${finals.length} carts`),
+    check(
+      "every cart read back from its actor",
+      unread === 0,
+      `${finals.length - unread} of ${finals.length} carts${unread ? `; unread: ${JSON.stringify(unreadBy)}` : ""}`,
+    ),
     check(
       "no edit lost: no line below the client's successful adds/sets",
       lost === 0,

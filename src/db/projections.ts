@@ -50,14 +50,20 @@ export async function applyEvent(tx: Writer, event: Envelope, settings: Projecti
   return (await applyEvents(tx, [event], settings)) === 1;
 }
 
-/** The latest version of each entity among `items` (one upsert statement may touch a row once). */
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The latest version of each entity among `items` (one upsert statement may
+ * touch a row once), in key order: concurrent batches then lock rows in the
+ * same order and cannot deadlock each other.
+ */
 function latestBy<T>(items: T[], key: (item: T) => string, version: (item: T) => number): T[] {
   const latest = new Map<string, T>();
   for (const item of items) {
     const seen = latest.get(key(item));
     if (!seen || version(item) > version(seen)) latest.set(key(item), item);
   }
-  return [...latest.values()];
+  return [...latest].sort(([a], [b]) => byKey(a, b)).map(([, item]) => item);
 }
 
 /**
@@ -101,6 +107,11 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
         await recordMovements(tx, batch as Envelope<"inventory.reserved">[]);
         break;
       case "cart":
+        // Cart by cart in key order (no deadlock with a concurrent batch), each cart's changes in version order.
+        batch.sort(
+          (a, b) =>
+            byKey((a.data as CartChangeData).cartKey, (b.data as CartChangeData).cartKey) || a.version - b.version,
+        );
         for (const e of batch) await applyCartChange(tx, e as Envelope<"cart.item_added">, settings);
         break;
       case "order":
@@ -191,17 +202,19 @@ async function recordMovements(tx: Writer, events: Envelope<"inventory.reserved"
   await tx
     .insert(skus)
     .values(
-      [...sums].map(([skuId, sum]) => ({
-        skuId,
-        productId: "",
-        merchantId: "",
-        name: "",
-        price: 0,
-        currency: "",
-        status: "pending",
-        ...sum,
-        version: 0,
-      })),
+      [...sums]
+        .sort(([a], [b]) => byKey(a, b))
+        .map(([skuId, sum]) => ({
+          skuId,
+          productId: "",
+          merchantId: "",
+          name: "",
+          price: 0,
+          currency: "",
+          status: "pending",
+          ...sum,
+          version: 0,
+        })),
     )
     .onConflictDoUpdate({
       target: skus.skuId,

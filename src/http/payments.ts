@@ -7,7 +7,7 @@ import { orderDesk } from "../actors/order-routing";
 import { foreignPaymentOwner } from "../actors/payment-ledger";
 import { DomainError, unwrap } from "../domain/errors";
 import type { App } from "./route";
-import { issuesOf, route } from "./route";
+import { issuesOf, readBodyText, route } from "./route";
 import { PaymentWebhookBody } from "./schemas";
 import { constantTimeEqual, hmacSha256Hex } from "./signing";
 
@@ -71,7 +71,7 @@ export function paymentRoutes(app: App): void {
       const secret = c.env.PAYMENT_WEBHOOK_SECRET;
       if (!secret)
         throw new DomainError("FORBIDDEN", "payment webhooks are refused until PAYMENT_WEBHOOK_SECRET is set");
-      const raw = await c.req.text();
+      const raw = await readBodyText(c);
       if (!(await verifyPaymentSignature(secret, c.req.header("payment-signature"), raw))) {
         throw new DomainError("UNAUTHORIZED", "the Payment-Signature is missing, invalid or stale");
       }

@@ -29,15 +29,26 @@ export function hmacKey(secret: string): Promise<CryptoKey> {
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
-function base64UrlBytes(part: string): Uint8Array {
+/** A base64url part as a binary string (one char per byte). */
+function base64UrlBinary(part: string): string {
   if (!BASE64URL.test(part)) throw new Error("not base64url");
-  const bin = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return atob(part.replaceAll("-", "+").replaceAll("_", "/"));
+}
+
+function bytesOf(binary: string): Uint8Array {
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** A base64url JSON part; ASCII (the usual claims) is parsed as it is, anything else decoded as strict UTF-8. */
+function jsonPart(part: string): unknown {
+  const binary = base64UrlBinary(part);
+  return JSON.parse(ASCII.test(binary) ? binary : decoder.decode(bytesOf(binary)));
+}
 
 /** Why an HS256 token was refused: its signature, shape or times. */
 export class TokenRefused extends Error {
@@ -65,9 +76,9 @@ export async function verifyHs256(
   let claims: Record<string, unknown>;
   let mac: Uint8Array;
   try {
-    header = JSON.parse(decoder.decode(base64UrlBytes(head)));
-    claims = JSON.parse(decoder.decode(base64UrlBytes(body)));
-    mac = base64UrlBytes(signature);
+    header = jsonPart(head) as { alg?: unknown };
+    claims = jsonPart(body) as Record<string, unknown>;
+    mac = bytesOf(base64UrlBinary(signature));
   } catch {
     throw new TokenRefused(false);
   }

@@ -2,6 +2,7 @@
 // Miniflare, no wrangler dev. It answers, its queue consumer reaches Postgres, and Durable
 // Object state survives a stop and a start on the same persist dir.
 import fs from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -39,6 +40,45 @@ afterAll(async () => {
 
 describe("npm start (mode start)", () => {
   const skuId = newId("sku-start");
+
+  it("keeps a keep-alive connection open across requests refused before their body is read", async () => {
+    // workerd closes a connection whose request body was left unread. One socket: every request must reuse it. Refused before the body is read: no credentials (401),
+    // a malformed guest id (400), an unknown route (404); then a normal read on the same socket.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const body = JSON.stringify({ skuId: "x", quantity: 1, note: "z".repeat(2_000) });
+    const send = (method: string, path: string, headers: Record<string, string>, payload?: string) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = httpRequest(
+          new URL(path, stack!.baseUrl),
+          {
+            method,
+            agent,
+            headers: payload
+              ? { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) }
+              : headers,
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+          },
+        );
+        req.on("error", reject);
+        req.end(payload);
+      });
+    try {
+      const answers = [];
+      for (let i = 0; i < 5; i++) {
+        answers.push(await send("POST", "/v1/cart/items", {}, body));
+        answers.push(await send("POST", "/v1/cart/items", { "x-cart-id": "not-a-uuid" }, body));
+        answers.push(await send("POST", "/v1/no-such-route", {}, body));
+      }
+      answers.push(await send("GET", "/healthz", {}));
+      expect(answers.map((a) => a.status)).toEqual([...Array.from({ length: 5 }, () => [401, 400, 404]).flat(), 200]);
+      expect(answers.slice(1).every((a) => a.reused)).toBe(true);
+    } finally {
+      agent.destroy();
+    }
+  });
 
   it("serves the built Worker: /healthz ok, and no wrangler dev endpoint", async () => {
     const api = new Api(stack!.baseUrl, secrets);

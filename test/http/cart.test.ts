@@ -1,4 +1,4 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
@@ -161,6 +161,25 @@ describe("cart editing", () => {
     });
     expect(huge.status).toBe(413);
     expect(huge.body.code).toBe("PAYLOAD_TOO_LARGE");
+    // Streamed without a Content-Length: counted as it arrives and refused at the limit.
+    const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent++;
+        if (sent > 64) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const streamed = await exports.default.fetch(
+      new Request("http://edge-cart.test/v1/cart/items", {
+        method: "POST",
+        headers: { ...user.headers, "content-type": "application/json" },
+        body: endless,
+      }),
+    );
+    expect(streamed.status).toBe(413);
+    expect(sent).toBeLessThan(64);
     expect((await api("/v1/cart", { headers: user.headers })).body.version).toBe(0);
   });
 

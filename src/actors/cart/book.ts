@@ -6,6 +6,7 @@
 import { readCartSnapshot } from "../../cache/cart-snapshots";
 import { loadCart } from "../../db/cart-reads";
 import { withDatabase } from "../../db/client";
+import { postgresReads } from "../../db/read-slots";
 import type { CartLine, CartState } from "../../domain/cart";
 import { CartDraft } from "../../domain/cart";
 import type { CartOutcome } from "../../domain/cart-contract";
@@ -180,7 +181,7 @@ export class CartBook {
     const [fromPostgres, fromRedis] = await Promise.all([
       env.DATABASE_URL
         ? withTimeout(
-            withDatabase(env, (db) => loadCart(db, cartKey)),
+            postgresReads.run(REBUILD_TIMEOUT_MS, () => withDatabase(env, (db) => loadCart(db, cartKey))),
             REBUILD_TIMEOUT_MS,
           ).catch((err: unknown) => {
             console.warn(`cart ${cartKey}: Postgres not reachable for a rebuild`, err);

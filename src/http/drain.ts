@@ -1,0 +1,24 @@
+// Keep-alive connections survive a refused request: a body the route never read is read
+// before the response leaves.
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./context";
+
+/** Bodies up to this size are read and dropped; a larger unread one closes its connection. */
+const DRAIN_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * workerd closes an HTTP/1.1 connection whose request body was not read by the
+ * time the response is sent, and the client's next request on that socket
+ * fails (ECONNRESET, "socket hang up"). Load shedding (503), rate limits
+ * (429), authentication (401) and validation of the path (400) all answer
+ * before the body is read; under load that turned most refusals into broken
+ * connections. This reads what is left of a small body after the answer is
+ * ready, so the connection stays usable.
+ */
+export const drainUnreadBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  const request = c.req.raw;
+  if (!request.body || request.bodyUsed) return;
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > 0 && declared <= DRAIN_LIMIT_BYTES) await request.arrayBuffer().catch(() => undefined);
+};
