@@ -78,6 +78,30 @@ const CRON_SCRIPT = `export default {
   },
 };`;
 
+/**
+ * The static assets (the API reference at /docs/, the storefront) are served by a Worker of
+ * their own in front, and the API's paths are routed straight to the API Worker. Attached to
+ * the API Worker, Miniflare puts its asset router in front of every request, API calls
+ * included: two more hops inside workerd that cut a trivial route's throughput here from
+ * ~1,800 to ~1,100 req/s. On Cloudflare that routing happens before the Worker at no cost to
+ * it, so this keeps the API's local figures honest. A path that is not an asset and not an
+ * API route (`/`, an unknown path) reaches the API through a service binding.
+ */
+const ASSETS_WORKER = "static-assets";
+const API_ROUTES = ["*/v1/*", "*/healthz*", "*/openapi.json*"];
+type AssetsOptions = NonNullable<ReturnType<typeof unstable_getMiniflareWorkerOptions>["workerOptions"]["assets"]>;
+
+function assetsWorker(assets: AssetsOptions, api: string, compatibilityDate: string | undefined) {
+  return {
+    name: ASSETS_WORKER,
+    modules: true,
+    script: "export default { fetch(request, env) { return env.API.fetch(request); } };",
+    compatibilityDate,
+    assets,
+    serviceBindings: { API: api },
+  };
+}
+
 export interface ServedWorker {
   url: string;
   mf: Miniflare;
@@ -91,7 +115,8 @@ export async function serveWorker(opts: ServeWorkerOptions): Promise<ServedWorke
   const config = path.resolve(ROOT, opts.config);
   const entry = buildWorker(config, path.resolve(ROOT, opts.buildDir));
   const parsed = unstable_readConfig({ config });
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  const { workerOptions: allOptions } = unstable_getMiniflareWorkerOptions(config);
+  const { assets, ...workerOptions } = allOptions;
   const mf = new Miniflare({
     host: opts.host ?? "127.0.0.1",
     port: opts.port,
@@ -101,8 +126,11 @@ export async function serveWorker(opts: ServeWorkerOptions): Promise<ServedWorke
     inspectorPort: opts.inspectorPort,
     defaultPersistRoot: opts.persistTo ? path.join(path.resolve(ROOT, opts.persistTo), "v3") : undefined,
     workers: [
+      // The first Worker takes every request no route claims.
+      ...(assets ? [assetsWorker(assets, parsed.name, workerOptions.compatibilityDate)] : []),
       {
         ...workerOptions,
+        ...(assets ? { routes: API_ROUTES } : {}),
         // The same name as under wrangler dev, so both find the same Durable Object state.
         name: parsed.name,
         modules: true,

@@ -87,6 +87,15 @@ describe("npm start (mode start)", () => {
     expect(health.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", inventory: "ok" } });
     // /__scheduled is wrangler dev's (--test-scheduled); the served Worker runs crons itself.
     expect((await api.get("/__scheduled")).status).toBe(404);
+    // Static assets are served beside the API (not in front of it): the API reference, and every
+    // other path still reaches the Worker.
+    const docs = await fetch(`${stack!.baseUrl}/docs/`);
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get("content-type")).toMatch(/text\/html/);
+    const unknown = await api.get("/no-such-path");
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe("NOT_FOUND");
+    expect((await api.get("/")).body).toMatchObject({ openapi: "/openapi.json" });
     expect(fs.existsSync(path.join(persistDir, "build", "index.js"))).toBe(true);
   });
 
