@@ -2,27 +2,34 @@
  * Read models of Postgres that actors and routes may use: the cart as the
  * consumer last projected it (rebuilding a cart whose actor storage is lost).
  */
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { CartState } from "../domain/cart";
 import { productSnapshot } from "../domain/catalog";
 import type { Database } from "./client";
 import { cartItems, carts } from "./schema";
 
-/** The cart as Postgres last saw it (docs/invariants.md 7: a cart whose actor storage is lost is rebuilt from here). */
-export async function loadCart(db: Database, cartKey: string): Promise<CartState | null> {
-  const [cart] = await db.select().from(carts).where(eq(carts.cartKey, cartKey));
-  if (!cart) return null;
+/** The carts as Postgres last saw them, by key (docs/invariants.md 7: a cart whose actor storage is lost is rebuilt from here). */
+export async function loadCarts(db: Database, cartKeys: string[]): Promise<Map<string, CartState>> {
+  const found = new Map<string, CartState>();
+  if (cartKeys.length === 0) return found;
+  const heads = await db.select().from(carts).where(inArray(carts.cartKey, cartKeys));
+  if (heads.length === 0) return found;
+  for (const cart of heads) {
+    found.set(cart.cartKey, {
+      cartKey: cart.cartKey,
+      version: cart.version,
+      currency: cart.currency,
+      updatedAt: cart.updatedAt,
+      lines: [],
+    });
+  }
   const rows = await db
     .select()
     .from(cartItems)
-    .where(and(eq(cartItems.cartKey, cartKey), eq(cartItems.removed, false)))
-    .orderBy(asc(cartItems.position));
-  return {
-    cartKey,
-    version: cart.version,
-    currency: cart.currency,
-    updatedAt: cart.updatedAt,
-    lines: rows.map((r) => ({
+    .where(and(inArray(cartItems.cartKey, [...found.keys()]), eq(cartItems.removed, false)))
+    .orderBy(asc(cartItems.cartKey), asc(cartItems.position));
+  for (const r of rows) {
+    found.get(r.cartKey)?.lines.push({
       ...productSnapshot({ ...r, spec: r.spec ?? null }),
       quantity: r.quantity,
       selected: r.selected,
@@ -31,6 +38,7 @@ export async function loadCart(db: Database, cartKey: string): Promise<CartState
       addedAt: new Date(r.addedAt).toISOString(),
       position: r.position,
       version: r.version,
-    })),
-  };
+    });
+  }
+  return found;
 }

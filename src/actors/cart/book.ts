@@ -4,9 +4,7 @@
  * a draft committed as one new version with its cart event, in one transaction.
  */
 import { readCartSnapshot } from "../../cache/cart-snapshots";
-import { loadCart } from "../../db/cart-reads";
-import { withDatabase } from "../../db/client";
-import { postgresReads } from "../../db/read-slots";
+import { cartLookups } from "../../db/cart-lookups";
 import type { CartLine, CartState } from "../../domain/cart";
 import { CartDraft } from "../../domain/cart";
 import type { CartOutcome } from "../../domain/cart-contract";
@@ -14,7 +12,6 @@ import { versionConflict } from "../../domain/cart-refusals";
 import type { Refusal } from "../../domain/errors";
 import type { CartChangeData, CartEventType } from "../../events/envelope";
 import { envelope } from "../../events/envelope";
-import { withTimeout } from "../../timeout";
 import type { CartHost } from "./host";
 
 /** How long a rebuild waits for Postgres / Redis before starting the cart empty. */
@@ -180,13 +177,15 @@ export class CartBook {
     const empty: CartState = { cartKey, version: 0, currency: null, lines: [], updatedAt: null };
     const [fromPostgres, fromRedis] = await Promise.all([
       env.DATABASE_URL
-        ? withTimeout(
-            postgresReads.run(REBUILD_TIMEOUT_MS, () => withDatabase(env, (db) => loadCart(db, cartKey))),
-            REBUILD_TIMEOUT_MS,
-          ).catch((err: unknown) => {
-            console.warn(`cart ${cartKey}: Postgres not reachable for a rebuild`, err);
-            return null;
-          })
+        ? cartLookups(env)
+            .load(cartKey, REBUILD_TIMEOUT_MS)
+            .catch((err: unknown) => {
+              console.warn(
+                `cart ${cartKey}: Postgres not reachable for a rebuild:`,
+                err instanceof Error ? err.message : err,
+              );
+              return null;
+            })
         : null,
       readCartSnapshot(env, cartKey),
     ]);
