@@ -127,7 +127,7 @@ export function cartRoutes(app: App): void {
       headers: [IF_MATCH_HEADER],
       body: AddItemBody,
       ok: { status: 200, description: "The whole cart", schema: CartViewSchema },
-      problems: ["SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "CART_TOO_LARGE", "CURRENCY_MISMATCH", "VERSION_CONFLICT"],
+      problems: ["SKU_UNAVAILABLE", "SALE_NOT_STARTED", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "CART_TOO_LARGE", "CURRENCY_MISMATCH", "VERSION_CONFLICT"],
     },
     async (c, { identity, body }) => {
       return edited(c, await cartOf(c, identity.cartKey).addItem(body.skuId, body.quantity, ifMatch(c)));
@@ -146,7 +146,7 @@ export function cartRoutes(app: App): void {
       params: SkuParams,
       body: UpdateItemBody,
       ok: { status: 200, description: "The whole cart", schema: CartViewSchema },
-      problems: ["NOT_FOUND", "SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "VERSION_CONFLICT"],
+      problems: ["NOT_FOUND", "SKU_UNAVAILABLE", "SALE_NOT_STARTED", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "VERSION_CONFLICT"],
     },
     async (c, { identity, params, body }) => {
       return edited(c, await cartOf(c, identity.cartKey).updateItem(params.skuId, body, ifMatch(c)));
