@@ -19,6 +19,7 @@ import {
   randomDatabaseName,
 } from "./migrate.ts";
 import { findBinary, redisAnswers, startRedisServer, type RedisServer } from "./redis-server.ts";
+import { DEFAULT_ALARMS_PER_SECOND, paceDueAlarms } from "./alarm-pacing.ts";
 import { cleanupStale, killGroup, killGroupNow, spawnGroup, writePidFile, type ChildRecord } from "./processes.ts";
 import type { ServeWorkerOptions } from "./serve-worker.ts";
 import { ROOT, freePort, isMain, sleep, tcpAnswers } from "./util.ts";
@@ -349,6 +350,15 @@ async function start(
     }
     Object.assign(vars, opts.extraVars);
     const persistTo = path.join(stateDir, "wrangler"); // the same Durable Object state for both modes
+    // workerd would fire every due alarm at once at start (after a crash: thousands): pace them.
+    const pacing = paceDueAlarms(persistTo, {
+      perSecond: Number(process.env.ALARM_PACING_PER_SECOND ?? DEFAULT_ALARMS_PER_SECOND),
+    });
+    if (pacing.skipped) warn(pacing.skipped);
+    else if (pacing.paced > 0)
+      log(
+        `${pacing.paced} due Durable Object alarms paced: they fire until ${new Date(pacing.lastAt!).toISOString()} (dev/alarm-pacing.ts)`,
+      );
     const worker =
       mode === "dev"
         ? spawnWranglerDev(configPath, port, inspectorPort!, persistTo, vars, opts.quiet)

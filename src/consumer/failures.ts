@@ -32,6 +32,26 @@ export function isPermanentFailure(err: unknown): boolean {
 }
 
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const HAS_UNSTORABLE = new RegExp(UNSTORABLE.source);
+
+/**
+ * Where a value holds text Postgres can never store (a NUL byte, an unpaired
+ * surrogate), as a path like `data.items.0.name`; null when it holds none.
+ * The edge refuses such text (http/schemas.ts), so this only catches events
+ * from elsewhere or from older code. Checked before writing: sent to Postgres
+ * they fail the whole batch, and an embedded PGlite drops the connection.
+ */
+export function unstorableTextAt(value: unknown, path = ""): string | null {
+  if (typeof value === "string") return HAS_UNSTORABLE.test(value) ? path || "(value)" : null;
+  if (value === null || typeof value !== "object") return null;
+  for (const [k, v] of Object.entries(value)) {
+    const at = path ? `${path}.${k}` : k;
+    if (HAS_UNSTORABLE.test(k)) return `${at} (key)`;
+    const found = unstorableTextAt(v, at);
+    if (found) return found;
+  }
+  return null;
+}
 
 /** A string Postgres can store: NUL becomes the visible text `\u0000`, an unpaired surrogate U+FFFD. */
 export function storableText(s: string): string {

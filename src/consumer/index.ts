@@ -6,7 +6,7 @@ import { deadLetters } from "../db/schema";
 import { guestCartTtlMs } from "../env";
 import type { Envelope } from "../events/envelope";
 import { parseEnvelope } from "../events/schemas";
-import { isPermanentFailure, sqlStateOf, storableJson, storableText } from "./failures";
+import { isPermanentFailure, sqlStateOf, storableJson, storableText, unstorableTextAt } from "./failures";
 
 /** A message parked in a dead-letter queue by us (never processable), as opposed to one that ran out of retries. */
 export interface DeadLetter {
@@ -29,8 +29,9 @@ function isDlq(queue: string): boolean {
 
 /**
  * The queue consumer: events -> Postgres, idempotently.
- *  - A message that fails validation goes to the dead-letter queue at once and
- *    is acked: retrying cannot fix it, and it must not block the batch.
+ *  - A message that fails validation, or holds text Postgres can never store
+ *    (a NUL byte), goes to the dead-letter queue at once and is acked:
+ *    retrying cannot fix it, and it must not block the batch.
  *  - Valid messages are applied in one transaction, a few multi-row
  *    statements for the whole batch (db/projections.ts applyEvents); if that
  *    fails, each is retried in its own transaction so one bad message cannot
@@ -45,8 +46,16 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
   const valid: { message: Message; event: Envelope }[] = [];
   for (const message of batch.messages) {
     const parsed = parseEnvelope(message.body);
-    if (parsed.ok) valid.push({ message, event: parsed.event });
-    else await deadLetter(dlq, batch.queue, message, parsed.error);
+    const unstorable = parsed.ok ? unstorableTextAt(parsed.event) : null;
+    if (!parsed.ok) await deadLetter(dlq, batch.queue, message, parsed.error);
+    else if (unstorable)
+      await deadLetter(
+        dlq,
+        batch.queue,
+        message,
+        `${parsed.event.type} ${parsed.event.id}: ${unstorable} holds text Postgres cannot store (a NUL byte or an unpaired surrogate); not written`,
+      );
+    else valid.push({ message, event: parsed.event });
   }
   if (valid.length === 0) return;
   const settings: ProjectionSettings = { guestCartTtlMs: guestCartTtlMs(env) };

@@ -194,6 +194,7 @@ export function cartRoutes(app: App): void {
       body: AddItemBody,
       problems: [
         "SKU_UNAVAILABLE",
+        "SALE_NOT_STARTED",
         "OUT_OF_STOCK",
         "LIMIT_EXCEEDED",
         "CART_TOO_LARGE",
@@ -212,7 +213,14 @@ export function cartRoutes(app: App): void {
       summary: "Change a line's quantity (0 removes it) or selection",
       params: SkuParams,
       body: UpdateItemBody,
-      problems: ["NOT_FOUND", "SKU_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_EXCEEDED", "VERSION_CONFLICT"],
+      problems: [
+        "NOT_FOUND",
+        "SKU_UNAVAILABLE",
+        "SALE_NOT_STARTED",
+        "OUT_OF_STOCK",
+        "LIMIT_EXCEEDED",
+        "VERSION_CONFLICT",
+      ],
     },
     (cart, { params, body }, ifMatch) => cart.updateItem(params.skuId, body, ifMatch),
   );
