@@ -20,6 +20,42 @@ const BUYERS = int("PROFILE_BUYERS", 3000);
 const UNITS = int("PROFILE_UNITS", 1500);
 const STRIPES = int("PROFILE_STRIPES", 1);
 const DRAIN_S = int("PROFILE_DRAIN_S", 8);
+/** `flash` (default) or `cart`: 2,000 guest carts warmed with one add each, then 60% reads, 30% adds, 10% quantity sets. */
+const LOAD = process.env.PROFILE_LOAD === "cart" ? "cart" : "flash";
+
+/** The cart mix of bench/cart.ts, simplified: the warm-up adds run first (not profiled separately). */
+async function cartLoad(baseUrl: string): Promise<BenchRequest[]> {
+  const skus = Array.from({ length: 20 }, (_, i) => `profile-cart-${Date.now().toString(36)}-${i}`);
+  for (const skuId of skus) {
+    await fetch(`${baseUrl}/v1/admin/skus/${skuId}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ productId: "p", name: skuId, merchantId: "m", price: 700, status: "active", stock: 1_000_000 }),
+    });
+  }
+  const carts = Array.from({ length: 2000 }, () => crypto.randomUUID());
+  const headers = (cart: string) => ({ "x-cart-id": cart, "content-type": "application/json" });
+  const add = (cart: string, skuId: string): BenchRequest => ({
+    path: "/v1/cart/items",
+    headers: headers(cart),
+    body: JSON.stringify({ skuId, quantity: 1 }),
+  });
+  const out: BenchRequest[] = carts.map((cart, i) => add(cart, skus[i % skus.length]!));
+  for (let i = 0; i < 6000; i++) {
+    const cart = carts[(i * 7919) % carts.length]!;
+    const r = (i * 37) % 10;
+    if (r < 6) out.push({ method: "GET", path: "/v1/cart", headers: headers(cart) });
+    else if (r < 9) out.push(add(cart, skus[(i * 13) % skus.length]!));
+    else
+      out.push({
+        method: "PATCH",
+        path: `/v1/cart/items/${skus[((i * 7919) % carts.length) % skus.length]}`,
+        headers: headers(cart),
+        body: '{"quantity":2}',
+      });
+  }
+  return out;
+}
 const SECRETS = { JWT_SECRET: "profile-jwt", ADMIN_TOKEN: "profile-admin", PAYMENT_WEBHOOK_SECRET: "profile-webhook" };
 
 interface ProfileNode {
@@ -146,7 +182,8 @@ async function main(): Promise<void> {
     if (!put.ok) throw new Error(`seeding the SKU: ${put.status} ${await put.text()}`);
     const now = Math.floor(Date.now() / 1000);
     const requests: BenchRequest[] = [];
-    for (let b = 0; b < BUYERS; b++) {
+    if (LOAD === "cart") requests.push(...(await cartLoad(served.url)));
+    for (let b = 0; LOAD === "flash" && b < BUYERS; b++) {
       const token = await sign({ sub: `buyer-${b}`, iat: now, exp: now + 3600 }, SECRETS.JWT_SECRET, "HS256");
       for (const k of [0, 1]) {
         requests.push({
@@ -185,7 +222,7 @@ async function main(): Promise<void> {
     await sleep(DRAIN_S * 1000);
     const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");
     inspector.close();
-    const out = path.join(ROOT, "bench", "results", "flash.cpuprofile");
+    const out = path.join(ROOT, "bench", "results", `${LOAD}.cpuprofile`);
     fs.writeFileSync(out, JSON.stringify(profile));
     const bundle = fs.readFileSync(path.join(ROOT, ".wrangler", "profile-build", "index.js"), "utf8");
     console.log(report(profile, bundle));
