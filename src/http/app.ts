@@ -6,6 +6,7 @@ import { cartRoutes } from "./cart";
 import { catalogRoutes } from "./catalog";
 import { checkoutRoutes } from "./checkout";
 import { corsForAllowedOrigins } from "./cors";
+import { devRoutes } from "./dev";
 import { operationRoutes } from "./operations";
 import { orderRoutes } from "./orders";
 import { paymentRoutes } from "./payments";
@@ -31,6 +32,7 @@ function buildApp(): Hono<AppEnv> {
   paymentRoutes(app);
   operationRoutes(app);
   reconcileRoutes(app);
+  devRoutes(app);
   return app;
 }
 
