@@ -10,6 +10,7 @@ declare namespace Cloudflare {
 		ORDER_EVENTS: Queue;
 		CART_EVENTS_DLQ: Queue;
 		ORDER_EVENTS_DLQ: Queue;
+		CART_ALERTS: Queue;
 		BUY_RATE_LIMITER: RateLimit;
 		GUEST_IP_RATE_LIMITER: RateLimit;
 		RESERVATION_TTL_SECONDS: string;

@@ -4,6 +4,8 @@ import { skuViewCache } from "../cache/sku-views";
 import { applyEvent, loadCart } from "../consumer/projections";
 import { withDatabase } from "../db/client";
 import type { CartLine, CartState, CartView, MergeDecision, MergeStrategy } from "../domain/cart";
+import type { CartAlertType } from "../events/envelope";
+import { acceptSkuAlert } from "./cart-alerts";
 import { CartDraft, checkLineQuantity, lineFromSku, planMerge, presentCart } from "../domain/cart";
 import type { SkuPublicView, SkuQuote } from "../domain/catalog";
 import type { Outcome, ProblemItem, Refusal } from "../domain/errors";
@@ -381,6 +383,13 @@ export class CartActor extends Actor {
   }
 
   /** `GET /v1/cart/live` arrives here (already authenticated by the edge): a hibernatable WebSocket. */
+  /** A SKU this cart may hold changed: pushes the cart to open devices, once per SKU version and kind (cart-alerts.ts). */
+  async skuAlert(skuId: string, skuVersion: number, type: CartAlertType): Promise<boolean> {
+    const state = await this.loaded();
+    const host = { wasApplied: (k: string) => this.wasApplied(k), markApplied: (k: string) => this.markApplied(k), sockets: () => this.ctx.getWebSockets(), render: async () => (await skuViewCache.refresh(this.env, [skuId]), this.render(state)) };
+    return acceptSkuAlert(host, state, skuId, skuVersion, type);
+  }
+
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
     const state = await this.loaded();

@@ -1,3 +1,5 @@
+import { runAlertJobs } from "../alerts/fanout";
+import { withSkuAlerts } from "../alerts/plan";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
 import { deadLetters } from "../db/schema";
@@ -38,6 +40,7 @@ function isDlq(queue: string): boolean {
  */
 export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void> {
   if (isDlq(batch.queue)) return recordDeadLetters(batch, env);
+  if (batch.queue === "cart-alerts") return runAlertJobs(batch, env);
   const dlq = batch.queue === "cart-events" ? env.CART_EVENTS_DLQ : env.ORDER_EVENTS_DLQ;
   const valid: { message: Message; event: Envelope }[] = [];
   for (const message of batch.messages) {
@@ -50,9 +53,11 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
   try {
     await withDatabase(env, async (db) => {
       try {
-        await db.transaction(async (tx) => {
-          for (const { event } of valid) await applyEvent(tx, event);
-        });
+        await db.transaction((tx) =>
+          withSkuAlerts(tx, env, valid.map((v) => v.event), async () => {
+            for (const { event } of valid) await applyEvent(tx, event);
+          }),
+        );
         for (const { message } of valid) message.ack();
       } catch (err) {
         console.warn(`consumer: batch of ${valid.length} failed (${errorText(err)}); applying one by one`);

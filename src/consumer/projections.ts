@@ -5,7 +5,8 @@ import type { CartLine, CartState } from "../domain/cart";
 import type { SkuAdminView } from "../domain/catalog";
 import { productSnapshot } from "../domain/catalog";
 import type { Order } from "../domain/order";
-import type { CartChangeData, Envelope, InventoryMovementData, PaymentRecordedData } from "../events/envelope";
+import type { CartAlertType, CartChangeData, Envelope, InventoryMovementData, PaymentRecordedData } from "../events/envelope";
+import { isCartAlert } from "../events/envelope";
 import type { Database } from "../db/client";
 import { cartEvents, cartItems, carts, inventoryAudit, orderItems, orders, payments, processedEvents, skus } from "../db/schema";
 
@@ -33,6 +34,7 @@ function excludedColumns<T extends PgTable>(table: T, except: string[]): Record<
 export async function applyEvent(tx: Writer, event: Envelope): Promise<boolean> {
   const claimed = await tx.insert(processedEvents).values({ eventId: event.id, type: event.type }).onConflictDoNothing().returning({ id: processedEvents.eventId });
   if (claimed.length === 0) return false;
+  if (isCartAlert(event.type)) return recordCartAlert(tx, event as Envelope<CartAlertType>);
   const family = event.type.slice(0, event.type.indexOf("."));
   switch (family) {
     case "sku":
@@ -53,6 +55,12 @@ export async function applyEvent(tx: Writer, event: Envelope): Promise<boolean> 
     default:
       throw new Error(`no projection for ${event.type}`);
   }
+  return true;
+}
+
+/** A cart alert (src/alerts) is kept in the cart's analytics log; the cart itself did not change. */
+async function recordCartAlert(tx: Writer, e: Envelope<CartAlertType>): Promise<true> {
+  await tx.insert(cartEvents).values({ eventId: e.id, cartKey: e.data.cartKey, type: e.type, version: e.version, occurredAt: e.occurredAt, data: e.data }).onConflictDoNothing();
   return true;
 }
 

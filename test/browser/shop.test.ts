@@ -2,7 +2,7 @@
 // cart after signing in (guest cart merged), pays with the test provider and sees PAID; a
 // second device on the same cart sees each change live; a price drop reaches an open cart.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newId } from "../support/e2e.ts";
+import { eventually, newId } from "../support/e2e.ts";
 import { openCart, screenshot, startBrowserStack, waitForListing, type BrowserStack } from "../support/browser.ts";
 
 let s: BrowserStack;
@@ -88,7 +88,7 @@ describe("storefront", () => {
     await screenshot(phone.page, "phone-cart");
   });
 
-  it.skip("a price drop reaches an open cart page", async () => {
+  it("a price drop reaches an open cart page", async () => {
     const { page } = await s.device();
     await page.getByLabel("Demo user").selectOption("carol");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -100,5 +100,10 @@ describe("storefront", () => {
     // Nobody touches the page: the alert fan-out pushes the new cart to it.
     await expect.poll(() => page.locator(`#cart li[data-sku="${mug}"] [data-flag=price-down]`).count(), { timeout: 30_000 }).toBe(1);
     await screenshot(page, "price-drop");
+    // ...and the alert event reached the queue (the consumer logs it with the cart's events).
+    await eventually(async () => {
+      const { rows } = await s.stack.db.query("SELECT type, data FROM cart_events WHERE cart_key = 'user:carol' AND type = 'cart.price_dropped'");
+      expect(rows).toEqual([expect.objectContaining({ data: expect.objectContaining({ skuId: mug, unitPrice: 1250, currentPrice: 990 }) })]);
+    });
   });
 });
