@@ -4,9 +4,9 @@ import { skuViewCache } from "../cache/sku-views";
 import { applyEvent, loadCart } from "../consumer/projections";
 import { withDatabase } from "../db/client";
 import type { CartLine, CartState, CartView, MergeDecision, MergeStrategy } from "../domain/cart";
+import { CartDraft, checkLineQuantity, lineFromSku, planMerge, presentCart } from "../domain/cart";
 import type { CartAlertType } from "../events/envelope";
 import { acceptSkuAlert } from "./cart-alerts";
-import { CartDraft, checkLineQuantity, lineFromSku, planMerge, presentCart } from "../domain/cart";
 import type { SkuPublicView, SkuQuote } from "../domain/catalog";
 import type { Outcome, ProblemItem, Refusal } from "../domain/errors";
 import { refuse } from "../domain/errors";
@@ -382,7 +382,6 @@ export class CartActor extends Actor {
     });
   }
 
-  /** `GET /v1/cart/live` arrives here (already authenticated by the edge): a hibernatable WebSocket. */
   /** A SKU this cart may hold changed: pushes the cart to open devices, once per SKU version and kind (cart-alerts.ts). */
   async skuAlert(skuId: string, skuVersion: number, type: CartAlertType): Promise<boolean> {
     const state = await this.loaded();
@@ -390,6 +389,7 @@ export class CartActor extends Actor {
     return acceptSkuAlert(host, state, skuId, skuVersion, type);
   }
 
+  /** `GET /v1/cart/live` arrives here (already authenticated by the edge): a hibernatable WebSocket. */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
     const state = await this.loaded();

@@ -1,6 +1,7 @@
 // The storefront in a real browser: a guest shops from two merchants, checks out part of the
 // cart after signing in (guest cart merged), pays with the test provider and sees PAID; a
 // second device on the same cart sees each change live; a price drop reaches an open cart.
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, newId } from "../support/e2e.ts";
 import { openCart, screenshot, startBrowserStack, waitForListing, type BrowserStack } from "../support/browser.ts";
@@ -20,6 +21,13 @@ beforeAll(async () => {
   await waitForListing(s.stack, [tee, mug]);
 });
 afterAll(() => s?.stop());
+
+/** The order page's status, or the problem the page shows instead (so a failure says why). */
+async function orderStatus(page: Page): Promise<string | null> {
+  const notice = page.locator("#notice:not(.ok)");
+  if (await notice.isVisible()) return `problem shown: ${await notice.textContent()}`;
+  return page.getByTestId("order-status").textContent({ timeout: 1000 }).catch(() => null);
+}
 
 describe("storefront", () => {
   it("guest adds from two merchants, unselects one, signs in (merge), checks out the selected lines, pays, sees PAID", async () => {
@@ -50,14 +58,14 @@ describe("storefront", () => {
     await openCart(page);
     await expect.poll(() => page.getByTestId("selected-total").textContent()).toContain("$19.99");
     await page.getByRole("button", { name: "Check out selected" }).click();
-    await expect.poll(() => page.getByTestId("order-status").textContent()).toBe("PENDING");
+    await expect.poll(() => orderStatus(page), { timeout: 45_000 }).toBe("PENDING");
     await expect.poll(() => page.getByTestId("expires-in").textContent()).toMatch(/^1[45]:\d\d$/);
     await screenshot(page, "order");
     // Only the selected line was checked out: the mug stays in the cart.
     await expect.poll(() => page.locator("#cart-count").textContent()).toBe("1");
 
     await page.getByRole("button", { name: "Pay with the test provider" }).click();
-    await expect.poll(() => page.getByTestId("order-status").textContent()).toBe("PAID");
+    await expect.poll(() => orderStatus(page), { timeout: 45_000 }).toBe("PAID");
     await page.goto("/shop/#/orders");
     await expect.poll(() => page.locator("td.status").first().textContent(), { timeout: 20_000 }).toBe("PAID");
     await screenshot(page, "orders");
@@ -92,13 +100,16 @@ describe("storefront", () => {
     const { page } = await s.device();
     await page.getByLabel("Demo user").selectOption("carol");
     await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByTestId("signed-in").textContent()).toBe("Signed in as carol");
     await expect.poll(() => page.locator("body").getAttribute("data-live")).toBe("on");
     await page.getByRole("button", { name: "Add Enamel mug to cart" }).click();
     await expect.poll(() => page.locator(`#cart li[data-sku="${mug}"]`).count()).toBe(1);
+    await openCart(page);
     const res = await s.stack.api.putSku(mug, { productId: `p-mug-${run}`, name: "Enamel mug", merchantId: merchantB, price: 990, stock: 50, spec: { color: "Blue" } });
     expect(res.status).toBe(200);
     // Nobody touches the page: the alert fan-out pushes the new cart to it.
     await expect.poll(() => page.locator(`#cart li[data-sku="${mug}"] [data-flag=price-down]`).count(), { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => page.locator("#notice").textContent()).toContain("Price drop: Enamel mug is now $9.90");
     await screenshot(page, "price-drop");
     // ...and the alert event reached the queue (the consumer logs it with the cart's events).
     await eventually(async () => {

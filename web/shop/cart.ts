@@ -79,14 +79,29 @@ export async function connectLive(): Promise<void> {
   ws.addEventListener("open", () => setLive(true));
   ws.addEventListener("message", (e) => {
     if (typeof e.data !== "string" || !e.data.startsWith("{")) return;
-    const msg = JSON.parse(e.data) as { type: string; cart?: Cart };
+    const msg = JSON.parse(e.data) as { type: string; cart?: Cart; alert?: { type: string; skuId: string } };
     if (msg.type === "cart" && msg.cart) setCart(msg.cart);
+    if (msg.alert && msg.cart) announceAlert(msg.alert, msg.cart);
   });
   ws.addEventListener("close", () => {
     if (gen !== socketGen) return;
     setLive(false);
     setTimeout(() => gen === socketGen && void connectLive(), 2000); // a new ticket each time
   });
+}
+
+/** A price or stock alert pushed by the service (the line itself is marked in the drawer). */
+function announceAlert(alert: { type: string; skuId: string }, c: Cart): void {
+  const line = c.items.find((l) => l.skuId === alert.skuId);
+  if (!line) return;
+  const price = money(line.currentPrice, c.currency ?? "USD");
+  const text: Record<string, string> = {
+    "cart.price_dropped": `Price drop: ${line.name} is now ${price}.`,
+    "cart.price_raised": `Price up: ${line.name} is now ${price}.`,
+    "cart.stock_short": `${line.name}: fewer left than you have in the cart.`,
+    "cart.sku_unavailable": `${line.name} is no longer available.`,
+  };
+  showOk(text[alert.type] ?? `${line.name} changed.`);
 }
 
 function setLive(on: boolean): void {

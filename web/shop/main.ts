@@ -55,6 +55,7 @@ async function signIn(): Promise<void> {
     const guestCartId = identity.guestCartId();
     const { token } = await api<{ token: string }>("POST", "/v1/dev/token", { userId });
     identity.signIn(userId, token);
+    void connectLive(); // closes the guest cart's socket at once; the user's opens when its ticket comes
     const merged = await api<Parameters<typeof setCart>[0] & { merge?: { clamped?: unknown[] } }>("POST", "/v1/cart/merge", { clientCartId: guestCartId, strategy });
     identity.newGuestCart(); // the guest cart is emptied by the merge; signing out starts a fresh one
     setCart(merged);
@@ -65,17 +66,16 @@ async function signIn(): Promise<void> {
   }
   renderAccount();
   await reloadCart();
-  void connectLive();
   void route();
 }
 
 async function signOut(): Promise<void> {
   identity.signOut();
   identity.newGuestCart();
+  void connectLive();
   renderAccount();
   showOk("Signed out: you have a new guest cart.");
   await reloadCart();
-  void connectLive();
   void route();
 }
 
