@@ -3,7 +3,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "CartActor" | "SkuActor" | "OrderActor" | "PaymentLedger";
+		durableNamespaces: "CartActor" | "SkuActor" | "OrderActor" | "PaymentLedger" | "SkuWatch";
 	}
 	interface Env {
 		CART_EVENTS: Queue;
@@ -21,6 +21,7 @@ declare namespace Cloudflare {
 		ADMIN_TOKEN: string;
 		PAYMENT_WEBHOOK_SECRET: string;
 		CARTS: DurableObjectNamespace<import("./src/index").CartActor>;
+		SKU_WATCH: DurableObjectNamespace<import("./src/index").SkuWatch>;
 		SKUS: DurableObjectNamespace<import("./src/index").SkuActor>;
 		ORDERS: DurableObjectNamespace<import("./src/index").OrderActor>;
 		PAYMENT_LEDGER: DurableObjectNamespace<import("./src/index").PaymentLedger>;

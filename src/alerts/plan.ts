@@ -30,8 +30,10 @@ export interface SkuAlertJob {
 interface AlertState {
   version: number;
   price: number;
+  currency: string;
   status: string;
   available: number;
+  saleStartsAt: string | null;
 }
 
 function touchedSkus(events: Envelope[]): string[] {
@@ -42,8 +44,11 @@ function touchedSkus(events: Envelope[]): string[] {
 
 async function readState(tx: Writer, skuIds: string[]): Promise<Map<string, AlertState>> {
   if (skuIds.length === 0) return new Map();
-  const rows = await tx.select({ skuId: skus.skuId, version: skus.version, price: skus.price, status: skus.status, onHand: skus.onHand, reserved: skus.reserved }).from(skus).where(inArray(skus.skuId, skuIds));
-  return new Map(rows.map((r) => [r.skuId, { version: r.version, price: r.price, status: r.status, available: r.onHand - r.reserved }]));
+  const rows = await tx
+    .select({ skuId: skus.skuId, version: skus.version, price: skus.price, currency: skus.currency, status: skus.status, onHand: skus.onHand, reserved: skus.reserved, saleStartsAt: skus.saleStartsAt })
+    .from(skus)
+    .where(inArray(skus.skuId, skuIds));
+  return new Map(rows.map((r) => [r.skuId, { version: r.version, price: r.price, currency: r.currency, status: r.status, available: r.onHand - r.reserved, saleStartsAt: r.saleStartsAt ?? null }]));
 }
 
 export function planAlerts(before: Map<string, AlertState>, after: Map<string, AlertState>): SkuAlertJob[] {
@@ -70,6 +75,24 @@ export async function withSkuAlerts(tx: Writer, env: Env, events: Envelope[], ap
   const skuIds = touchedSkus(events);
   const before = await readState(tx, skuIds);
   await apply();
-  const jobs = planAlerts(before, await readState(tx, skuIds));
+  const after = await readState(tx, skuIds);
+  const jobs = planAlerts(before, after);
   if (jobs.length > 0 && env.CART_ALERTS) await env.CART_ALERTS.sendBatch(jobs.map((body) => ({ body, contentType: "json" as const })));
+  await publishStock(env, after);
+}
+
+/**
+ * The same after-state, pushed to the pages watching each SKU (src/actors/sku-watch.ts): one
+ * call per SKU per consumed batch. Best effort: a page that misses one gets the next, and
+ * re-reads the SKU view now and then anyway.
+ */
+async function publishStock(env: Env, after: Map<string, AlertState>): Promise<void> {
+  const at = Date.now();
+  await Promise.all(
+    [...after].map(([skuId, s]) =>
+      env.SKU_WATCH.getByName(skuId)
+        .publish({ skuId, available: Math.max(0, s.available), status: s.status, price: s.price, currency: s.currency, saleStartsAt: s.saleStartsAt, at })
+        .catch((err: unknown) => console.warn(`stock push for ${skuId} failed`, err instanceof Error ? err.message : err)),
+    ),
+  );
 }

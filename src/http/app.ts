@@ -11,6 +11,7 @@ import { operationRoutes } from "./operations";
 import { orderRoutes } from "./orders";
 import { paymentRoutes } from "./payments";
 import { reconcileRoutes } from "./reconcile";
+import { skuLiveRoutes } from "./sku-live";
 import { onError, problem } from "./problem";
 import type { AppEnv } from "./route";
 
@@ -26,6 +27,7 @@ function buildApp(): Hono<AppEnv> {
   app.onError(onError);
   app.notFound((c) => problem(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   catalogRoutes(app);
+  skuLiveRoutes(app);
   cartRoutes(app);
   checkoutRoutes(app);
   orderRoutes(app);

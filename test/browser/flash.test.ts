@@ -39,12 +39,16 @@ describe("flash sale page", () => {
         return { context, page };
       }),
     );
+    // A spectator who never buys: its page can only learn the units left by the push.
+    const spectator = await s.device({ width: 390, height: 800 });
+    await spectator.page.goto(`/shop/#/flash/${sku}`);
+    await expect.poll(() => spectator.page.locator("body").getAttribute("data-stock-live")).toBe("on");
     const first = buyers[0]!.page;
     await expect.poll(() => first.getByTestId("sale-countdown").textContent()).toMatch(/^Sale starts in \d+:\d\d$/);
     expect(await first.getByRole("button", { name: "Buy now" }).isDisabled()).toBe(true);
     expect(await first.getByTestId("units-left").textContent()).toBe(String(UNITS));
     await screenshot(first, "flash-countdown");
-    // The merchant brings the sale forward; the pages pick the new start up on their next refresh.
+    // The merchant brings the sale forward; the new start is pushed to the pages.
     expect((await putSale(8_000)).status).toBe(200);
 
     // The button enables itself at saleStartsAt; everyone presses it then.
@@ -63,6 +67,8 @@ describe("flash sale page", () => {
     expect(counters.reserved + counters.sold).toBe(UNITS);
     expect(counters.available).toBe(0);
 
+    // Pushed (its fallback re-read is every 30 s): the spectator sees the units go.
+    await expect.poll(() => spectator.page.getByTestId("units-left").textContent(), { timeout: 15_000 }).toBe("0");
     const loser = buyers[outcomes.indexOf("SOLD_OUT")]!.page;
     await expect.poll(() => loser.locator("#notice h2").textContent()).toBeTruthy();
     await expect.poll(() => loser.getByTestId("units-left").textContent(), { timeout: 15_000 }).toBe("0");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { alertTypes } from "../../src/alerts/fanout";
 import { planAlerts } from "../../src/alerts/plan";
 
-const state = (price: number, status: string, available: number, version = 1) => ({ price, status, available, version });
+const state = (price: number, status: string, available: number, version = 1) => ({ price, status, available, version, currency: "USD", saleStartsAt: null });
 
 describe("price and stock alerts: planning", () => {
   it("queues one job per SKU whose price changed, that went inactive or whose stock fell; none for a new SKU or a restock", () => {

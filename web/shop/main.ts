@@ -11,6 +11,8 @@ const main = () => document.getElementById("main")!;
 let devInfo: { demoUsers: string[] } | null = null;
 /** Timers of the page on screen (countdowns, stock refresh), stopped on navigation. */
 let timers: number[] = [];
+/** Sockets of the page on screen, closed on navigation. */
+const cleanups: (() => void)[] = [];
 const productCache = new Map<string, Product>();
 
 function every(ms: number, fn: () => void): void {
@@ -252,9 +254,9 @@ async function orderPage(orderId: string): Promise<void> {
 }
 
 /**
- * The flash-sale page. Units left: there is no push channel for stock, so the page re-reads
- * the public SKU view (one Redis read at the Worker, no actor) every 5 s while it is visible,
- * and at once after each buy: bounded, cheap, and honest about being a few seconds behind.
+ * The flash-sale page. Units left are pushed: the page holds a WebSocket on
+ * /v1/skus/{skuId}/live (fed by the queue consumer, about a second behind the SKU actor),
+ * and re-reads the SKU view only after its own buys and every 30 s as a safety net.
  */
 async function flashPage(skuId: string): Promise<void> {
   let sku = await api<Sku>("GET", `/v1/skus/${encodeURIComponent(skuId)}`);
@@ -301,18 +303,48 @@ async function flashPage(skuId: string): Promise<void> {
     h("h1", {}, `Flash sale: ${sku.name}`),
     h("p", { class: "muted" }, specText(sku.spec)),
     h("p", { class: "price big" }, money(sku.price, sku.currency)),
-    h("p", {}, units, " units left ", h("span", { class: "muted" }, "(refreshed every few seconds)")),
+    h("p", {}, units, " units left ", h("span", { class: "muted" }, "(live)")),
     clock,
     sku.purchaseLimit !== null && h("p", {}, `Limit ${sku.purchaseLimit} per person.`),
     h("label", { class: "inline" }, "Quantity", qty),
     buy,
     result,
   );
-  every(5000, () => void refresh());
+  every(30_000, () => void refresh());
+  watchStock(skuId, (update) => {
+    sku = { ...sku, ...update };
+    units.textContent = String(update.available);
+  });
   every(1000, () => {
     const starts = sku.saleStartsAt ? Date.parse(sku.saleStartsAt) : 0;
     clock.textContent = starts > Date.now() ? `Sale starts in ${countdown(sku.saleStartsAt!)}` : "The sale is on.";
     buy.disabled = starts > Date.now();
+  });
+}
+
+/** The SKU's live stock socket, closed when the page changes; it reconnects after a drop. */
+function watchStock(skuId: string, onUpdate: (u: Pick<Sku, "available" | "status" | "price" | "saleStartsAt">) => void): void {
+  let closed = false;
+  let ws: WebSocket | null = null;
+  const open = () => {
+    const url = new URL(`/v1/skus/${encodeURIComponent(skuId)}/live`, location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(url);
+    ws.addEventListener("open", () => (document.body.dataset.stockLive = "on"));
+    ws.addEventListener("message", (e) => {
+      if (typeof e.data !== "string" || !e.data.startsWith("{")) return;
+      const msg = JSON.parse(e.data) as { type: string; skuId: string; available: number; status: Sku["status"]; price: number; saleStartsAt: string | null };
+      if (msg.type === "stock" && msg.skuId === skuId) onUpdate(msg);
+    });
+    ws.addEventListener("close", () => {
+      document.body.dataset.stockLive = "off";
+      if (!closed) setTimeout(() => !closed && open(), 2000);
+    });
+  };
+  open();
+  cleanups.push(() => {
+    closed = true;
+    ws?.close(1000);
   });
 }
 
@@ -321,6 +353,7 @@ async function flashPage(skuId: string): Promise<void> {
 async function route(): Promise<void> {
   timers.forEach((t) => clearInterval(t));
   timers = [];
+  cleanups.splice(0).forEach((f) => f());
   const hash = location.hash.replace(/^#/, "") || "/";
   const [path = "/", query = ""] = hash.split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
