@@ -110,7 +110,21 @@ export const identity = {
   },
 };
 
+/** Reads are retried on 503 after its Retry-After (load shed, or a cart busy past its read deadline): they did nothing. */
+const READ_RETRIES = 3;
+
 export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request<T>(method, path, body, headers);
+    } catch (err) {
+      if (!(method === "GET" && err instanceof ApiError && err.problem.status === 503 && attempt < READ_RETRIES)) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5, err.retryAfter ?? 1) * 1000));
+    }
+  }
+}
+
+async function request<T>(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<T> {
   const init: RequestInit = { method, headers: { accept: "application/json", ...identity.headers(), ...headers } };
   if (body !== undefined) {
     (init.headers as Record<string, string>)["content-type"] = "application/json";
