@@ -8,11 +8,12 @@ export const TEST_SECRETS = {
   PAYMENT_WEBHOOK_SECRET: "test-webhook-secret",
 };
 
-// Three projects:
+// Four projects:
 //  - node:    pure domain rules and the local-stack tools (dev/), in Node.
 //  - workers: actors, HTTP routes, the queue consumer and cron inside workerd
 //             (Miniflare), against the real Postgres and Redis of this machine.
 //  - e2e:     the whole local stack (`npm run dev` pieces) driven over real HTTP.
+//  - browser: the storefront in Debian's chromium (playwright-core) against that stack.
 export default defineConfig({
   test: {
     projects: [
@@ -60,6 +61,16 @@ export default defineConfig({
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          environment: "node",
+          include: ["test/browser/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 240_000,
         },
       },
       {

@@ -3,13 +3,14 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "CartActor" | "SkuActor" | "OrderActor" | "PaymentLedger";
+		durableNamespaces: "CartActor" | "SkuActor" | "OrderActor" | "PaymentLedger" | "SkuWatch";
 	}
 	interface Env {
 		CART_EVENTS: Queue;
 		ORDER_EVENTS: Queue;
 		CART_EVENTS_DLQ: Queue;
 		ORDER_EVENTS_DLQ: Queue;
+		CART_ALERTS: Queue;
 		BUY_RATE_LIMITER: RateLimit;
 		GUEST_IP_RATE_LIMITER: RateLimit;
 		RESERVATION_TTL_SECONDS: string;
@@ -20,6 +21,7 @@ declare namespace Cloudflare {
 		ADMIN_TOKEN: string;
 		PAYMENT_WEBHOOK_SECRET: string;
 		CARTS: DurableObjectNamespace<import("./src/index").CartActor>;
+		SKU_WATCH: DurableObjectNamespace<import("./src/index").SkuWatch>;
 		SKUS: DurableObjectNamespace<import("./src/index").SkuActor>;
 		ORDERS: DurableObjectNamespace<import("./src/index").OrderActor>;
 		PAYMENT_LEDGER: DurableObjectNamespace<import("./src/index").PaymentLedger>;

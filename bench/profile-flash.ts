@@ -30,7 +30,14 @@ async function cartLoad(baseUrl: string): Promise<BenchRequest[]> {
     await fetch(`${baseUrl}/v1/admin/skus/${skuId}`, {
       method: "PUT",
       headers: { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ productId: "p", name: skuId, merchantId: "m", price: 700, status: "active", stock: 1_000_000 }),
+      body: JSON.stringify({
+        productId: "p",
+        name: skuId,
+        merchantId: "m",
+        price: 700,
+        status: "active",
+        stock: 1_000_000,
+      }),
     });
   }
   const carts = Array.from({ length: 2000 }, () => crypto.randomUUID());

@@ -11,6 +11,7 @@ export { CartActor } from "./actors/cart-actor";
 export { OrderActor } from "./actors/order-actor";
 export { PaymentLedger } from "./actors/payment-ledger";
 export { SkuActor } from "./actors/sku-actor";
+export { SkuWatch } from "./actors/sku-watch";
 
 /** The Worker: the HTTP API, the queue consumer (events -> Postgres) and the cron triggers. */
 export default {

@@ -9,7 +9,11 @@ import type { CartLine, CartState } from "../domain/cart";
 import type { MergeStrategy } from "../domain/cart-merge";
 import type { CartEditOutcome, Handoff, MergeOutcome, Selection, TakenLine } from "../domain/cart-contract";
 import type { Outcome } from "../domain/errors";
+import { skuViewCache } from "../cache/sku-views";
+import type { CartAlertType } from "../events/envelope";
 import { Actor } from "./actor";
+import type { CartAlertHost } from "./cart-alerts";
+import { acceptSkuAlert } from "./cart-alerts";
 import { CartBook } from "./cart/book";
 import { CartHandoff } from "./cart/handoff";
 import type { CartHost } from "./cart/host";
@@ -172,6 +176,23 @@ export class CartActor extends Actor {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     ws.close(code === 1005 ? 1000 : code, reason);
+  }
+
+  // ---- price and stock alerts (cart-alerts.ts) ----------------------------------------------
+
+  /** A SKU this cart may hold changed: pushes the cart to open devices, once per SKU version and kind. */
+  async skuAlert(skuId: string, skuVersion: number, type: CartAlertType): Promise<boolean> {
+    const state = await this.book.loaded();
+    const host: CartAlertHost = {
+      wasApplied: (key) => this.book.wasApplied(key),
+      markApplied: (key) => this.book.markApplied(key),
+      sockets: () => this.ctx.getWebSockets(),
+      render: async () => {
+        await skuViewCache.refresh(this.env, [skuId]);
+        return this.skus.render(state);
+      },
+    };
+    return acceptSkuAlert(host, state, skuId, skuVersion, type);
   }
 
   // ---- alarm ------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import { runAlertJobs } from "../alerts/fanout";
+import { withSkuAlerts } from "../alerts/plan";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
 import type { ProjectionSettings } from "../db/projections";
@@ -42,6 +44,7 @@ function isDlq(queue: string): boolean {
  */
 export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void> {
   if (isDlq(batch.queue)) return recordDeadLetters(batch, env);
+  if (batch.queue === "cart-alerts") return runAlertJobs(batch, env);
   const dlq = batch.queue === "cart-events" ? env.CART_EVENTS_DLQ : env.ORDER_EVENTS_DLQ;
   const valid: { message: Message; event: Envelope }[] = [];
   for (const message of batch.messages) {
@@ -64,10 +67,17 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
     await withDatabase(env, async (db) => {
       try {
         await db.transaction((tx) =>
-          applyEvents(
+          withSkuAlerts(
             tx,
+            env,
             valid.map((v) => v.event),
-            settings,
+            async () => {
+              await applyEvents(
+                tx,
+                valid.map((v) => v.event),
+                settings,
+              );
+            },
           ),
         );
         for (const { message } of valid) message.ack();

@@ -5,7 +5,8 @@ import type { CartLine } from "../domain/cart";
 import type { SkuAdminView } from "../domain/catalog";
 import { productSnapshot } from "../domain/catalog";
 import type { Order } from "../domain/order";
-import type { CartChangeData, Envelope, PaymentRecordedData } from "../events/envelope";
+import type { CartAlertType, CartChangeData, Envelope, PaymentRecordedData } from "../events/envelope";
+import { isCartAlert } from "../events/envelope";
 import type { Database } from "./client";
 import {
   cartEvents,
@@ -112,7 +113,10 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
           (a, b) =>
             byKey((a.data as CartChangeData).cartKey, (b.data as CartChangeData).cartKey) || a.version - b.version,
         );
-        for (const e of batch) await applyCartChange(tx, e as Envelope<"cart.item_added">, settings);
+        for (const e of batch) {
+          if (isCartAlert(e.type)) await recordCartAlert(tx, e as Envelope<CartAlertType>);
+          else await applyCartChange(tx, e as Envelope<"cart.item_added">, settings);
+        }
         break;
       case "order":
         await upsertOrders(
@@ -229,6 +233,21 @@ async function recordMovements(tx: Writer, events: Envelope<"inventory.reserved"
 function ownerOf(cartKey: string): { ownerType: string; ownerId: string } {
   const at = cartKey.indexOf(":");
   return { ownerType: cartKey.slice(0, at), ownerId: cartKey.slice(at + 1) };
+}
+
+/** A cart alert (src/alerts) is kept in the cart's analytics log; the cart itself did not change. */
+async function recordCartAlert(tx: Writer, e: Envelope<CartAlertType>): Promise<void> {
+  await tx
+    .insert(cartEvents)
+    .values({
+      eventId: e.id,
+      cartKey: e.data.cartKey,
+      type: e.type,
+      version: e.version,
+      occurredAt: e.occurredAt,
+      data: e.data,
+    })
+    .onConflictDoNothing();
 }
 
 /**

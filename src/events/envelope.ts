@@ -56,6 +56,32 @@ export interface PaymentRecordedData {
   payment: Payment;
 }
 
+/** Price and stock alerts to the carts holding a SKU (src/alerts); one per cart, SKU version and kind. */
+export type CartAlertType = "cart.price_dropped" | "cart.price_raised" | "cart.stock_short" | "cart.sku_unavailable";
+
+export interface CartAlertData {
+  cartKey: string;
+  skuId: string;
+  skuVersion: number;
+  quantity: number;
+  /** The line's snapshot price and the SKU's price now. */
+  unitPrice: number;
+  currentPrice: number;
+  available: number;
+  status: string;
+}
+
+export const CART_ALERT_TYPES: readonly CartAlertType[] = [
+  "cart.price_dropped",
+  "cart.price_raised",
+  "cart.stock_short",
+  "cart.sku_unavailable",
+];
+
+export function isCartAlert(type: string): type is CartAlertType {
+  return (CART_ALERT_TYPES as readonly string[]).includes(type);
+}
+
 export interface EventData {
   "sku.updated": SkuAdminView;
   "inventory.reserved": InventoryMovementData;
@@ -71,6 +97,10 @@ export interface EventData {
   "cart.checked_out": CartChangeData;
   "cart.expired": CartChangeData;
   "cart.snapshot": CartChangeData;
+  "cart.price_dropped": CartAlertData;
+  "cart.price_raised": CartAlertData;
+  "cart.stock_short": CartAlertData;
+  "cart.sku_unavailable": CartAlertData;
   "order.created": Order;
   "order.paid": Order;
   "order.cancelled": Order;

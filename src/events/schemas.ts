@@ -66,6 +66,17 @@ const cartChange = z.looseObject({
   complete: z.boolean(),
 });
 
+const cartAlert = z.looseObject({
+  cartKey: z.string().regex(/^(user|guest):.+/),
+  skuId: z.string().min(1),
+  skuVersion: int,
+  quantity: int,
+  unitPrice: int,
+  currentPrice: int,
+  available: int,
+  status: z.string(),
+});
+
 const payment = z.looseObject({
   eventId: z.string().min(1),
   transactionId: z.string().min(1),
@@ -115,6 +126,10 @@ const dataSchemas: Record<EventType, z.ZodType> = {
   "cart.checked_out": cartChange,
   "cart.expired": cartChange,
   "cart.snapshot": cartChange,
+  "cart.price_dropped": cartAlert,
+  "cart.price_raised": cartAlert,
+  "cart.stock_short": cartAlert,
+  "cart.sku_unavailable": cartAlert,
   "order.created": order,
   "order.paid": order,
   "order.cancelled": order,

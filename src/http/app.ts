@@ -10,10 +10,12 @@ import { catalogRoutes } from "./catalog";
 import { checkoutRoutes } from "./checkout";
 import { corsForAllowedOrigins } from "./cors";
 import { drainUnreadBody } from "./drain";
+import { devRoutes } from "./dev";
 import { operationRoutes } from "./operations";
 import { orderRoutes } from "./orders";
 import { paymentRoutes } from "./payments";
 import { reconcileRoutes } from "./reconcile";
+import { skuLiveRoutes } from "./sku-live";
 import { onError, problem } from "./problem";
 import type { AppEnv } from "./route";
 
@@ -26,12 +28,14 @@ function buildApp(): Hono<AppEnv> {
   app.onError(onError);
   app.notFound((c) => problem(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   catalogRoutes(app);
+  skuLiveRoutes(app);
   cartRoutes(app);
   checkoutRoutes(app);
   orderRoutes(app);
   paymentRoutes(app);
   operationRoutes(app);
   reconcileRoutes(app);
+  devRoutes(app);
   return app;
 }
 

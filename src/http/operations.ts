@@ -10,6 +10,9 @@ import { withTimeout } from "../timeout";
 import { syncChangedCarts } from "../cron";
 import { openDrift } from "../cron/reconcile";
 import { DOCS_PATH, docsFallbackPage, openApiDocument } from "./openapi";
+
+/** The storefront: static assets built from web/shop by dev/storefront-assets.ts. */
+export const SHOP_PATH = "/shop/";
 import type { App } from "./route";
 import { route } from "./route";
 import { CartKeyParams, HealthSchema } from "./schemas";
@@ -151,7 +154,12 @@ export function operationRoutes(app: App): void {
     },
   );
 
-  app.get("/", (c) => c.json({ name: "edge-cart", docs: DOCS_PATH, openapi: "/openapi.json", health: "/healthz" }));
+  // A browser asking for a page gets the storefront (static assets under /shop/); API clients keep the JSON links.
+  app.get("/", (c) =>
+    /\btext\/html\b/.test(c.req.header("accept") ?? "")
+      ? c.redirect(SHOP_PATH, 302)
+      : c.json({ name: "edge-cart", shop: SHOP_PATH, docs: DOCS_PATH, openapi: "/openapi.json", health: "/healthz" }),
+  );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
   // The reference UI is a static asset (public/docs/, served before the Worker); these answer only where it was not built.
   app.get("/docs", (c) => c.redirect(DOCS_PATH, 301));

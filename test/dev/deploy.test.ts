@@ -65,7 +65,14 @@ afterAll(async () => {
 describe("npm run deploy", () => {
   it("takes the queues, dead-letter queues and secrets from wrangler.toml", () => {
     const plan = deployPlan();
-    expect(plan.queues).toEqual(["cart-events", "cart-events-dlq", "order-events", "order-events-dlq"]);
+    expect(plan.queues).toEqual([
+      "cart-alerts",
+      "cart-alerts-dlq",
+      "cart-events",
+      "cart-events-dlq",
+      "order-events",
+      "order-events-dlq",
+    ]);
     expect(plan.requiredSecrets).toEqual(["JWT_SECRET", "ADMIN_TOKEN", "PAYMENT_WEBHOOK_SECRET", "DATABASE_URL"]);
     const listed = queueNamesIn(LISTING(["cart-events", "order-events"]));
     expect(listed.has("cart-events") && listed.has("order-events") && !listed.has("cart-events-dlq")).toBe(true);
@@ -77,7 +84,7 @@ describe("npm run deploy", () => {
     const first = fakeWrangler(state);
     await deploy({ dryRun: false, run: first.run, databaseUrl: pgServer.url });
     const creates = first.calls.filter((c) => c[0] === "queues" && c[1] === "create").map((c) => c[2]);
-    expect(creates).toEqual(["cart-events-dlq", "order-events-dlq"]);
+    expect(creates).toEqual(["cart-alerts", "cart-alerts-dlq", "cart-events-dlq", "order-events-dlq"]);
     expect(first.calls.at(-1)).toEqual(["deploy"]);
     expect(await pendingMigrations(pgServer.url)).toEqual([]);
 

@@ -30,10 +30,14 @@ beforeAll(async () => {
 });
 
 /** The one warning we keep: the live cart's WebSocket upgrade answers 101, never 2xx. */
-const ACCEPTED_WARNINGS = new Set(["operation-2xx-response #/paths/~1v1~1cart~1live/get/responses"]);
+// The WebSocket routes answer 101, which the rule does not count as success.
+const ACCEPTED_WARNINGS = new Set([
+  "operation-2xx-response #/paths/~1v1~1cart~1live/get/responses",
+  "operation-2xx-response #/paths/~1v1~1skus~1{skuId}~1live/get/responses",
+]);
 
 describe("/openapi.json", () => {
-  it("passes Redocly's recommended lint with no errors (and no warnings but the WebSocket one)", async () => {
+  it("passes Redocly's recommended lint with no errors (and no warnings but the WebSocket ones)", async () => {
     const config = await createConfig({ extends: ["recommended"] });
     const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: "openapi.json", config });
     const describe = (p: (typeof problems)[number]) => `${p.ruleId} ${p.location[0]?.pointer ?? ""}`;

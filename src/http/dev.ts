@@ -1,0 +1,77 @@
+import { sign } from "hono/jwt";
+import { z } from "zod";
+import { DomainError } from "../domain/errors";
+import { hmacSha256Hex } from "./signing";
+import { USER_ID } from "./identity";
+import type { App } from "./route";
+import { readJsonBody } from "./route";
+
+/**
+ * Development-only helpers for the storefront (web/shop): a demo sign-in that issues user
+ * tokens and a "pay with the test provider" button that goes through the signed payment
+ * webhook. They exist only while ENVIRONMENT is "development" (.dev.vars, the local stack);
+ * wrangler.toml sets "production", where every path below is a plain 404.
+ * They are not in the OpenAPI document: no client outside the local stack may rely on them.
+ */
+export const DEV_PREFIX = "/v1/dev";
+const DEMO_TOKEN_SECONDS = 8 * 3600;
+
+const DEMO_USERS = ["alice", "bob", "carol"];
+const TokenBody = z.object({ userId: z.string().regex(USER_ID) });
+
+export function devEnabled(env: Env): boolean {
+  return env.ENVIRONMENT === "development";
+}
+
+export function devRoutes(app: App): void {
+  app.use(`${DEV_PREFIX}/*`, async (c, next) => {
+    if (!devEnabled(c.env)) throw new DomainError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`);
+    await next();
+  });
+
+  // The storefront asks this to know whether to offer the demo sign-in and the test payment.
+  app.get(DEV_PREFIX, (c) => c.json({ development: true, demoUsers: DEMO_USERS }));
+
+  // A demo user's token, signed with the local JWT_SECRET (what `npm run token` prints).
+  app.post(`${DEV_PREFIX}/token`, async (c) => {
+    const { userId } = await readJsonBody(c, TokenBody);
+    if (!c.env.JWT_SECRET) throw new DomainError("FORBIDDEN", "JWT_SECRET is not set");
+    const now = Math.floor(Date.now() / 1000);
+    const token = await sign({ sub: userId, iat: now, exp: now + DEMO_TOKEN_SECONDS }, c.env.JWT_SECRET, "HS256");
+    return c.json({ userId, token, expiresAt: new Date((now + DEMO_TOKEN_SECONDS) * 1000).toISOString() });
+  });
+
+  // Plays the test payment provider for one of the caller's orders: reads the order with the
+  // caller's own credentials (404 unless it is theirs), then posts a signed payment.succeeded
+  // to the public webhook, which verifies it like any provider's call.
+  app.post(`${DEV_PREFIX}/orders/:orderId/pay`, async (c) => {
+    const orderId = c.req.param("orderId");
+    const auth = c.req.header("authorization");
+    if (!auth) throw new DomainError("UNAUTHORIZED", "sign in to pay for an order");
+    const read = await app.request(
+      `/v1/orders/${encodeURIComponent(orderId)}`,
+      { headers: { authorization: auth } },
+      c.env,
+      c.executionCtx,
+    );
+    if (read.status !== 200) return read;
+    const order = (await read.json()) as { total: number; currency: string };
+    if (!c.env.PAYMENT_WEBHOOK_SECRET) throw new DomainError("FORBIDDEN", "PAYMENT_WEBHOOK_SECRET is not set");
+    const raw = JSON.stringify({
+      eventId: `evt_dev_${crypto.randomUUID()}`,
+      type: "payment.succeeded",
+      orderId,
+      transactionId: `tx_dev_${crypto.randomUUID()}`,
+      amount: order.total,
+      currency: order.currency,
+    });
+    const t = Math.floor(Date.now() / 1000);
+    const signature = `t=${t},v1=${await hmacSha256Hex(c.env.PAYMENT_WEBHOOK_SECRET, `${t}.${raw}`)}`;
+    return app.request(
+      "/v1/payments/webhook",
+      { method: "POST", headers: { "content-type": "application/json", "payment-signature": signature }, body: raw },
+      c.env,
+      c.executionCtx,
+    );
+  });
+}

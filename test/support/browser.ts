@@ -1,0 +1,97 @@
+// Browser tests (test/browser): Debian's chromium driven by playwright-core, against the
+// local stack started like the end-to-end tests (test/support/e2e.ts). Nothing downloads a
+// browser build: the executable is the distribution's (.ci/run installs it with apt-get).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { buildStorefrontAssets } from "../../dev/storefront-assets.ts";
+import { ROOT } from "../../dev/util.ts";
+import { eventually, startE2eStack, type E2eStack } from "./e2e.ts";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/**
+ * Playwright itself passes --headless and a fresh temporary --user-data-dir per launch (it
+ * refuses a --user-data-dir in args); the rest keeps chromium quiet and off the network.
+ */
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
+export interface BrowserStack {
+  stack: E2eStack;
+  browser: Browser;
+  /** A fresh browser context (its own localStorage: another device) on the storefront. */
+  device(opts?: { width?: number; height?: number }): Promise<{ context: BrowserContext; page: Page }>;
+  stop(): Promise<void>;
+}
+
+export async function startBrowserStack(): Promise<BrowserStack> {
+  buildStorefrontAssets();
+  const stack = await startE2eStack({ ENVIRONMENT: "development" });
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  const contexts: BrowserContext[] = [];
+  return {
+    stack,
+    browser,
+    async device(opts = {}) {
+      const context = await browser.newContext({
+        baseURL: stack.baseUrl,
+        viewport: { width: opts.width ?? 1200, height: opts.height ?? 900 },
+      });
+      contexts.push(context);
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto("/shop/");
+      await page.waitForSelector("body[data-ready=true]");
+      return { context, page };
+    },
+    async stop() {
+      for (const c of contexts) await c.close().catch(() => undefined);
+      await browser.close().catch(() => undefined);
+      await stack.stop();
+    },
+  };
+}
+
+/** Waits until the catalog listing (Postgres, fed by the queue) shows every SKU given. */
+export async function waitForListing(stack: E2eStack, skuIds: string[]): Promise<void> {
+  await eventually(
+    async () => {
+      const res = await stack.api.get("/v1/products?limit=100");
+      const listed = new Set<string>(
+        res.body.items.flatMap((p: { skus: { skuId: string }[] }) => p.skus.map((s) => s.skuId)),
+      );
+      for (const id of skuIds) if (!listed.has(id)) throw new Error(`${id} not listed yet`);
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
+export const SCREENSHOT_DIR = path.join(ROOT, "docs");
+
+/** Saves docs/storefront-<name>.png (only when SCREENSHOTS=1: the committed ones are not rewritten by every run). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.SCREENSHOTS === "1" ? SCREENSHOT_DIR : fs.mkdtempSync(path.join(os.tmpdir(), "shop-shots-"));
+  await page.screenshot({ path: path.join(dir, `storefront-${name}.png`), fullPage: false });
+}
+
+/** Opens the cart drawer unless it is open. */
+export async function openCart(page: Page): Promise<void> {
+  const toggle = page.locator("#cart-toggle");
+  if ((await toggle.getAttribute("aria-expanded")) !== "true") await toggle.click();
+}

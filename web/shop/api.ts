@@ -1,0 +1,169 @@
+// The public API as the storefront calls it: identity (guest cart id or a signed-in user's
+// token, kept in localStorage), JSON requests, and problem+json answers turned into errors
+// that carry the problem's title and detail for the person reading the page.
+
+export interface Problem {
+  type?: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code?: string;
+  errors?: { skuId?: string; code?: string; requested?: number; available?: number; limit?: number; message?: string; path?: string }[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly problem: Problem,
+    readonly retryAfter: number | null,
+  ) {
+    super(`${problem.title}: ${problem.detail ?? ""}`);
+  }
+  get code(): string {
+    return this.problem.code ?? "";
+  }
+}
+
+/** What a SKU, and a cart line's snapshot of it, says about the product. */
+interface ProductSnapshot {
+  skuId: string;
+  productId: string;
+  merchantId: string;
+  name: string;
+  image: string | null;
+  spec: unknown;
+}
+export interface Sku extends ProductSnapshot {
+  price: number;
+  currency: string;
+  status: "active" | "inactive";
+  purchaseLimit: number | null;
+  saleStartsAt: string | null;
+  available: number;
+}
+export interface Product {
+  productId: string;
+  merchantId: string;
+  name: string;
+  image: string | null;
+  priceRange: { min: number; max: number; currency: string };
+  skus: Sku[];
+}
+export interface Line extends ProductSnapshot {
+  quantity: number;
+  selected: boolean;
+  unitPrice: number;
+  currentPrice: number;
+  priceChange: "up" | "down" | null;
+  available: boolean;
+  outOfStock: boolean;
+  limitExceeded: boolean;
+  lineTotal: number;
+}
+export interface Cart {
+  cartId: string;
+  version: number;
+  currency: string | null;
+  items: Line[];
+  totals: { totalItems: number; totalQuantity: number; totalAmount: number; selectedCount: number; selectedAmount: number };
+}
+export interface Order {
+  orderId: string;
+  status: "PENDING" | "PAID" | "CANCELLED" | "EXPIRED" | "REFUNDED";
+  items: { skuId: string; name: string; quantity: number; unitPrice: number; spec?: unknown }[];
+  total: number;
+  currency: string;
+  expiresAt: string;
+  createdAt?: string;
+  paidAt?: string | null;
+}
+
+const KEY = { cartId: "edgeCart.guestCartId", token: "edgeCart.token", user: "edgeCart.userId" };
+
+export const identity = {
+  guestCartId(): string {
+    let id = localStorage.getItem(KEY.cartId);
+    if (!id) {
+      id = crypto.randomUUID();
+      localStorage.setItem(KEY.cartId, id);
+    }
+    return id;
+  },
+  newGuestCart(): void {
+    localStorage.setItem(KEY.cartId, crypto.randomUUID());
+  },
+  user(): { userId: string; token: string } | null {
+    const token = localStorage.getItem(KEY.token);
+    const userId = localStorage.getItem(KEY.user);
+    return token && userId ? { userId, token } : null;
+  },
+  signIn(userId: string, token: string): void {
+    localStorage.setItem(KEY.token, token);
+    localStorage.setItem(KEY.user, userId);
+  },
+  signOut(): void {
+    localStorage.removeItem(KEY.token);
+    localStorage.removeItem(KEY.user);
+  },
+  headers(): Record<string, string> {
+    const user = this.user();
+    return user ? { authorization: `Bearer ${user.token}` } : { "x-cart-id": this.guestCartId() };
+  },
+};
+
+/** Reads are retried on 503 after its Retry-After (load shed, or a cart busy past its read deadline): they did nothing. */
+const READ_RETRIES = 3;
+
+export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request<T>(method, path, body, headers);
+    } catch (err) {
+      if (!(method === "GET" && err instanceof ApiError && err.problem.status === 503 && attempt < READ_RETRIES)) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5, err.retryAfter ?? 1) * 1000));
+    }
+  }
+}
+
+async function request<T>(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<T> {
+  const init: RequestInit = { method, headers: { accept: "application/json", ...identity.headers(), ...headers } };
+  if (body !== undefined) {
+    (init.headers as Record<string, string>)["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError({ title: "Network error", status: 0, detail: "the shop could not be reached; check the connection and try again" }, null);
+  }
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!res.ok) {
+    const p = (json && typeof json === "object" && "title" in json ? json : { title: res.statusText || "Request failed", status: res.status, detail: text.slice(0, 200) }) as Problem;
+    const ra = res.headers.get("retry-after");
+    throw new ApiError(p, ra ? Number(ra) : null);
+  }
+  return json as T;
+}
+
+/** Words a shopper understands for the refusals they can meet; the problem's own detail follows. */
+export function friendly(err: unknown): { title: string; detail: string } {
+  if (!(err instanceof ApiError)) return { title: "Something went wrong", detail: err instanceof Error ? err.message : String(err) };
+  const p = err.problem;
+  const wait = err.retryAfter ? ` Try again in ${err.retryAfter} s.` : "";
+  const human: Record<string, string> = {
+    SOLD_OUT: "Sold out: every unit of this sale is taken.",
+    OUT_OF_STOCK: "Not enough stock for what you asked.",
+    LIMIT_EXCEEDED: "You have reached the purchase limit for this item.",
+    RATE_LIMITED: "Too many tries in a short time." + wait,
+    SALE_NOT_STARTED: "The sale has not started yet.",
+    PRICE_CHANGED: "A price changed since you looked: check the cart and try again.",
+  };
+  const lead = (p.code && human[p.code]) || "";
+  return { title: p.title, detail: [lead, p.detail].filter(Boolean).join(" ") };
+}

@@ -1,0 +1,204 @@
+// The cart drawer: lines grouped by merchant with price markers and stock/limit flags,
+// quantity +/-, remove, batch remove, select per line / merchant / all, selected totals and
+// checkout. It stays live: a WebSocket (POST /v1/cart/live/ticket, then /v1/cart/live?ticket=)
+// brings the new cart whenever the same cart changes in another tab or device.
+import type { Cart, Line, Order } from "./api";
+import { api, identity } from "./api";
+import { h, money, mount, specText } from "./dom";
+import { showError, showOk } from "./notice";
+
+let cart: Cart | null = null;
+let socket: WebSocket | null = null;
+let socketGen = 0;
+let onCheckout: (order: Order) => void = () => {};
+const marked = new Set<string>(); // lines ticked for batch removal
+
+const drawer = () => document.getElementById("cart")!;
+const toggle = () => document.getElementById("cart-toggle") as HTMLButtonElement;
+
+export function currentCart(): Cart | null {
+  return cart;
+}
+
+export function initCart(checkoutDone: (order: Order) => void): void {
+  onCheckout = checkoutDone;
+  toggle().addEventListener("click", () => (drawer().hidden ? openCart() : closeCart()));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !drawer().hidden) closeCart();
+  });
+}
+
+export function openCart(): void {
+  // Below the header, so the header (cart button, account) stays usable while the drawer is open.
+  drawer().style.top = `${Math.max(0, document.querySelector(".top")!.getBoundingClientRect().bottom)}px`;
+  drawer().hidden = false;
+  toggle().setAttribute("aria-expanded", "true");
+  (drawer().querySelector("h2") as HTMLElement | null)?.focus();
+}
+
+export function closeCart(): void {
+  drawer().hidden = true;
+  toggle().setAttribute("aria-expanded", "false");
+  toggle().focus();
+}
+
+/** Shows a cart if it is not older than the one on screen (live pushes and answers may cross). */
+export function setCart(next: Cart): void {
+  if (cart && next.cartId === cart.cartId && next.version < cart.version) return;
+  cart = next;
+  render();
+}
+
+export async function reloadCart(): Promise<void> {
+  try {
+    cart = null;
+    setCart(await api<Cart>("GET", "/v1/cart"));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+/** (Re)opens the live socket for the current identity; call after sign-in and sign-out. */
+export async function connectLive(): Promise<void> {
+  const gen = ++socketGen;
+  socket?.close(1000);
+  socket = null;
+  setLive(false);
+  let ticket: string;
+  try {
+    ticket = (await api<{ ticket: string }>("POST", "/v1/cart/live/ticket")).ticket;
+  } catch {
+    if (gen === socketGen) setTimeout(() => gen === socketGen && void connectLive(), 3000);
+    return;
+  }
+  if (gen !== socketGen) return;
+  const url = new URL(`/v1/cart/live?ticket=${encodeURIComponent(ticket)}`, location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(url);
+  socket = ws;
+  ws.addEventListener("open", () => setLive(true));
+  ws.addEventListener("message", (e) => {
+    if (typeof e.data !== "string" || !e.data.startsWith("{")) return;
+    const msg = JSON.parse(e.data) as { type: string; cart?: Cart; alert?: { type: string; skuId: string } };
+    if (msg.type === "cart" && msg.cart) setCart(msg.cart);
+    if (msg.alert && msg.cart) announceAlert(msg.alert, msg.cart);
+  });
+  ws.addEventListener("close", () => {
+    if (gen !== socketGen) return;
+    setLive(false);
+    setTimeout(() => gen === socketGen && void connectLive(), 2000); // a new ticket each time
+  });
+}
+
+/** A price or stock alert pushed by the service (the line itself is marked in the drawer). */
+function announceAlert(alert: { type: string; skuId: string }, c: Cart): void {
+  const line = c.items.find((l) => l.skuId === alert.skuId);
+  if (!line) return;
+  const price = money(line.currentPrice, c.currency ?? "USD");
+  const text: Record<string, string> = {
+    "cart.price_dropped": `Price drop: ${line.name} is now ${price}.`,
+    "cart.price_raised": `Price up: ${line.name} is now ${price}.`,
+    "cart.stock_short": `${line.name}: fewer left than you have in the cart.`,
+    "cart.sku_unavailable": `${line.name} is no longer available.`,
+  };
+  showOk(text[alert.type] ?? `${line.name} changed.`);
+}
+
+function setLive(on: boolean): void {
+  document.body.dataset.live = on ? "on" : "off";
+  drawer().querySelector(".live")?.classList.toggle("on", on);
+}
+
+async function mutate(method: string, path: string, body?: unknown): Promise<void> {
+  try {
+    setCart(await api<Cart>(method, path, body));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function lineView(line: Line, currency: string): HTMLElement {
+  const id = `sel-${line.skuId}`;
+  const flags = [
+    line.priceChange === "up" && h("span", { class: "flag up", "data-flag": "price-up" }, `Price up from ${money(line.unitPrice, currency)}`),
+    line.priceChange === "down" && h("span", { class: "flag down", "data-flag": "price-down" }, `Price down from ${money(line.unitPrice, currency)}`),
+    (!line.available || line.outOfStock) && h("span", { class: "flag stock", "data-flag": "stock" }, line.available ? "Not enough stock" : "Unavailable"),
+    line.limitExceeded && h("span", { class: "flag limit", "data-flag": "limit" }, "Over the purchase limit"),
+  ];
+  return h(
+    "li",
+    { class: "line", "data-sku": line.skuId },
+    h("input", { type: "checkbox", id, checked: line.selected, "aria-label": `Select ${line.name} for checkout`, onchange: (e: Event) => mutate("POST", "/v1/cart/select", { selected: (e.target as HTMLInputElement).checked, skuIds: [line.skuId] }) }),
+    h("div", {}, h("label", { for: id, class: "inline" }, h("strong", {}, line.name)), h("div", { class: "muted" }, specText(line.spec)), h("div", {}, h("span", { class: "price" }, money(line.currentPrice, currency)), " × ", h("span", { "data-qty": "" }, String(line.quantity)), " = ", money(line.lineTotal, currency)), flags),
+    h(
+      "div",
+      { class: "controls" },
+      h("button", { type: "button", "aria-label": `One less ${line.name}`, onclick: () => mutate("PATCH", `/v1/cart/items/${encodeURIComponent(line.skuId)}`, { quantity: line.quantity - 1 }) }, "−"),
+      h("button", { type: "button", "aria-label": `One more ${line.name}`, onclick: () => mutate("PATCH", `/v1/cart/items/${encodeURIComponent(line.skuId)}`, { quantity: line.quantity + 1 }) }, "+"),
+      h("button", { type: "button", class: "danger", "aria-label": `Remove ${line.name}`, onclick: () => mutate("DELETE", `/v1/cart/items/${encodeURIComponent(line.skuId)}`) }, "Remove"),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", checked: marked.has(line.skuId), onchange: (e: Event) => ((e.target as HTMLInputElement).checked ? marked.add(line.skuId) : marked.delete(line.skuId)) }), "mark to remove"),
+    ),
+  );
+}
+
+function render(): void {
+  document.getElementById("cart-count")!.textContent = String(cart?.totals.totalQuantity ?? 0);
+  const root = drawer();
+  const live = document.body.dataset.live === "on";
+  const head = h("header", {}, h("h2", { tabindex: -1 }, "Cart ", h("span", { class: `live${live ? " on" : ""}`, title: "live updates", "aria-hidden": "true" })), h("button", { type: "button", onclick: closeCart, "aria-label": "Close cart" }, "Close"));
+  if (!cart || cart.items.length === 0) {
+    mount(root, head, h("p", {}, "Your cart is empty."));
+    return;
+  }
+  const currency = cart.currency ?? "USD";
+  const merchants = new Map<string, Line[]>();
+  for (const line of cart.items) merchants.set(line.merchantId, [...(merchants.get(line.merchantId) ?? []), line]);
+  for (const sku of [...marked]) if (!cart.items.some((l) => l.skuId === sku)) marked.delete(sku);
+  const allSelected = cart.items.every((l) => l.selected);
+  const t = cart.totals;
+  mount(
+    root,
+    head,
+    h("label", { class: "inline" }, h("input", { type: "checkbox", checked: allSelected, onchange: (e: Event) => mutate("POST", "/v1/cart/select", { selected: (e.target as HTMLInputElement).checked, all: true }) }), "Select all"),
+    [...merchants].map(([merchantId, lines]) =>
+      h(
+        "section",
+        { class: "merchant", "data-merchant": merchantId, "aria-label": `Merchant ${merchantId}` },
+        h("label", { class: "inline" }, h("input", { type: "checkbox", checked: lines.every((l) => l.selected), "aria-label": `Select all from ${merchantId}`, onchange: (e: Event) => mutate("POST", "/v1/cart/select", { selected: (e.target as HTMLInputElement).checked, merchantId }) }), h("strong", {}, merchantId)),
+        h("ul", { style: "list-style:none;padding:0;margin:0" }, lines.map((l) => lineView(l, currency))),
+      ),
+    ),
+    h(
+      "div",
+      { class: "totals" },
+      h("div", {}, `${t.totalQuantity} item(s), ${money(t.totalAmount, currency)} in the cart`),
+      h("div", { "data-testid": "selected-total" }, h("strong", {}, `Selected: ${t.selectedCount} unit(s), ${money(t.selectedAmount, currency)}`)),
+      h("button", { type: "button", class: "danger", onclick: () => (marked.size ? mutate("POST", "/v1/cart/items/batch-delete", { skuIds: [...marked] }) : showError(new Error("tick “mark to remove” on the lines to remove first"))) }, "Remove marked"),
+      h("button", { type: "button", class: "primary", disabled: t.selectedCount === 0, onclick: () => checkout() }, "Check out selected"),
+      !identity.user() && h("p", { class: "muted" }, "Sign in to check out; your cart comes with you."),
+    ),
+  );
+}
+
+let pendingKey: { key: string; version: number } | null = null;
+
+async function checkout(): Promise<void> {
+  if (!cart) return;
+  if (!identity.user()) {
+    showError(new Error("sign in to check out (your guest cart is merged into your account)"));
+    (document.getElementById("signin-user") as HTMLElement | null)?.focus();
+    return;
+  }
+  // One key per cart version: a double click or a retry after a lost answer gets the same order.
+  if (!pendingKey || pendingKey.version !== cart.version) pendingKey = { key: crypto.randomUUID(), version: cart.version };
+  try {
+    const order = await api<Order>("POST", "/v1/checkout", { expectedTotal: cart.totals.selectedAmount }, { "idempotency-key": pendingKey.key });
+    pendingKey = null;
+    showOk(`Order placed: ${order.orderId}`);
+    await reloadCart();
+    closeCart();
+    onCheckout(order);
+  } catch (err) {
+    showError(err);
+  }
+}
