@@ -94,7 +94,9 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
   for (const e of unique) {
     if (!fresh.has(e.id)) continue;
     const family = e.type.slice(0, e.type.indexOf("."));
-    families.set(family, [...(families.get(family) ?? []), e]);
+    const list = families.get(family);
+    if (list) list.push(e);
+    else families.set(family, [e]);
   }
   for (const [family, batch] of families) {
     switch (family) {
