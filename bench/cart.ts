@@ -5,6 +5,7 @@
 // from its actor and each line must equal what the client's successful adds and sets make
 // (no edit lost, none doubled). `/healthz` is probed every second meanwhile. Run by bench/run.ts.
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
 import { check, concurrency, int, prng, runId, type Check } from "./config.ts";
 import { cpuUse, type CpuUse } from "./lib/cpu.ts";
 import { probeHealth, type HealthProbe } from "./lib/health.ts";
@@ -231,6 +232,16 @@ function editChecks(history: Result[], finals: Result[]): Check[] {
   ];
 }
 
+/** BENCH_TIMELINE=<file>: every measured request as CSV (start ms, latency ms, op, status), to find stalls. */
+function writeTimeline(name: string, samples: Sample<Result>[]): void {
+  const file = process.env.BENCH_TIMELINE;
+  if (!file) return;
+  const rows = samples.map(
+    (s) => `${name},${s.startMs.toFixed(1)},${s.latencyMs.toFixed(1)},${s.outcome.edit.op},${s.outcome.status}`,
+  );
+  fs.appendFileSync(file, `${rows.join("\n")}\n`);
+}
+
 export async function runCart(target: Target): Promise<CartResult> {
   const t0 = performance.now();
   const t: Running = await target.start();
@@ -266,6 +277,7 @@ export async function runCart(target: Target): Promise<CartResult> {
     p.end();
     const cpu = perProcess();
     const healthResult = await health();
+    writeTimeline(target.name, load.samples);
     const peakRss = rss();
 
     const all = Float64Array.from(load.samples.map((s) => s.latencyMs)).sort();

@@ -80,8 +80,9 @@ export abstract class Actor extends DurableObject<Env> {
     this.outbox = new Outbox(this.sql, this.outboxSinks());
     this.relayer = new SingleFlight(async () => {
       await this.outbox.relay();
-      // Delivered: the backstop alarm set for it is no longer needed.
-      this.reschedule({ exact: true });
+      // The backstop alarm stays where it is (moving it costs a storage write per change): when it
+      // fires it deletes the delivered rows, unless a later change did, and sets the exact next time.
+      this.reschedule();
     });
     this.host = {
       env,
@@ -120,14 +121,25 @@ export abstract class Actor extends DurableObject<Env> {
     return Promise.reject(new Error(`${this.constructor.name} has no command ${command.name}`));
   }
 
-  /** Runs a state change atomically: either all its writes and outbox rows land, or none. */
+  /**
+   * Runs a state change atomically: either all its writes and outbox rows
+   * land, or none. Outbox rows delivered since the last change are deleted
+   * in the same transaction (no commit of their own).
+   */
   protected transact<T>(change: () => T): T {
+    const delivered = this.outbox.deliveredRows();
+    let result: T;
     try {
-      return this.ctx.storage.transactionSync(change);
+      result = this.ctx.storage.transactionSync(() => {
+        this.outbox.deleteDelivered(delivered);
+        return change();
+      });
     } catch (err) {
       this.onRollback();
       throw err;
     }
+    this.outbox.forget(delivered);
+    return result;
   }
 
   /** Storage rolled back: drop in-memory state that may have run ahead of it. */
@@ -174,6 +186,7 @@ export abstract class Actor extends DurableObject<Env> {
       );
     }
     await this.relayer.run();
+    if (this.outbox.deliveredRows().length > 0) this.transact(() => undefined);
     this.reschedule({ notBefore, exact: true });
   }
 

@@ -40,6 +40,14 @@ interface Row extends Record<string, SqlStorageValue> {
 }
 
 export class Outbox {
+  /**
+   * Rows delivered but not yet deleted: the delete rides along with the
+   * actor's next transaction (or its alarm) instead of costing a storage
+   * commit of its own after every relay. Not sent again meanwhile; after a
+   * restart they are (delivery is at least once, consumers deduplicate by id).
+   */
+  private readonly delivered = new Set<number>();
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly sinks: OutboxSinks,
@@ -73,13 +81,47 @@ export class Outbox {
     );
   }
 
+  /** Rows still to be delivered. */
   pendingCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+    return this.sql
+      .exec<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE ${this.undelivered()}`, this.deliveredJson())
+      .one().n;
   }
 
   /** When the next delivery attempt is due, or null when nothing waits. */
   nextAttemptAt(): number | null {
-    return this.sql.exec<{ at: number | null }>("SELECT min(next_attempt_at) AS at FROM outbox").one().at;
+    return this.sql
+      .exec<{ at: number | null }>(
+        `SELECT min(next_attempt_at) AS at FROM outbox WHERE ${this.undelivered()}`,
+        this.deliveredJson(),
+      )
+      .one().at;
+  }
+
+  /** Delivered rows whose delete is still to be written (see `delivered`). */
+  deliveredRows(): number[] {
+    return [...this.delivered];
+  }
+
+  /**
+   * Deletes delivered rows; call inside a transaction, and `forget` them once
+   * it committed (a rolled-back delete leaves them to the next one).
+   */
+  deleteDelivered(seqs: readonly number[]): void {
+    if (seqs.length > 0) this.deleteRows(seqs);
+  }
+
+  forget(seqs: readonly number[]): void {
+    for (const seq of seqs) this.delivered.delete(seq);
+  }
+
+  /** SQL condition (one bound parameter: `deliveredJson()`) for rows not yet delivered. */
+  private undelivered(): string {
+    return "seq NOT IN (SELECT value FROM json_each(?))";
+  }
+
+  private deliveredJson(): string {
+    return this.delivered.size === 0 ? "[]" : JSON.stringify([...this.delivered]);
   }
 
   /** Delivers everything that is due. Never throws: failures are rescheduled. */
@@ -91,8 +133,9 @@ export class Outbox {
     for (;;) {
       const rows = this.sql
         .exec<Row>(
-          "SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'event' AND next_attempt_at <= ? ORDER BY seq LIMIT 500",
+          `SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'event' AND next_attempt_at <= ? AND ${this.undelivered()} ORDER BY seq LIMIT 500`,
           now,
+          this.deliveredJson(),
         )
         .toArray();
       if (rows.length === 0) return;
@@ -118,8 +161,9 @@ export class Outbox {
   private async relayCommands(now: number): Promise<void> {
     const rows = this.sql
       .exec<Row>(
-        "SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'command' AND next_attempt_at <= ? ORDER BY seq LIMIT 200",
+        `SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'command' AND next_attempt_at <= ? AND ${this.undelivered()} ORDER BY seq LIMIT 200`,
         now,
+        this.deliveredJson(),
       )
       .toArray();
     const byTarget = new Map<string, Row[]>();
@@ -154,14 +198,15 @@ export class Outbox {
     );
   }
 
-  /** One statement for a whole delivered batch (bound parameters are few in a Durable Object). */
+  /** Delivered: deleted later, with the actor's next write (see `delivered`). */
   private remove(rows: Row[]): void {
-    if (rows.length === 1) this.sql.exec("DELETE FROM outbox WHERE seq = ?", rows[0]!.seq);
-    else
-      this.sql.exec(
-        "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))",
-        JSON.stringify(rows.map((r) => r.seq)),
-      );
+    for (const row of rows) this.delivered.add(row.seq);
+  }
+
+  /** One statement for many rows (bound parameters are few in a Durable Object). */
+  private deleteRows(seqs: readonly number[]): void {
+    if (seqs.length === 1) this.sql.exec("DELETE FROM outbox WHERE seq = ?", seqs[0]!);
+    else this.sql.exec("DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))", JSON.stringify(seqs));
   }
 
   private postpone(rows: Row[], err: unknown): void {

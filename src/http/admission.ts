@@ -13,10 +13,21 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context";
 import { problem } from "./problem";
 
+/** Polling step of a request waiting for a slot. */
+const WAIT_POLL_MS = 5;
+/**
+ * A slot not given back after this long is taken back: a request that
+ * workerd cancelled (its client went away, or it was judged hung) never runs
+ * its `finally`, and without this each one would shrink capacity for good.
+ */
+const SLOT_LEASE_MS = 10_000;
+
 export class Admission {
-  inFlight = 0;
   limit: number;
-  private readonly waiting: { admit: () => void; since: number }[] = [];
+  /** The slots held: when each was taken, by ticket. */
+  private readonly held = new Map<number, number>();
+  private nextTicket = 1;
+  private readonly waiting: { since: number }[] = [];
   private lastShrinkAt = 0;
 
   constructor(
@@ -32,31 +43,46 @@ export class Admission {
     this.limit = maxInFlight;
   }
 
+  get inFlight(): number {
+    this.expireLeases();
+    return this.held.size;
+  }
+
   get queued(): number {
     return this.waiting.length;
   }
 
-  /** Resolves true once the request holds a slot, false when it is to be refused. */
-  async enter(): Promise<boolean> {
-    if (this.inFlight < this.limit && this.waiting.length === 0) {
-      this.inFlight++;
-      return true;
+  /**
+   * Resolves with a ticket once the request holds a slot (give it back with
+   * `leave`), null when the request is to be refused. A waiting request polls on its own timer: it is never woken by
+   * another request (in workerd a promise resolved from another request's
+   * context runs its continuation there, and the waiting request looks hung).
+   */
+  async enter(): Promise<number | null> {
+    if (this.waiting.length === 0) {
+      const ticket = this.take();
+      if (ticket !== null) return ticket;
     }
-    if (this.waiting.length >= this.limit) return false;
-    return new Promise<boolean>((resolve) => {
-      const waiter = { admit: () => resolve(true), since: this.clock() };
-      this.waiting.push(waiter);
-      setTimeout(() => {
-        const at = this.waiting.indexOf(waiter);
-        if (at < 0) return;
-        this.waiting.splice(at, 1);
-        resolve(false);
-      }, this.maxWaitMs);
-    });
+    if (this.waiting.length >= this.limit) return null;
+    const me = { since: this.clock() };
+    this.waiting.push(me);
+    try {
+      while (this.clock() - me.since < this.maxWaitMs) {
+        await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+        // First come, first served: only the longest waiters may take the free slots.
+        if (this.waiting.indexOf(me) < this.limit - this.inFlight) {
+          const ticket = this.take();
+          if (ticket !== null) return ticket;
+        }
+      }
+      return null;
+    } finally {
+      this.waiting.splice(this.waiting.indexOf(me), 1);
+    }
   }
 
-  leave(latencyMs: number): void {
-    this.inFlight--;
+  leave(ticket: number, latencyMs: number): void {
+    this.held.delete(ticket);
     const now = this.clock();
     if (latencyMs > this.latencyBudgetMs) {
       // One slow wave shrinks the limit once per 100 ms, not once per request in it.
@@ -67,9 +93,21 @@ export class Admission {
     } else if (this.limit < this.maxInFlight) {
       this.limit++;
     }
-    while (this.inFlight < this.limit && this.waiting.length > 0) {
-      this.inFlight++;
-      this.waiting.shift()!.admit();
+  }
+
+  private take(): number | null {
+    if (this.inFlight >= this.limit) return null;
+    const ticket = this.nextTicket++;
+    this.held.set(ticket, this.clock());
+    return ticket;
+  }
+
+  private expireLeases(): void {
+    const oldest = this.clock() - SLOT_LEASE_MS;
+    // A Map keeps insertion order: the oldest slots come first.
+    for (const [ticket, at] of this.held) {
+      if (at >= oldest) break;
+      this.held.delete(ticket);
     }
   }
 }
@@ -109,7 +147,8 @@ export function shedLoad(): MiddlewareHandler<AppEnv> {
     const admission = admissionFor(c.env);
     if (!admission || EXEMPT.has(c.req.path)) return next();
     const arrived = Date.now();
-    if (!(await admission.enter())) {
+    const ticket = await admission.enter();
+    if (ticket === null) {
       return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is at capacity; retry in a second", undefined, {
         "retry-after": "1",
       });
@@ -117,7 +156,7 @@ export function shedLoad(): MiddlewareHandler<AppEnv> {
     try {
       await next();
     } finally {
-      admission.leave(Date.now() - arrived);
+      admission.leave(ticket, Date.now() - arrived);
     }
   };
 }

@@ -85,4 +85,31 @@ describe("outbox relay", () => {
     expect(log.all).toEqual(["sku:b/commit", "sku:a/commit", "sku:a/restock"]);
     expect(log.left).toBe(0);
   });
+
+  it("sends a delivered row once, and deletes it with the actor's next write instead of a commit of its own", async () => {
+    const result = await inFreshStorage(async (sql) => {
+      const sent: number[] = [];
+      const outbox = new Outbox(sql, {
+        sendEvents: async (_queue, events) => {
+          sent.push(...events.map((e) => e.version));
+        },
+        runCommand: async () => undefined,
+      });
+      const rows = () => sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+      for (let i = 1; i <= 3; i++) outbox.addEvent(event(i));
+      await outbox.relay();
+      const afterRelay = { pending: outbox.pendingCount(), stored: rows(), retryAt: outbox.nextAttemptAt() };
+      outbox.addEvent(event(4));
+      await outbox.relay(); // only the new row goes out
+      const delivered = outbox.deliveredRows();
+      outbox.deleteDelivered(delivered);
+      outbox.forget(delivered);
+      return { afterRelay, sent, stored: rows(), delivered: delivered.length, left: outbox.deliveredRows().length };
+    });
+    expect(result.afterRelay).toEqual({ pending: 0, stored: 3, retryAt: null });
+    expect(result.sent).toEqual([1, 2, 3, 4]);
+    expect(result.delivered).toBe(4);
+    expect(result.stored).toBe(0);
+    expect(result.left).toBe(0);
+  });
 });

@@ -108,31 +108,42 @@ describe("overload (docs/invariants.md 8)", () => {
 describe("Admission", () => {
   it("admits up to the limit, lets a request wait briefly for a slot, and refuses past the wait", async () => {
     const admission = new Admission(2, 1, 500, 50);
-    expect(await admission.enter()).toBe(true);
-    expect(await admission.enter()).toBe(true);
+    const a = await admission.enter();
+    const b = await admission.enter();
+    expect(a).not.toBeNull();
+    expect(b).not.toBeNull();
     const waiting = admission.enter();
     expect(admission.queued).toBe(1);
-    admission.leave(10);
-    expect(await waiting).toBe(true);
-    expect(await admission.enter()).toBe(false); // nobody leaves within 50 ms
-    admission.leave(10);
-    admission.leave(10);
+    admission.leave(a!, 10);
+    const c = await waiting;
+    expect(c).not.toBeNull();
+    expect(admission.queued).toBe(0);
+    expect(await admission.enter()).toBeNull(); // nobody leaves within 50 ms
+    admission.leave(b!, 10);
+    admission.leave(c!, 10);
     expect(admission.inFlight).toBe(0);
   });
 
-  it("shrinks the limit while served requests are slow and grows it back while they are fast", () => {
+  it("takes back a slot never given back (a request workerd cancelled), after its lease", async () => {
+    let now = 0;
+    const admission = new Admission(2, 2, 500, 50, () => now);
+    await admission.enter();
+    await admission.enter(); // both "cancelled": never leave
+    expect(admission.inFlight).toBe(2);
+    now += 10_001;
+    expect(admission.inFlight).toBe(0);
+    expect(await admission.enter()).not.toBeNull();
+  });
+
+  it("shrinks the limit while served requests are slow and grows it back while they are fast", async () => {
     let now = 0;
     const admission = new Admission(100, 10, 500, 100, () => now);
     for (let i = 0; i < 5; i++) {
       now += 200;
-      admission.inFlight++;
-      admission.leave(2_000);
+      admission.leave((await admission.enter())!, 2_000);
     }
     expect(admission.limit).toBeLessThan(50);
-    for (let i = 0; i < 200; i++) {
-      admission.inFlight++;
-      admission.leave(5);
-    }
+    for (let i = 0; i < 200; i++) admission.leave((await admission.enter())!, 5);
     expect(admission.limit).toBe(100);
   });
 });

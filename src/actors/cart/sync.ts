@@ -14,8 +14,6 @@ import { envelope } from "../../events/envelope";
 import type { CartBook } from "./book";
 import type { CartHost } from "./host";
 
-/** When, after an edit, the cart looks whether its snapshot reached Redis (the shared batch waits 20 ms). */
-const SNAPSHOT_SETTLE_MS = 300;
 /** A snapshot Redis missed is written again by the alarm after about this long, at most MAX_SNAPSHOT_RETRIES times per change. */
 const SNAPSHOT_RETRY_MS = 30_000;
 const MAX_SNAPSHOT_RETRIES = 2;
@@ -23,18 +21,21 @@ const MAX_SNAPSHOT_RETRIES = 2;
 export class CartSync {
   /** Alarm retries of the Redis snapshot that failed since the last change. */
   private snapshotRetries = 0;
-  private snapshotCheck = false;
 
   constructor(
     private readonly host: CartHost,
     private readonly book: CartBook,
   ) {}
 
-  /** The cart changed: offer its snapshot to Redis, and watch that it lands. */
+  /**
+   * The cart changed: offer its snapshot to Redis. Whether it landed is
+   * looked at by the alarm the change set anyway (the outbox backstop, a
+   * few seconds later), which writes it again if Redis is behind: no
+   * alarm write of its own per edit.
+   */
   changed(): void {
     this.snapshotRetries = 0;
     cartSnapshots.offer(this.host.env, this.snapshot()!);
-    this.settleSnapshotAlarm();
   }
 
   /** When the alarm should write the snapshot again (null: Redis is not behind). */
@@ -90,21 +91,6 @@ export class CartSync {
   private snapshot() {
     const state = this.book.current;
     return state && state.version > 0 ? cartSnapshotValue(state, guestCartTtlMs(this.host.env)) : null;
-  }
-
-  /**
-   * Until its snapshot is in Redis, a changed cart keeps an alarm 30 s out
-   * to write it again. The shared batch usually lands within milliseconds,
-   * after which the alarm is moved back, so an edit does not cost a wake-up
-   * half a minute later. One check per burst of edits.
-   */
-  private settleSnapshotAlarm(): void {
-    if (this.snapshotCheck) return;
-    this.snapshotCheck = true;
-    setTimeout(() => {
-      this.snapshotCheck = false;
-      if (!this.snapshotBehind()) this.host.reschedule({ exact: true });
-    }, SNAPSHOT_SETTLE_MS);
   }
 
   /** True while Redis may hold an older snapshot than the actor (a write is queued, in flight or failed). */
