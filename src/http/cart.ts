@@ -20,9 +20,9 @@ import {
   MergeBody,
   MergeResultSchema,
   SelectBody,
-  SkuParams,
   UpdateItemBody,
-} from "./schemas";
+} from "./schemas/cart";
+import { SkuParams } from "./schemas/fields";
 
 const Version = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 

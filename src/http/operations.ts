@@ -16,7 +16,7 @@ import { DOCS_PATH, docsFallbackPage, openApiDocument } from "./openapi";
 export const SHOP_PATH = "/shop/";
 import type { App } from "./route";
 import { route } from "./route";
-import { CartKeyParams, HealthSchema } from "./schemas";
+import { CartKeyParams, HealthSchema } from "./schemas/operations";
 
 /** Each dependency check is time-boxed, and its result reused for a few seconds: /healthz stays cheap and answers under load. */
 const HEALTH_TIMEOUT_MS = 500;
