@@ -199,7 +199,7 @@ export class CartActor extends Actor {
   // ---- alarm ------------------------------------------------------------------------------
 
   protected nextDutyAt(): number | null {
-    if (!this.book.current) return Date.now();
+    if (!this.book.current) return this.now();
     const due = [this.lines.expiresAt(), this.sync.retryAt()].filter((at) => at !== null);
     return due.length ? Math.min(...due) : null;
   }
