@@ -219,7 +219,7 @@ describe("payment provider ids are unique across orders", () => {
   });
 });
 
-describe("actors know who they are from their own storage (invariant 9)", () => {
+describe("actors know who they are from their own storage (docs/invariants.md 9)", () => {
   it("a SKU stripe and a cart reached without their name (as an alarm wakes them) behave as by name", async () => {
     const sku = await putSku(unique("who"), { stock: 7 });
     const user = await asUser();
