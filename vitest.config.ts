@@ -33,6 +33,8 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
+                // Production behaviour, but actors' clocks may be advanced by tests (src/actors/clock.ts).
+                ENVIRONMENT: "test",
                 ALLOWED_ORIGINS: "https://shop.test, https://admin.shop.test",
                 DATABASE_URL: inject("databaseUrl"),
                 NEON_WS_PROXY: inject("neonWsProxy"),

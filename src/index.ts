@@ -20,6 +20,6 @@ export default {
     await consumeBatch(batch, env);
   },
   async scheduled(controller, env, ctx) {
-    ctx.waitUntil(runScheduled(controller.cron, env));
+    ctx.waitUntil(runScheduled(controller.cron, env, new Date(controller.scheduledTime)));
   },
 } satisfies ExportedHandler<Env>;

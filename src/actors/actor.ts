@@ -5,6 +5,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Envelope, QueueName } from "../events/envelope";
+import { clockAdjustable, readClockOffset, writeClockOffset } from "./clock";
 import type { Command, OutboxSinks } from "./outbox";
 import { Outbox } from "./outbox";
 import { SingleFlight } from "./single-flight";
@@ -71,12 +72,15 @@ export abstract class Actor extends DurableObject<Env> {
    */
   protected relayQuietMs = 0;
   private quietTimer: ReturnType<typeof setTimeout> | null = null;
+  /** How far this actor's clock runs ahead of real time (tests and development only: clock.ts). */
+  private clockOffsetMs = 0;
   private firstUnrelayedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.storedName = rememberName(this.sql, ctx.id.name);
+    if (clockAdjustable(env)) this.clockOffsetMs = readClockOffset(this.sql);
     this.outbox = new Outbox(this.sql, this.outboxSinks());
     this.relayer = new SingleFlight(async () => {
       await this.outbox.relay();
@@ -92,8 +96,27 @@ export abstract class Actor extends DurableObject<Env> {
       afterCommit: () => this.afterCommit(),
       relayNow: () => this.relayNow(),
       reschedule: (options) => this.reschedule(options),
-      now: () => Date.now(),
+      now: () => this.now(),
     };
+  }
+
+  /** The actor's time, in ms since the epoch: every duty and room reads it (through `host.now()`). */
+  protected now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /**
+   * Tests and development only (refused elsewhere): moves this actor's clock `ms` forward, kept across
+   * eviction, and moves its alarm to match. Returns how far ahead of real time the clock now runs.
+   */
+  async advanceClock(ms: number): Promise<number> {
+    if (!clockAdjustable(this.env))
+      throw new Error("an actor's clock can be moved only in a test or development environment");
+    if (!Number.isInteger(ms) || ms < 0) throw new Error("advanceClock takes a whole, non-negative number of ms");
+    this.clockOffsetMs += ms;
+    writeClockOffset(this.sql, this.clockOffsetMs);
+    this.reschedule({ exact: true });
+    return this.clockOffsetMs;
   }
 
   /**
@@ -169,7 +192,7 @@ export abstract class Actor extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    const now = this.now();
     this.alarmAt = undefined;
     let notBefore = 0;
     try {
@@ -199,7 +222,7 @@ export abstract class Actor extends DurableObject<Env> {
    */
   protected reschedule(options: { notBefore?: number; exact?: boolean } = {}): void {
     const notBefore = options.notBefore ?? 0;
-    const now = Date.now();
+    const now = this.now();
     const candidates: number[] = [];
     const duty = this.nextDutyAt();
     if (duty !== null) candidates.push(Math.max(duty, notBefore));
@@ -219,7 +242,7 @@ export abstract class Actor extends DurableObject<Env> {
     if (this.alarmAt === next) return;
     if (!options.exact && this.alarmAt !== undefined && this.alarmAt <= next && this.alarmAt > now) return;
     this.alarmAt = next;
-    void this.ctx.storage.setAlarm(next);
+    void this.ctx.storage.setAlarm(next - this.clockOffsetMs);
   }
 
   private outboxSinks(): OutboxSinks {

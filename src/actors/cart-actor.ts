@@ -21,6 +21,7 @@ import { CartLines } from "./cart/lines";
 import { CartLive } from "./cart/live";
 import { CartOrders } from "./cart/orders";
 import { CartSkus } from "./cart/skus";
+import type { SnapshotReceipt } from "./cart/sync";
 import { CartSync } from "./cart/sync";
 
 export type {
@@ -151,12 +152,12 @@ export class CartActor extends Actor {
 
   // ---- copies in Postgres and Redis (cart/sync.ts) ---------------------------------------
 
-  syncToPostgres(): Promise<{ version: number; lines: number }> {
-    return this.sync.syncToPostgres();
+  publishSnapshot(): Promise<SnapshotReceipt> {
+    return this.sync.publishSnapshot();
   }
 
-  emitSnapshot(): Promise<void> {
-    return this.sync.emitSnapshot();
+  async emitSnapshot(): Promise<void> {
+    await this.sync.emitSnapshot();
   }
 
   // ---- live devices (cart/live.ts) --------------------------------------------------------
@@ -198,7 +199,7 @@ export class CartActor extends Actor {
   // ---- alarm ------------------------------------------------------------------------------
 
   protected nextDutyAt(): number | null {
-    if (!this.book.current) return Date.now();
+    if (!this.book.current) return this.now();
     const due = [this.lines.expiresAt(), this.sync.retryAt()].filter((at) => at !== null);
     return due.length ? Math.min(...due) : null;
   }

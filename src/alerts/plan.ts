@@ -1,5 +1,5 @@
 import { inArray } from "drizzle-orm";
-import type { Writer } from "../db/projections";
+import type { Writer } from "../db/projections/writer";
 import { skus } from "../db/schema";
 import type { Envelope } from "../events/envelope";
 

@@ -2,8 +2,8 @@ import { runAlertJobs } from "../alerts/fanout";
 import { withSkuAlerts } from "../alerts/plan";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
-import type { ProjectionSettings } from "../db/projections";
-import { applyEvent, applyEvents } from "../db/projections";
+import type { ProjectionSettings } from "../db/projections/batch";
+import { applyEvent, applyEvents } from "../db/projections/batch";
 import { deadLetters } from "../db/schema";
 import { guestCartTtlMs } from "../env";
 import type { Envelope } from "../events/envelope";
@@ -35,7 +35,7 @@ function isDlq(queue: string): boolean {
  *    (a NUL byte), goes to the dead-letter queue at once and is acked:
  *    retrying cannot fix it, and it must not block the batch.
  *  - Valid messages are applied in one transaction, a few multi-row
- *    statements for the whole batch (db/projections.ts applyEvents); if that
+ *    statements for the whole batch (db/projections/batch.ts applyEvents); if that
  *    fails, each is retried in its own transaction so one bad message cannot
  *    hold back the others. A message Postgres can never accept (failures.ts:
  *    invalid bytes, out of range, too long...) is dead-lettered at once; only

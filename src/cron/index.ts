@@ -79,7 +79,8 @@ export async function syncChangedCarts(env: Env): Promise<{ carts: number; sourc
   return { carts: changed.length, source: "postgres" };
 }
 
-export async function runScheduled(cron: string, env: Env): Promise<void> {
+/** `now`: the trigger's scheduled time (the cron's clock; tests give a later one to find overdue orders). */
+export async function runScheduled(cron: string, env: Env, now = new Date()): Promise<void> {
   if (cron === HOURLY_SYNC_CRON) {
     const result = await syncChangedCarts(env);
     console.log(`hourly sync: ${result.carts} carts from ${result.source}`);
@@ -89,6 +90,6 @@ export async function runScheduled(cron: string, env: Env): Promise<void> {
     );
   }
   // The sweep runs on every trigger (the hourly one included): it is cheap and idempotent.
-  const swept = await sweepExpiredOrders(env);
+  const swept = await sweepExpiredOrders(env, now);
   if (swept.checked > 0) console.log(`expiry sweep: ${swept.expired} of ${swept.checked} overdue orders expired`);
 }

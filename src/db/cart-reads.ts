@@ -1,12 +1,13 @@
 /**
  * Read models of Postgres that actors and routes may use: the cart as the
- * consumer last projected it (rebuilding a cart whose actor storage is lost).
+ * consumer last projected it (rebuilding a cart whose actor storage is lost),
+ * and whether a cart event has been projected yet (the admin sync waits on it).
  */
 import { and, asc, eq, inArray } from "drizzle-orm";
 import type { CartState } from "../domain/cart";
 import { productSnapshot } from "../domain/catalog";
 import type { Database } from "./client";
-import { cartItems, carts } from "./schema";
+import { cartEvents, cartItems, carts } from "./schema";
 
 /** The carts as Postgres last saw them, by key (docs/invariants.md 7: a cart whose actor storage is lost is rebuilt from here). */
 export async function loadCarts(db: Database, cartKeys: string[]): Promise<Map<string, CartState>> {
@@ -41,4 +42,14 @@ export async function loadCarts(db: Database, cartKeys: string[]): Promise<Map<s
     });
   }
   return found;
+}
+
+/** True once the consumer has projected this cart event (its row in cart_events is written in the same transaction). */
+export async function cartEventProjected(db: Database, eventId: string): Promise<boolean> {
+  const rows = await db
+    .select({ eventId: cartEvents.eventId })
+    .from(cartEvents)
+    .where(eq(cartEvents.eventId, eventId))
+    .limit(1);
+  return rows.length > 0;
 }

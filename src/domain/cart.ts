@@ -2,27 +2,18 @@
  * Cart rules without I/O: lines and totals, price markers, the line quantity
  * check and the draft a change is made on (merge rules: cart-merge.ts).
  */
+import type { z } from "zod";
+import type { CartLineSchema, CartLineViewSchema, PriceChangeSchema } from "../schemas/cart";
 import type { ProblemItem } from "./errors";
-import type { ProductSnapshot, SkuPublicView, SkuQuote } from "./catalog";
+import type { SkuPublicView, SkuQuote } from "./catalog";
 import { productSnapshot, saleNotStarted } from "./catalog";
 import { remainingAllowance } from "./stock";
 
 export const MAX_CART_LINES = 200;
 export const MAX_LINE_QUANTITY = 999;
 
-/** A stored cart line: the SKU as it was when added, plus the buyer's choices. */
-export interface CartLine extends ProductSnapshot {
-  quantity: number;
-  selected: boolean;
-  /** Price snapshot taken when the line was added. */
-  unitPrice: number;
-  currency: string;
-  addedAt: string;
-  /** Insertion order: lines are listed by it. */
-  position: number;
-  /** Cart version at which this line last changed (drives versioned upserts in Postgres). */
-  version: number;
-}
+/** A stored cart line: the SKU as it was when added, plus the buyer's choices (schemas/cart.ts). */
+export type CartLine = z.infer<typeof CartLineSchema>;
 
 /** What the cart actor stores and what the Redis snapshot holds. */
 export interface CartState {
@@ -33,21 +24,10 @@ export interface CartState {
   updatedAt: string | null;
 }
 
-export type PriceChange = "up" | "down" | null;
+export type PriceChange = z.infer<typeof PriceChangeSchema>;
 
-export interface CartLineView extends ProductSnapshot {
-  quantity: number;
-  selected: boolean;
-  unitPrice: number;
-  currentPrice: number;
-  priceChange: PriceChange;
-  /** The line can be checked out as it is: SKU active, enough stock, within the limit. */
-  available: boolean;
-  outOfStock: boolean;
-  limitExceeded: boolean;
-  lineTotal: number;
-  addedAt: string;
-}
+/** A line as the cart view shows it, priced now; `available`: it can be checked out as it is. */
+export type CartLineView = z.infer<typeof CartLineViewSchema>;
 
 export interface CartTotals {
   totalItems: number;

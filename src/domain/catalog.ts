@@ -2,26 +2,19 @@
  * The catalog's shapes and rules: SKU records, the views storefronts and carts
  * see, and the product snapshot lines and orders keep.
  */
+import type { z } from "zod";
+import type { ProductSnapshotSchema, SkuSpecSchema } from "../schemas/product";
+import type { SkuCatalogSchema, SkuPublicSchema, SkuSchema, SkuStatusSchema } from "../schemas/sku";
 import type { StockCounters } from "./stock";
 import { availableOf } from "./stock";
 
-export type SkuStatus = "active" | "inactive";
+export type SkuStatus = z.infer<typeof SkuStatusSchema>;
 
-/**
- * The variant, shown with a line exactly as the merchant gave it: a free-text
- * label (`"Red / M"`) or attributes (`{ color: "Red", size: "M" }`).
- */
-export type SkuSpec = string | Record<string, string>;
+/** The variant as the merchant gave it: a free-text label or attributes (schemas/product.ts). */
+export type SkuSpec = z.infer<typeof SkuSpecSchema>;
 
 /** What a cart line or an order line keeps of the SKU it was taken from. */
-export interface ProductSnapshot {
-  skuId: string;
-  productId: string;
-  merchantId: string;
-  name: string;
-  image: string | null;
-  spec: SkuSpec | null;
-}
+export type ProductSnapshot = z.infer<typeof ProductSnapshotSchema>;
 
 export function productSnapshot(p: ProductSnapshot): ProductSnapshot {
   return {
@@ -34,36 +27,14 @@ export function productSnapshot(p: ProductSnapshot): ProductSnapshot {
   };
 }
 
-/** The catalog record of a SKU, as an admin writes it. */
-export interface SkuCatalog extends ProductSnapshot {
-  price: number;
-  currency: string;
-  status: SkuStatus;
-  /** Units one buyer may hold or buy (cart line, checkout and flash buys together); null = no limit. */
-  purchaseLimit: number | null;
-  stripes: number;
-  /** A flash sale's opening (ISO time): before it, flash buys and adds are refused with SALE_NOT_STARTED. */
-  saleStartsAt: string | null;
-}
+/** The catalog record of a SKU, as an admin writes it (purchase limit, stripes, sale opening: schemas/sku.ts). */
+export type SkuCatalog = z.infer<typeof SkuCatalogSchema>;
 
 /** What a storefront (and a cart line's price markers) sees of a SKU. */
-export interface SkuPublicView extends ProductSnapshot {
-  price: number;
-  currency: string;
-  status: SkuStatus;
-  available: number;
-  purchaseLimit: number | null;
-  /** Shown for a countdown; null = on sale. */
-  saleStartsAt: string | null;
-  /** Bumped on every change of the SKU; snapshots in Redis only move forward. */
-  version: number;
-}
+export type SkuPublicView = z.infer<typeof SkuPublicSchema>;
 
-export interface SkuAdminView extends SkuCatalog, StockCounters {
-  available: number;
-  version: number;
-  updatedAt: string;
-}
+/** The catalog record with its stock counters: the admin's view and the `sku.updated` event. */
+export type SkuAdminView = z.infer<typeof SkuSchema>;
 
 /** A public view plus what this buyer already holds or bought of it. */
 export interface SkuQuote extends SkuPublicView {

@@ -4,20 +4,25 @@
  * The functions here decide; the order actor applies the decision and its
  * stock effects in one storage transaction.
  */
+import type { z } from "zod";
+import type {
+  OrderItemSchema,
+  OrderSchema,
+  OrderStatusSchema,
+  PaymentEventTypeSchema,
+  PaymentSchema,
+  PaymentStatusSchema,
+} from "../schemas/order";
 import type { ProductSnapshot } from "./catalog";
 import { productSnapshot } from "./catalog";
 
-export type OrderStatus = "PENDING" | "PAID" | "CANCELLED" | "EXPIRED" | "REFUNDED";
+export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 
-export interface OrderItem extends ProductSnapshot {
-  quantity: number;
-  /** Price snapshot taken when the stock was reserved. */
-  unitPrice: number;
-  lineTotal: number;
-}
+/** An order line; its `unitPrice` is the price when the stock was reserved. */
+export type OrderItem = z.infer<typeof OrderItemSchema>;
 
-export type PaymentEventType = "payment.succeeded" | "payment.failed" | "payment.refunded";
-export type PaymentStatus = "SUCCEEDED" | "FAILED" | "REFUNDED";
+export type PaymentEventType = z.infer<typeof PaymentEventTypeSchema>;
+export type PaymentStatus = z.infer<typeof PaymentStatusSchema>;
 
 export interface PaymentEvent {
   eventId: string;
@@ -28,35 +33,11 @@ export interface PaymentEvent {
   currency: string;
 }
 
-export interface Payment {
-  eventId: string;
-  transactionId: string;
-  type: PaymentEventType;
-  status: PaymentStatus;
-  amount: number;
-  currency: string;
-  reason: string | null;
-  receivedAt: string;
-}
+/** A payment provider's event as recorded on its order. */
+export type Payment = z.infer<typeof PaymentSchema>;
 
-export interface Order {
-  orderId: string;
-  /** `user:{id}` or `guest:{clientCartId}`: who may see and pay the order. */
-  ownerId: string;
-  source: "checkout" | "flash";
-  status: OrderStatus;
-  items: OrderItem[];
-  total: number;
-  currency: string;
-  createdAt: string;
-  expiresAt: string;
-  paidAt: string | null;
-  closedAt: string | null;
-  refundRequired: boolean;
-  payments: Payment[];
-  /** Bumped on every change; Postgres only moves forward. */
-  version: number;
-}
+/** The order; `ownerId` (`user:{id}` or `guest:{clientCartId}`) may see and pay it (schemas/order.ts). */
+export type Order = z.infer<typeof OrderSchema>;
 
 /** What a decision asks the SKU actors to do with the order's reservations. */
 export type StockEffect = "commit" | "release" | "restock";

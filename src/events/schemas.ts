@@ -4,64 +4,32 @@
  * instead of failing the same way on every retry.
  */
 import { z } from "zod";
+import { CartLineSchema } from "../schemas/cart";
+import { OrderSchema, PaymentSchema } from "../schemas/order";
+import { Int, IsoTime } from "../schemas/scalars";
+import { SkuSchema } from "../schemas/sku";
 import type { Envelope, EventType } from "./envelope";
 
-const int = z.number().int();
-const isoTime = z.string().min(10);
-
-/** The product snapshot fields (domain ProductSnapshot) every SKU, cart line and order line carries. */
-export const productSnapshotShape = {
-  skuId: z.string().min(1),
-  productId: z.string(),
-  merchantId: z.string(),
-  name: z.string(),
-  image: z.string().nullable(),
-  spec: z.union([z.string(), z.record(z.string(), z.string())]).nullable(),
-};
-
-const skuAdminView = z.looseObject({
-  ...productSnapshotShape,
-  price: int,
-  currency: z.string(),
-  status: z.enum(["active", "inactive"]),
-  purchaseLimit: int.nullable(),
-  stripes: int,
-  saleStartsAt: isoTime.nullable().optional(),
-  onHand: int,
-  reserved: int,
-  sold: int,
-  version: int,
-  updatedAt: isoTime,
-});
+/** `sku.updated` carries the admin view; events written before `available` and `saleStartsAt` existed lack them. */
+const skuAdminView = SkuSchema.omit({ available: true }).extend({ saleStartsAt: IsoTime.nullable().optional() });
 
 const movement = z.looseObject({
   skuId: z.string().min(1),
   refId: z.string(),
   reason: z.string(),
   kind: z.enum(["reserve", "release", "commit", "restock"]),
-  quantity: int,
-  onHandDelta: int,
-  reservedDelta: int,
-  soldDelta: int,
-  counters: z.object({ onHand: int, reserved: int, sold: int }),
-});
-
-const cartLine = z.looseObject({
-  ...productSnapshotShape,
-  quantity: int,
-  selected: z.boolean(),
-  unitPrice: int,
-  currency: z.string(),
-  addedAt: isoTime,
-  position: int,
-  version: int,
+  quantity: Int,
+  onHandDelta: Int,
+  reservedDelta: Int,
+  soldDelta: Int,
+  counters: z.object({ onHand: Int, reserved: Int, sold: Int }),
 });
 
 const cartChange = z.looseObject({
   cartKey: z.string().regex(/^(user|guest):.+/),
   currency: z.string().nullable(),
-  updatedAt: isoTime,
-  upserted: z.array(cartLine),
+  updatedAt: IsoTime,
+  upserted: z.array(CartLineSchema),
   removed: z.array(z.string()),
   complete: z.boolean(),
 });
@@ -69,47 +37,16 @@ const cartChange = z.looseObject({
 const cartAlert = z.looseObject({
   cartKey: z.string().regex(/^(user|guest):.+/),
   skuId: z.string().min(1),
-  skuVersion: int,
-  quantity: int,
-  unitPrice: int,
-  currentPrice: int,
-  available: int,
+  skuVersion: Int,
+  quantity: Int,
+  unitPrice: Int,
+  currentPrice: Int,
+  available: Int,
   status: z.string(),
 });
 
-const payment = z.looseObject({
-  eventId: z.string().min(1),
-  transactionId: z.string().min(1),
-  type: z.string(),
-  status: z.enum(["SUCCEEDED", "FAILED", "REFUNDED"]),
-  amount: int,
-  currency: z.string(),
-  reason: z.string().nullable(),
-  receivedAt: isoTime,
-});
-
-const order = z.looseObject({
-  orderId: z.string().min(1),
-  ownerId: z.string().min(1),
-  source: z.enum(["checkout", "flash"]),
-  status: z.enum(["PENDING", "PAID", "CANCELLED", "EXPIRED", "REFUNDED"]),
-  items: z.array(
-    z.looseObject({
-      ...productSnapshotShape,
-      quantity: int,
-      unitPrice: int,
-      lineTotal: int,
-    }),
-  ),
-  total: int,
-  currency: z.string(),
-  createdAt: isoTime,
-  expiresAt: isoTime,
-  paidAt: isoTime.nullable(),
-  closedAt: isoTime.nullable(),
-  refundRequired: z.boolean(),
-  version: int,
-});
+/** Order events carry the order without its payments (those travel as `payment.recorded`). */
+const order = OrderSchema.omit({ payments: true });
 
 const dataSchemas: Record<EventType, z.ZodType> = {
   "sku.updated": skuAdminView,
@@ -136,15 +73,15 @@ const dataSchemas: Record<EventType, z.ZodType> = {
   "order.expired": order,
   "order.refunded": order,
   "order.refund_required": order,
-  "payment.recorded": z.looseObject({ orderId: z.string().min(1), ownerId: z.string(), payment }),
+  "payment.recorded": z.looseObject({ orderId: z.string().min(1), ownerId: z.string(), payment: PaymentSchema }),
 };
 
 const envelopeSchema = z.object({
   id: z.string().min(1).max(200),
   type: z.enum(Object.keys(dataSchemas) as [EventType, ...EventType[]]),
-  occurredAt: isoTime,
+  occurredAt: IsoTime,
   aggregateId: z.string().min(1),
-  version: int.nonnegative(),
+  version: Int.nonnegative(),
   data: z.unknown(),
 });
 

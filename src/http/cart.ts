@@ -1,17 +1,15 @@
 /**
- * Cart routes: reads (from the actor, or Redis when it is slow), the edits,
- * merge on login, and the live WebSocket with its tickets.
+ * Cart routes: reads, the edits (one helper for all of them), merge on login,
+ * and the live WebSocket with its tickets. How they answer: cart-answers.ts.
  */
-import { z } from "zod";
-import { readCartSnapshot } from "../cache/cart-snapshots";
-import { renderCart } from "../cache/sku-views";
+import type { z } from "zod";
 import type { CartEditOutcome } from "../domain/cart-contract";
-import { DomainError, unwrap } from "../domain/errors";
-import { withTimeout } from "../timeout";
+import { unwrap } from "../domain/errors";
+import { cartOf, cartResponse, countCart, IF_MATCH_HEADER, ifMatch, readCart } from "./cart-answers";
 import { liveCartRoutes } from "./cart-live";
 import type { Operation } from "./openapi";
-import type { App, AppContext } from "./route";
-import { issuesOf, route } from "./route";
+import type { App } from "./route";
+import { route } from "./route";
 import {
   AddItemBody,
   BatchDeleteBody,
@@ -20,84 +18,9 @@ import {
   MergeBody,
   MergeResultSchema,
   SelectBody,
-  SkuParams,
   UpdateItemBody,
-} from "./schemas";
-
-const Version = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-
-/** A version header: `5`, `"5"` or `W/"5"` (If-Match carries the cart version as an ETag). */
-function versionHeader(c: AppContext, name: string): number | null {
-  const raw = c.req.header(name);
-  if (raw === undefined) return null;
-  const parsed = Version.safeParse(
-    raw
-      .trim()
-      .replace(/^W\//, "")
-      .replace(/^"(.*)"$/, "$1"),
-  );
-  if (!parsed.success)
-    throw new DomainError(
-      "VALIDATION_FAILED",
-      `${name} must be a cart version number`,
-      issuesOf(parsed.error, `header.${name}`),
-    );
-  return parsed.data;
-}
-
-const ifMatch = (c: AppContext) => versionHeader(c, "if-match");
-
-const IF_MATCH_HEADER = {
-  name: "If-Match",
-  required: false,
-  description: "the cart version the client last saw; a stale one is 412 VERSION_CONFLICT",
-};
-
-/** The cart as the actor rendered it (JSON of a CartView), with its version as the ETag. */
-function cartResponse(c: AppContext, version: number, view: string, extra?: Record<string, unknown>): Response {
-  c.header("content-type", "application/json");
-  c.header("etag", `"${version}"`);
-  return c.body(extra ? `${view.slice(0, -1)},${JSON.stringify(extra).slice(1)}` : view);
-}
-
-const cartOf = (c: AppContext, cartKey: string) => c.env.CARTS.getByName(cartKey);
-
-/** How long a read waits for its cart actor before answering from the Redis snapshot. */
-export const CART_READ_DEADLINE_MS = 1_000;
-
-/**
- * Reads ask the cart actor, which answers from memory with the whole
- * rendered cart: one round trip, always the current version. When the actor
- * does not answer within the deadline (overloaded, restarting) the Redis
- * snapshot answers instead, unless it is older than the version the client
- * last saw (X-Cart-Version); with neither, 503 and Retry-After.
- */
-async function readCart(c: AppContext, cartKey: string): Promise<{ view: string; version: number }> {
-  const seen = versionHeader(c, "x-cart-version");
-  const fromActor = cartOf(c, cartKey).readView();
-  try {
-    const view = await withTimeout(fromActor, CART_READ_DEADLINE_MS);
-    return { view, version: versionOf(view) };
-  } catch (err) {
-    fromActor.catch(() => undefined);
-    const snapshot = await readCartSnapshot(c.env, cartKey);
-    if (snapshot && (seen === null || snapshot.version >= seen)) {
-      console.warn(
-        `cart ${cartKey}: actor did not answer (${err instanceof Error ? err.message : err}); served the Redis snapshot v${snapshot.version}`,
-      );
-      return { view: JSON.stringify(await renderCart(c.env, snapshot)), version: snapshot.version };
-    }
-    throw new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, {
-      "retry-after": "1",
-    });
-  }
-}
-
-/** The version field of a rendered cart (the actor's JSON always starts with cartId, then version). */
-function versionOf(view: string): number {
-  const match = /"version":(\d+)/.exec(view);
-  return match ? Number(match[1]) : (JSON.parse(view) as { version: number }).version;
-}
+} from "./schemas/cart";
+import { SkuParams } from "./schemas/fields";
 
 type CartStub = ReturnType<Env["CARTS"]["getByName"]>;
 type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
@@ -171,17 +94,7 @@ export function cartRoutes(app: App): void {
       headers: readHeaders,
       ok: { status: 200, description: "Counts", schema: CartCountSchema },
     },
-    async (c, { identity }) => {
-      versionHeader(c, "x-cart-version");
-      return c.json(
-        await withTimeout(cartOf(c, identity.cartKey).count(), CART_READ_DEADLINE_MS).catch((err: unknown) => {
-          console.warn(`cart ${identity.cartKey}: count not answered`, err instanceof Error ? err.message : err);
-          throw new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, {
-            "retry-after": "1",
-          });
-        }),
-      );
-    },
+    async (c, { identity }) => c.json(await countCart(c, identity.cartKey)),
   );
 
   cartEdit(

@@ -13,10 +13,10 @@ import {
   ProductListSchema,
   ProductsQuery,
   SkuAdminViewSchema,
-  SkuParams,
   SkuPublicViewSchema,
   SkuUpsertBody,
-} from "./schemas";
+} from "./schemas/catalog";
+import { SkuParams } from "./schemas/fields";
 
 export function catalogRoutes(app: App): void {
   route(

@@ -9,7 +9,8 @@ import { flashBuyAtHome } from "../actors/sku-routing";
 import { reservationTtlSeconds } from "../env";
 import type { App, AppContext } from "./route";
 import { route } from "./route";
-import { CheckoutBody, FlashBody, PlacedOrderSchema, SkuParams } from "./schemas";
+import { SkuParams } from "./schemas/fields";
+import { CheckoutBody, FlashBody, PlacedOrderSchema } from "./schemas/orders";
 import { canonicalJson, sha256Hex } from "./signing";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

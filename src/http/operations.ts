@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { redisClient } from "../cache/redis";
+import { cartEventProjected } from "../db/cart-reads";
 import { databaseConfigured, withDatabase } from "../db/client";
 import { DomainError } from "../domain/errors";
 import { withTimeout } from "../timeout";
@@ -15,11 +16,16 @@ import { DOCS_PATH, docsFallbackPage, openApiDocument } from "./openapi";
 export const SHOP_PATH = "/shop/";
 import type { App } from "./route";
 import { route } from "./route";
-import { CartKeyParams, HealthSchema } from "./schemas";
+import { CartKeyParams, HealthSchema } from "./schemas/operations";
 
 /** Each dependency check is time-boxed, and its result reused for a few seconds: /healthz stays cheap and answers under load. */
 const HEALTH_TIMEOUT_MS = 500;
 const HEALTH_TTL_MS = 5_000;
+/**
+ * The admin cart sync answers once Postgres shows the cart's snapshot, or after this long with 503
+ * DEPENDENCY_UNAVAILABLE: the snapshot stays queued and the consumer writes it when it can (docs/API.md).
+ */
+const SYNC_WAIT_MS = 10_000;
 
 interface Health {
   postgres: string;
@@ -33,6 +39,18 @@ interface Health {
  * requests): one request refreshes a stale result, the others meanwhile answer with it.
  */
 const healthCache = new Map<string, { value: Health | null; at: number; refreshingSince: number }>();
+
+/** Polls the read model until the consumer has projected `eventId` (true) or `ms` have passed (false). */
+async function projectedWithin(env: Env, eventId: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  return withDatabase(env, async (db) => {
+    for (let pause = 50; ; pause = Math.min(pause * 2, 500)) {
+      if (await cartEventProjected(db, eventId)) return true;
+      if (Date.now() + pause > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  });
+}
 
 async function health(env: Env): Promise<Health> {
   const key = `${env.DATABASE_URL ?? ""}|${env.UPSTASH_REDIS_REST_URL ?? ""}`;
@@ -103,6 +121,8 @@ export function operationRoutes(app: App): void {
       path: "/v1/admin/carts/{cartKey}/sync",
       tag: "Operations",
       summary: "Write one cart to Postgres now",
+      description:
+        "Sends the cart's full snapshot through the event queue and answers once Postgres shows it. Not shown within 10 s: 503 `DEPENDENCY_UNAVAILABLE` with `Retry-After`; the snapshot stays queued and is written when the consumer can.",
       access: "admin",
       params: CartKeyParams,
       ok: {
@@ -114,8 +134,13 @@ export function operationRoutes(app: App): void {
     },
     async (c, { params }) => {
       const cartKey = params.cartKey.startsWith("guest:") ? params.cartKey.toLowerCase() : params.cartKey;
+      let landed: boolean;
+      let written: { version: number; lines: number };
       try {
-        return c.json({ cartKey, ...(await c.env.CARTS.getByName(cartKey).syncToPostgres()) });
+        // One write path: the actor sends its full snapshot through its outbox and the queue; the consumer writes it.
+        const { eventId, ...receipt } = await c.env.CARTS.getByName(cartKey).publishSnapshot();
+        written = receipt;
+        landed = eventId === null || (await projectedWithin(c.env, eventId, SYNC_WAIT_MS));
       } catch (err) {
         console.error(`admin sync of ${cartKey} failed`, err);
         throw new DomainError(
@@ -123,6 +148,14 @@ export function operationRoutes(app: App): void {
           "Postgres is unavailable; the cart stays queued for the hourly sync",
         );
       }
+      if (!landed)
+        throw new DomainError(
+          "DEPENDENCY_UNAVAILABLE",
+          `the cart's snapshot is queued but Postgres did not show it within ${SYNC_WAIT_MS / 1000} s`,
+          undefined,
+          { "retry-after": String(SYNC_WAIT_MS / 1000) },
+        );
+      return c.json({ cartKey, ...written });
     },
   );
 

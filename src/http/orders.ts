@@ -9,7 +9,7 @@ import { DomainError, unwrap } from "../domain/errors";
 import { placedView } from "./checkout";
 import type { App } from "./route";
 import { route } from "./route";
-import { OrderListSchema, OrderParams, OrderSchema, OrdersQuery } from "./schemas";
+import { OrderListSchema, OrderParams, OrderSchema, OrdersQuery } from "./schemas/orders";
 
 export function orderView(o: Order) {
   return {

@@ -8,7 +8,7 @@ import { foreignPaymentOwner } from "../actors/payment-ledger";
 import { DomainError, unwrap } from "../domain/errors";
 import type { App } from "./route";
 import { issuesOf, readBodyText, route } from "./route";
-import { PaymentWebhookBody } from "./schemas";
+import { PaymentWebhookBody } from "./schemas/orders";
 import { constantTimeEqual, hmacSha256Hex } from "./signing";
 
 export const SIGNATURE_TOLERANCE_SECONDS = 300;

@@ -1,7 +1,7 @@
 import { DomainError } from "../domain/errors";
 import type { App } from "./route";
 import { route } from "./route";
-import { SkuParams } from "./schemas";
+import { SkuParams } from "./schemas/fields";
 
 /** Units left pushed to flash-sale pages (src/actors/sku-watch.ts): public, like the SKU view. */
 export function skuLiveRoutes(app: App): void {

@@ -3,7 +3,10 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { OrderActor } from "../../src/actors/order-actor";
+import { orderDesk } from "../../src/actors/order-routing";
 import type { SkuActor } from "../../src/actors/sku-actor";
+import { orderHome } from "../../src/domain/order-ids";
+import { stripeName } from "../../src/domain/stripes";
 import { inventoryAudit } from "../../src/db/schema";
 import { orderIdFor } from "../../src/http/checkout";
 import { adminSku, api, asUser, auditBalances, db, eventually, putSku, sendPayment, unique } from "../support/worker";
@@ -155,18 +158,16 @@ describe("order actor", () => {
     const { orderId, total } = await shortOrder(sku, 1, 900);
     await sendPayment({ orderId, amount: total });
     await eventually(async () => (await adminSku(sku)).sold === 1, 5_000, "committed");
-    // Undo the commit inside the SKU, as if it had never arrived, and make the reservation overdue.
+    // Undo the commit inside the SKU, as if it had never arrived.
     const skuStub = env.SKUS.getByName(sku);
     await runInDurableObject(skuStub, (_: SkuActor, state) => {
-      state.storage.sql.exec(
-        "UPDATE reservations SET status = 'held', expires_at = ? WHERE order_id = ?",
-        Date.now() - 120_000,
-        orderId,
-      );
+      state.storage.sql.exec("UPDATE reservations SET status = 'held' WHERE order_id = ?", orderId);
       state.storage.sql.exec("UPDATE sku SET reserved = reserved + 1, sold = sold - 1, on_hand = on_hand + 1");
     });
     await evictDurableObject(skuStub);
     expect(await adminSku(sku)).toMatchObject({ reserved: 1, sold: 0 });
+    // Two minutes past the reservation's 900 s window, it is overdue beyond the sweep's grace.
+    await skuStub.advanceClock(900_000 + 120_000);
     await runDurableObjectAlarm(skuStub);
     await eventually(async () => (await adminSku(sku)).sold === 1, 5_000, "committed by the sweep");
     expect(await adminSku(sku)).toMatchObject({ reserved: 0, sold: 1, onHand: 3 });
@@ -180,7 +181,7 @@ describe("inventory audit balance (docs/invariants.md 4)", () => {
     const skus = await Promise.all(
       [0, 1, 2].map((i) => putSku(unique(`audit${i}`), { stock: 30, price: 100 * (i + 1) })),
     );
-    const open: { orderId: string; total: number; user: Awaited<ReturnType<typeof asUser>> }[] = [];
+    const open: { orderId: string; total: number; expiresAt: string; user: Awaited<ReturnType<typeof asUser>> }[] = [];
     const paid: { orderId: string; total: number }[] = [];
     const done = { reserve: 0, pay: 0, cancel: 0, expire: 0, refund: 0 };
     for (let step = 0; step < 40; step++) {
@@ -193,7 +194,7 @@ describe("inventory audit balance (docs/invariants.md 4)", () => {
           body: { quantity: 1 + Math.floor(random() * 3) },
         });
         if (res.status === 201) {
-          open.push({ orderId: res.body.orderId, total: res.body.total, user });
+          open.push({ orderId: res.body.orderId, total: res.body.total, expiresAt: res.body.expiresAt, user });
           done.reserve += 1;
         }
       } else if (roll < 0.7) {
@@ -207,17 +208,16 @@ describe("inventory audit balance (docs/invariants.md 4)", () => {
         done.cancel += 1;
       } else if (roll < 0.92) {
         const o = open.splice(Math.floor(random() * open.length), 1)[0]!;
-        const stub = env.ORDERS.getByName(o.orderId);
-        // Move the payment window into the past, then let the alarm expire it.
-        await runInDurableObject(stub, (_: OrderActor, state) => {
-          state.storage.sql.exec(
-            "UPDATE kv SET value = json_set(value, '$.order.expiresAt', ?) WHERE key = 'order'",
-            new Date(Date.now() - 1000).toISOString(),
-          );
-        });
-        await evictDurableObject(stub);
-        await runDurableObjectAlarm(stub);
-        await stub.expireIfDue();
+        // Move the clock of the stripe that keeps the flash order past its payment window, then let the alarm
+        // expire it (and whatever else of that stripe is overdue by then).
+        const home = orderHome(o.orderId);
+        if (home?.kind !== "flash") throw new Error(`${o.orderId} is not a flash order`);
+        const stripe = env.SKUS.getByName(stripeName(home.skuId, home.stripe));
+        const ahead = await stripe.advanceClock(0);
+        await stripe.advanceClock(Math.max(0, Date.parse(o.expiresAt) - Date.now() - ahead) + 1000);
+        await evictDurableObject(stripe);
+        await runDurableObjectAlarm(stripe);
+        await orderDesk(env, o.orderId)!.expireIfDue();
         done.expire += 1;
       } else if (paid.length > 0) {
         const o = paid.splice(Math.floor(random() * paid.length), 1)[0]!;

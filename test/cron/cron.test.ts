@@ -21,23 +21,25 @@ describe("cron", () => {
     const sku = await putSku(unique("sweep"), { stock: 5 });
     const user = await asUser();
     await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 2 } });
-    const { orderId } = (await checkout(user.headers)).body;
+    const placed = (await checkout(user.headers)).body;
+    const orderId: string = placed.orderId;
     await eventually(
       async () => (await db((d) => d.select().from(orders).where(eq(orders.orderId, orderId))))[0],
       20_000,
       "order in Postgres",
     );
-    // The actor's window closes, but pretend its alarm is lost: only the sweep can expire it.
-    const past = new Date(Date.now() - 60_000).toISOString();
-    await runInDurableObject(env.ORDERS.getByName(orderId), async (_: OrderActor, state) => {
-      state.storage.sql.exec("UPDATE kv SET value = json_set(value, '$.order.expiresAt', ?) WHERE key = 'order'", past);
+    // A minute after the window closes (the actor's clock and the trigger's time), but pretend the actor's
+    // alarm is lost: only the sweep can expire it.
+    const later = Date.parse(placed.expiresAt) + 60_000;
+    const actor = env.ORDERS.getByName(orderId);
+    await actor.advanceClock(later - Date.now());
+    await runInDurableObject(actor, async (_: OrderActor, state) => {
       await state.storage.deleteAlarm();
     });
-    await evictDurableObject(env.ORDERS.getByName(orderId));
-    await db((d) => d.update(orders).set({ expiresAt: past }).where(eq(orders.orderId, orderId)));
+    await evictDurableObject(actor);
 
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+    await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: later }), env, ctx);
     await waitOnExecutionContext(ctx);
     await eventually(
       async () => (await api(`/v1/orders/${orderId}`, { headers: user.headers })).body.status === "EXPIRED",
@@ -45,7 +47,7 @@ describe("cron", () => {
       "expired by sweep",
     );
     await eventually(async () => (await adminSku(sku)).reserved === 0, 5_000, "released");
-    const again = await sweepExpiredOrders(env);
+    const again = await sweepExpiredOrders(env, new Date(later));
     expect(again.expired).toBe(0);
   });
 

@@ -3,23 +3,9 @@ import type { CartLine, CartState } from "../../src/domain/cart";
 import { CartDraft, checkLineQuantity, lineFromSku, presentCart } from "../../src/domain/cart";
 import { mergedQuantity, planMerge } from "../../src/domain/cart-merge";
 import type { SkuQuote } from "../../src/domain/catalog";
+import { skuQuote } from "../support/quotes";
 
-const sku = (skuId: string, over: Partial<SkuQuote> = {}): SkuQuote => ({
-  skuId,
-  productId: `p-${skuId}`,
-  merchantId: "m1",
-  name: skuId,
-  image: null,
-  spec: null,
-  price: 500,
-  currency: "USD",
-  status: "active",
-  available: 10,
-  purchaseLimit: null,
-  version: 1,
-  ownerUnits: 0,
-  ...over,
-});
+const sku = (skuId: string, over: Partial<SkuQuote> = {}): SkuQuote => skuQuote({ skuId, ...over });
 
 let position = 0;
 const line = (skuId: string, quantity: number, over: Partial<CartLine> = {}): CartLine => ({

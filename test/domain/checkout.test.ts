@@ -1,26 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { assessReserved, precheck, verdictOf } from "../../src/domain/checkout";
-import type { SkuQuote } from "../../src/domain/catalog";
 import type { ReservedItem } from "../../src/domain/sku-contract";
 import { productSnapshot } from "../../src/domain/catalog";
+import { skuQuote } from "../support/quotes";
 
-const quote = (over: Partial<SkuQuote> = {}): SkuQuote => ({
-  skuId: "sku_a",
-  productId: "p",
-  merchantId: "m",
-  name: "A",
-  image: null,
-  spec: null,
-  price: 500,
-  currency: "USD",
-  status: "active",
-  available: 10,
-  purchaseLimit: null,
-  saleStartsAt: null,
-  version: 1,
-  ownerUnits: 0,
-  ...over,
-});
+const quote = skuQuote;
 
 const priced = (over: Partial<ReservedItem> = {}): ReservedItem => ({
   ...productSnapshot(quote()),

@@ -1,12 +1,11 @@
 /**
  * The cart's copies elsewhere: its Redis snapshot (offered after every change,
- * written again by the alarm while Redis is behind), the hourly full snapshot
- * event through the queue, and the admin's direct write to Postgres.
+ * written again by the alarm while Redis is behind), and the full snapshot
+ * event through the queue (hourly, or on the admin's request). Postgres is
+ * written only by the consumer: one write path.
  */
 import { cartSnapshotKey, cartSnapshots, cartSnapshotValue } from "../../cache/cart-snapshots";
 import { RedisUnavailableError, redisConfigured } from "../../cache/redis";
-import { withDatabase } from "../../db/client";
-import { applyEvent } from "../../db/projections";
 import type { CartState } from "../../domain/cart";
 import { guestCartTtlMs } from "../../env";
 import type { CartChangeData } from "../../events/envelope";
@@ -17,6 +16,13 @@ import type { CartHost } from "./host";
 /** A snapshot Redis missed is written again by the alarm after about this long, at most MAX_SNAPSHOT_RETRIES times per change. */
 const SNAPSHOT_RETRY_MS = 30_000;
 const MAX_SNAPSHOT_RETRIES = 2;
+
+/** What the admin sync sent: the cart's version and line count, and the snapshot event to wait for. */
+export interface SnapshotReceipt {
+  version: number;
+  lines: number;
+  eventId: string | null;
+}
 
 export class CartSync {
   /** Alarm retries of the Redis snapshot that failed since the last change. */
@@ -55,24 +61,31 @@ export class CartSync {
     }
   }
 
-  /** Writes this cart to Postgres now (admin sync), through the consumer's own projection. */
-  async syncToPostgres(): Promise<{ version: number; lines: number }> {
+  /**
+   * Admin sync: the hourly snapshot, relayed to the queue before answering.
+   * The route then waits for the consumer to record `eventId` in Postgres
+   * (null: a cart never changed has nothing to write).
+   */
+  async publishSnapshot(): Promise<SnapshotReceipt> {
+    const eventId = await this.emitSnapshot();
+    if (eventId !== null) await this.host.relayNow();
     const state = await this.book.loaded();
-    const event = this.snapshotEvent(state);
-    await withDatabase(this.host.env, (db) =>
-      db.transaction((tx) => applyEvent(tx, event, { guestCartTtlMs: guestCartTtlMs(this.host.env) })),
-    );
-    return { version: state.version, lines: state.lines.length };
+    return { version: state.version, lines: state.lines.length, eventId };
   }
 
-  /** Hourly sync: a full snapshot through the queue, reconciling whatever events may have missed; and Redis's copy written again. */
-  async emitSnapshot(): Promise<void> {
+  /**
+   * Hourly sync: a full snapshot through the queue, reconciling whatever events may have missed; and Redis's copy
+   * written again. Returns the snapshot event's id (null: the cart never changed, nothing to send).
+   */
+  async emitSnapshot(): Promise<string | null> {
     const state = await this.book.loaded();
-    if (state.version === 0) return;
-    this.host.transact(() => this.host.outbox.addEvent(this.snapshotEvent(state)));
+    if (state.version === 0) return null;
+    const event = this.snapshotEvent(state);
+    this.host.transact(() => this.host.outbox.addEvent(event));
     this.host.afterCommit();
     this.snapshotRetries = 0;
     cartSnapshots.offer(this.host.env, this.snapshot()!);
+    return event.id;
   }
 
   private snapshotEvent(state: CartState) {

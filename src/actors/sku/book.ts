@@ -78,7 +78,7 @@ export class SkuBook {
       ...sku,
       stock: applyMovement(sku.stock, m),
       version: sku.version + 1,
-      updatedAt: new Date().toISOString(),
+      updatedAt: new Date(this.host.now()).toISOString(),
     };
     this.save(next);
     this.recordMovement(next, m, refId, reason);

@@ -56,7 +56,7 @@ export class SkuCatalogDesk {
         catalog,
         stock: applyMovement(stock, restock),
         version: (prev?.version ?? 0) + 1,
-        updatedAt: new Date().toISOString(),
+        updatedAt: new Date(this.host.now()).toISOString(),
       };
       this.book.save(next);
       if (restock.quantity !== 0) this.book.recordMovement(next, restock, `admin:v${next.version}`, "admin");

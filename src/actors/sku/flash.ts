@@ -50,7 +50,7 @@ export class SkuFlash {
         return refuse("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
       return { ok: true, order: earlier.order, created: false };
     }
-    const now = Date.now();
+    const now = this.host.now();
     const expiresAt = now + req.ttlMs;
     const held = this.ledger.hold({
       reservationId: orderId,
@@ -121,7 +121,7 @@ export class SkuFlash {
     orderId: string,
     decide: (order: Order, now: number) => Decision | null,
   ): { order: Order; changed: boolean } | null {
-    const now = Date.now();
+    const now = this.host.now();
     const result = this.host.transact(() => {
       const record = this.flash.find(orderId);
       if (!record) return null;

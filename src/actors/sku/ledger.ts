@@ -65,7 +65,7 @@ export class SkuLedger {
     const ownerUnits = this.ownerUnits(req.ownerId);
     const refusal = checkReserve({
       active: sku.catalog.status === "active",
-      notStarted: saleNotStarted(sku.catalog, Date.now()),
+      notStarted: saleNotStarted(sku.catalog, this.host.now()),
       counters: sku.stock,
       purchaseLimit: sku.catalog.purchaseLimit,
       ownerUnits,
@@ -81,7 +81,7 @@ export class SkuLedger {
       req.quantity,
       JSON.stringify(item),
       req.expiresAt,
-      Date.now(),
+      this.host.now(),
     );
     this.book.move(movement("reserve", req.quantity), req.orderId, "order");
     return { ok: true, item };
@@ -172,7 +172,7 @@ export class SkuLedger {
     this.host.sql.exec(
       "UPDATE reservations SET status = ?, closed_at = ? WHERE reservation_id = ?",
       status,
-      Date.now(),
+      this.host.now(),
       row.reservation_id,
     );
     this.book.move(m, row.order_id, reason);

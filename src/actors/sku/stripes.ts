@@ -94,13 +94,13 @@ export class SkuStripes {
         "INSERT INTO transfers (transfer_id, direction, peer, units, at) VALUES (?, 'in', '', ?, ?)",
         transferId,
         units,
-        Date.now(),
+        this.host.now(),
       );
       this.book.save({
         ...sku,
         stock: shiftOnHand(sku.stock, units),
         version: sku.version + 1,
-        updatedAt: new Date().toISOString(),
+        updatedAt: new Date(this.host.now()).toISOString(),
       });
     });
     this.host.afterCommit();
@@ -114,7 +114,7 @@ export class SkuStripes {
         catalog,
         stock: prev?.stock ?? EMPTY_STOCK,
         version: (prev?.version ?? 0) + 1,
-        updatedAt: new Date().toISOString(),
+        updatedAt: new Date(this.host.now()).toISOString(),
       }),
     );
     this.host.afterCommit();
@@ -226,13 +226,13 @@ export class SkuStripes {
       transferId,
       to,
       units,
-      Date.now(),
+      this.host.now(),
     );
     this.book.save({
       ...sku,
       stock: shiftOnHand(sku.stock, -units),
       version: sku.version + 1,
-      updatedAt: new Date().toISOString(),
+      updatedAt: new Date(this.host.now()).toISOString(),
     });
     const credit: StripeCommand = { target: `sku:${to}`, name: "credit", args: { transferId, units } };
     this.host.outbox.addCommand(credit);

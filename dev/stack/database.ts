@@ -1,0 +1,82 @@
+// The stack's Postgres: a fresh database on the local server (test mode), DATABASE_URL, the dev
+// database on the local server, or embedded PGlite; migrated before anything uses it. And the
+// Neon WebSocket proxy the Worker reaches it through.
+import path from "node:path";
+import { startEmbeddedPostgres } from "../embedded-postgres.ts";
+import {
+  DEFAULT_MIGRATIONS,
+  DEV_SERVER_URL,
+  dropDatabase,
+  ensureDatabase,
+  migrateDatabase,
+  randomDatabaseName,
+} from "../migrate.ts";
+import { startNeonWsProxy, type NeonWsProxy } from "../neon-ws-proxy.ts";
+import { ROOT, tcpAnswers } from "../util.ts";
+import type { LocalStackFaults } from "../stack.ts";
+import { pickPort, type Startup } from "./startup.ts";
+
+const DEV_DATABASE = "edge_cart_dev";
+
+export interface StackDatabase {
+  databaseUrl: string;
+  pgLabel: string;
+}
+
+export async function startDatabase(run: Startup, preferredPort: number): Promise<StackDatabase> {
+  let databaseUrl: string;
+  let pgLabel: string;
+  const serverUrl = process.env.DATABASE_URL ?? ((await tcpAnswers("127.0.0.1", 5432)) ? DEV_SERVER_URL : null);
+  if (serverUrl && run.testMode) {
+    const name = randomDatabaseName(run.opts.databaseName!);
+    databaseUrl = await ensureDatabase(serverUrl, name);
+    run.onStop(() => dropDatabase(serverUrl, name));
+    pgLabel = `fresh database ${name}`;
+  } else if (process.env.DATABASE_URL) {
+    databaseUrl = process.env.DATABASE_URL;
+    pgLabel = "from DATABASE_URL";
+  } else if (serverUrl) {
+    databaseUrl = await ensureDatabase(serverUrl, DEV_DATABASE);
+    pgLabel = "local server";
+  } else {
+    const dataDir = run.testMode ? undefined : path.join(run.stateDir, "pglite");
+    const embedded = await startEmbeddedPostgres({ port: await pickPort(preferredPort), dataDir });
+    run.onStop(() => embedded.close());
+    databaseUrl = embedded.url;
+    pgLabel = `embedded PGlite (no server on 127.0.0.1:5432)${dataDir ? `, data in ${path.relative(ROOT, dataDir)}` : ", in memory"}`;
+  }
+  run.checkpoint();
+  run.log(`Postgres: ${databaseUrl} (${pgLabel})`);
+  await migrateDatabase(databaseUrl, DEFAULT_MIGRATIONS);
+  run.checkpoint();
+  return { databaseUrl, pgLabel };
+}
+
+export interface StackProxy {
+  /** host:port, the Worker's NEON_WS_PROXY. */
+  address: string;
+  faults: Pick<LocalStackFaults, "stopDatabaseProxy" | "startDatabaseProxy">;
+}
+
+export async function startDatabaseProxy(run: Startup, preferredPort: number): Promise<StackProxy> {
+  // `let`: fault injection closes it and starts it again on the same port.
+  let proxy: NeonWsProxy | null = await startNeonWsProxy({ port: await pickPort(preferredPort) });
+  const port = proxy.port;
+  const close = async () => {
+    const p = proxy;
+    proxy = null;
+    await p?.close();
+  };
+  run.onStop(close);
+  run.checkpoint();
+  return {
+    address: proxy.address,
+    faults: {
+      stopDatabaseProxy: close,
+      async startDatabaseProxy() {
+        if (run.isStopped) throw new Error("startDatabaseProxy: the stack is stopped");
+        proxy ??= await startNeonWsProxy({ port });
+      },
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// One start of the local stack in progress: its state directory and pid file, the children it
+// spawned, and the cleanups that stop() runs in reverse order (also when a later step fails).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { cleanupStale, killGroup, killGroupNow, writePidFile, type ChildRecord } from "../processes.ts";
+import { ROOT, freePort, tcpAnswers } from "../util.ts";
+import { execFileSync } from "node:child_process";
+import type { LocalStackOptions } from "../stack.ts";
+
+export class Startup {
+  /** Test mode (a `databaseName` was given): fresh database, private Redis, temporary state. */
+  readonly testMode: boolean;
+  readonly stateDir: string;
+  /** The Worker's port (0 until claimed: a free one is picked). */
+  port: number;
+  /** Child processes, recorded in pids.json (for the next run) and killed by stop() or the exit hook. */
+  readonly children: ChildRecord[] = [];
+  private readonly cleanups: (() => Promise<void>)[] = [];
+  private readonly tempState: string | null;
+  private readonly pidFile: string;
+  private stopped = false;
+  /** False while another live stack owns the pid file: we must not delete it. */
+  private ownsPidFile = false;
+  private readonly onExit = () => this.children.forEach((c) => killGroupNow(c.pid));
+
+  constructor(readonly opts: LocalStackOptions) {
+    this.testMode = opts.databaseName !== undefined;
+    this.tempState =
+      this.testMode && !opts.persistDir ? fs.mkdtempSync(path.join(os.tmpdir(), "edge-cart-stack-")) : null;
+    this.stateDir = path.resolve(ROOT, opts.persistDir ?? this.tempState ?? ".dev-stack");
+    fs.mkdirSync(this.stateDir, { recursive: true });
+    this.pidFile = path.join(this.stateDir, "pids.json");
+    this.port = opts.port ?? Number(process.env.PORT ?? 8787);
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  log(msg: string): void {
+    if (!this.opts.quiet) console.log(`[dev] ${msg}`);
+  }
+
+  warn(msg: string): void {
+    if (!this.opts.quiet) console.warn(`[dev] WARNING: ${msg}`);
+  }
+
+  /** Stops leftovers of a previous run, then claims the Worker port first: a taken one fails before anything starts. */
+  async claimWorkerPort(): Promise<void> {
+    for (const k of await cleanupStale(this.pidFile)) this.log(`stopped leftover ${k} from a previous run`);
+    if (this.port === 0) this.port = await freePort();
+    else if (await tcpAnswers("127.0.0.1", this.port)) {
+      throw new Error(
+        `Port ${this.port} is already in use${portOwner(this.port)}. Stop that process or use another port (PORT=8788 npm run dev).`,
+      );
+    }
+    this.savePids();
+    this.ownsPidFile = true;
+    process.on("exit", this.onExit);
+  }
+
+  savePids(): void {
+    writePidFile(this.pidFile, {
+      supervisor: process.pid,
+      startedAt: new Date().toISOString(),
+      port: this.port,
+      children: this.children,
+    });
+  }
+
+  /** Something stop() must undo. */
+  onStop(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Records a child process, killed by stop() or, if this process dies first, by the exit hook. */
+  trackChild(rec: ChildRecord): void {
+    this.children.push(rec);
+    this.savePids();
+    this.onStop(async () => {
+      await killGroup(rec.pid);
+      this.children.splice(this.children.indexOf(rec), 1);
+    });
+  }
+
+  /** Called after every slow step: a stop() that came meanwhile must not leave later steps running. */
+  checkpoint(): void {
+    if (this.stopped) throw new Error("stopped while starting");
+  }
+
+  /** Safe to call again and concurrently: each cleanup is popped and runs once. */
+  readonly stop = async (): Promise<void> => {
+    this.stopped = true;
+    while (this.cleanups.length) {
+      await this.cleanups.pop()!().catch((err: Error) => this.warn(`cleanup failed: ${err.message}`));
+    }
+    if (this.children.length === 0) process.off("exit", this.onExit);
+    if (this.ownsPidFile) fs.rmSync(this.pidFile, { force: true });
+    if (this.tempState) fs.rmSync(this.tempState, { recursive: true, force: true });
+  };
+}
+
+/** Tries `preferred` first (stable URLs for people), else a random free port; 0 stays 0 (bind picks). */
+export async function pickPort(preferred: number): Promise<number> {
+  if (preferred === 0) return 0;
+  return (await tcpAnswers("127.0.0.1", preferred, 300)) ? freePort() : preferred;
+}
+
+/** Who listens on `port`, for a helpful message (best effort, Linux `ss`). */
+function portOwner(port: number): string {
+  try {
+    const out = execFileSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8", timeout: 2000 });
+    const m = /users:\(\("([^"]+)",pid=(\d+)/.exec(out);
+    return m ? ` by ${m[1]} (pid ${m[2]})` : "";
+  } catch {
+    return "";
+  }
+}

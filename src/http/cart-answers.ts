@@ -1,0 +1,103 @@
+/**
+ * How the cart routes answer: version headers (If-Match, X-Cart-Version), the
+ * read that falls back to the Redis snapshot past its deadline, and the
+ * rendered cart sent as it is with its version as the ETag.
+ */
+import { z } from "zod";
+import { readCartSnapshot } from "../cache/cart-snapshots";
+import { renderCart } from "../cache/sku-views";
+import { DomainError } from "../domain/errors";
+import { withTimeout } from "../timeout";
+import type { AppContext } from "./route";
+import { issuesOf } from "./route";
+
+const Version = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** A version header: `5`, `"5"` or `W/"5"` (If-Match carries the cart version as an ETag). */
+export function versionHeader(c: AppContext, name: string): number | null {
+  const raw = c.req.header(name);
+  if (raw === undefined) return null;
+  const parsed = Version.safeParse(
+    raw
+      .trim()
+      .replace(/^W\//, "")
+      .replace(/^"(.*)"$/, "$1"),
+  );
+  if (!parsed.success)
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      `${name} must be a cart version number`,
+      issuesOf(parsed.error, `header.${name}`),
+    );
+  return parsed.data;
+}
+
+export const ifMatch = (c: AppContext) => versionHeader(c, "if-match");
+
+export const IF_MATCH_HEADER = {
+  name: "If-Match",
+  required: false,
+  description: "the cart version the client last saw; a stale one is 412 VERSION_CONFLICT",
+};
+
+/** The cart as the actor rendered it (JSON of a CartView), with its version as the ETag. */
+export function cartResponse(c: AppContext, version: number, view: string, extra?: Record<string, unknown>): Response {
+  c.header("content-type", "application/json");
+  c.header("etag", `"${version}"`);
+  return c.body(extra ? `${view.slice(0, -1)},${JSON.stringify(extra).slice(1)}` : view);
+}
+
+export const cartOf = (c: AppContext, cartKey: string) => c.env.CARTS.getByName(cartKey);
+
+/** How long a read waits for its cart actor before answering from the Redis snapshot. */
+export const CART_READ_DEADLINE_MS = 1_000;
+
+/**
+ * Reads ask the cart actor, which answers from memory with the whole
+ * rendered cart: one round trip, always the current version. When the actor
+ * does not answer within the deadline (overloaded, restarting) the Redis
+ * snapshot answers instead, unless it is older than the version the client
+ * last saw (X-Cart-Version); with neither, 503 and Retry-After.
+ */
+export async function readCart(c: AppContext, cartKey: string): Promise<{ view: string; version: number }> {
+  const seen = versionHeader(c, "x-cart-version");
+  const fromActor = cartOf(c, cartKey).readView();
+  try {
+    const view = await withTimeout(fromActor, CART_READ_DEADLINE_MS);
+    return { view, version: versionOf(view) };
+  } catch (err) {
+    fromActor.catch(() => undefined);
+    const snapshot = await readCartSnapshot(c.env, cartKey);
+    if (snapshot && (seen === null || snapshot.version >= seen)) {
+      console.warn(
+        `cart ${cartKey}: actor did not answer (${err instanceof Error ? err.message : err}); served the Redis snapshot v${snapshot.version}`,
+      );
+      return { view: JSON.stringify(await renderCart(c.env, snapshot)), version: snapshot.version };
+    }
+    throw cartBusy();
+  }
+}
+
+/** `GET /v1/cart/count`: the actor's counts, within the read deadline (no snapshot fallback). */
+export async function countCart(
+  c: AppContext,
+  cartKey: string,
+): Promise<{ totalQuantity: number; totalItems: number }> {
+  versionHeader(c, "x-cart-version");
+  return withTimeout(cartOf(c, cartKey).count(), CART_READ_DEADLINE_MS).catch((err: unknown) => {
+    console.warn(`cart ${cartKey}: count not answered`, err instanceof Error ? err.message : err);
+    throw cartBusy();
+  });
+}
+
+function cartBusy(): DomainError {
+  return new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, {
+    "retry-after": "1",
+  });
+}
+
+/** The version field of a rendered cart (the actor's JSON always starts with cartId, then version). */
+function versionOf(view: string): number {
+  const match = /"version":(\d+)/.exec(view);
+  return match ? Number(match[1]) : (JSON.parse(view) as { version: number }).version;
+}

@@ -1,0 +1,136 @@
+/**
+ * Checkout, order and payment schemas: the checkout and flash bodies, the
+ * order as placed and as read (picked from the order entity, schemas/order.ts),
+ * and the payment provider's webhook body.
+ */
+import { z } from "zod";
+import { MAX_CART_LINES } from "../../domain/cart";
+import { OrderSchema as OrderEntity } from "../../schemas/order";
+import { Currency, EXAMPLE, Money, Quantity, SkuId, Text } from "./fields";
+
+export const CheckoutBody = z
+  .strictObject({
+    skuIds: z
+      .array(SkuId)
+      .min(1)
+      .max(MAX_CART_LINES)
+      .optional()
+      .meta({ description: "lines to check out; default: the selected lines" }),
+    expectedTotal: Money.optional().meta({
+      description: "the total the buyer saw; a different computed total is PRICE_CHANGED",
+    }),
+  })
+  .meta({ examples: [{ skuIds: ["tee-red-m"], expectedTotal: 3998 }] });
+
+export const FlashBody = z.strictObject({ quantity: Quantity }).meta({ examples: [{ quantity: 1 }] });
+
+const PLACED_EXAMPLE = {
+  orderId: EXAMPLE.checkoutOrderId,
+  status: "PENDING",
+  items: [{ ...EXAMPLE.line, quantity: 2, unitPrice: 1999, lineTotal: 3998 }],
+  total: 3998,
+  currency: "USD",
+  expiresAt: EXAMPLE.expiresAt,
+};
+const ORDER_EXAMPLE = {
+  ...PLACED_EXAMPLE,
+  status: "PAID",
+  createdAt: EXAMPLE.at,
+  paidAt: "2026-05-01T12:03:10.000Z",
+  refundRequired: false,
+  payments: [
+    {
+      eventId: "evt_1f2e3d4c",
+      transactionId: "tx_9a8b7c6d",
+      type: "payment.succeeded",
+      status: "SUCCEEDED",
+      amount: 3998,
+      currency: "USD",
+      reason: null,
+      receivedAt: "2026-05-01T12:03:10.000Z",
+    },
+  ],
+};
+
+/** What checkout and flash buy answer: the order entity's public part as placed. */
+const PLACED_FIELDS = {
+  orderId: true,
+  status: true,
+  items: true,
+  total: true,
+  currency: true,
+  expiresAt: true,
+} as const;
+
+export const PlacedOrderSchema = OrderEntity.pick(PLACED_FIELDS).meta({
+  id: "PlacedOrder",
+  examples: [PLACED_EXAMPLE],
+});
+
+/** An order as its owner reads it: as placed, plus its times, refund flag and payments (no owner, source or version). */
+export const OrderSchema = OrderEntity.pick({
+  ...PLACED_FIELDS,
+  createdAt: true,
+  paidAt: true,
+  refundRequired: true,
+  payments: true,
+}).meta({ id: "Order", examples: [ORDER_EXAMPLE] });
+
+export const OrderParams = z.object({ orderId: z.string().max(64) });
+export const OrdersQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(50).default(20),
+  cursor: Text(256).optional(),
+});
+export const OrderListSchema = z.object({ items: z.array(OrderSchema), next: z.string().nullable() }).meta({
+  examples: [
+    {
+      items: [
+        {
+          ...ORDER_EXAMPLE,
+          orderId: EXAMPLE.flashOrderId,
+          status: "PENDING",
+          items: [
+            {
+              skuId: "grinder-flash",
+              productId: "grinder-pro",
+              merchantId: "m-roastery",
+              name: "Burr Grinder Pro (flash sale)",
+              image: null,
+              spec: { edition: "launch" },
+              quantity: 1,
+              unitPrice: 9900,
+              lineTotal: 9900,
+            },
+          ],
+          total: 9900,
+          paidAt: null,
+          payments: [],
+        },
+        ORDER_EXAMPLE,
+      ],
+      next: null,
+    },
+  ],
+});
+
+export const PaymentWebhookBody = z
+  .strictObject({
+    eventId: Text(200),
+    type: z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]),
+    orderId: Text(200),
+    transactionId: Text(200),
+    amount: Money,
+    currency: Currency,
+  })
+  .meta({
+    examples: [
+      {
+        eventId: "evt_1f2e3d4c",
+        type: "payment.succeeded",
+        orderId: EXAMPLE.checkoutOrderId,
+        transactionId: "tx_9a8b7c6d",
+        amount: 3998,
+        currency: "USD",
+      },
+    ],
+  });

@@ -1,0 +1,49 @@
+/**
+ * The order entity and its parts (order lines, payments): one schema each,
+ * picked from by the events, the API responses and the domain types.
+ */
+import { z } from "zod";
+import { ProductSnapshotSchema } from "./product";
+import { Int, IsoTime } from "./scalars";
+
+export const OrderStatusSchema = z.enum(["PENDING", "PAID", "CANCELLED", "EXPIRED", "REFUNDED"]);
+export const PaymentEventTypeSchema = z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]);
+export const PaymentStatusSchema = z.enum(["SUCCEEDED", "FAILED", "REFUNDED"]);
+
+export const OrderItemSchema = ProductSnapshotSchema.extend({
+  quantity: Int,
+  /** Price snapshot taken when the stock was reserved. */
+  unitPrice: Int,
+  lineTotal: Int,
+});
+
+/** A payment provider's event as recorded on its order. */
+export const PaymentSchema = z.object({
+  eventId: z.string().min(1),
+  transactionId: z.string().min(1),
+  type: PaymentEventTypeSchema,
+  status: PaymentStatusSchema,
+  amount: Int,
+  currency: z.string(),
+  reason: z.string().nullable(),
+  receivedAt: IsoTime,
+});
+
+export const OrderSchema = z.object({
+  orderId: z.string().min(1),
+  /** `user:{id}` or `guest:{clientCartId}`: who may see and pay the order. */
+  ownerId: z.string().min(1),
+  source: z.enum(["checkout", "flash"]),
+  status: OrderStatusSchema,
+  items: z.array(OrderItemSchema),
+  total: Int,
+  currency: z.string(),
+  createdAt: IsoTime,
+  expiresAt: IsoTime,
+  paidAt: IsoTime.nullable(),
+  closedAt: IsoTime.nullable(),
+  refundRequired: z.boolean(),
+  payments: z.array(PaymentSchema),
+  /** Bumped on every change; Postgres only moves forward. */
+  version: Int,
+});
