@@ -12,13 +12,16 @@ export function clockAdjustable(env: Env): boolean {
 
 /** The stored offset (ms ahead of real time); 0 when none was set. */
 export function readClockOffset(sql: SqlStorage): number {
-  sql.exec(
-    "CREATE TABLE IF NOT EXISTS actor_clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_ms INTEGER NOT NULL)",
-  );
+  // The table exists only once a clock was moved: a plain start writes nothing.
+  const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'actor_clock'").toArray();
+  if (exists.length === 0) return 0;
   return sql.exec<{ offset_ms: number }>("SELECT offset_ms FROM actor_clock WHERE id = 1").toArray()[0]?.offset_ms ?? 0;
 }
 
 export function writeClockOffset(sql: SqlStorage, offsetMs: number): void {
+  sql.exec(
+    "CREATE TABLE IF NOT EXISTS actor_clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_ms INTEGER NOT NULL)",
+  );
   sql.exec(
     "INSERT INTO actor_clock (id, offset_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET offset_ms = excluded.offset_ms",
     offsetMs,
