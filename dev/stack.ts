@@ -17,6 +17,8 @@ import {
   ensureDatabase,
   migrateDatabase,
   randomDatabaseName,
+  serverAnswers,
+  testServerUrl,
 } from "./migrate.ts";
 import { findBinary, redisAnswers, startRedisServer, type RedisServer } from "./redis-server.ts";
 import { DEFAULT_ALARMS_PER_SECOND, paceDueAlarms } from "./alarm-pacing.ts";
@@ -239,7 +241,9 @@ async function start(
     // --- Postgres ---------------------------------------------------------------------
     let databaseUrl: string;
     let pgLabel: string;
-    const serverUrl = process.env.DATABASE_URL ?? ((await tcpAnswers("127.0.0.1", 5432)) ? DEV_SERVER_URL : null);
+    // Tests create their database on TEST_PG_SERVER_URL (dev/migrate.ts), `npm run dev` on 127.0.0.1:5432.
+    const candidate = testMode ? testServerUrl() : DEV_SERVER_URL;
+    const serverUrl = process.env.DATABASE_URL ?? ((await serverAnswers(candidate)) ? candidate : null);
     if (serverUrl && testMode) {
       const name = randomDatabaseName(opts.databaseName!);
       databaseUrl = await ensureDatabase(serverUrl, name);
@@ -256,7 +260,7 @@ async function start(
       const embedded = await startEmbeddedPostgres({ port: await pickPort(cli?.pglite ?? 0), dataDir });
       cleanups.push(() => embedded.close());
       databaseUrl = embedded.url;
-      pgLabel = `embedded PGlite (no server on 127.0.0.1:5432)${dataDir ? `, data in ${path.relative(ROOT, dataDir)}` : ", in memory"}`;
+      pgLabel = `embedded PGlite (no server on ${new URL(candidate).host})${dataDir ? `, data in ${path.relative(ROOT, dataDir)}` : ", in memory"}`;
     }
     checkpoint();
     log(`Postgres: ${databaseUrl} (${pgLabel})`);
