@@ -1,10 +1,13 @@
 // Fallback Postgres for machines without a server: PGlite (Postgres compiled to WASM)
 // served over the wire protocol by @electric-sql/pglite-socket. It multiplexes several
 // client connections onto the single PGlite backend (queries are queued; an open
-// transaction keeps the backend to its connection until it ends).
+// transaction keeps the backend to its connection until it ends). Clients reach it through
+// a small front (dev/hang-up-on-terminate.ts) that hangs up after a Terminate message, as
+// Postgres does and pglite-socket does not.
 import fs from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { type HangUpFront, startHangUpFront } from "./hang-up-on-terminate.ts";
 import { isMain } from "./util.ts";
 
 export interface EmbeddedPostgresOptions {
@@ -27,23 +30,28 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
   const server = new PGLiteSocketServer({
     db,
     host: "127.0.0.1",
-    port: opts.port ?? 0,
+    port: 0,
     maxConnections: opts.maxConnections ?? 20,
   });
+  let front: HangUpFront;
   try {
     await server.start();
+    // getServerConn() is "host:port" with the port the OS picked.
+    const [host, port] = server.getServerConn().split(":");
+    front = await startHangUpFront({ host: host!, port: Number(port) }, { port: opts.port ?? 0 });
   } catch (err) {
+    await server.stop();
     await db.close();
     throw err;
   }
-  // getServerConn() is "host:port" with the port the OS picked.
-  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  const url = `postgres://postgres@${front.host}:${front.port}/postgres`;
   let closed = false;
   return {
     url,
     async close() {
       if (closed) return;
       closed = true;
+      await front.close();
       await server.stop();
       await db.close();
     },

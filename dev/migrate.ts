@@ -5,10 +5,26 @@ import path from "node:path";
 import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
-import { ROOT, isMain } from "./util.ts";
+import { ROOT, isMain, tcpAnswers } from "./util.ts";
 
 export const DEFAULT_MIGRATIONS = path.join(ROOT, "migrations");
 export const DEV_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/**
+ * The Postgres server the tests create their databases on: TEST_PG_SERVER_URL, else
+ * 127.0.0.1:5432. Where nothing answers, tests and their stacks use an embedded PGlite;
+ * `TEST_PG_SERVER_URL=postgres://postgres@127.0.0.1:1/postgres npm test` tries that path
+ * on a machine whose Postgres keeps running.
+ */
+export function testServerUrl(): string {
+  return process.env.TEST_PG_SERVER_URL ?? DEV_SERVER_URL;
+}
+
+/** True if something accepts connections where `serverUrl` points. */
+export function serverAnswers(serverUrl: string, timeoutMs = 1000): Promise<boolean> {
+  const url = new URL(serverUrl);
+  return tcpAnswers(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port || 5432), timeoutMs);
+}
 
 // Any constant works; it only has to be the same for every migrating process.
 const MIGRATION_LOCK = 0x65646765; // "edge"

@@ -139,8 +139,11 @@ if (isMain(import.meta.url)) {
       { adapter: 8079, proxy: 5480, pglite: 5433, inspector: 9229 },
       (stop) => (stopStack = stop),
     );
+    // seed, token and pay find the stack through PORT too (another terminal does not have it).
+    const seed =
+      process.env.PORT && process.env.PORT !== "8787" ? `PORT=${process.env.PORT} npm run seed` : "npm run seed";
     console.log(
-      `  Started in ${((performance.now() - t0) / 1000).toFixed(1)} s. Seed demo data: npm run seed. Stop: Ctrl-C.\n`,
+      `  Started in ${((performance.now() - t0) / 1000).toFixed(1)} s. Seed demo data: ${seed}. Stop: Ctrl-C.\n`,
     );
     worker.once("exit", (code, signal) => {
       if (stopping) return;

@@ -10,9 +10,11 @@ import {
   ensureDatabase,
   migrateDatabase,
   randomDatabaseName,
+  serverAnswers,
+  testServerUrl,
 } from "../migrate.ts";
 import { startNeonWsProxy, type NeonWsProxy } from "../neon-ws-proxy.ts";
-import { ROOT, tcpAnswers } from "../util.ts";
+import { ROOT } from "../util.ts";
 import type { LocalStackFaults } from "../stack.ts";
 import { pickPort, type Startup } from "./startup.ts";
 
@@ -26,7 +28,9 @@ export interface StackDatabase {
 export async function startDatabase(run: Startup, preferredPort: number): Promise<StackDatabase> {
   let databaseUrl: string;
   let pgLabel: string;
-  const serverUrl = process.env.DATABASE_URL ?? ((await tcpAnswers("127.0.0.1", 5432)) ? DEV_SERVER_URL : null);
+  // Tests create their database on TEST_PG_SERVER_URL (dev/migrate.ts), `npm run dev` on 127.0.0.1:5432.
+  const candidate = run.testMode ? testServerUrl() : DEV_SERVER_URL;
+  const serverUrl = process.env.DATABASE_URL ?? ((await serverAnswers(candidate)) ? candidate : null);
   if (serverUrl && run.testMode) {
     const name = randomDatabaseName(run.opts.databaseName!);
     databaseUrl = await ensureDatabase(serverUrl, name);
@@ -43,7 +47,7 @@ export async function startDatabase(run: Startup, preferredPort: number): Promis
     const embedded = await startEmbeddedPostgres({ port: await pickPort(preferredPort), dataDir });
     run.onStop(() => embedded.close());
     databaseUrl = embedded.url;
-    pgLabel = `embedded PGlite (no server on 127.0.0.1:5432)${dataDir ? `, data in ${path.relative(ROOT, dataDir)}` : ", in memory"}`;
+    pgLabel = `embedded PGlite (no server on ${new URL(candidate).host})${dataDir ? `, data in ${path.relative(ROOT, dataDir)}` : ", in memory"}`;
   }
   run.checkpoint();
   run.log(`Postgres: ${databaseUrl} (${pgLabel})`);

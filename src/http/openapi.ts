@@ -218,7 +218,8 @@ export function openApiDocument(): Record<string, unknown> {
         "Errors are RFC 9457 problem+json with a machine-readable `code`; " +
         `problem types are URNs like \`${problemType("OUT_OF_STOCK")}\`. Money is an integer in minor units plus an ISO 4217 currency. ` +
         "The contract in prose is docs/API.md in the repository.",
-      license: { name: "Proprietary (all rights reserved)", identifier: "LicenseRef-Proprietary" },
+      // The repository's LICENSE; package.json says the same.
+      license: { name: "MIT", identifier: "MIT" },
     },
     // Relative: the API is served by the same Worker as this document, locally (npm run dev) and in production.
     servers: [

@@ -1,11 +1,12 @@
 // PGlite over the wire protocol (dev/embedded-postgres.ts): through `pg` directly, and
 // through the Neon driver + dev/neon-ws-proxy.ts as the Worker would use it.
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { Pool as NeonPool } from "@neondatabase/serverless";
+import { Client as NeonClient, Pool as NeonPool } from "@neondatabase/serverless";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../dev/embedded-postgres.ts";
 import { startNeonWsProxy, type NeonWsProxy } from "../../dev/neon-ws-proxy.ts";
 import { migrateDatabase } from "../../dev/migrate.ts";
@@ -102,6 +103,45 @@ describe("embedded postgres (PGlite)", () => {
     } finally {
       await neon.end();
     }
+  });
+
+  it("hangs up when a client says Terminate, as Postgres does", async () => {
+    const url = new URL(db.url);
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    const received: Buffer[] = [];
+    socket.on("data", (b: Buffer) => received.push(b));
+    const hungUp = new Promise<void>((resolve) => socket.once("end", () => resolve()));
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    const params = Buffer.from("user\0postgres\0database\0postgres\0\0");
+    const startup = Buffer.alloc(8);
+    startup.writeInt32BE(8 + params.length, 0);
+    startup.writeInt32BE(196608, 4); // protocol 3.0
+    socket.write(Buffer.concat([startup, params]));
+    const readyForQuery = async () => {
+      for (let i = 0; i < 100 && !Buffer.concat(received).includes(Buffer.from([0x5a, 0, 0, 0, 5])); i++)
+        await new Promise((r) => setTimeout(r, 20));
+    };
+    await readyForQuery();
+    expect(Buffer.concat(received).includes(Buffer.from([0x5a, 0, 0, 0, 5]))).toBe(true);
+    // Terminate, a byte at a time: the server must still find it.
+    for (const byte of [0x58, 0, 0, 0, 4]) socket.write(Buffer.from([byte]));
+    const outcome = await Promise.race([
+      hungUp.then(() => "hung up"),
+      new Promise((r) => setTimeout(() => r("still open after 2 s"), 2000)),
+    ]);
+    socket.destroy();
+    expect(outcome).toBe("hung up");
+  });
+
+  it("lets the Neon driver end a connection (it waits for the server to hang up)", async () => {
+    const client = new NeonClient({ connectionString: db.url });
+    await client.connect();
+    expect((await client.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
+    const outcome = await Promise.race([
+      client.end().then(() => "ended"),
+      new Promise((r) => setTimeout(() => r("end() still waiting after 2 s"), 2000)),
+    ]);
+    expect(outcome).toBe("ended");
   });
 
   it("takes drizzle migrations", async () => {

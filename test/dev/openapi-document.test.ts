@@ -1,9 +1,12 @@
 // The OpenAPI document (/openapi.json) checked by two independent validators, and its
 // examples checked against the zod schemas that validate real requests and responses.
+import fs from "node:fs";
+import path from "node:path";
 import { createConfig, lintFromString } from "@redocly/openapi-core";
 import { validate } from "@readme/openapi-parser";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { z } from "zod";
+import { ROOT } from "../../dev/util.ts";
 
 // The route files import the actor classes, which extend workerd's DurableObject.
 vi.mock("cloudflare:workers", () => ({ DurableObject: class {} }));
@@ -51,12 +54,17 @@ describe("/openapi.json", () => {
     expect(result.warnings).toEqual([]);
   });
 
-  it("has no zod-local $refs, a relative server and a license", () => {
+  it("has no zod-local $refs and a relative server", () => {
     const text = JSON.stringify(doc);
     expect(text).not.toContain("#/$defs/");
     expect(doc.servers).toEqual([expect.objectContaining({ url: "/" })]);
     expect(text).not.toContain('localhost:8787"}');
-    expect(doc.info.license.name).toBeTruthy();
+  });
+
+  it("states the repository's license, the one package.json names", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    expect(doc.info.license).toEqual({ name: pkg.license, identifier: pkg.license });
+    expect(fs.readFileSync(path.join(ROOT, "LICENSE"), "utf8")).toMatch(new RegExp(`^${pkg.license} License\\n`));
   });
 
   it("marks public operations `security: []` and protected ones with a scheme", () => {

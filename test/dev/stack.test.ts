@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { Redis } from "@upstash/redis";
 import { startLocalStack, type LocalStack } from "../../dev/stack.ts";
+import { serverAnswers, testServerUrl } from "../../dev/migrate.ts";
+
+// With a Postgres server the stack creates a fresh database there; without one, an embedded PGlite in memory.
+const HAS_SERVER = await serverAnswers(testServerUrl());
 
 let stack: LocalStack;
 let dbName: string;
@@ -25,8 +29,9 @@ afterAll(async () => {
 }, 60_000);
 
 describe("local stack", () => {
-  it("creates a fresh, uniquely named database reachable from Node", async () => {
-    expect(dbName).toMatch(/^edge_cart_e2e_[a-z0-9]+$/);
+  it("creates a fresh, uniquely named database (or an embedded one) reachable from Node", async () => {
+    if (HAS_SERVER) expect(dbName).toMatch(/^edge_cart_e2e_[a-z0-9]+$/);
+    else expect(new URL(stack.databaseUrl).host).not.toBe(new URL(testServerUrl()).host);
     const c = new pg.Client({ connectionString: stack.databaseUrl });
     await c.connect();
     expect((await c.query("select current_database() as db")).rows).toEqual([{ db: dbName }]);
@@ -59,11 +64,17 @@ describe("local stack", () => {
     admin.pathname = "/postgres";
     await stack.stop();
     await expect(fetch(baseUrl, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
-    const c = new pg.Client({ connectionString: admin.toString() });
-    await c.connect();
-    const { rows } = await c.query("select count(*)::int as n from pg_database where datname = $1", [dbName]);
-    await c.end();
-    expect(rows).toEqual([{ n: 0 }]);
+    if (HAS_SERVER) {
+      const c = new pg.Client({ connectionString: admin.toString() });
+      await c.connect();
+      const { rows } = await c.query("select count(*)::int as n from pg_database where datname = $1", [dbName]);
+      await c.end();
+      expect(rows).toEqual([{ n: 0 }]);
+    } else {
+      // the embedded Postgres is gone with the stack
+      const c = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
+      await expect(c.connect()).rejects.toThrow();
+    }
     // No process of this run is left (their command lines carry the probe worker config path).
     const leftovers = fs
       .readdirSync("/proc")

@@ -84,10 +84,15 @@ export async function waitForListing(stack: E2eStack, skuIds: string[]): Promise
 
 export const SCREENSHOT_DIR = path.join(ROOT, "docs");
 
-/** Saves docs/storefront-<name>.png (only when SCREENSHOTS=1: the committed ones are not rewritten by every run). */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** Saves docs/<file> (only when SCREENSHOTS=1: the committed ones are not rewritten by every run). */
+export async function saveScreenshot(page: Page, file: string): Promise<void> {
   const dir = process.env.SCREENSHOTS === "1" ? SCREENSHOT_DIR : fs.mkdtempSync(path.join(os.tmpdir(), "shop-shots-"));
-  await page.screenshot({ path: path.join(dir, `storefront-${name}.png`), fullPage: false });
+  await page.screenshot({ path: path.join(dir, file), fullPage: false });
+}
+
+/** Saves docs/storefront-<name>.png (see saveScreenshot). */
+export function screenshot(page: Page, name: string): Promise<void> {
+  return saveScreenshot(page, `storefront-${name}.png`);
 }
 
 /** Opens the cart drawer unless it is open. */

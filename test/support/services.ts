@@ -16,14 +16,14 @@ import { startEmbeddedPostgres } from "../../dev/embedded-postgres.ts";
 import { startNeonWsProxy } from "../../dev/neon-ws-proxy.ts";
 import { startUpstashAdapter } from "../../dev/upstash-adapter.ts";
 import {
-  DEV_SERVER_URL,
   dropDatabase,
   ensureDatabase,
   migrateDatabase,
   randomDatabaseName,
+  serverAnswers,
+  testServerUrl,
 } from "../../dev/migrate.ts";
 import { findBinary, redisAnswers, startRedisServer } from "../../dev/redis-server.ts";
-import { tcpAnswers } from "../../dev/util.ts";
 
 export interface TestServices {
   /** A fresh, migrated database: `edge_cart_test_<random>` on the server, or the embedded one. */
@@ -55,13 +55,8 @@ export class MissingService extends Error {
   }
 }
 
-async function postgresAnswers(serverUrl: string): Promise<boolean> {
-  const url = new URL(serverUrl);
-  return tcpAnswers(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port || 5432), 1000);
-}
-
 export async function startTestServices(opts: TestServiceOptions = {}): Promise<TestServices> {
-  const serverUrl = opts.pgServerUrl ?? process.env.TEST_PG_SERVER_URL ?? DEV_SERVER_URL;
+  const serverUrl = opts.pgServerUrl ?? testServerUrl();
   const sharedRedis = opts.redisUrl ?? process.env.REDIS_URL;
   const privateRedis = opts.privateRedis ?? (!sharedRedis && findBinary("redis-server") !== null);
   const undo: (() => Promise<void>)[] = [];
@@ -79,14 +74,16 @@ export async function startTestServices(opts: TestServiceOptions = {}): Promise<
       redisUrl = sharedRedis ?? "redis://127.0.0.1:6379";
       if (!(await redisAnswers(redisUrl))) {
         throw new MissingService(
-          `no Redis answers on ${redisUrl} and redis-server is not installed: start Redis there, set REDIS_URL, or install redis-server (apt-get install redis-server / brew install redis)`,
+          findBinary("redis-server") === null
+            ? `no Redis answers on ${redisUrl} and redis-server is not installed: start Redis there, set REDIS_URL, or install redis-server (apt-get install redis-server / brew install redis)`
+            : `no Redis answers on ${redisUrl}: start Redis there, or unset REDIS_URL to let the tests start a private redis-server`,
         );
       }
     }
 
     let databaseUrl: string;
     let postgres: TestServices["postgres"];
-    if (await postgresAnswers(serverUrl)) {
+    if (await serverAnswers(serverUrl)) {
       const name = randomDatabaseName("edge_cart_test");
       databaseUrl = await ensureDatabase(serverUrl, name);
       undo.push(() => dropDatabase(serverUrl, name));
@@ -99,7 +96,7 @@ export async function startTestServices(opts: TestServiceOptions = {}): Promise<
       postgres = "embedded";
       console.warn(
         `[test services] no Postgres answers on ${new URL(serverUrl).host}: using an embedded PGlite (in memory); ` +
-          "tests of Postgres-only behaviour may fail there, start Postgres (or set TEST_PG_SERVER_URL) for the whole suite",
+          "start Postgres there, or set TEST_PG_SERVER_URL, to test against a server",
       );
     }
     await migrateDatabase(databaseUrl);
