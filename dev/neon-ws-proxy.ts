@@ -113,6 +113,9 @@ export async function startNeonWsProxy(opts: NeonWsProxyOptions = {}): Promise<N
         tcp.destroy();
       }
       live.clear();
+      // Also the WebSockets whose Postgres side already hung up: their closing handshake may wait for
+      // the client up to ws's 30 s close timeout, and until then server.close() would not return.
+      for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

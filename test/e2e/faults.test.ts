@@ -1,6 +1,7 @@
 // Faults on the real stack: (a) the Redis behind the Upstash adapter stops mid-test;
 // (b) Postgres is unreachable for a while (the Neon WebSocket proxy is down). The HTTP API
 // keeps answering correctly from the actors, and Postgres catches up exactly once.
+// (c) The admin cart sync, which waits for the consumer to write the cart, while it cannot.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, newId, sleep, startE2eStack, type E2eStack } from "../support/e2e.ts";
@@ -294,5 +295,103 @@ describe("(b) Postgres unreachable for a while (Neon WebSocket proxy down)", () 
     }
     const { rows: dead } = await stack.db.query("select queue, error from dead_letters");
     expect(dead).toEqual([]);
+  });
+});
+
+describe("(c) the admin cart sync while the consumer cannot write the cart to Postgres", () => {
+  /** A guest cart holding `quantity` of a new SKU; its key for the admin sync. */
+  async function guestCart(quantity: number): Promise<{ cartKey: string; guest: Record<string, string>; sku: string }> {
+    const sku = newId("sku-sync");
+    expect(
+      (await stack.api.putSku(sku, { productId: "prod-sync", name: sku, merchantId: "m-f", price: 300, stock: 50 }))
+        .status,
+    ).toBe(201);
+    const guestId = randomUUID();
+    const guest = stack.api.guest(guestId);
+    const added = await stack.api.post("/v1/cart/items", { skuId: sku, quantity }, guest);
+    expect(added.status, added.text).toBe(200);
+    return { cartKey: `guest:${guestId}`, guest, sku };
+  }
+
+  async function setQuantity(c: { guest: Record<string, string>; sku: string }, quantity: number): Promise<number> {
+    const res = await stack.api.request("PATCH", `/v1/cart/items/${c.sku}`, { headers: c.guest, body: { quantity } });
+    expect(res.status, res.text).toBe(200);
+    return res.body.version;
+  }
+
+  const adminSync = (cartKey: string) =>
+    stack.api.post(`/v1/admin/carts/${encodeURIComponent(cartKey)}/sync`, undefined, stack.api.admin());
+
+  /** The cart as Postgres holds it: its version and live lines (null: no row yet). */
+  async function cartInPostgres(cartKey: string): Promise<{ version: number; lines: Record<string, number> } | null> {
+    const { rows } = await stack.db.query("select version from carts where cart_key = $1", [cartKey]);
+    if (rows.length === 0) return null;
+    const { rows: items } = await stack.db.query(
+      "select sku_id, quantity from cart_items where cart_key = $1 and not removed",
+      [cartKey],
+    );
+    return { version: rows[0].version, lines: Object.fromEntries(items.map((r) => [r.sku_id, r.quantity])) };
+  }
+
+  it("the snapshot does not land within 10 s: 503 DEPENDENCY_UNAVAILABLE with Retry-After; once it can, 200", async () => {
+    const cart = await guestCart(1);
+    // The consumer's every write starts by claiming its event ids in processed_events: refused here as a lost
+    // connection (SQLSTATE 08006, retried with backoff), while the route's own reads of Postgres still work.
+    await stack.db.query(`
+      create function refuse_consumer() returns trigger language plpgsql as
+        $$ begin raise exception 'the test cuts the consumer off' using errcode = '08006'; end $$;
+      create trigger refuse_consumer before insert on processed_events
+        for each statement execute function refuse_consumer();`);
+    let version: number;
+    try {
+      version = await setQuantity(cart, 3);
+      const t0 = performance.now();
+      const refused = await adminSync(cart.cartKey);
+      const seconds = (performance.now() - t0) / 1000;
+      expect(refused.status, refused.text).toBe(503);
+      expect(refused.body.code).toBe("DEPENDENCY_UNAVAILABLE");
+      expect(refused.headers.get("retry-after")).toBe("10");
+      expect(seconds).toBeGreaterThanOrEqual(9); // it waited for the consumer (10 s, polling), not failed at once
+      console.log(`[e2e] admin sync with the consumer cut off answered 503 after ${seconds.toFixed(1)} s`);
+      expect((await cartInPostgres(cart.cartKey))?.version ?? 0).toBeLessThan(version);
+    } finally {
+      await stack.db.query(
+        "drop trigger if exists refuse_consumer on processed_events; drop function if exists refuse_consumer();",
+      );
+    }
+
+    const synced = await adminSync(cart.cartKey);
+    expect(synced.status, synced.text).toBe(200);
+    expect(synced.body).toEqual({ cartKey: cart.cartKey, version, lines: 1 });
+    expect(await cartInPostgres(cart.cartKey)).toEqual({ version, lines: { [cart.sku]: 3 } });
+  });
+
+  it("Postgres unreachable (proxy down): 503 DEPENDENCY_UNAVAILABLE; after it comes back, 200 with the cart in Postgres", async () => {
+    const cart = await guestCart(2);
+    await stack.faults.stopDatabaseProxy();
+    let version: number;
+    try {
+      version = await setQuantity(cart, 4); // the actor holds the cart: edits go on without Postgres
+      // The route cannot read Postgres either, so it answers at once rather than after its 10 s wait.
+      const t0 = performance.now();
+      const refused = await adminSync(cart.cartKey);
+      console.log(
+        `[e2e] admin sync with Postgres unreachable answered ${refused.status} after ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+      expect(refused.status, refused.text).toBe(503);
+      expect(refused.body.code).toBe("DEPENDENCY_UNAVAILABLE");
+      expect((await cartInPostgres(cart.cartKey))?.version ?? 0).toBeLessThan(version);
+    } finally {
+      await stack.faults.startDatabaseProxy();
+    }
+
+    const t1 = performance.now();
+    const synced = await adminSync(cart.cartKey);
+    console.log(
+      `[e2e] admin sync after Postgres came back answered ${synced.status} after ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+    );
+    expect(synced.status, synced.text).toBe(200);
+    expect(synced.body).toEqual({ cartKey: cart.cartKey, version, lines: 1 });
+    expect(await cartInPostgres(cart.cartKey)).toEqual({ version, lines: { [cart.sku]: 4 } });
   });
 });

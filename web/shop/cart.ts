@@ -1,15 +1,12 @@
 // The cart drawer: lines grouped by merchant with price markers and stock/limit flags,
 // quantity +/-, remove, batch remove, select per line / merchant / all, selected totals and
-// checkout. It stays live: a WebSocket (POST /v1/cart/live/ticket, then /v1/cart/live?ticket=)
-// brings the new cart whenever the same cart changes in another tab or device.
+// checkout. It stays live through live.ts, which hands it each cart pushed by the service.
 import type { Cart, Line, Order } from "./api";
 import { api, identity } from "./api";
 import { h, money, mount, specText } from "./dom";
 import { showError, showOk } from "./notice";
 
 let cart: Cart | null = null;
-let socket: WebSocket | null = null;
-let socketGen = 0;
 let onCheckout: (order: Order) => void = () => {};
 const marked = new Set<string>(); // lines ticked for batch removal
 
@@ -56,57 +53,6 @@ export async function reloadCart(): Promise<void> {
   } catch (err) {
     showError(err);
   }
-}
-
-/** (Re)opens the live socket for the current identity; call after sign-in and sign-out. */
-export async function connectLive(): Promise<void> {
-  const gen = ++socketGen;
-  socket?.close(1000);
-  socket = null;
-  setLive(false);
-  let ticket: string;
-  try {
-    ticket = (await api<{ ticket: string }>("POST", "/v1/cart/live/ticket")).ticket;
-  } catch {
-    if (gen === socketGen) setTimeout(() => gen === socketGen && void connectLive(), 3000);
-    return;
-  }
-  if (gen !== socketGen) return;
-  const url = new URL(`/v1/cart/live?ticket=${encodeURIComponent(ticket)}`, location.href);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(url);
-  socket = ws;
-  ws.addEventListener("open", () => setLive(true));
-  ws.addEventListener("message", (e) => {
-    if (typeof e.data !== "string" || !e.data.startsWith("{")) return;
-    const msg = JSON.parse(e.data) as { type: string; cart?: Cart; alert?: { type: string; skuId: string } };
-    if (msg.type === "cart" && msg.cart) setCart(msg.cart);
-    if (msg.alert && msg.cart) announceAlert(msg.alert, msg.cart);
-  });
-  ws.addEventListener("close", () => {
-    if (gen !== socketGen) return;
-    setLive(false);
-    setTimeout(() => gen === socketGen && void connectLive(), 2000); // a new ticket each time
-  });
-}
-
-/** A price or stock alert pushed by the service (the line itself is marked in the drawer). */
-function announceAlert(alert: { type: string; skuId: string }, c: Cart): void {
-  const line = c.items.find((l) => l.skuId === alert.skuId);
-  if (!line) return;
-  const price = money(line.currentPrice, c.currency ?? "USD");
-  const text: Record<string, string> = {
-    "cart.price_dropped": `Price drop: ${line.name} is now ${price}.`,
-    "cart.price_raised": `Price up: ${line.name} is now ${price}.`,
-    "cart.stock_short": `${line.name}: fewer left than you have in the cart.`,
-    "cart.sku_unavailable": `${line.name} is no longer available.`,
-  };
-  showOk(text[alert.type] ?? `${line.name} changed.`);
-}
-
-function setLive(on: boolean): void {
-  document.body.dataset.live = on ? "on" : "off";
-  drawer().querySelector(".live")?.classList.toggle("on", on);
 }
 
 async function mutate(method: string, path: string, body?: unknown): Promise<void> {
