@@ -19,6 +19,23 @@ export const drainUnreadBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   const request = c.req.raw;
   if (!request.body || request.bodyUsed) return;
-  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (declared > 0 && declared <= DRAIN_LIMIT_BYTES) await request.arrayBuffer().catch(() => undefined);
+  const length = request.headers.get("content-length");
+  if (length !== null) {
+    const declared = Number(length);
+    if (declared > 0 && declared <= DRAIN_LIMIT_BYTES) await request.arrayBuffer().catch(() => undefined);
+    return;
+  }
+  // A chunked body (no Content-Length): read it up to the limit; a longer one closes the connection.
+  const reader = request.body.getReader();
+  let read = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+      if (read > DRAIN_LIMIT_BYTES) return void (await reader.cancel());
+    }
+  } catch {
+    // the client went away: nothing to keep
+  }
 };

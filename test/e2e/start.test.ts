@@ -43,19 +43,26 @@ describe("npm start (mode start)", () => {
 
   it("keeps a keep-alive connection open across requests refused before their body is read", async () => {
     // workerd closes a connection whose request body was left unread. One socket: every request must reuse it. Refused before the body is read: no credentials (401),
-    // a malformed guest id (400), an unknown route (404); then a normal read on the same socket.
+    // a malformed guest id (400), an unknown route (404), a chunked body without Content-Length (401);
+    // then a normal read on the same socket.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const body = JSON.stringify({ skuId: "x", quantity: 1, note: "z".repeat(2_000) });
-    const send = (method: string, path: string, headers: Record<string, string>, payload?: string) =>
+    const send = (method: string, path: string, headers: Record<string, string>, payload?: string, chunked = false) =>
       new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
         const req = httpRequest(
           new URL(path, stack!.baseUrl),
           {
             method,
             agent,
-            headers: payload
-              ? { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) }
-              : headers,
+            headers: !payload
+              ? headers
+              : chunked
+                ? { ...headers, "content-type": "application/json", "transfer-encoding": "chunked" }
+                : {
+                    ...headers,
+                    "content-type": "application/json",
+                    "content-length": String(Buffer.byteLength(payload)),
+                  },
           },
           (res) => {
             res.resume();
@@ -71,9 +78,13 @@ describe("npm start (mode start)", () => {
         answers.push(await send("POST", "/v1/cart/items", {}, body));
         answers.push(await send("POST", "/v1/cart/items", { "x-cart-id": "not-a-uuid" }, body));
         answers.push(await send("POST", "/v1/no-such-route", {}, body));
+        answers.push(await send("POST", "/v1/cart/items", {}, body, true));
       }
       answers.push(await send("GET", "/healthz", {}));
-      expect(answers.map((a) => a.status)).toEqual([...Array.from({ length: 5 }, () => [401, 400, 404]).flat(), 200]);
+      expect(answers.map((a) => a.status)).toEqual([
+        ...Array.from({ length: 5 }, () => [401, 400, 404, 401]).flat(),
+        200,
+      ]);
       expect(answers.slice(1).every((a) => a.reused)).toBe(true);
     } finally {
       agent.destroy();
