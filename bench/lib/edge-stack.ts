@@ -18,7 +18,16 @@ if (logFile) {
 
 // Test mode: a fresh database (dropped at stop), a private Redis when redis-server exists,
 // temporary Worker state (on disk, like npm start's); the bundle is built once at start.
-const stack = await startLocalStack({ mode: "start", port: 0, databaseName: "edge_cart_bench", quiet: !logFile });
+// BENCH_STATE_DIR=<dir>: the actors' storage there instead of a temporary directory on disk. A
+// diagnostic only (e.g. a tmpfs, to see what the disk's fsync costs); the benchmark keeps it on disk.
+const persistDir = process.env.BENCH_STATE_DIR || undefined;
+const stack = await startLocalStack({
+  mode: "start",
+  port: 0,
+  databaseName: "edge_cart_bench",
+  quiet: !logFile,
+  persistDir,
+});
 process.stdout.write(`READY ${JSON.stringify({ baseUrl: stack.baseUrl, databaseUrl: stack.databaseUrl })}\n`);
 let stopping = false;
 const stop = () => {

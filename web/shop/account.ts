@@ -25,7 +25,11 @@ function renderAccount(): void {
   const box = document.getElementById("account")!;
   const user = identity.user();
   if (user) {
-    mount(box, h("span", { "data-testid": "signed-in" }, `Signed in as ${user.userId}`), h("button", { type: "button", onclick: signOut }, "Sign out"));
+    mount(
+      box,
+      h("span", { "data-testid": "signed-in" }, `Signed in as ${user.userId}`),
+      h("button", { type: "button", onclick: signOut }, "Sign out"),
+    );
     return;
   }
   if (!devInfo) {
@@ -36,13 +40,36 @@ function renderAccount(): void {
     box,
     h(
       "form",
-      { class: "account", "aria-label": "Sign in", onsubmit: (e: Event) => { e.preventDefault(); void signIn(); } },
-      h("label", {}, "Demo user", h("select", { id: "signin-user" }, devInfo.demoUsers.map((u) => h("option", { value: u }, u)))),
+      {
+        class: "account",
+        "aria-label": "Sign in",
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          void signIn();
+        },
+      },
+      h(
+        "label",
+        {},
+        "Demo user",
+        h(
+          "select",
+          { id: "signin-user" },
+          devInfo.demoUsers.map((u) => h("option", { value: u }, u)),
+        ),
+      ),
       h(
         "label",
         {},
         "Guest cart on sign-in",
-        h("select", { id: "signin-strategy" }, h("option", { value: "sum" }, "add quantities (sum)"), h("option", { value: "max" }, "keep the larger (max)"), h("option", { value: "overwrite" }, "use the guest cart (overwrite)"), h("option", { value: "keep" }, "keep my saved cart (keep)")),
+        h(
+          "select",
+          { id: "signin-strategy" },
+          h("option", { value: "sum" }, "add quantities (sum)"),
+          h("option", { value: "max" }, "keep the larger (max)"),
+          h("option", { value: "overwrite" }, "use the guest cart (overwrite)"),
+          h("option", { value: "keep" }, "keep my saved cart (keep)"),
+        ),
       ),
       h("button", { type: "submit", class: "primary" }, "Sign in"),
     ),
@@ -57,10 +84,16 @@ async function signIn(): Promise<void> {
     const { token } = await api<{ token: string }>("POST", "/v1/dev/token", { userId });
     identity.signIn(userId, token);
     void connectLive(); // closes the guest cart's socket at once; the user's opens when its ticket comes
-    const merged = await api<Parameters<typeof setCart>[0] & { merge?: { clamped?: unknown[] } }>("POST", "/v1/cart/merge", { clientCartId: guestCartId, strategy });
+    const merged = await api<Parameters<typeof setCart>[0] & { merge?: { clamped?: unknown[] } }>(
+      "POST",
+      "/v1/cart/merge",
+      { clientCartId: guestCartId, strategy },
+    );
     identity.newGuestCart(); // the guest cart is emptied by the merge; signing out starts a fresh one
     setCart(merged);
-    showOk(`Signed in as ${userId}; guest cart merged (${strategy})${merged.merge?.clamped?.length ? `, ${merged.merge.clamped.length} line(s) clamped to stock or limit` : ""}.`);
+    showOk(
+      `Signed in as ${userId}; guest cart merged (${strategy})${merged.merge?.clamped?.length ? `, ${merged.merge.clamped.length} line(s) clamped to stock or limit` : ""}.`,
+    );
   } catch (err) {
     if (err instanceof ApiError && err.problem.status === 401) identity.signOut();
     showError(err);

@@ -8,7 +8,15 @@ export interface Problem {
   status: number;
   detail?: string;
   code?: string;
-  errors?: { skuId?: string; code?: string; requested?: number; available?: number; limit?: number; message?: string; path?: string }[];
+  errors?: {
+    skuId?: string;
+    code?: string;
+    requested?: number;
+    available?: number;
+    limit?: number;
+    message?: string;
+    path?: string;
+  }[];
 }
 
 export class ApiError extends Error {
@@ -64,7 +72,13 @@ export interface Cart {
   version: number;
   currency: string | null;
   items: Line[];
-  totals: { totalItems: number; totalQuantity: number; totalAmount: number; selectedCount: number; selectedAmount: number };
+  totals: {
+    totalItems: number;
+    totalQuantity: number;
+    totalAmount: number;
+    selectedCount: number;
+    selectedAmount: number;
+  };
 }
 export interface Order {
   orderId: string;
@@ -113,12 +127,18 @@ export const identity = {
 /** Reads are retried on 503 after its Retry-After (load shed, or a cart busy past its read deadline): they did nothing. */
 const READ_RETRIES = 3;
 
-export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await request<T>(method, path, body, headers);
     } catch (err) {
-      if (!(method === "GET" && err instanceof ApiError && err.problem.status === 503 && attempt < READ_RETRIES)) throw err;
+      if (!(method === "GET" && err instanceof ApiError && err.problem.status === 503 && attempt < READ_RETRIES))
+        throw err;
       await new Promise((r) => setTimeout(r, Math.min(5, err.retryAfter ?? 1) * 1000));
     }
   }
@@ -134,7 +154,14 @@ async function request<T>(method: string, path: string, body: unknown, headers: 
   try {
     res = await fetch(path, init);
   } catch {
-    throw new ApiError({ title: "Network error", status: 0, detail: "the shop could not be reached; check the connection and try again" }, null);
+    throw new ApiError(
+      {
+        title: "Network error",
+        status: 0,
+        detail: "the shop could not be reached; check the connection and try again",
+      },
+      null,
+    );
   }
   const text = await res.text();
   let json: unknown = null;
@@ -144,7 +171,11 @@ async function request<T>(method: string, path: string, body: unknown, headers: 
     json = null;
   }
   if (!res.ok) {
-    const p = (json && typeof json === "object" && "title" in json ? json : { title: res.statusText || "Request failed", status: res.status, detail: text.slice(0, 200) }) as Problem;
+    const p = (
+      json && typeof json === "object" && "title" in json
+        ? json
+        : { title: res.statusText || "Request failed", status: res.status, detail: text.slice(0, 200) }
+    ) as Problem;
     const ra = res.headers.get("retry-after");
     throw new ApiError(p, ra ? Number(ra) : null);
   }
@@ -153,7 +184,8 @@ async function request<T>(method: string, path: string, body: unknown, headers: 
 
 /** Words a shopper understands for the refusals they can meet; the problem's own detail follows. */
 export function friendly(err: unknown): { title: string; detail: string } {
-  if (!(err instanceof ApiError)) return { title: "Something went wrong", detail: err instanceof Error ? err.message : String(err) };
+  if (!(err instanceof ApiError))
+    return { title: "Something went wrong", detail: err instanceof Error ? err.message : String(err) };
   const p = err.problem;
   const wait = err.retryAfter ? ` Try again in ${err.retryAfter} s.` : "";
   const human: Record<string, string> = {

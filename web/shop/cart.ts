@@ -66,23 +66,89 @@ async function mutate(method: string, path: string, body?: unknown): Promise<voi
 function lineView(line: Line, currency: string): HTMLElement {
   const id = `sel-${line.skuId}`;
   const flags = [
-    line.priceChange === "up" && h("span", { class: "flag up", "data-flag": "price-up" }, `Price up from ${money(line.unitPrice, currency)}`),
-    line.priceChange === "down" && h("span", { class: "flag down", "data-flag": "price-down" }, `Price down from ${money(line.unitPrice, currency)}`),
-    (!line.available || line.outOfStock) && h("span", { class: "flag stock", "data-flag": "stock" }, line.available ? "Not enough stock" : "Unavailable"),
+    line.priceChange === "up" &&
+      h("span", { class: "flag up", "data-flag": "price-up" }, `Price up from ${money(line.unitPrice, currency)}`),
+    line.priceChange === "down" &&
+      h(
+        "span",
+        { class: "flag down", "data-flag": "price-down" },
+        `Price down from ${money(line.unitPrice, currency)}`,
+      ),
+    (!line.available || line.outOfStock) &&
+      h("span", { class: "flag stock", "data-flag": "stock" }, line.available ? "Not enough stock" : "Unavailable"),
     line.limitExceeded && h("span", { class: "flag limit", "data-flag": "limit" }, "Over the purchase limit"),
   ];
   return h(
     "li",
     { class: "line", "data-sku": line.skuId },
-    h("input", { type: "checkbox", id, checked: line.selected, "aria-label": `Select ${line.name} for checkout`, onchange: (e: Event) => mutate("POST", "/v1/cart/select", { selected: (e.target as HTMLInputElement).checked, skuIds: [line.skuId] }) }),
-    h("div", {}, h("label", { for: id, class: "inline" }, h("strong", {}, line.name)), h("div", { class: "muted" }, specText(line.spec)), h("div", {}, h("span", { class: "price" }, money(line.currentPrice, currency)), " × ", h("span", { "data-qty": "" }, String(line.quantity)), " = ", money(line.lineTotal, currency)), flags),
+    h("input", {
+      type: "checkbox",
+      id,
+      checked: line.selected,
+      "aria-label": `Select ${line.name} for checkout`,
+      onchange: (e: Event) =>
+        mutate("POST", "/v1/cart/select", { selected: (e.target as HTMLInputElement).checked, skuIds: [line.skuId] }),
+    }),
+    h(
+      "div",
+      {},
+      h("label", { for: id, class: "inline" }, h("strong", {}, line.name)),
+      h("div", { class: "muted" }, specText(line.spec)),
+      h(
+        "div",
+        {},
+        h("span", { class: "price" }, money(line.currentPrice, currency)),
+        " × ",
+        h("span", { "data-qty": "" }, String(line.quantity)),
+        " = ",
+        money(line.lineTotal, currency),
+      ),
+      flags,
+    ),
     h(
       "div",
       { class: "controls" },
-      h("button", { type: "button", "aria-label": `One less ${line.name}`, onclick: () => mutate("PATCH", `/v1/cart/items/${encodeURIComponent(line.skuId)}`, { quantity: line.quantity - 1 }) }, "−"),
-      h("button", { type: "button", "aria-label": `One more ${line.name}`, onclick: () => mutate("PATCH", `/v1/cart/items/${encodeURIComponent(line.skuId)}`, { quantity: line.quantity + 1 }) }, "+"),
-      h("button", { type: "button", class: "danger", "aria-label": `Remove ${line.name}`, onclick: () => mutate("DELETE", `/v1/cart/items/${encodeURIComponent(line.skuId)}`) }, "Remove"),
-      h("label", { class: "inline" }, h("input", { type: "checkbox", checked: marked.has(line.skuId), onchange: (e: Event) => ((e.target as HTMLInputElement).checked ? marked.add(line.skuId) : marked.delete(line.skuId)) }), "mark to remove"),
+      h(
+        "button",
+        {
+          type: "button",
+          "aria-label": `One less ${line.name}`,
+          onclick: () =>
+            mutate("PATCH", `/v1/cart/items/${encodeURIComponent(line.skuId)}`, { quantity: line.quantity - 1 }),
+        },
+        "−",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          "aria-label": `One more ${line.name}`,
+          onclick: () =>
+            mutate("PATCH", `/v1/cart/items/${encodeURIComponent(line.skuId)}`, { quantity: line.quantity + 1 }),
+        },
+        "+",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          "aria-label": `Remove ${line.name}`,
+          onclick: () => mutate("DELETE", `/v1/cart/items/${encodeURIComponent(line.skuId)}`),
+        },
+        "Remove",
+      ),
+      h(
+        "label",
+        { class: "inline" },
+        h("input", {
+          type: "checkbox",
+          checked: marked.has(line.skuId),
+          onchange: (e: Event) =>
+            (e.target as HTMLInputElement).checked ? marked.add(line.skuId) : marked.delete(line.skuId),
+        }),
+        "mark to remove",
+      ),
     ),
   );
 }
@@ -91,7 +157,17 @@ function render(): void {
   document.getElementById("cart-count")!.textContent = String(cart?.totals.totalQuantity ?? 0);
   const root = drawer();
   const live = document.body.dataset.live === "on";
-  const head = h("header", {}, h("h2", { tabindex: -1 }, "Cart ", h("span", { class: `live${live ? " on" : ""}`, title: "live updates", "aria-hidden": "true" })), h("button", { type: "button", onclick: closeCart, "aria-label": "Close cart" }, "Close"));
+  const head = h(
+    "header",
+    {},
+    h(
+      "h2",
+      { tabindex: -1 },
+      "Cart ",
+      h("span", { class: `live${live ? " on" : ""}`, title: "live updates", "aria-hidden": "true" }),
+    ),
+    h("button", { type: "button", onclick: closeCart, "aria-label": "Close cart" }, "Close"),
+  );
   if (!cart || cart.items.length === 0) {
     mount(root, head, h("p", {}, "Your cart is empty."));
     return;
@@ -105,22 +181,66 @@ function render(): void {
   mount(
     root,
     head,
-    h("label", { class: "inline" }, h("input", { type: "checkbox", checked: allSelected, onchange: (e: Event) => mutate("POST", "/v1/cart/select", { selected: (e.target as HTMLInputElement).checked, all: true }) }), "Select all"),
+    h(
+      "label",
+      { class: "inline" },
+      h("input", {
+        type: "checkbox",
+        checked: allSelected,
+        onchange: (e: Event) =>
+          mutate("POST", "/v1/cart/select", { selected: (e.target as HTMLInputElement).checked, all: true }),
+      }),
+      "Select all",
+    ),
     [...merchants].map(([merchantId, lines]) =>
       h(
         "section",
         { class: "merchant", "data-merchant": merchantId, "aria-label": `Merchant ${merchantId}` },
-        h("label", { class: "inline" }, h("input", { type: "checkbox", checked: lines.every((l) => l.selected), "aria-label": `Select all from ${merchantId}`, onchange: (e: Event) => mutate("POST", "/v1/cart/select", { selected: (e.target as HTMLInputElement).checked, merchantId }) }), h("strong", {}, merchantId)),
-        h("ul", { style: "list-style:none;padding:0;margin:0" }, lines.map((l) => lineView(l, currency))),
+        h(
+          "label",
+          { class: "inline" },
+          h("input", {
+            type: "checkbox",
+            checked: lines.every((l) => l.selected),
+            "aria-label": `Select all from ${merchantId}`,
+            onchange: (e: Event) =>
+              mutate("POST", "/v1/cart/select", { selected: (e.target as HTMLInputElement).checked, merchantId }),
+          }),
+          h("strong", {}, merchantId),
+        ),
+        h(
+          "ul",
+          { style: "list-style:none;padding:0;margin:0" },
+          lines.map((l) => lineView(l, currency)),
+        ),
       ),
     ),
     h(
       "div",
       { class: "totals" },
       h("div", {}, `${t.totalQuantity} item(s), ${money(t.totalAmount, currency)} in the cart`),
-      h("div", { "data-testid": "selected-total" }, h("strong", {}, `Selected: ${t.selectedCount} unit(s), ${money(t.selectedAmount, currency)}`)),
-      h("button", { type: "button", class: "danger", onclick: () => (marked.size ? mutate("POST", "/v1/cart/items/batch-delete", { skuIds: [...marked] }) : showError(new Error("tick “mark to remove” on the lines to remove first"))) }, "Remove marked"),
-      h("button", { type: "button", class: "primary", disabled: t.selectedCount === 0, onclick: () => checkout() }, "Check out selected"),
+      h(
+        "div",
+        { "data-testid": "selected-total" },
+        h("strong", {}, `Selected: ${t.selectedCount} unit(s), ${money(t.selectedAmount, currency)}`),
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          onclick: () =>
+            marked.size
+              ? mutate("POST", "/v1/cart/items/batch-delete", { skuIds: [...marked] })
+              : showError(new Error("tick “mark to remove” on the lines to remove first")),
+        },
+        "Remove marked",
+      ),
+      h(
+        "button",
+        { type: "button", class: "primary", disabled: t.selectedCount === 0, onclick: () => checkout() },
+        "Check out selected",
+      ),
       !identity.user() && h("p", { class: "muted" }, "Sign in to check out; your cart comes with you."),
     ),
   );
@@ -136,9 +256,15 @@ async function checkout(): Promise<void> {
     return;
   }
   // One key per cart version: a double click or a retry after a lost answer gets the same order.
-  if (!pendingKey || pendingKey.version !== cart.version) pendingKey = { key: crypto.randomUUID(), version: cart.version };
+  if (!pendingKey || pendingKey.version !== cart.version)
+    pendingKey = { key: crypto.randomUUID(), version: cart.version };
   try {
-    const order = await api<Order>("POST", "/v1/checkout", { expectedTotal: cart.totals.selectedAmount }, { "idempotency-key": pendingKey.key });
+    const order = await api<Order>(
+      "POST",
+      "/v1/checkout",
+      { expectedTotal: cart.totals.selectedAmount },
+      { "idempotency-key": pendingKey.key },
+    );
     pendingKey = null;
     showOk(`Order placed: ${order.orderId}`);
     await reloadCart();

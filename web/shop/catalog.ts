@@ -12,7 +12,8 @@ const productCache = new Map<string, Product>();
 
 function skuState(sku: Sku): string {
   if (sku.status !== "active") return "unavailable";
-  if (sku.saleStartsAt && Date.parse(sku.saleStartsAt) > Date.now()) return `sale starts in ${countdown(sku.saleStartsAt)}`;
+  if (sku.saleStartsAt && Date.parse(sku.saleStartsAt) > Date.now())
+    return `sale starts in ${countdown(sku.saleStartsAt)}`;
   return sku.available > 0 ? `${sku.available} in stock` : "out of stock";
 }
 
@@ -42,7 +43,13 @@ export async function gridPage(params: URLSearchParams): Promise<void> {
     h("h1", {}, "Products"),
     h(
       "form",
-      { class: "filters", onsubmit: (e: Event) => { e.preventDefault(); go({ merchant: (document.getElementById("merchant") as HTMLInputElement).value.trim() }); } },
+      {
+        class: "filters",
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          go({ merchant: (document.getElementById("merchant") as HTMLInputElement).value.trim() });
+        },
+      },
       h("label", {}, "Merchant", h("input", { id: "merchant", value: merchant, placeholder: "all merchants" })),
       h("button", { type: "submit" }, "Filter"),
       merchant && h("button", { type: "button", onclick: () => go({}) }, "Show all"),
@@ -57,13 +64,35 @@ export async function gridPage(params: URLSearchParams): Promise<void> {
           { class: "card", "data-product": p.productId },
           h("h3", {}, h("a", { href: `#/p/${encodeURIComponent(p.productId)}` }, p.name)),
           h("span", { class: "muted" }, `by ${p.merchantId}`),
-          h("span", { class: "price" }, p.priceRange.min === p.priceRange.max ? money(p.priceRange.min, p.priceRange.currency) : `${money(p.priceRange.min, p.priceRange.currency)} – ${money(p.priceRange.max, p.priceRange.currency)}`),
+          h(
+            "span",
+            { class: "price" },
+            p.priceRange.min === p.priceRange.max
+              ? money(p.priceRange.min, p.priceRange.currency)
+              : `${money(p.priceRange.min, p.priceRange.currency)} – ${money(p.priceRange.max, p.priceRange.currency)}`,
+          ),
           h("span", { class: "muted" }, `${p.skus.length} variant(s)`),
-          p.skus.length === 1 && p.skus[0] && h("button", { type: "button", class: "primary", "aria-label": `Add ${p.name} to cart`, onclick: () => addToCart(p.skus[0]!.skuId, 1) }, "Add to cart"),
+          p.skus.length === 1 &&
+            p.skus[0] &&
+            h(
+              "button",
+              {
+                type: "button",
+                class: "primary",
+                "aria-label": `Add ${p.name} to cart`,
+                onclick: () => addToCart(p.skus[0]!.skuId, 1),
+              },
+              "Add to cart",
+            ),
         ),
       ),
     ),
-    h("nav", { "aria-label": "Pages", class: "filters" }, cursor && h("button", { type: "button", onclick: () => history.back() }, "Previous"), page.next && h("button", { type: "button", onclick: () => go({ merchant, cursor: page.next! }) }, "Next page")),
+    h(
+      "nav",
+      { "aria-label": "Pages", class: "filters" },
+      cursor && h("button", { type: "button", onclick: () => history.back() }, "Previous"),
+      page.next && h("button", { type: "button", onclick: () => go({ merchant, cursor: page.next! }) }, "Next page"),
+    ),
   );
 }
 
@@ -84,11 +113,18 @@ async function findProduct(productId: string): Promise<Product | null> {
 export async function productPage(productId: string): Promise<void> {
   const product = await findProduct(productId);
   if (!product) {
-    mount(main(), h("h1", {}, "Not found"), h("p", {}, `No product ${productId}.`), h("a", { href: "#/" }, "Back to products"));
+    mount(
+      main(),
+      h("h1", {}, "Not found"),
+      h("p", {}, `No product ${productId}.`),
+      h("a", { href: "#/" }, "Back to products"),
+    );
     return;
   }
   // Live values (price, stock) from the SKU views; the listing may trail them by the queue delay.
-  const skus = await Promise.all(product.skus.map((s) => api<Sku>("GET", `/v1/skus/${encodeURIComponent(s.skuId)}`).catch(() => s)));
+  const skus = await Promise.all(
+    product.skus.map((s) => api<Sku>("GET", `/v1/skus/${encodeURIComponent(s.skuId)}`).catch(() => s)),
+  );
   mount(
     main(),
     h("p", {}, h("a", { href: "#/" }, "← Products")),
@@ -98,7 +134,19 @@ export async function productPage(productId: string): Promise<void> {
       "table",
       {},
       h("caption", { class: "muted", style: "text-align:left" }, "Variants"),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Variant"), h("th", { scope: "col" }, "Price"), h("th", { scope: "col" }, "Stock"), h("th", { scope: "col" }, "Limit"), h("th", { scope: "col" }, h("span", { class: "muted" }, "Buy")))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, "Variant"),
+          h("th", { scope: "col" }, "Price"),
+          h("th", { scope: "col" }, "Stock"),
+          h("th", { scope: "col" }, "Limit"),
+          h("th", { scope: "col" }, h("span", { class: "muted" }, "Buy")),
+        ),
+      ),
       h(
         "tbody",
         {},
@@ -115,9 +163,25 @@ export async function productPage(productId: string): Promise<void> {
             h(
               "td",
               {},
-              h("label", { class: "inline" }, "Qty", h("input", { id: qtyId, type: "number", min: 1, max: 999, value: "1", style: "width:4.5em" })),
-              h("button", { type: "button", class: "primary", "aria-label": `Add ${s.name} ${specText(s.spec)} to cart`, onclick: () => addToCart(s.skuId, Number((document.getElementById(qtyId) as HTMLInputElement).value) || 1) }, "Add to cart"),
-              (s.saleStartsAt || startsLater) && h("a", { href: `#/flash/${encodeURIComponent(s.skuId)}`, style: "margin-left:8px" }, "Flash sale"),
+              h(
+                "label",
+                { class: "inline" },
+                "Qty",
+                h("input", { id: qtyId, type: "number", min: 1, max: 999, value: "1", style: "width:4.5em" }),
+              ),
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "primary",
+                  "aria-label": `Add ${s.name} ${specText(s.spec)} to cart`,
+                  onclick: () =>
+                    addToCart(s.skuId, Number((document.getElementById(qtyId) as HTMLInputElement).value) || 1),
+                },
+                "Add to cart",
+              ),
+              (s.saleStartsAt || startsLater) &&
+                h("a", { href: `#/flash/${encodeURIComponent(s.skuId)}`, style: "margin-left:8px" }, "Flash sale"),
             ),
           );
         }),

@@ -2,7 +2,11 @@
 type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, unknown>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
@@ -39,7 +43,9 @@ export function money(amount: number, currency: string): string {
 export function specText(spec: unknown): string {
   if (!spec) return "";
   if (typeof spec === "string") return spec;
-  return Object.entries(spec as Record<string, string>).map(([k, v]) => `${k}: ${v}`).join(", ");
+  return Object.entries(spec as Record<string, string>)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ");
 }
 
 /** "4:59" / "1:02:03" until `at`; "0:00" once past. */

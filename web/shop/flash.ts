@@ -17,7 +17,14 @@ export async function flashPage(skuId: string): Promise<void> {
   const units = h("span", { class: "big", "data-testid": "units-left" }, String(sku.available));
   const clock = h("p", { "data-testid": "sale-countdown" });
   const result = h("div", { "aria-live": "polite", "data-testid": "flash-result" });
-  const qty = h("input", { id: "flash-qty", type: "number", min: 1, max: sku.purchaseLimit ?? 999, value: "1", style: "width:4.5em" });
+  const qty = h("input", {
+    id: "flash-qty",
+    type: "number",
+    min: 1,
+    max: sku.purchaseLimit ?? 999,
+    value: "1",
+    style: "width:4.5em",
+  });
   const buy = h("button", { type: "button", class: "primary", onclick: () => buyNow() }, "Buy now");
   const refresh = async () => {
     if (document.hidden) return;
@@ -36,15 +43,36 @@ export async function flashPage(skuId: string): Promise<void> {
     }
     buy.disabled = true;
     try {
-      const order = await api<Order>("POST", `/v1/flash/${encodeURIComponent(skuId)}/orders`, { quantity: Number(qty.value) || 1 }, { "idempotency-key": key });
+      const order = await api<Order>(
+        "POST",
+        `/v1/flash/${encodeURIComponent(skuId)}/orders`,
+        { quantity: Number(qty.value) || 1 },
+        { "idempotency-key": key },
+      );
       key = crypto.randomUUID();
-      mount(result, h("p", { class: "notice ok" }, "You got it! ", h("a", { href: `#/orders/${encodeURIComponent(order.orderId)}` }, "Pay for your order")));
+      mount(
+        result,
+        h(
+          "p",
+          { class: "notice ok" },
+          "You got it! ",
+          h("a", { href: `#/orders/${encodeURIComponent(order.orderId)}` }, "Pay for your order"),
+        ),
+      );
       clearNotice();
     } catch (err) {
       if (err instanceof ApiError && err.code !== "RATE_LIMITED") key = crypto.randomUUID();
       const code = err instanceof ApiError ? err.code : "";
-      const text: Record<string, string> = { SOLD_OUT: "Sold out. Every unit has been taken.", LIMIT_EXCEEDED: "You already have as many as one person may buy.", RATE_LIMITED: "Lots of people are trying right now: wait a moment and try again.", SALE_NOT_STARTED: "Not yet: the sale has not started." };
-      mount(result, h("p", { class: "notice", "data-code": code }, h("strong", {}, text[code] ?? "Could not buy."), " "));
+      const text: Record<string, string> = {
+        SOLD_OUT: "Sold out. Every unit has been taken.",
+        LIMIT_EXCEEDED: "You already have as many as one person may buy.",
+        RATE_LIMITED: "Lots of people are trying right now: wait a moment and try again.",
+        SALE_NOT_STARTED: "Not yet: the sale has not started.",
+      };
+      mount(
+        result,
+        h("p", { class: "notice", "data-code": code }, h("strong", {}, text[code] ?? "Could not buy."), " "),
+      );
       showError(err);
     } finally {
       buy.disabled = false;

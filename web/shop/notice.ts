@@ -9,7 +9,12 @@ export function showError(err: unknown): void {
   const el = box();
   el.className = "notice";
   el.dataset.code = (err as { code?: string }).code ?? "";
-  mount(el, h("h2", {}, title), h("p", { style: "margin:0" }, detail), h("button", { type: "button", onclick: clearNotice }, "Dismiss"));
+  mount(
+    el,
+    h("h2", {}, title),
+    h("p", { style: "margin:0" }, detail),
+    h("button", { type: "button", onclick: clearNotice }, "Dismiss"),
+  );
   el.hidden = false;
 }
 

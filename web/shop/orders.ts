@@ -21,8 +21,36 @@ export async function ordersPage(): Promise<void> {
       : h(
           "table",
           {},
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Order"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Total"), h("th", { scope: "col" }, "Placed"))),
-          h("tbody", {}, list.items.map((o) => h("tr", { "data-order": o.orderId }, h("td", {}, h("a", { href: `#/orders/${encodeURIComponent(o.orderId)}` }, o.orderId.slice(0, 16) + "…")), h("td", { class: `status ${o.status}` }, o.status), h("td", {}, money(o.total, o.currency)), h("td", {}, o.createdAt ? new Date(o.createdAt).toLocaleString() : "")))),
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              h("th", { scope: "col" }, "Order"),
+              h("th", { scope: "col" }, "Status"),
+              h("th", { scope: "col" }, "Total"),
+              h("th", { scope: "col" }, "Placed"),
+            ),
+          ),
+          h(
+            "tbody",
+            {},
+            list.items.map((o) =>
+              h(
+                "tr",
+                { "data-order": o.orderId },
+                h(
+                  "td",
+                  {},
+                  h("a", { href: `#/orders/${encodeURIComponent(o.orderId)}` }, o.orderId.slice(0, 16) + "…"),
+                ),
+                h("td", { class: `status ${o.status}` }, o.status),
+                h("td", {}, money(o.total, o.currency)),
+                h("td", {}, o.createdAt ? new Date(o.createdAt).toLocaleString() : ""),
+              ),
+            ),
+          ),
         ),
   );
 }
@@ -48,10 +76,44 @@ export async function orderPage(orderId: string): Promise<void> {
     h("p", { class: "muted" }, order.orderId),
     h("p", {}, "Status: ", h("span", { class: `status ${order.status}`, "data-testid": "order-status" }, order.status)),
     pending && h("p", {}, "Pay within ", left, " or the reservation is released."),
-    h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col" }, "Qty"), h("th", { scope: "col" }, "Price"))), h("tbody", {}, order.items.map((i) => h("tr", {}, h("td", {}, i.name, " ", h("span", { class: "muted" }, specText(i.spec))), h("td", {}, String(i.quantity)), h("td", {}, money(i.unitPrice, order.currency)))))),
+    h(
+      "table",
+      {},
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, "Item"),
+          h("th", { scope: "col" }, "Qty"),
+          h("th", { scope: "col" }, "Price"),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        order.items.map((i) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, i.name, " ", h("span", { class: "muted" }, specText(i.spec))),
+            h("td", {}, String(i.quantity)),
+            h("td", {}, money(i.unitPrice, order.currency)),
+          ),
+        ),
+      ),
+    ),
     h("p", { class: "big" }, money(order.total, order.currency)),
-    pending && devTools() && h("button", { type: "button", class: "primary", onclick: () => act("pay") }, "Pay with the test provider"),
-    pending && h("button", { type: "button", class: "danger", style: "margin-left:8px", onclick: () => act("cancel") }, "Cancel order"),
+    pending &&
+      devTools() &&
+      h("button", { type: "button", class: "primary", onclick: () => act("pay") }, "Pay with the test provider"),
+    pending &&
+      h(
+        "button",
+        { type: "button", class: "danger", style: "margin-left:8px", onclick: () => act("cancel") },
+        "Cancel order",
+      ),
   );
   if (pending) {
     every(1000, () => {
