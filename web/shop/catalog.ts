@@ -4,7 +4,7 @@
 import type { Product, Sku } from "./api";
 import { api } from "./api";
 import { setCart } from "./cart";
-import { countdown, h, money, mount, specText } from "./dom";
+import { countdown, h, money, mount, specText, tableHead } from "./dom";
 import { showError, showOk } from "./notice";
 import { main } from "./page";
 
@@ -134,19 +134,7 @@ export async function productPage(productId: string): Promise<void> {
       "table",
       {},
       h("caption", { class: "muted", style: "text-align:left" }, "Variants"),
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          h("th", { scope: "col" }, "Variant"),
-          h("th", { scope: "col" }, "Price"),
-          h("th", { scope: "col" }, "Stock"),
-          h("th", { scope: "col" }, "Limit"),
-          h("th", { scope: "col" }, h("span", { class: "muted" }, "Buy")),
-        ),
-      ),
+      tableHead("Variant", "Price", "Stock", "Limit", h("span", { class: "muted" }, "Buy")),
       h(
         "tbody",
         {},

@@ -27,6 +27,11 @@ function append(el: Node, children: Child[]): void {
   }
 }
 
+/** A table's header row: one column header per label. */
+export function tableHead(...labels: Child[]): HTMLTableSectionElement {
+  return h("thead", {}, h("tr", {}, ...labels.map((label) => h("th", { scope: "col" }, label))));
+}
+
 export function mount(target: Element, ...children: Child[]): void {
   target.replaceChildren();
   append(target, children);

@@ -3,7 +3,7 @@
 import type { Order } from "./api";
 import { api, identity } from "./api";
 import { devTools } from "./account";
-import { countdown, h, money, mount, specText } from "./dom";
+import { countdown, h, money, mount, specText, tableHead } from "./dom";
 import { showError, showOk } from "./notice";
 import { every, main, redraw } from "./page";
 
@@ -21,18 +21,7 @@ export async function ordersPage(): Promise<void> {
       : h(
           "table",
           {},
-          h(
-            "thead",
-            {},
-            h(
-              "tr",
-              {},
-              h("th", { scope: "col" }, "Order"),
-              h("th", { scope: "col" }, "Status"),
-              h("th", { scope: "col" }, "Total"),
-              h("th", { scope: "col" }, "Placed"),
-            ),
-          ),
+          tableHead("Order", "Status", "Total", "Placed"),
           h(
             "tbody",
             {},
@@ -79,17 +68,7 @@ export async function orderPage(orderId: string): Promise<void> {
     h(
       "table",
       {},
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          h("th", { scope: "col" }, "Item"),
-          h("th", { scope: "col" }, "Qty"),
-          h("th", { scope: "col" }, "Price"),
-        ),
-      ),
+      tableHead("Item", "Qty", "Price"),
       h(
         "tbody",
         {},
