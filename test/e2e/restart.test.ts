@@ -110,6 +110,21 @@ function cartAlarmsBefore(before: number): number {
   );
 }
 
+/** For a failure message: how far from now the cart alarms before `before` are set, in seconds. */
+function earlyCartAlarms(before: number): string {
+  const table = path.join(persistDir, "wrangler", "v3", "do", "edge-cart-CartActor", "metadata.sqlite");
+  const rows = execFileSync(
+    "sqlite3",
+    ["-readonly", table, `SELECT scheduled_time FROM _cf_ALARM WHERE scheduled_time < ${before}000000 LIMIT 10`],
+    { encoding: "utf8" },
+  );
+  const inSeconds = rows
+    .split("\n")
+    .filter(Boolean)
+    .map((t) => Math.round((Number(t) / 1e6 - Date.now()) / 1000));
+  return `cart alarms within a day, due in (s): ${inSeconds.join(", ")}`;
+}
+
 function api(): Api {
   return new Api(stack!.baseUrl, secrets);
 }
@@ -318,11 +333,13 @@ describe("restart with thousands of due alarms", () => {
       );
 
       // Every cart's due alarm runs, paced by the stack (dev/alarm-pacing.ts, 50 a second): none is
-      // lost, and each cart re-arms its expiry a month out (the restarted stack's 30-day TTL).
-      await eventually(() => expect(cartAlarmsBefore(Date.now() + 86_400_000)).toBe(0), {
-        timeoutMs: (due / 50) * 1000 + 60_000,
-        intervalMs: 2_000,
-      });
+      // lost, and each cart re-arms its expiry a month out (the restarted stack's 30-day TTL). A cart
+      // whose Redis snapshot write timed out against the hanging Redis first retries it twice, 15-45 s
+      // apart (cart/sync.ts), so the last alarms may come up to ~100 s after the pacing.
+      await eventually(
+        () => expect(cartAlarmsBefore(Date.now() + 86_400_000), earlyCartAlarms(Date.now() + 86_400_000)).toBe(0),
+        { timeoutMs: (due / 50) * 1000 + 150_000, intervalMs: 2_000 },
+      );
       console.log(`[e2e] every cart's due alarm ran ${((performance.now() - t0) / 1000).toFixed(0)} s after restart`);
 
       // Thousands of woken actors did not each open a connection to the hanging Redis.
@@ -331,6 +348,6 @@ describe("restart with thousands of due alarms", () => {
       );
       expect(hungRedis.connections).toBeLessThan(200);
     },
-    ALARM_AFTER_S * 1000 + 240_000 + CARTS * 20,
+    ALARM_AFTER_S * 1000 + 330_000 + CARTS * 20,
   );
 });
