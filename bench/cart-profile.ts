@@ -17,6 +17,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { ROOT } from "../dev/util.ts";
 import { fmt, load, type PhaseResult, type Req, type Res, send } from "./lib/keepalive-load.ts";
+import { type Profile, cdp, inspectorTarget, report } from "./lib/v8-profile.ts";
 
 const require = createRequire(path.join(ROOT, "package.json"));
 const { Miniflare } = require("miniflare") as typeof import("miniflare");
@@ -30,6 +31,8 @@ const SECONDS = num("SECONDS", 8);
 const FLOOD_CONCURRENCY = num("FLOOD_CONCURRENCY", 600);
 const PHASES = (process.env.PHASES ?? "floor,healthz,get,add,flood").split(",");
 const ADMIN_TOKEN = "profile-admin-token";
+/** INSPECT=<phase>: a V8 CPU profile of the Worker's isolate over that phase (printed, and written next to the log). */
+const INSPECT = process.env.INSPECT;
 const WORKER_LOG = process.env.WORKER_LOG ?? path.join(os.tmpdir(), "cart-profile-worker.log");
 
 interface Services {
@@ -86,12 +89,24 @@ async function main(): Promise<void> {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
   const port = 18787;
   const floorPort = 18788;
+  const inspectorPort = 18789;
   const mf = new Miniflare({
     host: "127.0.0.1",
     port,
+    ...(INSPECT ? { inspectorPort } : {}),
     ...(workerOptions as object),
     // NO_CONSUMER=1: profile by elimination, events stay in the queues.
     ...(process.env.NO_CONSUMER ? { queueConsumers: {} } : {}),
+    // PREVENT_EVICTION=1: diagnostic, cart actors stay in memory (workerd evicts after 10 s idle).
+    ...(process.env.PREVENT_EVICTION
+      ? {
+          durableObjects: Object.fromEntries(
+            Object.entries((workerOptions as { durableObjects: Record<string, object> }).durableObjects).map(
+              ([k, v]) => [k, { ...(v as object), unsafePreventEviction: true }],
+            ),
+          ),
+        }
+      : {}),
     modules: [{ type: "ESModule", path: scriptPath }],
     modulesRoot: outdir,
     scriptPath: undefined,
@@ -175,7 +190,7 @@ async function main(): Promise<void> {
     for (const cart of carts) {
       for (const [skuId, quantity] of await readCart(agent, port, cart)) expected.set(`${cart} ${skuId}`, quantity);
     }
-    await new Promise((r) => setTimeout(r, 3_000));
+    await new Promise((r) => setTimeout(r, num("SETTLE_S", 3) * 1000));
     console.log(`${CARTS} carts x ${LINES} lines warm; ${CONCURRENCY} in flight, ${SECONDS} s per phase`);
 
     const results: Record<string, PhaseResult> = {};
@@ -187,6 +202,12 @@ async function main(): Promise<void> {
     for (const phase of PHASES) {
       await new Promise((r) => setTimeout(r, 2_000));
       fs.appendFileSync(WORKER_LOG, `=== phase ${phase}\n`);
+      const inspector = phase === INSPECT ? await cdp(await inspectorTarget(inspectorPort)) : null;
+      if (inspector) {
+        await inspector.send("Profiler.enable");
+        await inspector.send("Profiler.setSamplingInterval", { interval: 200 });
+        await inspector.send("Profiler.start");
+      }
       if (phase === "floor")
         results.floor = await load(floorPort, CONCURRENCY, SECONDS, () => ({ method: "GET", path: "/", headers: {} }));
       if (phase === "healthz")
@@ -195,7 +216,7 @@ async function main(): Promise<void> {
           path: "/healthz",
           headers: {},
         }));
-      if (phase === "get") results.get = await load(port, CONCURRENCY, SECONDS, getReq);
+      if (phase === "get" || phase === "get2") results[phase] = await load(port, CONCURRENCY, SECONDS, getReq);
       if (phase === "add") {
         results.add = await load(
           port,
@@ -234,6 +255,12 @@ async function main(): Promise<void> {
         console.log(
           `flood: /healthz probes ${probes.length}, worst ${probes[probes.length - 1]?.toFixed(0)} ms, over 1 s: ${probes.filter((p) => p > 1000).length}; healthy again after ${recovered.toFixed(0)} ms; 429/503 without Retry-After: ${results.flood.badRetryAfter}`,
         );
+      }
+      if (inspector) {
+        const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");
+        inspector.close();
+        fs.writeFileSync(`${WORKER_LOG}.${phase}.cpuprofile`, JSON.stringify(profile));
+        console.log(report(profile, fs.readFileSync(scriptPath, "utf8")));
       }
     }
     console.log("---");

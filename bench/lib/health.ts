@@ -1,6 +1,33 @@
 // Probes `GET /healthz` once a second while a load runs: how long a health check (a load
 // balancer's, a monitor's) waits when the service is busy. Target: under 1 s every time.
+import http from "node:http";
 import { percentile } from "./load.ts";
+
+/**
+ * One GET on a fresh connection, as a monitor makes it: true for a 2xx read to its end. Settles by
+ * `timeoutMs` whatever the socket does (a fetch whose connection dies mid-body could hang the run).
+ */
+function probeOnce(url: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(ok);
+    };
+    const req = http.get(url, { agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => settle((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300));
+      res.on("close", () => settle(false));
+    });
+    req.on("error", () => settle(false));
+    const timer = setTimeout(() => {
+      req.destroy();
+      settle(false);
+    }, timeoutMs);
+  });
+}
 
 export interface HealthProbe {
   probes: number;
@@ -16,13 +43,9 @@ export function probeHealth(baseUrl: string, path = "/healthz", everyMs = 1000):
   const inFlight = new Set<Promise<void>>();
   const probe = () => {
     const t0 = performance.now();
-    const p = fetch(baseUrl + path, { signal: AbortSignal.timeout(10_000) })
-      .then(async (res) => {
-        await res.arrayBuffer();
-        samples.push({ ms: performance.now() - t0, ok: res.ok });
-      })
-      .catch(() => {
-        samples.push({ ms: performance.now() - t0, ok: false });
+    const p = probeOnce(baseUrl + path, 10_000)
+      .then((ok) => {
+        samples.push({ ms: performance.now() - t0, ok });
       })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);

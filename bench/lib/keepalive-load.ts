@@ -1,14 +1,10 @@
 // Keep-alive HTTP load for the profilers: `concurrency` workers on one agent, each sending its next
 // request when the previous answered; req/s, latency percentiles, status mix, 429/503 without Retry-After.
 import http from "node:http";
+import { type RawRequest, sendRaw } from "./http-send.ts";
 import { percentile } from "./load.ts";
 
-export interface Req {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
+export type Req = RawRequest;
 
 export interface Res {
   status: number;
@@ -16,31 +12,10 @@ export interface Res {
   text: string;
 }
 
-export function send(agent: http.Agent, port: number, req: Req, timeoutMs = 30_000): Promise<Res> {
-  return new Promise((resolve) => {
-    const body = req.body === undefined ? undefined : Buffer.from(req.body);
-    const headers = body
-      ? { ...req.headers, "content-type": "application/json", "content-length": String(body.length) }
-      : req.headers;
-    const r = http.request(
-      { agent, host: "127.0.0.1", port, method: req.method, path: req.path, headers, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            retryAfter: res.headers["retry-after"] as string | undefined,
-            text: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on("error", (err) => resolve({ status: 0, retryAfter: undefined, text: String(err) }));
-      },
-    );
-    r.on("timeout", () => r.destroy(new Error("timeout")));
-    r.on("error", (err) => resolve({ status: 0, retryAfter: undefined, text: String(err) }));
-    r.end(body);
-  });
+export async function send(agent: http.Agent, port: number, req: Req, timeoutMs = 30_000): Promise<Res> {
+  const headers = req.body === undefined ? req.headers : { ...req.headers, "content-type": "application/json" };
+  const res = await sendRaw(agent, { host: "127.0.0.1", port }, { ...req, headers }, timeoutMs);
+  return { status: res.status, retryAfter: res.headers["retry-after"] as string | undefined, text: res.text };
 }
 
 export interface PhaseResult {

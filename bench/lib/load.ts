@@ -4,6 +4,7 @@
 // either share one list of requests, or each runs its own list in order (`lanes`: a
 // client that owns some carts edits them one request at a time, so its edits are checkable).
 import http from "node:http";
+import { sendRaw } from "./http-send.ts";
 
 export interface BenchRequest {
   /** Default POST. */
@@ -57,37 +58,15 @@ export interface LoadOptions<T> {
   timeoutMs?: number;
 }
 
-/** One keep-alive POST; network errors become status 0 so a run never aborts half-way. */
-function send(agent: http.Agent, url: URL, req: BenchRequest, timeoutMs: number): Promise<BenchResponse> {
-  return new Promise((resolve) => {
-    const body = req.body === undefined ? null : Buffer.from(req.body);
-    const r = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        method: req.method ?? "POST",
-        path: req.path,
-        headers: body ? { ...req.headers, "content-length": String(body.length) } : req.headers,
-        timeout: timeoutMs,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: String(res.headers["content-type"] ?? ""),
-            text: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-        res.on("error", (err) => resolve({ status: 0, contentType: "", text: String(err) }));
-      },
-    );
-    r.on("timeout", () => r.destroy(new Error(`timeout after ${timeoutMs} ms`)));
-    r.on("error", (err) => resolve({ status: 0, contentType: "", text: String(err) }));
-    r.end(body ?? undefined);
-  });
+/** One keep-alive request (POST unless said otherwise); network errors become status 0. */
+async function send(agent: http.Agent, url: URL, req: BenchRequest, timeoutMs: number): Promise<BenchResponse> {
+  const res = await sendRaw(
+    agent,
+    { host: url.hostname, port: url.port },
+    { method: req.method ?? "POST", path: req.path, headers: req.headers, body: req.body },
+    timeoutMs,
+  );
+  return { status: res.status, contentType: String(res.headers["content-type"] ?? ""), text: res.text };
 }
 
 export async function runLoad<T>(opts: LoadOptions<T>): Promise<LoadResult<T>> {
