@@ -6,6 +6,7 @@
 //   healthz GET /healthz
 //   get     GET /v1/cart over CARTS warm guest carts (LINES lines each)
 //   add     POST /v1/cart/items over the same carts
+//   mix     60% get, 40% add (the benchmark's cart mix, with its quantity sets counted as adds)
 //   flood   GET /v1/cart at FLOOD_CONCURRENCY in flight: status mix and /healthz latency under overload
 // Then checks that no add was lost or doubled. `npx tsx bench/cart-profile.ts`;
 // knobs: NO_REDIS NO_CONSUMER (unset) MAX_IN_FLIGHT (Worker default) CARTS (2000) LINES (3) CONCURRENCY (100) SECONDS (8) FLOOD_CONCURRENCY (600) PHASES (floor,healthz,get,add,flood)
@@ -226,6 +227,18 @@ async function main(): Promise<void> {
           countAdd,
         );
       }
+      if (phase === "mix") {
+        // The benchmark's mix: 60% reads, 40% adds (the adds counted for the consistency check).
+        results.mix = await load(
+          port,
+          CONCURRENCY,
+          SECONDS,
+          (i) => (i % 10 < 6 ? getReq(i) : addReq(carts[(i * 7919) % CARTS]!, skus[i % skus.length]!)),
+          (req, res) => {
+            if (req.method === "POST") countAdd(req, res);
+          },
+        );
+      }
       if (phase === "flood") {
         // Overload: FLOOD_CONCURRENCY readers; meanwhile /healthz is probed every 250 ms.
         const probes: number[] = [];
@@ -266,7 +279,7 @@ async function main(): Promise<void> {
     console.log("---");
     for (const [name, r] of Object.entries(results)) console.log(fmt(name, r));
     if (results.floor) {
-      for (const name of ["get", "add", "healthz"])
+      for (const name of ["get", "get2", "add", "mix", "healthz"])
         if (results[name]) console.log(`${name}/floor = ${(results[name].rps / results.floor.rps).toFixed(2)}`);
     }
 

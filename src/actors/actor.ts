@@ -8,6 +8,7 @@ import type { Envelope, QueueName } from "../events/envelope";
 import { clockAdjustable, readClockOffset, writeClockOffset } from "./clock";
 import type { Command, OutboxSinks } from "./outbox";
 import { Outbox } from "./outbox";
+import { ActorSchema } from "./schema";
 import { SingleFlight } from "./single-flight";
 
 /** How long after a change an undelivered outbox row is retried by alarm at the latest (plus up to as much again, jitter). */
@@ -26,6 +27,8 @@ const MAX_DUTY_RETRY_MS = 10 * 60_000;
 export interface ActorHost {
   readonly env: Env;
   readonly sql: SqlStorage;
+  /** Declares the room's tables and indexes (created once, skipped on later starts). */
+  readonly schema: ActorSchema;
   readonly outbox: Outbox;
   /** Runs a state change atomically: either all its writes and outbox rows land, or none. */
   transact<T>(change: () => T): T;
@@ -50,6 +53,7 @@ export interface ActorHost {
  */
 export abstract class Actor extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
+  protected readonly schema: ActorSchema;
   protected readonly outbox: Outbox;
   /** What this actor's rooms work through. */
   protected readonly host: ActorHost;
@@ -71,6 +75,14 @@ export abstract class Actor extends DurableObject<Env> {
    * work does not compete with the burst on the same machine (stock actors).
    */
   protected relayQuietMs = 0;
+  /**
+   * How long after a change its undelivered outbox rows wait for the backstop alarm (plus up to
+   * as much again, jitter). The alarm is set with the change and kept while it is ahead, so a run
+   * of changes inside this window shares one alarm: a set, a firing and a reset of the
+   * scheduler's storage, and an actor wake-up. Stock and order actors keep it short; a cart,
+   * whose events are history and whose relay normally lands within a second, takes a minute.
+   */
+  protected relayBackstopMs = RELAY_BACKSTOP_MS;
   private quietTimer: ReturnType<typeof setTimeout> | null = null;
   /** How far this actor's clock runs ahead of real time (tests and development only: clock.ts). */
   private clockOffsetMs = 0;
@@ -79,9 +91,10 @@ export abstract class Actor extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.storedName = rememberName(this.sql, ctx.id.name);
-    if (clockAdjustable(env)) this.clockOffsetMs = readClockOffset(this.sql);
-    this.outbox = new Outbox(this.sql, this.outboxSinks());
+    this.schema = new ActorSchema(this.sql);
+    this.storedName = rememberName(this.sql, this.schema, ctx.id.name);
+    if (clockAdjustable(env)) this.clockOffsetMs = readClockOffset(this.sql, this.schema);
+    this.outbox = new Outbox(this.sql, this.outboxSinks(), this.schema);
     this.relayer = new SingleFlight(async () => {
       await this.outbox.relay();
       // The backstop alarm stays where it is (moving it costs a storage write per change): when it
@@ -91,6 +104,7 @@ export abstract class Actor extends DurableObject<Env> {
     this.host = {
       env,
       sql: this.sql,
+      schema: this.schema,
       outbox: this.outbox,
       transact: (change) => this.transact(change),
       afterCommit: () => this.afterCommit(),
@@ -114,7 +128,7 @@ export abstract class Actor extends DurableObject<Env> {
       throw new Error("an actor's clock can be moved only in a test or development environment");
     if (!Number.isInteger(ms) || ms < 0) throw new Error("advanceClock takes a whole, non-negative number of ms");
     this.clockOffsetMs += ms;
-    writeClockOffset(this.sql, this.clockOffsetMs);
+    writeClockOffset(this.sql, this.schema, this.clockOffsetMs);
     this.reschedule({ exact: true });
     return this.clockOffsetMs;
   }
@@ -158,6 +172,7 @@ export abstract class Actor extends DurableObject<Env> {
         return change();
       });
     } catch (err) {
+      this.schema.forget();
       this.onRollback();
       throw err;
     }
@@ -229,7 +244,9 @@ export abstract class Actor extends DurableObject<Env> {
     const retry = this.outbox.nextAttemptAt();
     if (retry !== null)
       candidates.push(
-        retry === 0 ? now + RELAY_BACKSTOP_MS + Math.round(Math.random() * RELAY_BACKSTOP_MS) : Math.max(retry, now),
+        retry === 0
+          ? now + this.relayBackstopMs + Math.round(Math.random() * this.relayBackstopMs)
+          : Math.max(retry, now),
       );
     if (candidates.length === 0) {
       if (options.exact && this.alarmAt !== undefined) {
@@ -260,8 +277,10 @@ export abstract class Actor extends DurableObject<Env> {
 }
 
 /** Stores the actor's name the first time it is given; returns the name from storage otherwise. */
-function rememberName(sql: SqlStorage, given: string | undefined): string | null {
-  sql.exec("CREATE TABLE IF NOT EXISTS actor_identity (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL)");
+function rememberName(sql: SqlStorage, schema: ActorSchema, given: string | undefined): string | null {
+  schema.ensure(
+    "CREATE TABLE IF NOT EXISTS actor_identity (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL)",
+  );
   const stored = sql.exec<{ name: string }>("SELECT name FROM actor_identity WHERE id = 1").toArray()[0]?.name ?? null;
   if (given === undefined || given === stored) return stored;
   sql.exec(

@@ -1,3 +1,5 @@
+import { ActorSchema } from "./schema";
+
 /**
  * The actors' clock: real time plus an offset that only a test or development
  * environment may set (`advanceClock` on any actor), so tests move time by
@@ -11,15 +13,14 @@ export function clockAdjustable(env: Env): boolean {
 }
 
 /** The stored offset (ms ahead of real time); 0 when none was set. */
-export function readClockOffset(sql: SqlStorage): number {
+export function readClockOffset(sql: SqlStorage, schema = new ActorSchema(sql)): number {
   // The table exists only once a clock was moved: a plain start writes nothing.
-  const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'actor_clock'").toArray();
-  if (exists.length === 0) return 0;
+  if (!schema.has("actor_clock")) return 0;
   return sql.exec<{ offset_ms: number }>("SELECT offset_ms FROM actor_clock WHERE id = 1").toArray()[0]?.offset_ms ?? 0;
 }
 
-export function writeClockOffset(sql: SqlStorage, offsetMs: number): void {
-  sql.exec(
+export function writeClockOffset(sql: SqlStorage, schema: ActorSchema, offsetMs: number): void {
+  schema.ensure(
     "CREATE TABLE IF NOT EXISTS actor_clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_ms INTEGER NOT NULL)",
   );
   sql.exec(

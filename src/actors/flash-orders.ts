@@ -2,10 +2,12 @@ import type { Decision, Order, StockEffect } from "../domain/order";
 import { applyDecision } from "../domain/order";
 import { addOrderEvents } from "./order-events";
 import type { Outbox } from "./outbox";
+import type { ActorSchema } from "./schema";
 
 /** What the flash order book needs from the stock actor that keeps it. */
 export interface FlashHost {
   readonly sql: SqlStorage;
+  readonly schema: ActorSchema;
   readonly outbox: Outbox;
   /** Applies a stock effect to the order's reservation (inside the caller's transaction); false when it is not in a state the effect applies to. */
   settle(reservationId: string, effect: StockEffect, reason: string): boolean;
@@ -30,7 +32,7 @@ interface Row extends Record<string, SqlStorageValue> {
  */
 export class FlashOrders {
   constructor(private readonly host: FlashHost) {
-    host.sql.exec(`CREATE TABLE IF NOT EXISTS flash_orders (
+    host.schema.ensure(`CREATE TABLE IF NOT EXISTS flash_orders (
       order_id TEXT PRIMARY KEY,
       owner_id TEXT NOT NULL,
       request_hash TEXT NOT NULL,
@@ -38,7 +40,7 @@ export class FlashOrders {
       expires_at INTEGER NOT NULL,
       body TEXT NOT NULL              -- the Order JSON
     )`);
-    host.sql.exec("CREATE INDEX IF NOT EXISTS flash_orders_pending ON flash_orders (status, expires_at)");
+    host.schema.ensure("CREATE INDEX IF NOT EXISTS flash_orders_pending ON flash_orders (status, expires_at)");
   }
 
   find(orderId: string): FlashRecord | null {

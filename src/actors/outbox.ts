@@ -7,6 +7,7 @@
  */
 import type { Envelope, QueueName } from "../events/envelope";
 import { queueOf } from "../events/envelope";
+import { ActorSchema } from "./schema";
 
 export interface Command {
   /** Who receives it, e.g. `sku:{skuId}` or `cart:{cartKey}`; commands to one target run in order. */
@@ -51,8 +52,9 @@ export class Outbox {
   constructor(
     private readonly sql: SqlStorage,
     private readonly sinks: OutboxSinks,
+    schema = new ActorSchema(sql),
   ) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
+    schema.ensure(`CREATE TABLE IF NOT EXISTS outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       kind TEXT NOT NULL,             -- 'event' | 'command'
       target TEXT NOT NULL,           -- queue name or command target

@@ -33,16 +33,16 @@ export class CartBook {
     /** Runs after each committed change (Redis snapshot, live devices). */
     private readonly onChange: () => void,
   ) {
-    host.sql.exec(`CREATE TABLE IF NOT EXISTS cart_meta (
+    host.schema.ensure(`CREATE TABLE IF NOT EXISTS cart_meta (
       id INTEGER PRIMARY KEY CHECK (id = 1),
       version INTEGER NOT NULL,
       currency TEXT,
       updated_at TEXT
     )`);
-    host.sql.exec(
+    host.schema.ensure(
       "CREATE TABLE IF NOT EXISTS lines (sku_id TEXT PRIMARY KEY, position INTEGER NOT NULL, line TEXT NOT NULL)",
     );
-    host.sql.exec("CREATE TABLE IF NOT EXISTS applied (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    host.schema.ensure("CREATE TABLE IF NOT EXISTS applied (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
   }
 
   /** The cart if it is loaded (null before the first request of this actor start). */

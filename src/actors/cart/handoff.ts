@@ -23,7 +23,7 @@ export class CartHandoff {
     private readonly book: CartBook,
     private readonly skus: CartSkus,
   ) {
-    host.sql.exec(
+    host.schema.ensure(
       "CREATE TABLE IF NOT EXISTS handoffs (token TEXT PRIMARY KEY, into_cart TEXT NOT NULL, lines TEXT NOT NULL, created_at INTEGER NOT NULL)",
     );
   }

@@ -17,7 +17,7 @@ export class CartLive {
     private readonly book: CartBook,
     private readonly skus: CartSkus,
   ) {
-    host.sql.exec("CREATE TABLE IF NOT EXISTS tickets (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
+    host.schema.ensure("CREATE TABLE IF NOT EXISTS tickets (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
     this.broadcaster = new SingleFlight(() => this.broadcast());
   }
 

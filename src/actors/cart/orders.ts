@@ -16,7 +16,7 @@ export class CartOrders {
     private readonly host: CartHost,
     private readonly book: CartBook,
   ) {
-    host.sql.exec("CREATE TABLE IF NOT EXISTS orders_index (order_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)");
+    host.schema.ensure("CREATE TABLE IF NOT EXISTS orders_index (order_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)");
   }
 
   /** The lines a checkout takes: the named ones, or the selected ones. */

@@ -44,10 +44,15 @@ export class CartSync {
     cartSnapshots.offer(this.host.env, this.snapshot()!);
   }
 
-  /** When the alarm should write the snapshot again (null: Redis is not behind). */
+  /**
+   * When the alarm should write the snapshot again (null: no retry of its own). The first look
+   * rides on the outbox backstop alarm every change sets; only a retry that failed there asks
+   * for another, a couple of times, jittered; then the next change or the hourly sync writes it.
+   */
   retryAt(): number | null {
-    // A snapshot Redis missed is retried a couple of times, jittered; then the next change or the hourly sync writes it.
-    return this.snapshotBehind() ? this.host.now() + Math.round(SNAPSHOT_RETRY_MS * (0.5 + Math.random())) : null;
+    return this.snapshotRetries > 0 && this.snapshotBehind()
+      ? this.host.now() + Math.round(SNAPSHOT_RETRY_MS * (0.5 + Math.random()))
+      : null;
   }
 
   /** Alarm: a snapshot Redis missed is written again. */

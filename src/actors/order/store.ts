@@ -29,7 +29,7 @@ export class OrderStore {
   private current: OrderRecord | null;
 
   constructor(private readonly host: ActorHost) {
-    host.sql.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    host.schema.ensure("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     this.current = this.read<OrderRecord>("order");
   }
 

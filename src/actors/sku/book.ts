@@ -34,7 +34,7 @@ export class SkuBook {
   private addressMemo: StripeAddress | null = null;
 
   constructor(private readonly host: SkuHost) {
-    host.sql.exec(`CREATE TABLE IF NOT EXISTS sku (
+    host.schema.ensure(`CREATE TABLE IF NOT EXISTS sku (
       id INTEGER PRIMARY KEY CHECK (id = 1),
       catalog TEXT NOT NULL,
       on_hand INTEGER NOT NULL,

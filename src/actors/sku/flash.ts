@@ -36,6 +36,7 @@ export class SkuFlash {
   ) {
     this.flash = new FlashOrders({
       sql: host.sql,
+      schema: host.schema,
       outbox: host.outbox,
       settle: (id, effect, reason) => this.ledger.settle(id, effect, reason),
     });

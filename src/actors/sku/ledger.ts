@@ -34,7 +34,7 @@ export class SkuLedger {
     private readonly host: SkuHost,
     private readonly book: SkuBook,
   ) {
-    host.sql.exec(`CREATE TABLE IF NOT EXISTS reservations (
+    host.schema.ensure(`CREATE TABLE IF NOT EXISTS reservations (
       reservation_id TEXT PRIMARY KEY,
       order_id TEXT NOT NULL,
       owner_id TEXT NOT NULL,
@@ -45,8 +45,8 @@ export class SkuLedger {
       created_at INTEGER NOT NULL,
       closed_at INTEGER
     )`);
-    host.sql.exec("CREATE INDEX IF NOT EXISTS reservations_by_owner ON reservations (owner_id, status)");
-    host.sql.exec("CREATE INDEX IF NOT EXISTS reservations_by_expiry ON reservations (status, expires_at)");
+    host.schema.ensure("CREATE INDEX IF NOT EXISTS reservations_by_owner ON reservations (owner_id, status)");
+    host.schema.ensure("CREATE INDEX IF NOT EXISTS reservations_by_expiry ON reservations (status, expires_at)");
   }
 
   /** Check-and-write of one reservation, inside a group commit. */

@@ -38,14 +38,14 @@ export class SkuStripes {
     private readonly viewChanged: () => void,
   ) {
     // Stripes: units handed between stripes, exactly once each way.
-    host.sql.exec(
+    host.schema.ensure(
       "CREATE TABLE IF NOT EXISTS transfers (transfer_id TEXT PRIMARY KEY, direction TEXT NOT NULL, peer TEXT NOT NULL, units INTEGER NOT NULL, at INTEGER NOT NULL)",
     );
     // Stripe 0 only: the other stripes' last reported counters, and how many stripes ever existed.
-    host.sql.exec(
+    host.schema.ensure(
       "CREATE TABLE IF NOT EXISTS stripe_reports (idx INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, sold INTEGER NOT NULL, version INTEGER NOT NULL)",
     );
-    host.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    host.schema.ensure("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     this.refiller = new SingleFlight(() => this.refill());
     this.reporter = new SingleFlight(() => this.report(), REPORT_INTERVAL_MS);
   }
