@@ -1,16 +1,13 @@
 /**
- * The Hono app: request ids, admission, CORS, every resource's routes, and one
- * onError that answers problem+json.
+ * The Hono app: the edge step (request id, CORS, admission, body drain), every
+ * resource's routes, and one onError that answers problem+json.
  */
 import { Hono } from "hono";
-import { requestId } from "hono/request-id";
-import { shedLoad } from "./admission";
 import { cartRoutes } from "./cart";
 import { catalogRoutes } from "./catalog";
 import { checkoutRoutes } from "./checkout";
-import { corsForAllowedOrigins } from "./cors";
-import { drainUnreadBody } from "./drain";
 import { devRoutes } from "./dev";
+import { edge } from "./edge";
 import { operationRoutes } from "./operations";
 import { orderRoutes } from "./orders";
 import { paymentRoutes } from "./payments";
@@ -21,10 +18,7 @@ import type { AppEnv } from "./route";
 
 function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use(drainUnreadBody);
-  app.use(corsForAllowedOrigins);
-  app.use(requestId());
-  app.use(shedLoad());
+  app.use(edge());
   app.onError(onError);
   app.notFound((c) => problem(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   catalogRoutes(app);

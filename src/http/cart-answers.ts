@@ -1,13 +1,12 @@
 /**
  * How the cart routes answer: version headers (If-Match, X-Cart-Version), the
- * read that falls back to the Redis snapshot past its deadline, and the
+ * read that falls back to the Redis snapshot when the actor fails, and the
  * rendered cart sent as it is with its version as the ETag.
  */
 import { z } from "zod";
 import { readCartSnapshot } from "../cache/cart-snapshots";
 import { renderCart } from "../cache/sku-views";
 import { DomainError } from "../domain/errors";
-import { withTimeout } from "../timeout";
 import type { AppContext } from "./route";
 import { issuesOf } from "./route";
 
@@ -49,24 +48,21 @@ export function cartResponse(c: AppContext, version: number, view: string, extra
 
 export const cartOf = (c: AppContext, cartKey: string) => c.env.CARTS.getByName(cartKey);
 
-/** How long a read waits for its cart actor before answering from the Redis snapshot. */
-export const CART_READ_DEADLINE_MS = 1_000;
-
 /**
  * Reads ask the cart actor, which answers from memory with the whole
- * rendered cart: one round trip, always the current version. When the actor
- * does not answer within the deadline (overloaded, restarting) the Redis
- * snapshot answers instead, unless it is older than the version the client
- * last saw (X-Cart-Version); with neither, 503 and Retry-After.
+ * rendered cart: one round trip, always the current version, and no timer of
+ * its own (a per-read timer was about a twelfth of a read's cost; overload is
+ * shed at the edge, docs/decisions.md 13). When the actor call fails
+ * (overloaded, reset, restarting) the Redis snapshot answers instead, unless
+ * it is older than the version the client last saw (X-Cart-Version); with
+ * neither, 503 and Retry-After.
  */
 export async function readCart(c: AppContext, cartKey: string): Promise<{ view: string; version: number }> {
   const seen = versionHeader(c, "x-cart-version");
-  const fromActor = cartOf(c, cartKey).readView();
   try {
-    const view = await withTimeout(fromActor, CART_READ_DEADLINE_MS);
+    const view = await cartOf(c, cartKey).readView();
     return { view, version: versionOf(view) };
   } catch (err) {
-    fromActor.catch(() => undefined);
     const snapshot = await readCartSnapshot(c.env, cartKey);
     if (snapshot && (seen === null || snapshot.version >= seen)) {
       console.warn(
@@ -78,16 +74,18 @@ export async function readCart(c: AppContext, cartKey: string): Promise<{ view: 
   }
 }
 
-/** `GET /v1/cart/count`: the actor's counts, within the read deadline (no snapshot fallback). */
+/** `GET /v1/cart/count`: the actor's counts (no snapshot fallback). */
 export async function countCart(
   c: AppContext,
   cartKey: string,
 ): Promise<{ totalQuantity: number; totalItems: number }> {
   versionHeader(c, "x-cart-version");
-  return withTimeout(cartOf(c, cartKey).count(), CART_READ_DEADLINE_MS).catch((err: unknown) => {
-    console.warn(`cart ${cartKey}: count not answered`, err instanceof Error ? err.message : err);
-    throw cartBusy();
-  });
+  return cartOf(c, cartKey)
+    .count()
+    .catch((err: unknown) => {
+      console.warn(`cart ${cartKey}: count not answered`, err instanceof Error ? err.message : err);
+      throw cartBusy();
+    });
 }
 
 function cartBusy(): DomainError {

@@ -1,9 +1,7 @@
 /**
  * CORS for the allowed browser origins (docs/API.md, Browsers).
  */
-import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import type { AppEnv } from "./context";
 
 /** In development (ENVIRONMENT=development, set by .dev.vars) any local front end may call the API. */
 const LOCALHOST = /^http:\/\/localhost(:\d{1,5})?$/;
@@ -16,7 +14,8 @@ export function allowedOrigin(origin: string | undefined, env: Env): string | nu
   return env.ENVIRONMENT === "development" && LOCALHOST.test(origin) ? origin : null;
 }
 
-const headersForAllowed = cors({
+/** Hono's CORS step with our lists; run only for an allowed origin (`edge.ts`). */
+export const corsHeaders = cors({
   origin: (origin) => origin,
   allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
   allowHeaders: ["Authorization", "Content-Type", "X-Cart-Id", "X-Cart-Version", "Idempotency-Key", "If-Match"],
@@ -24,16 +23,9 @@ const headersForAllowed = cors({
   maxAge: 600,
 });
 
-/**
+/*
  * CORS (docs/API.md, Browsers): an allowed origin gets the headers on every
  * response, errors and 429s included (they are set before the route runs and
  * kept by the error handler's response), and its preflight is answered 204.
- * Any other origin gets no CORS header at all.
+ * Any other origin gets no CORS header at all. Applied by the edge step (edge.ts).
  */
-export const corsForAllowedOrigins: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!allowedOrigin(c.req.header("origin"), c.env)) {
-    await next();
-    return;
-  }
-  return headersForAllowed(c, next);
-};

@@ -1,7 +1,5 @@
 // Keep-alive connections survive a refused request: a body the route never read is read
 // before the response leaves.
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./context";
 
 /** Bodies up to this size are read and dropped; a larger unread one closes its connection. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
@@ -12,12 +10,10 @@ const DRAIN_LIMIT_BYTES = 1024 * 1024;
  * fails (ECONNRESET, "socket hang up"). Load shedding (503), rate limits
  * (429), authentication (401) and validation of the path (400) all answer
  * before the body is read; under load that turned most refusals into broken
- * connections. This reads what is left of a small body after the answer is
- * ready, so the connection stays usable.
+ * connections. The edge step (edge.ts) calls this once the answer is ready:
+ * what is left of a small body is read, so the connection stays usable.
  */
-export const drainUnreadBody: MiddlewareHandler<AppEnv> = async (c, next) => {
-  await next();
-  const request = c.req.raw;
+export async function drainUnreadBody(request: Request): Promise<void> {
   if (!request.body || request.bodyUsed) return;
   const length = request.headers.get("content-length");
   if (length !== null) {
@@ -38,4 +34,4 @@ export const drainUnreadBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   } catch {
     // the client went away: nothing to keep
   }
-};
+}

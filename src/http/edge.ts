@@ -1,0 +1,49 @@
+/**
+ * The one step every request takes before its route: a request id, CORS for
+ * an allowed browser origin, load shedding, and, once the answer is ready, the
+ * unread body drained so the connection stays usable. One middleware instead
+ * of four hops, and each header read once: a flash burst or a cart read pays
+ * this on every request (docs/decisions.md 13).
+ */
+import type { MiddlewareHandler } from "hono";
+import { shedLoad } from "./admission";
+import type { AppEnv } from "./context";
+import { allowedOrigin, corsHeaders } from "./cors";
+import { drainUnreadBody } from "./drain";
+
+/** An incoming X-Request-Id is kept when it looks like one (as hono/request-id does), else one is made. */
+const INCOMING_ID = /^[\w\-=]{1,255}$/;
+
+let idPrefix = "";
+let idSeq = 0;
+
+/** Unique per isolate (a random prefix drawn on the first request) and cheap: a counter, not a UUID per request. */
+function newRequestId(): string {
+  if (idPrefix === "") {
+    const bytes = crypto.getRandomValues(new Uint8Array(8));
+    idPrefix = `${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}-`;
+  }
+  idSeq += 1;
+  return idPrefix + idSeq.toString(36);
+}
+
+export function edge(): MiddlewareHandler<AppEnv> {
+  const admit = shedLoad();
+  return async (c, next) => {
+    const headers = c.req.raw.headers;
+    const incoming = headers.get("x-request-id");
+    const id = incoming !== null && INCOMING_ID.test(incoming) ? incoming : newRequestId();
+    c.set("requestId", id);
+    c.header("x-request-id", id);
+    const admitted = async () => {
+      const refused = await admit(c, next);
+      if (refused instanceof Response) c.res = refused;
+    };
+    const origin = headers.get("origin");
+    // An allowed origin's preflight is answered here; other requests get the CORS headers on their answer.
+    const preflight =
+      origin !== null && allowedOrigin(origin, c.env) !== null ? await corsHeaders(c, admitted) : await admitted();
+    await drainUnreadBody(c.req.raw);
+    return preflight ?? undefined;
+  };
+}
