@@ -65,6 +65,9 @@ export interface ProblemItem {
   [extra: string]: string | number | boolean | null | undefined;
 }
 
+/** V8's Error, with the stack depth knob the Workers types leave out. */
+const V8Error = Error as ErrorConstructor & { stackTraceLimit: number };
+
 export class DomainError extends Error {
   readonly status: number;
   constructor(
@@ -74,7 +77,13 @@ export class DomainError extends Error {
     /** Extra response headers, e.g. Retry-After for RATE_LIMITED. */
     readonly headers?: Record<string, string>,
   ) {
+    // A refusal is an answer, not a fault, and nothing logs its stack: none is captured. Three of
+    // four flash attempts are refused; a throw 25 frames deep costs ~19 us with its stack and ~2 us
+    // without (V8, measured in Node).
+    const limit = V8Error.stackTraceLimit;
+    V8Error.stackTraceLimit = 0;
     super(detail);
+    V8Error.stackTraceLimit = limit;
     this.name = "DomainError";
     this.status = STATUS_OF[code];
   }
