@@ -43,8 +43,8 @@ const CART_RELAY_QUIET_MS = 250;
 /**
  * A cart's outbox backstop (and its Redis snapshot check) is an alarm a minute or two after a
  * change, shared by every change in that window: a shopper's edits a few seconds apart cost one
- * alarm cycle a minute instead of one each (measured: bench/README.md). After a crash, what the
- * cart had not relayed leaves by then; its next request relays it at once.
+ * alarm cycle a minute instead of one each (docs/decisions.md 13). After a crash, what the cart
+ * had not relayed leaves by then, or with its next edit, whichever comes first.
  */
 const CART_RELAY_BACKSTOP_MS = 60_000;
 

@@ -2,8 +2,8 @@
  * An actor's tables and indexes, as its rooms declare them at start: each is
  * created the first time, and every later start (after eviction, restart or
  * an alarm) reads the catalog once instead of preparing a statement per
- * object. Parsing those statements was a tenth of the runtime's time in a cart
- * run where evicted carts kept waking up (measured: bench/README.md).
+ * object: statement preparing was a tenth of workerd's samples in a cart run
+ * where evicted carts kept waking up (docs/decisions.md 13).
  */
 const DECLARES = /^\s*CREATE\s+(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)/i;
 
