@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN, adminSku, api, eventually, db, putSku, unique } from "../support/worker";
+import { ADMIN, adminSku, api, eventually, db, putSku, putSkuRequest, unique } from "../support/worker";
 import { skus } from "../../src/db/schema";
 import { eq } from "drizzle-orm";
 
@@ -54,19 +54,7 @@ describe("catalog", () => {
 
   it("an unchanged PUT changes nothing; a stock change keeps reservations", async () => {
     const skuId = await putSku(unique("sku"), { stock: 10 });
-    const again = await api(`/v1/admin/skus/${skuId}`, {
-      method: "PUT",
-      headers: ADMIN,
-      body: {
-        productId: `p-${skuId}`,
-        name: `Item ${skuId}`,
-        merchantId: "m-1",
-        price: 1000,
-        currency: "USD",
-        status: "active",
-        stock: 10,
-      },
-    });
+    const again = await putSkuRequest(skuId, { stock: 10 });
     expect(again.status).toBe(200);
     expect(again.body.version).toBe(1);
     await putSku(skuId, { stock: 3 });

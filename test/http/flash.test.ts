@@ -4,7 +4,6 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { orders } from "../../src/db/schema";
 import {
-  ADMIN,
   adminSku,
   api,
   asUser,
@@ -12,6 +11,7 @@ import {
   db,
   eventually,
   putSku,
+  putSkuRequest,
   sendPayment,
   unique,
 } from "../support/worker";
@@ -141,19 +141,7 @@ describe("a flash sale with a start time", () => {
   it("refuses buys with SALE_NOT_STARTED before saleStartsAt, shows the start for a countdown, and sells from then on", async () => {
     const opens = new Date(Date.now() + 1_500).toISOString();
     const sku = unique("sale");
-    const put = await api(`/v1/admin/skus/${sku}`, {
-      method: "PUT",
-      headers: ADMIN,
-      body: {
-        productId: "p",
-        name: "Drop",
-        merchantId: "m",
-        price: 100,
-        status: "active",
-        stock: 3,
-        saleStartsAt: opens,
-      },
-    });
+    const put = await putSkuRequest(sku, { price: 100, stock: 3, saleStartsAt: opens });
     expect(put.status).toBe(201);
     expect((await api(`/v1/skus/${sku}`)).body).toMatchObject({ saleStartsAt: opens, available: 3 });
     const user = await asUser();
@@ -173,19 +161,7 @@ describe("a flash sale with a start time", () => {
       (await api("/v1/cart/items", { headers: (await asUser()).headers, body: { skuId: sku, quantity: 1 } })).status,
     ).toBe(200);
     // A malformed start time is a 400.
-    const bad = await api(`/v1/admin/skus/${sku}`, {
-      method: "PUT",
-      headers: ADMIN,
-      body: {
-        productId: "p",
-        name: "Drop",
-        merchantId: "m",
-        price: 100,
-        status: "active",
-        stock: 3,
-        saleStartsAt: "tomorrow",
-      },
-    });
+    const bad = await putSkuRequest(sku, { price: 100, stock: 3, saleStartsAt: "tomorrow" });
     expect(bad.status).toBe(400);
   });
 });

@@ -75,11 +75,12 @@ export interface SkuFields {
   purchaseLimit?: number | null;
   image?: string | null;
   spec?: string | Record<string, string> | null;
+  saleStartsAt?: string | null;
 }
 
-/** Creates (or updates) a SKU through the admin API and returns its id. */
-export async function putSku(skuId: string = unique("sku"), fields: SkuFields = {}): Promise<string> {
-  const res = await api(`/v1/admin/skus/${skuId}`, {
+/** `PUT /v1/admin/skus/{skuId}` with a full valid body (fields override the defaults); answers the raw response. */
+export function putSkuRequest(skuId: string, fields: SkuFields = {}) {
+  return api(`/v1/admin/skus/${skuId}`, {
     method: "PUT",
     headers: ADMIN,
     body: {
@@ -93,6 +94,11 @@ export async function putSku(skuId: string = unique("sku"), fields: SkuFields = 
       ...fields,
     },
   });
+}
+
+/** Creates (or updates) a SKU through the admin API and returns its id. */
+export async function putSku(skuId: string = unique("sku"), fields: SkuFields = {}): Promise<string> {
+  const res = await putSkuRequest(skuId, fields);
   if (res.status !== 200 && res.status !== 201)
     throw new Error(`putSku ${skuId}: ${res.status} ${JSON.stringify(res.body)}`);
   return skuId;
