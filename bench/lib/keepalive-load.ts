@@ -37,6 +37,7 @@ export async function load(
 ): Promise<PhaseResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
+  const finished: Array<[at: number, ms: number]> = [];
   const statuses: Record<string, number> = {};
   let badRetryAfter = 0;
   const errors = new Set<string>();
@@ -49,7 +50,9 @@ export async function load(
         const req = next(i++);
         const start = performance.now();
         const res = await send(agent, port, req);
-        latencies.push(performance.now() - start);
+        const done = performance.now();
+        latencies.push(done - start);
+        finished.push([done - t0, done - start]);
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         if ((res.status === 429 || res.status === 503) && !res.retryAfter) badRetryAfter++;
         if (res.status === 0) errors.add(res.text);
@@ -60,6 +63,7 @@ export async function load(
   const elapsed = (performance.now() - t0) / 1000;
   agent.destroy();
   if (errors.size > 0) console.log(`transport errors: ${[...errors].join("; ")}`);
+  if (process.env.TIMELINE) printTimeline(finished, Number(process.env.TIMELINE) || 500, Date.now() - elapsed * 1000);
   latencies.sort((a, b) => a - b);
   return {
     rps: latencies.length / elapsed,
@@ -73,3 +77,22 @@ export async function load(
 
 export const fmt = (name: string, r: PhaseResult) =>
   `${name.padEnd(8)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  max ${r.max.toFixed(0)} ms  ${JSON.stringify(r.statuses)}`;
+
+/** TIMELINE=<ms>: answers per window and the slowest of them, to see stalls (a window with few answers and slow ones). */
+function printTimeline(finished: Array<[at: number, ms: number]>, windowMs: number, startedAt: number): void {
+  const windows = new Map<number, { n: number; max: number }>();
+  for (const [at, ms] of finished) {
+    const w = Math.floor(at / windowMs);
+    const cur = windows.get(w) ?? { n: 0, max: 0 };
+    cur.n++;
+    cur.max = Math.max(cur.max, ms);
+    windows.set(w, cur);
+  }
+  const last = Math.max(0, ...windows.keys());
+  const rows: string[] = [];
+  for (let w = 0; w <= last; w++) {
+    const cur = windows.get(w) ?? { n: 0, max: 0 };
+    rows.push(`${((w * windowMs) / 1000).toFixed(1)}s ${cur.n} max ${Math.round(cur.max)}ms`);
+  }
+  console.log(`timeline from ${startedAt} (${windowMs} ms windows): ${rows.join(" | ")}`);
+}

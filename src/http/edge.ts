@@ -27,9 +27,25 @@ function newRequestId(): string {
   return idPrefix + idSeq.toString(36);
 }
 
+/**
+ * Every request first waits for one turn of the runtime's I/O poll. workerd's
+ * event loop looks for new I/O (new connections, requests on idle keep-alive
+ * connections) only when it has no other work queued. Saturated by a few
+ * busy keep-alive connections, whose next request is already there when the
+ * previous answer leaves, it never ran dry: new connections and parked ones
+ * waited 7-16 s (a fresh /healthz 15.7 s; strace: no epoll_wait in 3 s while
+ * 44 sockets held unread requests). A zero timer fires only after such a
+ * poll, so each request lets every waiting socket in: same throughput, cart
+ * mix p99 6-8 s -> 0.5 s, fresh /healthz 15.7 s -> 1.6 s (docs/decisions.md 14).
+ */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 export function edge(): MiddlewareHandler<AppEnv> {
   const admit = shedLoad();
   return async (c, next) => {
+    await yieldToIo();
     const headers = c.req.raw.headers;
     const incoming = headers.get("x-request-id");
     const id = incoming !== null && INCOMING_ID.test(incoming) ? incoming : newRequestId();

@@ -1,6 +1,7 @@
 // `npm start`'s stack (mode "start"): the Worker built once and served by workerd through
 // Miniflare, no wrangler dev. It answers, its queue consumer reaches Postgres, and Durable
 // Object state survives a stop and a start on the same persist dir.
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import os from "node:os";
@@ -8,7 +9,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readDevVars, startLocalStack, type LocalStack } from "../../dev/stack.ts";
-import { Api, eventually, newId } from "../support/e2e.ts";
+import { Api, eventually, httpVia, newId } from "../support/e2e.ts";
 
 const persistDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cart-start-"));
 const vars = readDevVars();
@@ -108,6 +109,64 @@ describe("npm start (mode start)", () => {
     expect(unknown.body.code).toBe("NOT_FOUND");
     expect((await api.get("/")).body).toMatchObject({ openapi: "/openapi.json" });
     expect(fs.existsSync(path.join(persistDir, "build", "index.js"))).toBe(true);
+  });
+
+  it("lets a new connection in while busy keep-alive clients saturate the Worker: /healthz answers in seconds, not after the load", async () => {
+    // workerd polls for new I/O only when its queue of work runs dry; busy keep-alive clients
+    // whose next request is always already there kept it busy, and a fresh connection then
+    // waited 7-16 s (docs/decisions.md 14). 100 clients in their own process over 1,000 carts,
+    // 60% reads and 40% adds for 8 s; a /healthz on a new connection every 500 ms meanwhile.
+    const api = new Api(stack!.baseUrl, secrets);
+    const skus = [newId("sku-busy"), newId("sku-busy"), newId("sku-busy")];
+    for (const sku of skus) {
+      const put = await api.putSku(sku, { productId: "p-busy", name: sku, merchantId: "m-1", price: 100, stock: 1e7 });
+      expect(put.status).toBe(201);
+    }
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(import.meta.dirname, "../support/busy-clients.ts"),
+        stack!.baseUrl,
+        skus.join(","),
+        "2000",
+        "100",
+        "10",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    const loading = new Promise<void>((resolve) =>
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes("LOAD")) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    await Promise.race([loading, exited]);
+    const fresh = new Agent({ keepAlive: false });
+    const probes: number[] = [];
+    await new Promise((r) => setTimeout(r, 1_000));
+    for (let i = 0; i < 12; i++) {
+      const t = performance.now();
+      const res = await httpVia(fresh, stack!.baseUrl, "GET", "/healthz", {
+        signal: AbortSignal.timeout(20_000),
+      }).catch(() => ({ status: 0 }));
+      probes.push(res.status === 200 ? performance.now() - t : Number.POSITIVE_INFINITY);
+      if (!out.includes("DONE")) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(await exited).toBe(0);
+    const { statuses, slowestMs } = JSON.parse(/DONE (.*)/.exec(out)![1]!) as {
+      statuses: Record<string, number>;
+      slowestMs: number;
+    };
+    console.log(
+      `[e2e] busy keep-alive clients: ${JSON.stringify(statuses)}, slowest ${slowestMs} ms; fresh /healthz ms: ${probes.map(Math.round).join(", ")}`,
+    );
+    expect(Object.keys(statuses)).toEqual(["200"]);
+    expect(slowestMs).toBeLessThan(3_000);
+    expect(Math.max(...probes)).toBeLessThan(3_000);
   });
 
   it("delivers a queue message to the consumer: a SKU upsert becomes a `skus` row", async () => {
