@@ -9,7 +9,7 @@
 //   mix     60% get, 40% add (the benchmark's cart mix, with its quantity sets counted as adds)
 //   flood   GET /v1/cart at FLOOD_CONCURRENCY in flight: status mix and /healthz latency under overload
 // Then checks that no add was lost or doubled. `npx tsx bench/cart-profile.ts`;
-// knobs: NO_REDIS NO_CONSUMER (unset) MAX_IN_FLIGHT (Worker default) CARTS (2000) LINES (3) CONCURRENCY (100) SECONDS (8) FLOOD_CONCURRENCY (600) PHASES (floor,healthz,get,add,flood)
+// knobs: TIMELINE=<ms> (answers and the slowest one per window) NO_REDIS NO_CONSUMER (unset) MAX_IN_FLIGHT (Worker default) CARTS (2000) LINES (3) CONCURRENCY (100) SECONDS (8) FLOOD_CONCURRENCY (600) PHASES (floor,healthz,get,add,flood)
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
