@@ -1,9 +1,10 @@
 /**
- * The one step every request takes before its route: a request id, CORS for
- * an allowed browser origin, load shedding, and, once the answer is ready, the
- * unread body drained so the connection stays usable. One middleware instead
- * of four hops, and each header read once: a flash burst or a cart read pays
- * this on every request (docs/decisions.md 13).
+ * The one step every request takes before its route: one wait for the
+ * runtime's I/O poll (docs/decisions.md 14), a request id, CORS for an allowed
+ * browser origin, load shedding, and, once the answer is ready, the unread
+ * body drained so the connection stays usable. One middleware instead of four
+ * hops, and each header read once: a flash burst or a cart read pays this on
+ * every request (docs/decisions.md 13).
  */
 import type { MiddlewareHandler } from "hono";
 import { shedLoad } from "./admission";

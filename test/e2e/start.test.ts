@@ -114,8 +114,8 @@ describe("npm start (mode start)", () => {
   it("lets a new connection in while busy keep-alive clients saturate the Worker: /healthz answers in seconds, not after the load", async () => {
     // workerd polls for new I/O only when its queue of work runs dry; busy keep-alive clients
     // whose next request is always already there kept it busy, and a fresh connection then
-    // waited 7-16 s (docs/decisions.md 14). 100 clients in their own process over 1,000 carts,
-    // 60% reads and 40% adds for 8 s; a /healthz on a new connection every 500 ms meanwhile.
+    // waited 7-16 s (docs/decisions.md 14). 100 clients in their own process over 2,000 carts
+    // whose actors all start again, 60% reads and 40% adds for 10 s; a /healthz on a new connection every 500 ms meanwhile.
     const api = new Api(stack!.baseUrl, secrets);
     const skus = [newId("sku-busy"), newId("sku-busy"), newId("sku-busy")];
     for (const sku of skus) {

@@ -1,27 +1,29 @@
 // Busy keep-alive clients in a process of their own (a test's own event loop, which also hosts
 // the stack's helpers, is too slow a client to keep workerd saturated): CLIENTS clients share
-// CARTS guest carts (one line of each SKU), each sending its next request as soon as the previous one answered, 60%
-// `GET /v1/cart` and 40% adds of the SKUs, for SECONDS. Prints the status counts and the slowest answer (ms) as JSON.
+// CARTS guest carts (one line of each SKU), each sending its next request as soon as the
+// previous one answered, 60% `GET /v1/cart` and 40% adds of the SKUs, for SECONDS. Prints the
+// status counts and the slowest answer (ms) as JSON.
 // `node --import tsx test/support/busy-clients.ts <baseUrl> <sku,sku,..> <carts> <clients> <seconds>`
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
+import { sendRaw } from "../../bench/lib/http-send.ts";
 
 const [baseUrl, skuList, carts, clients, seconds] = process.argv.slice(2) as [string, string, string, string, string];
 const agent = new Agent({ keepAlive: true, maxSockets: Number(clients) });
+const target = new URL(baseUrl);
 const skuIds = skuList.split(",");
 const cartIds = Array.from({ length: Number(carts) }, () => crypto.randomUUID());
 
-function send(method: string, path: string, cart: string, body?: string): Promise<number> {
-  return new Promise((resolve) => {
-    const headers: Record<string, string> = { "x-cart-id": cart };
-    if (body) Object.assign(headers, { "content-type": "application/json", "content-length": String(body.length) });
-    const req = request(new URL(path, baseUrl), { method, agent, headers, timeout: 60_000 }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", () => resolve(0));
-    req.end(body);
-  });
+/** The answer's status, 0 when the request failed on the way (the bench's sender: it never throws). */
+async function send(method: string, path: string, cart: string, body?: string): Promise<number> {
+  const headers: Record<string, string> = { "x-cart-id": cart };
+  if (body) headers["content-type"] = "application/json";
+  const res = await sendRaw(
+    agent,
+    { host: target.hostname, port: target.port },
+    { method, path, headers, body },
+    60_000,
+  );
+  return res.status;
 }
 
 const add = (cart: string, n: number) =>
