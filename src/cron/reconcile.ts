@@ -82,9 +82,9 @@ async function auditSums(db: Database, skuIds: string[]): Promise<Map<string, St
   const rows = await db
     .select({
       skuId: inventoryAudit.skuId,
-      onHand: sql<number>`coalesce(sum(${inventoryAudit.onHandDelta}), 0)::int`,
-      reserved: sql<number>`coalesce(sum(${inventoryAudit.reservedDelta}), 0)::int`,
-      sold: sql<number>`coalesce(sum(${inventoryAudit.soldDelta}), 0)::int`,
+      onHand: sql<number>`coalesce(sum(${inventoryAudit.onHandDelta}), 0)::bigint`.mapWith(Number),
+      reserved: sql<number>`coalesce(sum(${inventoryAudit.reservedDelta}), 0)::bigint`.mapWith(Number),
+      sold: sql<number>`coalesce(sum(${inventoryAudit.soldDelta}), 0)::bigint`.mapWith(Number),
     })
     .from(inventoryAudit)
     .where(inArray(inventoryAudit.skuId, skuIds))

@@ -6,6 +6,7 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   bigserial,
   boolean,
   index,
@@ -20,6 +21,13 @@ import {
 import type { SkuSpec } from "../domain/catalog";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "string" });
+/**
+ * Money in minor units: bigint, read back as a JS number. Every amount the API accepts is below
+ * 2^53 (domain/limits.ts), so the number is exact; an integer column overflowed at 2^31.
+ */
+const money = (name: string) => bigint(name, { mode: "number" });
+/** A SKU's stock counters: sold only grows over a SKU's life, so they get the same headroom. */
+const count = (name: string) => bigint(name, { mode: "number" });
 
 /** The product snapshot columns a SKU, a cart line and an order line share. */
 const productColumns = () => ({
@@ -35,15 +43,15 @@ export const skus = pgTable(
   {
     skuId: text("sku_id").primaryKey(),
     ...productColumns(),
-    price: integer("price").notNull(),
+    price: money("price").notNull(),
     currency: text("currency").notNull(),
     status: text("status").notNull(),
     purchaseLimit: integer("purchase_limit"),
     stripes: integer("stripes").notNull().default(1),
     saleStartsAt: ts("sale_starts_at"),
-    onHand: integer("on_hand").notNull().default(0),
-    reserved: integer("reserved").notNull().default(0),
-    sold: integer("sold").notNull().default(0),
+    onHand: count("on_hand").notNull().default(0),
+    reserved: count("reserved").notNull().default(0),
+    sold: count("sold").notNull().default(0),
     version: integer("version").notNull(),
     updatedAt: ts("updated_at").notNull(),
   },
@@ -83,7 +91,7 @@ export const cartItems = pgTable(
     ...productColumns(),
     quantity: integer("quantity").notNull(),
     selected: boolean("selected").notNull(),
-    unitPrice: integer("unit_price").notNull(),
+    unitPrice: money("unit_price").notNull(),
     currency: text("currency").notNull(),
     addedAt: ts("added_at").notNull(),
     /** Cart version at which this line last changed; removed lines stay as tombstones so a late event cannot revive them. */
@@ -113,7 +121,7 @@ export const orders = pgTable(
     ownerId: text("owner_id").notNull(),
     source: text("source").notNull(),
     status: text("status").notNull(),
-    total: integer("total").notNull(),
+    total: money("total").notNull(),
     currency: text("currency").notNull(),
     refundRequired: boolean("refund_required").notNull().default(false),
     createdAt: ts("created_at").notNull(),
@@ -136,8 +144,8 @@ export const orderItems = pgTable(
     skuId: text("sku_id").notNull(),
     ...productColumns(),
     quantity: integer("quantity").notNull(),
-    unitPrice: integer("unit_price").notNull(),
-    lineTotal: integer("line_total").notNull(),
+    unitPrice: money("unit_price").notNull(),
+    lineTotal: money("line_total").notNull(),
   },
   (t) => [primaryKey({ columns: [t.orderId, t.skuId] }), index("order_items_sku_idx").on(t.skuId)],
 );
@@ -150,7 +158,7 @@ export const payments = pgTable(
     orderId: text("order_id").notNull(),
     type: text("type").notNull(),
     status: text("status").notNull(),
-    amount: integer("amount").notNull(),
+    amount: money("amount").notNull(),
     currency: text("currency").notNull(),
     reason: text("reason"),
     receivedAt: ts("received_at").notNull(),

@@ -7,10 +7,9 @@ import type { CartLineSchema, CartLineViewSchema, PriceChangeSchema } from "../s
 import type { ProblemItem } from "./errors";
 import type { SkuPublicView, SkuQuote } from "./catalog";
 import { productSnapshot, saleNotStarted } from "./catalog";
+import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "./limits";
+import { lineAmount, sumAmounts } from "./money";
 import { remainingAllowance } from "./stock";
-
-export const MAX_CART_LINES = 200;
-export const MAX_LINE_QUANTITY = 999;
 
 /** A stored cart line: the SKU as it was when added, plus the buyer's choices (schemas/cart.ts). */
 export type CartLine = z.infer<typeof CartLineSchema>;
@@ -76,7 +75,7 @@ export function presentCart(state: CartState, skus: ReadonlyMap<string, SkuPubli
       available: active && !outOfStock && !limitExceeded,
       outOfStock,
       limitExceeded,
-      lineTotal: currentPrice * line.quantity,
+      lineTotal: lineAmount(currentPrice, line.quantity),
       addedAt: line.addedAt,
     };
   });
@@ -87,14 +86,11 @@ export function presentCart(state: CartState, skus: ReadonlyMap<string, SkuPubli
     selectedCount: 0,
     selectedAmount: 0,
   };
-  for (const item of items) {
-    totals.totalQuantity += item.quantity;
-    totals.totalAmount += item.lineTotal;
-    if (item.selected && item.available) {
-      totals.selectedCount += item.quantity;
-      totals.selectedAmount += item.lineTotal;
-    }
-  }
+  const selected = items.filter((item) => item.selected && item.available);
+  for (const item of items) totals.totalQuantity += item.quantity;
+  for (const item of selected) totals.selectedCount += item.quantity;
+  totals.totalAmount = sumAmounts(items.map((item) => item.lineTotal));
+  totals.selectedAmount = sumAmounts(selected.map((item) => item.lineTotal));
   return {
     cartId: state.cartKey,
     version: state.version,

@@ -8,6 +8,7 @@ import type { SkuQuote } from "./catalog";
 import type { Outcome, ProblemCode, ProblemItem, Refusal } from "./errors";
 import { refuse } from "./errors";
 import type { Order, OrderItem } from "./order";
+import { lineAmount, sumAmounts } from "./money";
 import { orderLine, orderTotal } from "./order";
 import type { ReservedItem } from "./sku-contract";
 
@@ -88,7 +89,7 @@ export function precheck(
   const known = quotes as SkuQuote[];
   const currency = known[0]!.currency;
   if (known.some((q) => q.currency !== currency)) return currencyMismatch();
-  const total = known.reduce((sum, q, i) => sum + q.price * lines[i]!.quantity, 0);
+  const total = sumAmounts(known.map((q, i) => lineAmount(q.price, lines[i]!.quantity)));
   return expectedTotal !== null && expectedTotal !== total ? priceChanged(expectedTotal, total, currency) : null;
 }
 

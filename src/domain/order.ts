@@ -15,6 +15,7 @@ import type {
 } from "../schemas/order";
 import type { ProductSnapshot } from "./catalog";
 import { productSnapshot } from "./catalog";
+import { lineAmount, sumAmounts } from "./money";
 
 export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 
@@ -64,12 +65,12 @@ export function orderLine(item: ProductSnapshot & { quantity: number; unitPrice:
     ...productSnapshot(item),
     quantity: item.quantity,
     unitPrice: item.unitPrice,
-    lineTotal: item.unitPrice * item.quantity,
+    lineTotal: lineAmount(item.unitPrice, item.quantity),
   };
 }
 
 export function orderTotal(items: readonly OrderItem[]): number {
-  return items.reduce((sum, item) => sum + item.lineTotal, 0);
+  return sumAmounts(items.map((item) => item.lineTotal));
 }
 
 export function isDue(order: Pick<Order, "status" | "expiresAt">, now: number): boolean {

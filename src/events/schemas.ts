@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { CartLineSchema } from "../schemas/cart";
 import { OrderSchema, PaymentSchema } from "../schemas/order";
-import { Int, IsoTime } from "../schemas/scalars";
+import { Int, IsoTime, UnitPrice } from "../schemas/scalars";
 import { SkuSchema } from "../schemas/sku";
 import type { Envelope, EventType } from "./envelope";
 
@@ -39,8 +39,8 @@ const cartAlert = z.looseObject({
   skuId: z.string().min(1),
   skuVersion: Int,
   quantity: Int,
-  unitPrice: Int,
-  currentPrice: Int,
+  unitPrice: UnitPrice,
+  currentPrice: UnitPrice,
   available: Int,
   status: z.string(),
 });

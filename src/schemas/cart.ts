@@ -4,13 +4,13 @@
  */
 import { z } from "zod";
 import { ProductSnapshotSchema } from "./product";
-import { Int, IsoTime } from "./scalars";
+import { Amount, Int, IsoTime, UnitPrice } from "./scalars";
 
 /** A stored cart line: the SKU as it was when added, plus the buyer's choices. */
 export const CartLineSchema = ProductSnapshotSchema.extend({
   quantity: Int,
   selected: z.boolean(),
-  unitPrice: Int.meta({ description: "price when the line was added" }),
+  unitPrice: UnitPrice.meta({ description: "price when the line was added" }),
   currency: z.string(),
   addedAt: IsoTime,
   /** Insertion order: lines are listed by it. */
@@ -23,12 +23,12 @@ export const PriceChangeSchema = z.enum(["up", "down"]).nullable();
 
 /** A line as the cart view shows it: the stored line's snapshot and choices, priced now. */
 export const CartLineViewSchema = CartLineSchema.omit({ currency: true, position: true, version: true }).extend({
-  currentPrice: Int,
+  currentPrice: UnitPrice,
   priceChange: PriceChangeSchema,
   available: z
     .boolean()
     .meta({ description: "the line can be checked out as it is (active, in stock, within the limit)" }),
   outOfStock: z.boolean(),
   limitExceeded: z.boolean(),
-  lineTotal: Int.meta({ description: "currentPrice x quantity" }),
+  lineTotal: Amount.meta({ description: "currentPrice x quantity" }),
 });

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { ProductSnapshotSchema } from "./product";
-import { Int, IsoTime } from "./scalars";
+import { Amount, Int, IsoTime, UnitPrice } from "./scalars";
 
 export const OrderStatusSchema = z.enum(["PENDING", "PAID", "CANCELLED", "EXPIRED", "REFUNDED"]);
 export const PaymentEventTypeSchema = z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]);
@@ -13,8 +13,8 @@ export const PaymentStatusSchema = z.enum(["SUCCEEDED", "FAILED", "REFUNDED"]);
 export const OrderItemSchema = ProductSnapshotSchema.extend({
   quantity: Int,
   /** Price snapshot taken when the stock was reserved. */
-  unitPrice: Int,
-  lineTotal: Int,
+  unitPrice: UnitPrice,
+  lineTotal: Amount,
 });
 
 /** A payment provider's event as recorded on its order. */
@@ -23,7 +23,7 @@ export const PaymentSchema = z.object({
   transactionId: z.string().min(1),
   type: PaymentEventTypeSchema,
   status: PaymentStatusSchema,
-  amount: Int,
+  amount: Amount,
   currency: z.string(),
   reason: z.string().nullable(),
   receivedAt: IsoTime,
@@ -36,7 +36,7 @@ export const OrderSchema = z.object({
   source: z.enum(["checkout", "flash"]),
   status: OrderStatusSchema,
   items: z.array(OrderItemSchema),
-  total: Int,
+  total: Amount,
   currency: z.string(),
   createdAt: IsoTime,
   expiresAt: IsoTime,

@@ -4,12 +4,12 @@
  */
 import { z } from "zod";
 import { ProductSnapshotSchema } from "./product";
-import { Int, IsoTime } from "./scalars";
+import { Int, IsoTime, UnitPrice } from "./scalars";
 
 export const SkuStatusSchema = z.enum(["active", "inactive"]);
 
 export const SkuSchema = ProductSnapshotSchema.extend({
-  price: Int,
+  price: UnitPrice,
   currency: z.string(),
   status: SkuStatusSchema,
   /** Units one buyer may hold or buy (cart line, checkout and flash buys together); null = no limit. */

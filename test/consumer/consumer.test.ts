@@ -207,7 +207,9 @@ describe("queue consumer", () => {
       ...skuEvent(unique("sku"), 1, 100),
       data: { ...skuEvent("x", 1, 100).data, skuId: unique("sku"), spec: { color: "Red\u0000" } },
     };
-    const outOfRange = skuEvent(unique("sku"), 1, 1e12);
+    // No producer sends this (the API bounds a purchase limit at 999): a value out of an integer column's range.
+    const tooLarge = skuEvent(unique("sku"), 1, 100);
+    const outOfRange = { ...tooLarge, data: { ...tooLarge.data, purchaseLimit: 3e9 } };
     const { batch, result } = await deliver("order-events", [nulName, nulSpec, outOfRange, good]);
     expect(result.retryMessages).toEqual([]);
     expect(result.explicitAcks.sort()).toEqual(batch.messages.map((m) => m.id).sort());

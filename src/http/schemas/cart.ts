@@ -3,7 +3,7 @@
  * line entity's view (schemas/cart.ts); merge result, count, live tickets.
  */
 import { z } from "zod";
-import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../../domain/cart";
+import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../../domain/limits";
 import { CartLineViewSchema } from "../../schemas/cart";
 import { EXAMPLE, GuestCartId, Iso, Quantity, SkuId, Text } from "./fields";
 

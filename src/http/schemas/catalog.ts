@@ -3,9 +3,9 @@
  * entity, schemas/sku.ts) and the product listing.
  */
 import { z } from "zod";
-import { MAX_LINE_QUANTITY } from "../../domain/cart";
+import { MAX_LINE_QUANTITY } from "../../domain/limits";
 import { SkuPublicSchema, SkuSchema } from "../../schemas/sku";
-import { Currency, EXAMPLE, HttpsUrl, Money, Spec, Text } from "./fields";
+import { Currency, EXAMPLE, HttpsUrl, Price, Spec, Text } from "./fields";
 
 export const SkuUpsertBody = z
   .strictObject({
@@ -14,7 +14,7 @@ export const SkuUpsertBody = z
     image: HttpsUrl.nullable().optional(),
     spec: Spec.nullable().optional(),
     merchantId: Text(128),
-    price: Money,
+    price: Price,
     currency: Currency.default("USD"),
     status: z.enum(["active", "inactive"]),
     stock: z

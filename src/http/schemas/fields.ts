@@ -4,9 +4,9 @@
  * OpenAPI document.
  */
 import { z } from "zod";
-import { MAX_LINE_QUANTITY } from "../../domain/cart";
+import { MAX_LINE_QUANTITY } from "../../domain/limits";
 import { ORDER_ID } from "../../domain/order-ids";
-import { IsoTime } from "../../schemas/scalars";
+import { Amount as AmountScalar, IsoTime, UnitPrice } from "../../schemas/scalars";
 import { UUID as GUEST_CART_ID } from "../identity";
 
 /** Example values of the OpenAPI document (each one is checked against its schema in test/dev/openapi-document.test.ts). */
@@ -34,12 +34,10 @@ export const Currency = z
   .string()
   .regex(/^[A-Z]{3}$/, "an ISO 4217 code such as USD")
   .meta({ example: "USD" });
-export const Money = z
-  .number()
-  .int()
-  .min(0)
-  .max(100_000_000_000)
-  .meta({ description: "integer amount in minor units (cents)" });
+/** A unit price (a SKU's price); its bound keeps every cart total exact and storable (domain/limits.ts). */
+export const Price = UnitPrice;
+/** A total or a payment amount. */
+export const Amount = AmountScalar;
 export const Quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
 /**
  * Control characters (C0 with NUL, DEL, C1) and unpaired surrogates: never

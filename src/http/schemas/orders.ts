@@ -4,9 +4,9 @@
  * and the payment provider's webhook body.
  */
 import { z } from "zod";
-import { MAX_CART_LINES } from "../../domain/cart";
+import { MAX_CART_LINES } from "../../domain/limits";
 import { OrderSchema as OrderEntity } from "../../schemas/order";
-import { Currency, EXAMPLE, Money, Quantity, SkuId, Text } from "./fields";
+import { Amount, Currency, EXAMPLE, Quantity, SkuId, Text } from "./fields";
 
 export const CheckoutBody = z
   .strictObject({
@@ -16,7 +16,7 @@ export const CheckoutBody = z
       .max(MAX_CART_LINES)
       .optional()
       .meta({ description: "lines to check out; default: the selected lines" }),
-    expectedTotal: Money.optional().meta({
+    expectedTotal: Amount.optional().meta({
       description: "the total the buyer saw; a different computed total is PRICE_CHANGED",
     }),
   })
@@ -119,7 +119,7 @@ export const PaymentWebhookBody = z
     type: z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]),
     orderId: Text(200),
     transactionId: Text(200),
-    amount: Money,
+    amount: Amount,
     currency: Currency,
   })
   .meta({
