@@ -29,5 +29,8 @@ export function orderHome(orderId: string): OrderHome | null {
   return { kind: "flash", orderId, skuId: flash[3]!, stripe: Number(flash[2]) };
 }
 
+/** The longest order id we hand out (a flash order on a 128-character SKU id): every route that takes an id accepts it. */
+export const MAX_ORDER_ID_LENGTH = "fl_".length + 32 + ".63.".length + 128;
+
 /** Both forms in one pattern, for request validation and the OpenAPI document. */
 export const ORDER_ID = /^(?:ord_[0-9a-f]{32}|fl_[0-9a-f]{32}\.\d{1,2}\.[A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;

@@ -80,6 +80,21 @@ describe("flash buy: the burst touches only stock actors", () => {
     await eventually(() => auditBalances(sku), 15_000, "audit balances");
   });
 
+  it("takes back every order id it hands out: a flash order on a 128-character SKU id is read, paid and cancelled", async () => {
+    const sku = `${unique("long")}-${"x".repeat(128)}`.slice(0, 128);
+    await putSku(sku, { productId: "long-ids", stock: 5, price: 900, stripes: 4 });
+    const [payer, canceller] = [await asUser(), await asUser()];
+    const paid = (await buy(payer.headers, sku)).body;
+    const cancelled = (await buy(canceller.headers, sku)).body;
+    expect(paid.orderId.length).toBeGreaterThan(150);
+    expect((await api(`/v1/orders/${paid.orderId}`, { headers: payer.headers })).body).toMatchObject({
+      status: "PENDING",
+    });
+    expect((await sendPayment({ orderId: paid.orderId, amount: 900 })).body).toMatchObject({ status: "PAID" });
+    const cancel = await api(`/v1/orders/${cancelled.orderId}/cancel`, { method: "POST", headers: canceller.headers });
+    expect(cancel.body).toMatchObject({ status: "CANCELLED" });
+  });
+
   it("lists a flash order among the buyer's orders within seconds", async () => {
     const sku = await putSku(unique("fl"), { stock: 5 });
     const user = await asUser();

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { MAX_CART_LINES } from "../../domain/limits";
+import { MAX_ORDER_ID_LENGTH } from "../../domain/order-ids";
 import { OrderSchema as OrderEntity } from "../../schemas/order";
 import { Amount, Currency, EXAMPLE, Quantity, SkuId, Text } from "./fields";
 
@@ -76,7 +77,8 @@ export const OrderSchema = OrderEntity.pick({
   payments: true,
 }).meta({ id: "Order", examples: [ORDER_EXAMPLE] });
 
-export const OrderParams = z.object({ orderId: z.string().max(64) });
+/** Any order id we hand out fits; a malformed one is simply not found (404), and never wakes an actor. */
+export const OrderParams = z.object({ orderId: z.string().min(1).max(MAX_ORDER_ID_LENGTH) });
 export const OrdersQuery = z.object({
   limit: z.coerce.number().int().min(1).max(50).default(20),
   cursor: Text(256).optional(),
