@@ -1,22 +1,26 @@
 /**
  * Read model of orders in Postgres for listings (flash orders are listed from
- * here), time-boxed so a slow database never blocks a listing.
+ * here), time-boxed so a slow database never holds a listing.
  */
 import { and, desc, eq, sql } from "drizzle-orm";
+import { DomainError } from "../domain/errors";
 import { withTimeout } from "../timeout";
 import { withDatabase } from "./client";
 import { orders } from "./schema";
 
-/** A listing that waits longer than this for Postgres answers from the actors alone. */
+/** A listing that waits longer than this for Postgres is refused (503). */
 const LIST_TIMEOUT_MS = 2_000;
+
+/** How long a client is told to wait when the listing cannot be complete. */
+export const LIST_RETRY_AFTER_SECONDS = 5;
 
 /**
  * The owner's order ids in Postgres, newest first, after the cursor
- * (`createdAt|orderId`). Flash orders are listed from here: the burst writes
- * them only to their stock stripe, and the queue brings them to Postgres
- * within seconds (docs/API.md, Flash buy). Empty (with a warning) when Postgres
- * is not configured or does not answer in time: the listing then shows what
- * the actors know.
+ * (`createdAt|orderId`). Flash orders are listed from here only: the burst writes
+ * them to their stock stripe, and the queue brings them to Postgres within
+ * seconds (docs/API.md, Flash buy). When Postgres is not configured or does not
+ * answer in time the listing would silently miss them, so it is refused with
+ * 503 DEPENDENCY_UNAVAILABLE and Retry-After instead.
  */
 export async function ownerOrderIds(
   env: Env,
@@ -24,7 +28,7 @@ export async function ownerOrderIds(
   after: { createdAt: string; orderId: string } | null,
   limit: number,
 ): Promise<string[]> {
-  if (!env.DATABASE_URL) return [];
+  if (!env.DATABASE_URL) throw listingUnavailable("Postgres is not configured");
   const query = withDatabase(env, async (db) => {
     const rows = await db
       .select({ orderId: orders.orderId })
@@ -44,9 +48,16 @@ export async function ownerOrderIds(
   try {
     return await withTimeout(query, LIST_TIMEOUT_MS);
   } catch (err) {
-    console.warn(
-      `orders of ${ownerId}: Postgres not read (${err instanceof Error ? err.message : String(err)}); listing what the actors know`,
-    );
-    return [];
+    throw listingUnavailable(err instanceof Error ? err.message : String(err));
   }
+}
+
+function listingUnavailable(reason: string): DomainError {
+  console.warn(`order listing refused: Postgres not read (${reason})`);
+  return new DomainError(
+    "DEPENDENCY_UNAVAILABLE",
+    "the order listing is unavailable right now (its store does not answer); retry shortly",
+    undefined,
+    { "retry-after": String(LIST_RETRY_AFTER_SECONDS) },
+  );
 }

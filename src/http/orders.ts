@@ -77,10 +77,11 @@ export function orderRoutes(app: App): void {
         description: "A page of orders; pass `next` as `cursor` for the following page",
         schema: OrderListSchema,
       },
+      problems: ["DEPENDENCY_UNAVAILABLE"],
     },
     async (c, { identity, query }) => {
       // Two indexes, each asked for one more than a page after the cursor: the cart's
-      // (checkout orders, at once) and Postgres (flash orders, within seconds).
+      // (checkout orders, at once) and Postgres (flash orders, within seconds; 503 without it).
       const after = parseCursor(query.cursor);
       const [indexed, stored] = await Promise.all([
         c.env.CARTS.getByName(identity.cartKey).listOrders(query.cursor ?? null, query.limit),

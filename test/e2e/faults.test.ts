@@ -224,6 +224,11 @@ describe("(b) Postgres unreachable for a while (Neon WebSocket proxy down)", () 
         expect(res.status).toBe(200);
         expect(res.body.status).toBe(o.status);
       }
+      // Flash orders are listed from Postgres: without it the listing says so, rather than answer an empty list.
+      const listing = await stack.api.get("/v1/orders", placed[0]!.owner);
+      expect(listing.status, listing.text).toBe(503);
+      expect(listing.body.code).toBe("DEPENDENCY_UNAVAILABLE");
+      expect(Number(listing.headers.get("retry-after"))).toBeGreaterThan(0);
       await eventually(async () => {
         expect(await stack.api.skuCounters(G)).toMatchObject({ onHand: 19, reserved: 5, sold: 1, available: 14 });
         expect(await stack.api.skuCounters(H)).toMatchObject({ onHand: 8, reserved: 2, sold: 2, available: 6 });
@@ -259,6 +264,10 @@ describe("(b) Postgres unreachable for a while (Neon WebSocket proxy down)", () 
     console.log(
       `[e2e] all ${ids.length} orders reached Postgres ${((Date.now() - upAt) / 1000).toFixed(1)} s after it came back`,
     );
+
+    const listed = await stack.api.get("/v1/orders", placed[0]!.owner);
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.items.map((o: { orderId: string }) => o.orderId)).toEqual([placed[0]!.orderId]);
 
     const { rows: items } = await stack.db.query(
       "select order_id, sku_id, quantity from order_items where order_id = any($1)",
