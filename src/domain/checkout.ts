@@ -23,10 +23,11 @@ export interface CheckoutRequest {
   ttlSeconds: number;
 }
 
-/** A line as the checkout takes it from the cart. */
+/** A line as the checkout takes it from the cart, with the currency its price was shown in. */
 export interface CheckoutLine {
   skuId: string;
   quantity: number;
+  currency: string;
 }
 
 /** What the reserved lines make: an order's items, or the refusal and the reason its reservations are released. */
@@ -45,6 +46,25 @@ export function linesRefused(lineErrors: ProblemItem[]): Refusal {
 
 export function currencyMismatch(): Refusal {
   return refuse("CURRENCY_MISMATCH", "the lines are priced in different currencies");
+}
+
+/**
+ * A SKU now priced in another currency than the cart showed it in: the same number is another
+ * price, so the buyer must see it again (whether or not an expectedTotal was sent).
+ */
+export function currencyChanged(changed: { skuId: string; was: string; now: string }[]): Refusal {
+  return refuse(
+    "PRICE_CHANGED",
+    "some lines are now priced in another currency; review the cart before checking out",
+    changed.map((c) => ({ code: "PRICE_CHANGED", skuId: c.skuId, currency: c.now, shownCurrency: c.was })),
+  );
+}
+
+function changedCurrencies(lines: CheckoutLine[], currencies: (string | undefined)[]) {
+  return lines.flatMap((line, i) => {
+    const now = currencies[i];
+    return now !== undefined && now !== line.currency ? [{ skuId: line.skuId, was: line.currency, now }] : [];
+  });
 }
 
 export function priceChanged(expectedTotal: number, total: number, currency: string): Refusal {
@@ -85,6 +105,11 @@ export function precheck(
     }
   });
   if (lineErrors.length > 0) return linesRefused(lineErrors);
+  const changed = changedCurrencies(
+    lines,
+    quotes.map((q) => q?.currency),
+  );
+  if (changed.length > 0) return currencyChanged(changed);
   if (quotes.some((q) => !q)) return null;
   const known = quotes as SkuQuote[];
   const currency = known[0]!.currency;
@@ -94,16 +119,24 @@ export function precheck(
 }
 
 /**
- * The authoritative check once every line answered: any line refused, mixed
- * currencies, or a total other than the buyer saw (a price can change between
- * the quote and the reservation) refuse the checkout.
+ * The authoritative check once every line answered: any line refused, a line
+ * now priced in another currency than the cart showed, mixed currencies, or a
+ * total other than the buyer saw (a price can change between the quote and
+ * the reservation) refuse the checkout.
  */
 export function assessReserved(
   reserved: ReservedItem[],
   lineErrors: ProblemItem[],
   expectedTotal: number | null,
+  lines: CheckoutLine[],
 ): ReservedAssessment {
   if (lineErrors.length > 0) return { ok: false, refusal: linesRefused(lineErrors), releaseReason: "checkout_failed" };
+  const held = new Map(reserved.map((item) => [item.skuId, item.currency]));
+  const changed = changedCurrencies(
+    lines,
+    lines.map((line) => held.get(line.skuId)),
+  );
+  if (changed.length > 0) return { ok: false, refusal: currencyChanged(changed), releaseReason: "price_changed" };
   const items = reserved.map(orderLine);
   const currency = reserved[0]!.currency;
   if (reserved.some((item) => item.currency !== currency))

@@ -6,6 +6,8 @@ import { skuQuote } from "../support/quotes";
 
 const quote = skuQuote;
 
+const line = (skuId: string, quantity: number, currency = "USD") => ({ skuId, quantity, currency });
+
 const priced = (over: Partial<ReservedItem> = {}): ReservedItem => ({
   ...productSnapshot(quote()),
   quantity: 2,
@@ -16,15 +18,12 @@ const priced = (over: Partial<ReservedItem> = {}): ReservedItem => ({
 
 describe("checkout precheck from quotes", () => {
   it("passes lines that are active, within limits, in one currency, at the expected total", () => {
-    expect(precheck([{ skuId: "sku_a", quantity: 2 }], [quote()], 1000)).toBeNull();
+    expect(precheck([line("sku_a", 2)], [quote()], 1000)).toBeNull();
   });
 
   it("refuses every line that is not for sale or over the buyer's limit, with the first line's code", () => {
     const refusal = precheck(
-      [
-        { skuId: "sku_a", quantity: 1 },
-        { skuId: "sku_b", quantity: 3 },
-      ],
+      [line("sku_a", 1), line("sku_b", 3)],
       [null, quote({ skuId: "sku_b", purchaseLimit: 4, ownerUnits: 2 })],
       null,
     );
@@ -36,55 +35,75 @@ describe("checkout precheck from quotes", () => {
   });
 
   it("leaves currency and total to the reservations when a quote could not be asked", () => {
-    expect(
-      precheck(
-        [
-          { skuId: "sku_a", quantity: 1 },
-          { skuId: "sku_b", quantity: 1 },
-        ],
-        [quote(), undefined],
-        1,
-      ),
-    ).toBeNull();
+    expect(precheck([line("sku_a", 1), line("sku_b", 1)], [quote(), undefined], 1)).toBeNull();
   });
 
   it("refuses mixed currencies and a total other than the buyer saw", () => {
-    const lines = [
-      { skuId: "sku_a", quantity: 1 },
-      { skuId: "sku_b", quantity: 1 },
-    ];
-    expect(precheck(lines, [quote(), quote({ skuId: "sku_b", currency: "EUR" })], null)).toMatchObject({
-      code: "CURRENCY_MISMATCH",
-    });
+    const lines = [line("sku_a", 1), line("sku_b", 1)];
+    expect(
+      precheck(
+        [line("sku_a", 1), line("sku_b", 1, "EUR")],
+        [quote(), quote({ skuId: "sku_b", currency: "EUR" })],
+        null,
+      ),
+    ).toMatchObject({ code: "CURRENCY_MISMATCH" });
     expect(precheck(lines, [quote(), quote({ skuId: "sku_b" })], 999)).toMatchObject({
       code: "PRICE_CHANGED",
       errors: [{ code: "PRICE_CHANGED", expectedTotal: 999, total: 1000 }],
     });
   });
+
+  it("refuses a SKU now priced in another currency than the cart showed, with or without an expected total", () => {
+    const jpy = quote({ skuId: "sku_b", currency: "JPY" });
+    for (const expectedTotal of [1000, null])
+      expect(precheck([line("sku_a", 1), line("sku_b", 1)], [quote(), jpy], expectedTotal)).toMatchObject({
+        code: "PRICE_CHANGED",
+        errors: [{ code: "PRICE_CHANGED", skuId: "sku_b", currency: "JPY", shownCurrency: "USD" }],
+      });
+  });
 });
 
 describe("checkout assessment of the reserved lines", () => {
+  const cart = [line("sku_a", 2), line("sku_b", 1)];
   it("makes order items and the total from the reserved prices", () => {
-    const assessed = assessReserved([priced(), priced({ skuId: "sku_b", quantity: 1, unitPrice: 250 })], [], 1250);
+    const assessed = assessReserved(
+      [priced(), priced({ skuId: "sku_b", quantity: 1, unitPrice: 250 })],
+      [],
+      1250,
+      cart,
+    );
     expect(assessed).toMatchObject({ ok: true, currency: "USD", total: 1250 });
     if (assessed.ok) expect(assessed.items.map((i) => i.lineTotal)).toEqual([1000, 250]);
   });
 
   it("refuses when any line was refused, and releases as a failed checkout", () => {
-    const assessed = assessReserved([priced()], [{ code: "OUT_OF_STOCK", skuId: "sku_b" }], null);
+    const assessed = assessReserved([priced()], [{ code: "OUT_OF_STOCK", skuId: "sku_b" }], null, cart);
     expect(assessed).toMatchObject({ ok: false, releaseReason: "checkout_failed", refusal: { code: "OUT_OF_STOCK" } });
   });
 
   it("refuses mixed currencies as a failed checkout", () => {
-    expect(assessReserved([priced(), priced({ skuId: "sku_b", currency: "EUR" })], [], null)).toMatchObject({
+    expect(
+      assessReserved([priced(), priced({ skuId: "sku_b", currency: "EUR" })], [], null, [
+        line("sku_a", 2),
+        line("sku_b", 1, "EUR"),
+      ]),
+    ).toMatchObject({
       ok: false,
       releaseReason: "checkout_failed",
       refusal: { code: "CURRENCY_MISMATCH" },
     });
   });
 
+  it("refuses a line reserved in another currency than the cart showed, releasing as price_changed", () => {
+    expect(assessReserved([priced({ currency: "JPY" })], [], 1000, [line("sku_a", 2)])).toMatchObject({
+      ok: false,
+      releaseReason: "price_changed",
+      refusal: { code: "PRICE_CHANGED", errors: [{ skuId: "sku_a", currency: "JPY", shownCurrency: "USD" }] },
+    });
+  });
+
   it("refuses a price that changed after the quote, releasing as price_changed", () => {
-    expect(assessReserved([priced({ unitPrice: 600 })], [], 1000)).toMatchObject({
+    expect(assessReserved([priced({ unitPrice: 600 })], [], 1000, cart)).toMatchObject({
       ok: false,
       releaseReason: "price_changed",
       refusal: { code: "PRICE_CHANGED", detail: "the total is now 1200 USD, not 1000" },

@@ -142,6 +142,23 @@ describe("checkout", () => {
     expect(ok.status).toBe(201);
   });
 
+  it("refuses a SKU whose currency changed since it was added (same number) with PRICE_CHANGED, expectedTotal or not", async () => {
+    const sku = await putSku(unique("s"), { price: 1000, currency: "USD" });
+    const user = await asUser();
+    await add(user.headers, sku, 1);
+    await putSku(sku, { price: 1000, currency: "JPY" });
+    for (const body of [{ expectedTotal: 1000 }, {}]) {
+      const res = await checkout(user.headers, body);
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({
+        code: "PRICE_CHANGED",
+        errors: [{ skuId: sku, currency: "JPY", shownCurrency: "USD" }],
+      });
+    }
+    expect(await adminSku(sku)).toMatchObject({ reserved: 0 });
+    expect(items((await api("/v1/cart", { headers: user.headers })).body)).toEqual([[sku, 1]]);
+  });
+
   it("validates the request: key required, nothing to check out, unknown lines", async () => {
     const user = await asUser();
     const noKey = await api("/v1/checkout", { headers: user.headers, body: {} });

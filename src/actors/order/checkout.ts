@@ -105,7 +105,7 @@ export class OrderCheckout {
         lineErrors.push(...(r.errors ?? [{ code: r.code, skuId: attempt.lines[i]!.skuId, message: r.detail }]));
       }
     });
-    const assessed = assessReserved(reserved, lineErrors, req.expectedTotal);
+    const assessed = assessReserved(reserved, lineErrors, req.expectedTotal, picked.lines);
     if (!assessed.ok) {
       this.abandon(attempt, assessed.releaseReason, holders);
       return assessed.refusal;
