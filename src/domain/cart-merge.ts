@@ -6,6 +6,7 @@
 import type { CartLine } from "./cart";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "./limits";
 import type { SkuQuote } from "./catalog";
+import { saleNotStarted } from "./catalog";
 import { remainingAllowance } from "./stock";
 
 export type MergeStrategy = "sum" | "max" | "overwrite" | "keep";
@@ -33,9 +34,10 @@ export interface MergeDecision {
 }
 
 /**
- * Plans folding guest lines into the user's cart. Limits and stock still
- * apply; a merge never lowers a quantity the user already had, and keeps the
- * 200-line cap (lines beyond it are reported, not taken).
+ * Plans folding guest lines into the user's cart. The rules of an add still
+ * apply (for sale, sale started, currency, limits, stock); a merge never lowers
+ * a quantity the user already had, and keeps the 200-line cap (lines beyond it
+ * are reported, not taken).
  */
 export function planMerge(
   strategy: MergeStrategy,
@@ -43,6 +45,8 @@ export function planMerge(
   guestLines: readonly CartLine[],
   skus: ReadonlyMap<string, SkuQuote | null>,
   userCurrency: string | null,
+  /** Epoch ms, for a flash sale's opening. */
+  now: number,
 ): MergeDecision[] {
   const userBySku = new Map(userLines.map((l) => [l.skuId, l]));
   let lineCount = userLines.length;
@@ -65,6 +69,9 @@ export function planMerge(
     if (!sku || sku.status !== "active") {
       cap = 0;
       code = "SKU_UNAVAILABLE";
+    } else if (saleNotStarted(sku, now)) {
+      cap = 0;
+      code = "SALE_NOT_STARTED";
     } else if (currency !== null && sku.currency !== currency) {
       cap = 0;
       code = "CURRENCY_MISMATCH";

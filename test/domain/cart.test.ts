@@ -5,6 +5,7 @@ import { mergedQuantity, planMerge } from "../../src/domain/cart-merge";
 import type { SkuQuote } from "../../src/domain/catalog";
 import { skuQuote } from "../support/quotes";
 
+const NOW = Date.parse("2026-06-01T12:00:00.000Z");
 const sku = (skuId: string, over: Partial<SkuQuote> = {}): SkuQuote => skuQuote({ skuId, ...over });
 
 let position = 0;
@@ -99,13 +100,22 @@ describe("merge planning", () => {
       ["c", sku("c")],
       ["gone", null],
     ]);
-    const plan = planMerge("sum", user, guest, quotes, "USD");
+    const plan = planMerge("sum", user, guest, quotes, "USD", NOW);
     expect(plan).toEqual([
       { skuId: "a", quantity: 4, clamp: { requested: 7, applied: 4, code: "OUT_OF_STOCK" } },
       { skuId: "b", quantity: 2, clamp: { requested: 5, applied: 2, code: "LIMIT_EXCEEDED" } },
       { skuId: "c", quantity: 3 },
       { skuId: "gone", quantity: 0, clamp: { requested: 1, applied: 0, code: "SKU_UNAVAILABLE" } },
     ]);
+  });
+
+  it("does not take a line whose flash sale has not opened, as an add would refuse it", () => {
+    const later = new Date(NOW + 60_000).toISOString();
+    const quotes = new Map([["f", sku("f", { saleStartsAt: later })]]);
+    expect(planMerge("sum", [], [line("f", 1)], quotes, null, NOW)).toEqual([
+      { skuId: "f", quantity: 0, clamp: { requested: 1, applied: 0, code: "SALE_NOT_STARTED" } },
+    ]);
+    expect(planMerge("sum", [], [line("f", 1)], quotes, null, NOW + 60_000)).toEqual([{ skuId: "f", quantity: 1 }]);
   });
 
   it("keeps the 200-line cap", () => {
@@ -119,6 +129,7 @@ describe("merge planning", () => {
         ["y", sku("y")],
       ]),
       "USD",
+      NOW,
     );
     expect(plan.map((d) => [d.skuId, d.quantity, d.clamp?.code])).toEqual([
       ["x", 1, undefined],

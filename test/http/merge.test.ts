@@ -88,6 +88,22 @@ describe("merge on login", () => {
     ]);
   });
 
+  it("does not take a guest line whose sale has not opened yet, as an add would not", async () => {
+    const flash = await putSku(unique("soon"));
+    const user = await asUser();
+    const guest = asGuest();
+    await cartWith(guest.headers, [[flash, 1]]);
+    // The guest added it while it was on sale; then a flash sale was scheduled for it.
+    await putSku(flash, { saleStartsAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const merged = await api("/v1/cart/merge", {
+      headers: user.headers,
+      body: { clientCartId: guest.cartId, strategy: "sum" },
+    });
+    expect(merged.status).toBe(200);
+    expect(items(merged.body)).toEqual([]);
+    expect(merged.body.merge.clamped).toEqual([{ skuId: flash, requested: 1, applied: 0, code: "SALE_NOT_STARTED" }]);
+  });
+
   it("two logins at once never add twice and never lose a line", async () => {
     const a = await putSku(unique("a"));
     const b = await putSku(unique("b"));

@@ -57,7 +57,14 @@ export class CartHandoff {
       "cart.merged",
       ifMatch,
       (draft) => {
-        decisions = planMerge(strategy, draft.all(), handoff.lines, quotes, this.book.currencyOf(draft));
+        decisions = planMerge(
+          strategy,
+          draft.all(),
+          handoff.lines,
+          quotes,
+          this.book.currencyOf(draft),
+          this.host.now(),
+        );
         const guestLines = new Map(handoff.lines.map((l) => [l.skuId, l]));
         for (const d of decisions) {
           const mine = draft.get(d.skuId);

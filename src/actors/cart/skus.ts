@@ -19,11 +19,17 @@ export class CartSkus {
    * `quantity` units, is taken from that view (no round trip): add-time stock
    * checks are advisory for a cart, checkout reserves against the SKU itself.
    * Anything else (a purchase limit, which depends on this buyer's own
-   * orders, or an answer that would refuse) is asked of the SKU.
+   * orders, a scheduled sale, or an answer that would refuse) is asked of the SKU.
    */
   async quote(skuId: string, quantity: number): Promise<SkuQuote | null> {
     const cached = skuViewCache.fresh(skuId);
-    if (cached && cached.status === "active" && cached.purchaseLimit === null && cached.available >= quantity)
+    if (
+      cached &&
+      cached.status === "active" &&
+      cached.purchaseLimit === null &&
+      cached.saleStartsAt === null &&
+      cached.available >= quantity
+    )
       return { ...cached, ownerUnits: 0 };
     const quote = await this.host.env.SKUS.getByName(skuId).quote(this.host.cartKey);
     skuViewCache.put(skuId, quote && viewOf(quote));
