@@ -99,13 +99,16 @@ export async function resolveIdentity(c: AppContext, need: "cart" | "user"): Pro
   return { kind: "guest", clientCartId, cartKey: `guest:${clientCartId}` };
 }
 
-/** Admin endpoints: Bearer ADMIN_TOKEN, compared in constant time; refused outright while ADMIN_TOKEN is unset. */
+/**
+ * Admin endpoints: Bearer ADMIN_TOKEN, compared in constant time; refused outright while ADMIN_TOKEN is
+ * unset. No credential is 401; a credential that is not the admin token (a user's JWT included) is 403.
+ */
 export async function requireAdmin(c: AppContext): Promise<void> {
   if (!c.env.ADMIN_TOKEN) throw new DomainError("FORBIDDEN", "the admin API is disabled until ADMIN_TOKEN is set");
   const token = bearer(c);
   if (!token) throw new DomainError("UNAUTHORIZED", "admin endpoints need Authorization: Bearer <ADMIN_TOKEN>");
   if (!(await constantTimeEqual(token, c.env.ADMIN_TOKEN)))
-    throw new DomainError("UNAUTHORIZED", "the admin token is not valid");
+    throw new DomainError("FORBIDDEN", "this credential is not the admin token");
 }
 
 // ---- one-time tickets for browser WebSockets ------------------------------------------

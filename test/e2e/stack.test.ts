@@ -163,8 +163,8 @@ describe("local stack", () => {
         method: "GET",
         path: "/v1/admin/skus/sku-x",
         headers: { authorization: "Bearer nope" },
-        status: 401,
-        code: "UNAUTHORIZED",
+        status: 403,
+        code: "FORBIDDEN",
       },
       {
         name: "flash buy without a user",

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/http/app";
-import { ADMIN, api, putSku } from "../support/worker";
+import { ADMIN, api, asUser, putSku } from "../support/worker";
 
 describe("operations", () => {
   it("/healthz reports Postgres and Redis", async () => {
@@ -69,11 +69,14 @@ describe("operations", () => {
     expect((await api("/v1/cart", { method: "PUT", headers: { "x-cart-id": crypto.randomUUID() } })).status).toBe(404);
   });
 
-  it("admin endpoints need the admin token (constant-time compared)", async () => {
+  it("admin endpoints need the admin token: none is 401, another credential 403 (constant-time compared)", async () => {
     const sku = await putSku();
     expect((await api(`/v1/admin/skus/${sku}`)).status).toBe(401);
-    expect((await api(`/v1/admin/skus/${sku}`, { headers: { authorization: "Bearer nope" } })).status).toBe(401);
     expect((await api(`/v1/admin/skus/${sku}`, { headers: { authorization: "Basic abc" } })).status).toBe(401);
+    const wrong = await api(`/v1/admin/skus/${sku}`, { headers: { authorization: "Bearer nope" } });
+    expect(wrong).toMatchObject({ status: 403, body: { code: "FORBIDDEN" } });
+    const user = await asUser();
+    expect((await api(`/v1/admin/skus/${sku}`, { headers: user.headers })).status).toBe(403);
     expect((await api(`/v1/admin/skus/${sku}`, { headers: ADMIN })).status).toBe(200);
     expect((await api("/v1/admin/skus/nope-sku", { headers: ADMIN })).status).toBe(404);
   });
