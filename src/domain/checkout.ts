@@ -78,8 +78,9 @@ export function idempotencyKeyReused(): Refusal {
 }
 
 /**
- * The refusals a checkout can know from quotes alone: a line not for sale or
- * over the buyer's limit, mixed currencies, a total other than the buyer saw.
+ * The refusals a checkout can know from quotes alone: a line not for sale, a
+ * limited line for a guest, a line over the buyer's limit, a line now priced in
+ * another currency, mixed currencies, a total other than the buyer saw.
  * Stock is not judged here (a striped SKU's quote trails its stripes). A quote
  * that is null is a SKU that does not exist; undefined is one that could not
  * be asked (the reservation will tell).
@@ -88,12 +89,15 @@ export function precheck(
   lines: CheckoutLine[],
   quotes: (SkuQuote | null | undefined)[],
   expectedTotal: number | null,
+  guest: boolean,
 ): Refusal | null {
   const lineErrors: ProblemItem[] = [];
   lines.forEach((line, i) => {
     const q = quotes[i];
     if (q === undefined) return;
     if (q === null || q.status !== "active") lineErrors.push({ code: "SKU_UNAVAILABLE", skuId: line.skuId });
+    else if (q.purchaseLimit !== null && guest)
+      lineErrors.push({ code: "SIGN_IN_REQUIRED", skuId: line.skuId, limit: q.purchaseLimit });
     else if (q.purchaseLimit !== null && q.ownerUnits + line.quantity > q.purchaseLimit) {
       lineErrors.push({
         code: "LIMIT_EXCEEDED",

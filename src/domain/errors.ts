@@ -13,6 +13,7 @@ export type ProblemCode =
   | "SALE_NOT_STARTED"
   | "SOLD_OUT"
   | "LIMIT_EXCEEDED"
+  | "SIGN_IN_REQUIRED"
   | "CART_TOO_LARGE"
   | "CURRENCY_MISMATCH"
   | "PRICE_CHANGED"
@@ -38,6 +39,8 @@ export const STATUS_OF: Record<ProblemCode, number> = {
   SALE_NOT_STARTED: 409,
   SOLD_OUT: 409,
   LIMIT_EXCEEDED: 409,
+  /** A guest checking out a SKU with a purchase limit: limits are per user (docs/API.md, Purchase limits). */
+  SIGN_IN_REQUIRED: 409,
   CART_TOO_LARGE: 409,
   CURRENCY_MISMATCH: 409,
   PRICE_CHANGED: 409,

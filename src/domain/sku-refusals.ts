@@ -24,6 +24,10 @@ export function reserveRefusal(
       return refuse(code, `the sale of SKU ${skuId} opens at ${catalog.saleStartsAt}`, [
         { code, skuId, saleStartsAt: catalog.saleStartsAt },
       ]);
+    case "SIGN_IN_REQUIRED":
+      return refuse(code, `SKU ${skuId} has a purchase limit per customer: sign in to buy it`, [
+        { code, skuId, limit: catalog.purchaseLimit },
+      ]);
     case "LIMIT_EXCEEDED":
       return refuse(code, `at most ${catalog.purchaseLimit} of SKU ${skuId} per customer`, [
         { code, skuId, limit: catalog.purchaseLimit, alreadyPurchased: ownerUnits, requested: quantity },

@@ -69,7 +69,12 @@ export function setAvailable(c: StockCounters, stock: number): Movement {
   return { kind: "restock", quantity: delta, onHandDelta: delta, reservedDelta: 0, soldDelta: 0 };
 }
 
-export type ReserveRefusalCode = "SKU_UNAVAILABLE" | "SALE_NOT_STARTED" | "OUT_OF_STOCK" | "LIMIT_EXCEEDED";
+export type ReserveRefusalCode =
+  | "SKU_UNAVAILABLE"
+  | "SALE_NOT_STARTED"
+  | "SIGN_IN_REQUIRED"
+  | "OUT_OF_STOCK"
+  | "LIMIT_EXCEEDED";
 
 export interface ReserveCheck {
   active: boolean;
@@ -81,15 +86,27 @@ export interface ReserveCheck {
   /** Units this buyer already holds or bought (reserved + committed). */
   ownerUnits: number;
   quantity: number;
+  /** The buyer is a guest cart, which a purchase limit cannot follow (a fresh cart id is a fresh buyer). */
+  guest: boolean;
 }
 
 /** The check half of reserve: null when the reservation may proceed. */
 export function checkReserve(r: ReserveCheck): ReserveRefusalCode | null {
   if (!r.active) return "SKU_UNAVAILABLE";
   if (r.notStarted) return "SALE_NOT_STARTED";
+  if (r.purchaseLimit !== null && r.guest) return "SIGN_IN_REQUIRED";
   if (r.purchaseLimit !== null && r.ownerUnits + r.quantity > r.purchaseLimit) return "LIMIT_EXCEEDED";
   if (availableOf(r.counters) < r.quantity) return "OUT_OF_STOCK";
   return null;
+}
+
+/**
+ * Purchase limits are per user: a guest names its own cart id, so three fresh
+ * carts would be three buyers. A guest may hold a limited SKU in its cart; to
+ * reserve it (checkout) the buyer signs in, and the merge brings the line over.
+ */
+export function isGuestOwner(ownerId: string): boolean {
+  return ownerId.startsWith("guest:");
 }
 
 /** Units the buyer may still take under the limit (Infinity without a limit). */

@@ -76,6 +76,7 @@ export function checkoutRoutes(app: App): void {
         "SKU_UNAVAILABLE",
         "OUT_OF_STOCK",
         "LIMIT_EXCEEDED",
+        "SIGN_IN_REQUIRED",
         "SALE_NOT_STARTED",
         "PRICE_CHANGED",
         "IDEMPOTENCY_KEY_REUSED",

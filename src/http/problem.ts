@@ -17,6 +17,7 @@ export const TITLES: Record<ProblemCode, string> = {
   SALE_NOT_STARTED: "The sale has not started",
   SOLD_OUT: "Sold out",
   LIMIT_EXCEEDED: "Purchase limit exceeded",
+  SIGN_IN_REQUIRED: "Sign in to buy this item",
   CART_TOO_LARGE: "Cart too large",
   CURRENCY_MISMATCH: "Currency mismatch",
   PRICE_CHANGED: "Price changed",

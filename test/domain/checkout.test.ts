@@ -18,7 +18,7 @@ const priced = (over: Partial<ReservedItem> = {}): ReservedItem => ({
 
 describe("checkout precheck from quotes", () => {
   it("passes lines that are active, within limits, in one currency, at the expected total", () => {
-    expect(precheck([line("sku_a", 2)], [quote()], 1000)).toBeNull();
+    expect(precheck([line("sku_a", 2)], [quote()], 1000, false)).toBeNull();
   });
 
   it("refuses every line that is not for sale or over the buyer's limit, with the first line's code", () => {
@@ -26,6 +26,7 @@ describe("checkout precheck from quotes", () => {
       [line("sku_a", 1), line("sku_b", 3)],
       [null, quote({ skuId: "sku_b", purchaseLimit: 4, ownerUnits: 2 })],
       null,
+      false,
     );
     expect(refusal).toMatchObject({ ok: false, code: "SKU_UNAVAILABLE" });
     expect(refusal?.errors).toEqual([
@@ -34,8 +35,17 @@ describe("checkout precheck from quotes", () => {
     ]);
   });
 
+  it("refuses a guest a line with a purchase limit (limits are per user), before any stock is taken", () => {
+    const limited = quote({ skuId: "sku_b", purchaseLimit: 1 });
+    expect(precheck([line("sku_a", 1), line("sku_b", 1)], [quote(), limited], null, true)).toMatchObject({
+      code: "SIGN_IN_REQUIRED",
+      errors: [{ code: "SIGN_IN_REQUIRED", skuId: "sku_b", limit: 1 }],
+    });
+    expect(precheck([line("sku_a", 1), line("sku_b", 1)], [quote(), limited], null, false)).toBeNull();
+  });
+
   it("leaves currency and total to the reservations when a quote could not be asked", () => {
-    expect(precheck([line("sku_a", 1), line("sku_b", 1)], [quote(), undefined], 1)).toBeNull();
+    expect(precheck([line("sku_a", 1), line("sku_b", 1)], [quote(), undefined], 1, false)).toBeNull();
   });
 
   it("refuses mixed currencies and a total other than the buyer saw", () => {
@@ -45,9 +55,10 @@ describe("checkout precheck from quotes", () => {
         [line("sku_a", 1), line("sku_b", 1, "EUR")],
         [quote(), quote({ skuId: "sku_b", currency: "EUR" })],
         null,
+        false,
       ),
     ).toMatchObject({ code: "CURRENCY_MISMATCH" });
-    expect(precheck(lines, [quote(), quote({ skuId: "sku_b" })], 999)).toMatchObject({
+    expect(precheck(lines, [quote(), quote({ skuId: "sku_b" })], 999, false)).toMatchObject({
       code: "PRICE_CHANGED",
       errors: [{ code: "PRICE_CHANGED", expectedTotal: 999, total: 1000 }],
     });
@@ -56,7 +67,7 @@ describe("checkout precheck from quotes", () => {
   it("refuses a SKU now priced in another currency than the cart showed, with or without an expected total", () => {
     const jpy = quote({ skuId: "sku_b", currency: "JPY" });
     for (const expectedTotal of [1000, null])
-      expect(precheck([line("sku_a", 1), line("sku_b", 1)], [quote(), jpy], expectedTotal)).toMatchObject({
+      expect(precheck([line("sku_a", 1), line("sku_b", 1)], [quote(), jpy], expectedTotal, false)).toMatchObject({
         code: "PRICE_CHANGED",
         errors: [{ code: "PRICE_CHANGED", skuId: "sku_b", currency: "JPY", shownCurrency: "USD" }],
       });

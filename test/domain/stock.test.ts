@@ -37,10 +37,12 @@ describe("stock arithmetic", () => {
     expect(() => applyMovement(stock, movement("commit", 1))).toThrow();
   });
 
-  it("checks a reservation against status, limit and stock, in that order", () => {
-    const base = { active: true, counters: stock, purchaseLimit: 2, ownerUnits: 0, quantity: 1 };
+  it("checks a reservation against status, a guest on a limited SKU, limit and stock, in that order", () => {
+    const base = { active: true, counters: stock, purchaseLimit: 2, ownerUnits: 0, quantity: 1, guest: false };
     expect(checkReserve(base)).toBeNull();
     expect(checkReserve({ ...base, active: false })).toBe("SKU_UNAVAILABLE");
+    expect(checkReserve({ ...base, guest: true })).toBe("SIGN_IN_REQUIRED");
+    expect(checkReserve({ ...base, guest: true, purchaseLimit: null })).toBeNull();
     expect(checkReserve({ ...base, ownerUnits: 2 })).toBe("LIMIT_EXCEEDED");
     expect(checkReserve({ ...base, ownerUnits: 1, quantity: 2 })).toBe("LIMIT_EXCEEDED");
     expect(checkReserve({ ...base, purchaseLimit: null, quantity: 11 })).toBe("OUT_OF_STOCK");

@@ -159,6 +159,25 @@ describe("checkout", () => {
     expect(items((await api("/v1/cart", { headers: user.headers })).body)).toEqual([[sku, 1]]);
   });
 
+  it("limits are per user: guests cannot check out a limited SKU (three fresh carts buy nothing); a user buys up to the limit", async () => {
+    const sku = await putSku(unique("lim"), { stock: 10, purchaseLimit: 1 });
+    const guests = Array.from({ length: 3 }, () => asGuest());
+    for (const guest of guests) await add(guest.headers, sku, 1);
+    const replies = await Promise.all(guests.map((g) => checkout(g.headers)));
+    for (const res of replies) {
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({ code: "SIGN_IN_REQUIRED", errors: [{ skuId: sku, limit: 1 }] });
+    }
+    expect(await adminSku(sku)).toMatchObject({ reserved: 0, sold: 0 });
+    expect(items((await api("/v1/cart", { headers: guests[0]!.headers })).body)).toEqual([[sku, 1]]);
+
+    const user = await asUser();
+    await add(user.headers, sku, 1);
+    expect((await checkout(user.headers)).status).toBe(201);
+    await add(user.headers, sku, 1).catch(() => undefined);
+    expect(await adminSku(sku)).toMatchObject({ reserved: 1 });
+  });
+
   it("validates the request: key required, nothing to check out, unknown lines", async () => {
     const user = await asUser();
     const noKey = await api("/v1/checkout", { headers: user.headers, body: {} });

@@ -12,6 +12,7 @@ import { assessReserved, idempotencyKeyReused, precheck } from "../../domain/che
 import type { ProblemItem } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
 import { pendingOrder } from "../../domain/order";
+import { isGuestOwner } from "../../domain/stock";
 import { envelope } from "../../events/envelope";
 import type { ActorHost } from "../actor";
 import type { OrderCommand } from "../commands";
@@ -62,7 +63,12 @@ export class OrderCheckout {
     if (!picked.ok) return picked;
     // Refuse what the current quotes already show, before taking any stock: a
     // reservation, even one released at once, can make a concurrent buyer fail.
-    const quoted = precheck(picked.lines, await quoteLines(env, req.ownerId, picked.lines), req.expectedTotal);
+    const quoted = precheck(
+      picked.lines,
+      await quoteLines(env, req.ownerId, picked.lines),
+      req.expectedTotal,
+      isGuestOwner(req.ownerId),
+    );
     if (quoted) return quoted;
     const attemptNo = (this.store.read<number>("attempts") ?? 0) + 1;
     const attempt: Attempt = {

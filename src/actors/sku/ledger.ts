@@ -13,7 +13,7 @@ import type { StockEffect } from "../../domain/order";
 import type { ReservedItem, ReserveOutcome, ReserveRequest } from "../../domain/sku-contract";
 import { reserveRefusal, skuMissing, staleRoute } from "../../domain/sku-refusals";
 import type { Movement } from "../../domain/stock";
-import { checkReserve, movement } from "../../domain/stock";
+import { checkReserve, isGuestOwner, movement } from "../../domain/stock";
 import { homeStripe } from "../../domain/stripes";
 import type { SkuBook, SkuHost } from "./book";
 
@@ -70,6 +70,7 @@ export class SkuLedger {
       purchaseLimit: sku.catalog.purchaseLimit,
       ownerUnits,
       quantity: req.quantity,
+      guest: isGuestOwner(req.ownerId),
     });
     if (refusal) return reserveRefusal(sku.catalog, sku.stock, refusal, req.quantity, ownerUnits);
     const item = itemOf(sku.catalog, req.quantity);
