@@ -155,8 +155,17 @@ export class CartActor extends Actor {
 
   // ---- checkout and the owner's orders (cart/orders.ts) ---------------------------------
 
-  linesForCheckout(ownerId: string, skuIds: string[] | null): Promise<Outcome<{ lines: CartLine[] }>> {
-    return this.orders.linesForCheckout(ownerId, skuIds);
+  linesForCheckout(
+    ownerId: string,
+    skuIds: string[] | null,
+    orderId: string,
+    attempt: string,
+  ): Promise<Outcome<{ lines: CartLine[] }>> {
+    return this.orders.linesForCheckout(ownerId, skuIds, orderId, attempt);
+  }
+
+  releaseCheckout(orderId: string, attempt: string): void {
+    this.orders.releaseCheckout(orderId, attempt);
   }
 
   applyCheckout(orderId: string, lines: TakenLine[], createdAt: string): Promise<void> {

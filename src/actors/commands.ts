@@ -14,7 +14,7 @@ interface StockArgs {
   reason: string;
 }
 
-/** What the order actor sends: stock effects to SKU actors, the checked-out lines to the owner's cart. */
+/** What the order actor sends: stock effects to SKU actors; to the owner's cart, the checked-out lines or the lines it held and gave up. */
 export type OrderCommand =
   | { target: `sku:${string}`; name: "commit"; args: StockArgs }
   | { target: `sku:${string}`; name: "release"; args: StockArgs }
@@ -23,7 +23,8 @@ export type OrderCommand =
       target: `cart:${string}`;
       name: "applyCheckout";
       args: { orderId: string; lines: TakenLine[]; createdAt: string };
-    };
+    }
+  | { target: `cart:${string}`; name: "releaseCheckout"; args: { orderId: string; attempt: string } };
 
 /** What a SKU's main actor sends its stripes. */
 export type StripeCommand =

@@ -6,7 +6,7 @@
  * meet here and produce one order. Stock effects leave through the outbox as
  * commands to the SKU actors, in order, until delivered.
  */
-import type { CheckoutRequest, PlacedOrder, ReservationVerdict } from "../domain/checkout";
+import type { CheckoutRequest, CheckoutState, PlacedOrder, ReservationVerdict } from "../domain/checkout";
 import type { Outcome } from "../domain/errors";
 import type { Order, PaymentEvent } from "../domain/order";
 import { Actor } from "./actor";
@@ -52,12 +52,19 @@ export class OrderActor extends Actor {
       },
       applyCheckout: (cartKey, { orderId, lines, createdAt }) =>
         env.CARTS.getByName(cartKey).applyCheckout(orderId, lines, createdAt),
+      releaseCheckout: (cartKey, { orderId, attempt }) =>
+        env.CARTS.getByName(cartKey).releaseCheckout(orderId, attempt),
     };
   }
 
   /** Checks out the owner's cart (the given lines, or the selected ones): reserve every line or none. */
   placeCheckout(req: CheckoutRequest): Promise<PlacedOrder> {
     return this.checkout.placeCheckout(req);
+  }
+
+  /** Asked by a cart whose lines this checkout holds: is it still taking them? */
+  checkoutState(): CheckoutState {
+    return this.checkout.state();
   }
 
   get(): Order | null {

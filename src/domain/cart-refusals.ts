@@ -29,3 +29,12 @@ export function notInCartForCheckout(missing: string[]): Refusal {
     missing.map((skuId) => ({ code: "NOT_IN_CART", skuId })),
   );
 }
+
+/** Lines another checkout of this cart holds (one order per line); its order id lets the client find it. */
+export function checkoutInProgress(orderId: string, skuIds: string[]): Refusal {
+  return refuse(
+    "CHECKOUT_IN_PROGRESS",
+    "another checkout of this cart is taking these lines; reload the cart and your orders",
+    skuIds.map((skuId) => ({ code: "CHECKOUT_IN_PROGRESS", skuId, orderId })),
+  );
+}

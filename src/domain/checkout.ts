@@ -161,5 +161,12 @@ export function verdictOf(order: { status: string; expiresAt: string }): Reserva
   return { state: "closed" };
 }
 
+/**
+ * Where a checkout stands, for a cart whose lines it holds: its order exists
+ * ("placed"), it is still reserving or will be cleaned up by its alarm
+ * ("running"), or nothing of it is left ("gone": the hold is stale).
+ */
+export type CheckoutState = "placed" | "running" | "gone";
+
 /** What placing an order answers: the order, and whether this call created it (false for a replay). */
 export type PlacedOrder = Outcome<{ order: Order; created: boolean }>;

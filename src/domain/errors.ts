@@ -19,6 +19,7 @@ export type ProblemCode =
   | "PRICE_CHANGED"
   | "ORDER_NOT_PENDING"
   | "CHECKOUT_EMPTY"
+  | "CHECKOUT_IN_PROGRESS"
   | "IDEMPOTENCY_KEY_REUSED"
   | "VERSION_CONFLICT"
   | "PAYLOAD_TOO_LARGE"
@@ -46,6 +47,8 @@ export const STATUS_OF: Record<ProblemCode, number> = {
   PRICE_CHANGED: 409,
   ORDER_NOT_PENDING: 409,
   CHECKOUT_EMPTY: 409,
+  /** Another checkout (another Idempotency-Key: a second device, a double click) holds these lines. */
+  CHECKOUT_IN_PROGRESS: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
   VERSION_CONFLICT: 412,
   PAYLOAD_TOO_LARGE: 413,

@@ -64,7 +64,7 @@ export function checkoutRoutes(app: App): void {
       tag: "Checkout",
       summary: "Check out the selected (or named) lines: reserve every line or none and create a PENDING order",
       description:
-        "201 with the new order; the same Idempotency-Key and body return the same order with 200; the same key with another body is 422. Line failures are 409 with per-line `errors` and leave the cart unchanged. The checked-out lines leave the cart.",
+        "201 with the new order; the same Idempotency-Key and body return the same order with 200; the same key with another body is 422. Line failures are 409 with per-line `errors` and leave the cart unchanged. The checked-out lines leave the cart. A line another checkout of this cart is taking (another key: a second device, a double click) is 409 CHECKOUT_IN_PROGRESS naming that order: one order per line.",
       access: "cart",
       rateLimited: true,
       headers: [IDEMPOTENCY_HEADER],
@@ -73,6 +73,7 @@ export function checkoutRoutes(app: App): void {
       ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
       problems: [
         "CHECKOUT_EMPTY",
+        "CHECKOUT_IN_PROGRESS",
         "SKU_UNAVAILABLE",
         "OUT_OF_STOCK",
         "LIMIT_EXCEEDED",

@@ -23,6 +23,7 @@ export const TITLES: Record<ProblemCode, string> = {
   PRICE_CHANGED: "Price changed",
   ORDER_NOT_PENDING: "Order is not pending",
   CHECKOUT_EMPTY: "Nothing to check out",
+  CHECKOUT_IN_PROGRESS: "These lines are being checked out already",
   IDEMPOTENCY_KEY_REUSED: "Idempotency key reused",
   VERSION_CONFLICT: "Version conflict",
   PAYLOAD_TOO_LARGE: "Payload too large",

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { orderItems, orders } from "../../src/db/schema";
@@ -127,6 +128,36 @@ describe("checkout", () => {
     expect(new Set(replies.map((r) => r.body.orderId)).size).toBe(1);
     expect(await adminSku(sku)).toMatchObject({ reserved: 3 });
     expect(items((await api("/v1/cart", { headers: user.headers })).body)).toEqual([]);
+  });
+
+  it("concurrent checkouts of one line under different keys (two devices, a double click) make one order; the rest are 409", async () => {
+    const sku = await putSku(unique("s"), { stock: 50 });
+    const user = await asUser();
+    await add(user.headers, sku, 2);
+    const replies = await Promise.all(Array.from({ length: 5 }, () => checkout(user.headers, {}, unique("key"))));
+    const placed = replies.filter((r) => r.status === 201);
+    expect(placed).toHaveLength(1);
+    for (const r of replies.filter((r) => r.status !== 201)) {
+      expect(r.status).toBe(409);
+      expect(["CHECKOUT_IN_PROGRESS", "CHECKOUT_EMPTY"]).toContain(r.body.code);
+      if (r.body.code === "CHECKOUT_IN_PROGRESS")
+        expect(r.body.errors).toEqual([{ code: "CHECKOUT_IN_PROGRESS", skuId: sku, orderId: placed[0]!.body.orderId }]);
+    }
+    expect(await adminSku(sku)).toMatchObject({ reserved: 2 });
+    expect(items((await api("/v1/cart", { headers: user.headers })).body)).toEqual([]);
+  });
+
+  it("a hold on the cart's lines left by a checkout that is gone does not block the next one", async () => {
+    const sku = await putSku(unique("s"), { stock: 5 });
+    const user = await asUser();
+    await add(user.headers, sku, 1);
+    // A checkout that took the lines and died before recording its attempt (no order actor state at all).
+    const ghost = `ord_${"f".repeat(32)}`;
+    const held = await env.CARTS.getByName(user.cartKey).linesForCheckout(user.cartKey, null, ghost, "lost");
+    expect(held.ok).toBe(true);
+    const res = await checkout(user.headers);
+    expect(res.status).toBe(201);
+    expect(await adminSku(sku)).toMatchObject({ reserved: 1 });
   });
 
   it("refuses a changed total with PRICE_CHANGED and reserves nothing", async () => {

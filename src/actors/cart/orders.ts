@@ -1,11 +1,12 @@
 /**
- * The cart's side of checkout: which lines a checkout takes, taking them out
- * once the order exists, and the owner's order index (its own orders listed
- * newest first).
+ * The cart's side of checkout: which lines a checkout takes (and holds, so
+ * that two checkouts of one cart under different Idempotency-Keys never make
+ * two orders of one line), taking them out once the order exists, and the
+ * owner's order index (its own orders listed newest first).
  */
 import type { CartLine } from "../../domain/cart";
 import type { TakenLine } from "../../domain/cart-contract";
-import { notInCartForCheckout } from "../../domain/cart-refusals";
+import { checkoutInProgress, notInCartForCheckout } from "../../domain/cart-refusals";
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
 import type { CartBook } from "./book";
@@ -17,20 +18,100 @@ export class CartOrders {
     private readonly book: CartBook,
   ) {
     host.schema.ensure("CREATE TABLE IF NOT EXISTS orders_index (order_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)");
+    // A line held by the checkout (order) taking it, until its order takes the line out or it gives up.
+    host.schema.ensure(
+      "CREATE TABLE IF NOT EXISTS checkout_claims (sku_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, attempt TEXT NOT NULL, claimed_at INTEGER NOT NULL)",
+    );
   }
 
-  /** The lines a checkout takes: the named ones, or the selected ones. */
-  async linesForCheckout(ownerId: string, skuIds: string[] | null): Promise<Outcome<{ lines: CartLine[] }>> {
-    const state = await this.book.loaded();
-    if (ownerId !== this.host.cartKey) return refuse("FORBIDDEN", "not this buyer's cart");
-    if (skuIds) {
-      const missing = skuIds.filter((id) => !state.lines.some((l) => l.skuId === id));
-      if (missing.length > 0) return notInCartForCheckout(missing);
+  /**
+   * The lines checkout `orderId` takes (the named ones, or the selected ones),
+   * held for its `attempt`. A line another checkout holds refuses with
+   * CHECKOUT_IN_PROGRESS while that checkout runs or its order exists; a hold
+   * whose checkout is gone (it crashed before recording its attempt) is dropped.
+   */
+  async linesForCheckout(
+    ownerId: string,
+    skuIds: string[] | null,
+    orderId: string,
+    attempt: string,
+  ): Promise<Outcome<{ lines: CartLine[] }>> {
+    for (let round = 0; ; round++) {
+      const state = await this.book.loaded();
+      if (ownerId !== this.host.cartKey) return refuse("FORBIDDEN", "not this buyer's cart");
+      if (skuIds) {
+        const missing = skuIds.filter((id) => !state.lines.some((l) => l.skuId === id));
+        if (missing.length > 0) return notInCartForCheckout(missing);
+      }
+      const lines = skuIds
+        ? state.lines.filter((l) => skuIds.includes(l.skuId))
+        : state.lines.filter((l) => l.selected);
+      if (lines.length === 0)
+        return refuse("CHECKOUT_EMPTY", "nothing to check out: select lines or name them in skuIds");
+      const held = this.heldByOthers(lines, orderId);
+      if (held.size === 0) {
+        // No await between the check above and this write: the hold is ours alone.
+        this.host.transact(() => this.hold(lines, orderId, attempt));
+        return { ok: true, lines };
+      }
+      const others = [...held.keys()];
+      const states = await Promise.all(
+        others.map((other) =>
+          this.host.env.ORDERS.getByName(other)
+            .checkoutState()
+            .catch(() => "running" as const),
+        ),
+      );
+      const live = others.find((_, i) => states[i] !== "gone");
+      if (live !== undefined || round >= 2) {
+        const by = live ?? others[0]!;
+        return checkoutInProgress(by, held.get(by)!);
+      }
+      this.host.transact(() => {
+        for (const other of others) this.releaseRows(other, null);
+      });
+      // The awaits let other calls in: look at the cart again.
     }
-    const lines = skuIds ? state.lines.filter((l) => skuIds.includes(l.skuId)) : state.lines.filter((l) => l.selected);
-    if (lines.length === 0)
-      return refuse("CHECKOUT_EMPTY", "nothing to check out: select lines or name them in skuIds");
-    return { ok: true, lines };
+  }
+
+  /**
+   * A checkout attempt gave up (refused, or abandoned after a crash): the lines it held are free
+   * again. Idempotent; a later attempt of the same order (a retry with the same key) keeps its own.
+   */
+  releaseCheckout(orderId: string, attempt: string): void {
+    this.host.transact(() => this.releaseRows(orderId, attempt));
+  }
+
+  /** Lines of `lines` held by other checkouts, by the order holding them. */
+  private heldByOthers(lines: CartLine[], orderId: string): Map<string, string[]> {
+    const held = new Map<string, string[]>();
+    const rows = this.host.sql
+      .exec<{ sku_id: string; order_id: string }>(
+        "SELECT sku_id, order_id FROM checkout_claims WHERE order_id <> ? AND sku_id IN (SELECT value FROM json_each(?))",
+        orderId,
+        JSON.stringify(lines.map((l) => l.skuId)),
+      )
+      .toArray();
+    for (const row of rows) held.set(row.order_id, [...(held.get(row.order_id) ?? []), row.sku_id]);
+    return held;
+  }
+
+  private hold(lines: CartLine[], orderId: string, attempt: string): void {
+    for (const line of lines)
+      this.host.sql.exec(
+        `INSERT INTO checkout_claims (sku_id, order_id, attempt, claimed_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (sku_id) DO UPDATE SET order_id = excluded.order_id, attempt = excluded.attempt, claimed_at = excluded.claimed_at`,
+        line.skuId,
+        orderId,
+        attempt,
+        this.host.now(),
+      );
+  }
+
+  /** Drops the holds of `orderId` (of one attempt of it, or all when null). */
+  private releaseRows(orderId: string, attempt: string | null): void {
+    if (attempt === null) this.host.sql.exec("DELETE FROM checkout_claims WHERE order_id = ?", orderId);
+    else this.host.sql.exec("DELETE FROM checkout_claims WHERE order_id = ? AND attempt = ?", orderId, attempt);
   }
 
   /**
@@ -58,6 +139,7 @@ export class CartOrders {
         alsoWrite: () => {
           this.book.markApplied(`order:${orderId}`);
           this.indexOrder(orderId, createdAt);
+          this.releaseRows(orderId, null);
         },
       },
     );

@@ -7,7 +7,7 @@
  * attempt may hold.
  */
 import type { SkuQuote } from "../../domain/catalog";
-import type { CheckoutRequest, PlacedOrder } from "../../domain/checkout";
+import type { CheckoutRequest, CheckoutState, PlacedOrder } from "../../domain/checkout";
 import { assessReserved, idempotencyKeyReused, precheck } from "../../domain/checkout";
 import type { ProblemItem } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
@@ -59,7 +59,9 @@ export class OrderCheckout {
     // An attempt left by a crashed instance: release what it may hold before starting over.
     const stale = this.store.read<Attempt>("attempt");
     if (stale) this.abandon(stale, "checkout_retried");
-    const picked = await env.CARTS.getByName(req.ownerId).linesForCheckout(req.ownerId, req.skuIds);
+    // This run's hold on the cart's lines: a late release of an earlier run never frees it.
+    const claim = crypto.randomUUID();
+    const picked = await env.CARTS.getByName(req.ownerId).linesForCheckout(req.ownerId, req.skuIds, orderId, claim);
     if (!picked.ok) return picked;
     // Refuse what the current quotes already show, before taking any stock: a
     // reservation, even one released at once, can make a concurrent buyer fail.
@@ -69,7 +71,10 @@ export class OrderCheckout {
       req.expectedTotal,
       isGuestOwner(req.ownerId),
     );
-    if (quoted) return quoted;
+    if (quoted) {
+      this.releaseLines(req.ownerId, claim);
+      return quoted;
+    }
     const attemptNo = (this.store.read<number>("attempts") ?? 0) + 1;
     const attempt: Attempt = {
       reservationId: `${orderId}.${attemptNo}`,
@@ -78,6 +83,7 @@ export class OrderCheckout {
       lines: picked.lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })),
       expiresAt: this.host.now() + req.ttlSeconds * 1000,
       startedAt: this.host.now(),
+      claim,
     };
     // Recorded before reserving, so a crash half-way is cleaned up by the alarm.
     this.host.transact(() => {
@@ -155,9 +161,26 @@ export class OrderCheckout {
         this.host.outbox.addCommand(
           stockCommand(holders[line.skuId] ?? line.skuId, "release", attempt.reservationId, reason),
         );
+      if (attempt.claim) this.host.outbox.addCommand(this.releaseCommand(attempt.ownerId, attempt.claim));
       this.store.delete("attempt");
     });
     this.host.afterCommit();
+  }
+
+  /** Refused before any stock was taken: the cart's lines are free for another checkout. */
+  private releaseLines(ownerId: string, claim: string): void {
+    this.host.transact(() => this.host.outbox.addCommand(this.releaseCommand(ownerId, claim)));
+    this.host.afterCommit();
+  }
+
+  private releaseCommand(ownerId: string, claim: string): OrderCommand {
+    return { target: `cart:${ownerId}`, name: "releaseCheckout", args: { orderId: this.host.orderId, attempt: claim } };
+  }
+
+  /** Where this checkout stands, for the cart whose lines it holds. */
+  state(): CheckoutState {
+    if (this.store.record) return "placed";
+    return this.inflight || this.store.read<Attempt>("attempt") ? "running" : "gone";
   }
 
   private replay(requestHash: string): PlacedOrder | null {

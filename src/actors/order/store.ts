@@ -23,6 +23,8 @@ export interface Attempt {
   lines: { skuId: string; quantity: number }[];
   expiresAt: number;
   startedAt: number;
+  /** The hold on the cart's lines this attempt took (absent in attempts recorded before holds existed). */
+  claim?: string;
 }
 
 export class OrderStore {
