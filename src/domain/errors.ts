@@ -27,6 +27,7 @@ export type ProblemCode =
   | "UPGRADE_REQUIRED"
   | "RATE_LIMITED"
   | "DEPENDENCY_UNAVAILABLE"
+  | "OVERLOADED"
   | "STALE_ROUTE"
   | "INTERNAL";
 
@@ -56,6 +57,8 @@ export const STATUS_OF: Record<ProblemCode, number> = {
   UPGRADE_REQUIRED: 426,
   RATE_LIMITED: 429,
   DEPENDENCY_UNAVAILABLE: 503,
+  /** Load shed: past capacity the request was refused before it did anything (retry as it is). */
+  OVERLOADED: 503,
   /** Internal only: a reservation reached a stripe that is not the buyer's home; the router retries. */
   STALE_ROUTE: 503,
   INTERNAL: 500,

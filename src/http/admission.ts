@@ -1,6 +1,6 @@
 /**
  * Load shedding (docs/invariants.md 8): past capacity a request is refused with
- * 503 and `Retry-After: 1` within a second instead of joining a queue that
+ * 503 OVERLOADED and `Retry-After: 1` within a second instead of joining a queue that
  * grows for minutes. Each isolate serves at most `limit` requests at a time;
  * a request beyond that waits for a slot at most `maxWaitMs` (and only while
  * fewer than `limit` others wait), else it is refused. The limit shrinks
@@ -149,7 +149,7 @@ export function shedLoad(): MiddlewareHandler<AppEnv> {
     const arrived = Date.now();
     const ticket = await admission.enter();
     if (ticket === null) {
-      return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is at capacity; retry in a second", undefined, {
+      return problem(c, "OVERLOADED", "the service is at capacity; nothing was done, retry in a second", undefined, {
         "retry-after": "1",
       });
     }

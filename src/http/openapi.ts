@@ -115,7 +115,8 @@ const PROBLEM_DETAILS: Partial<Record<ProblemCode, string>> = {
   UNSUPPORTED_MEDIA_TYPE: "send the body as application/json",
   VERSION_CONFLICT: "the cart is at version 8, If-Match said 7",
   IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with another body",
-  DEPENDENCY_UNAVAILABLE: "the service is at capacity; retry in a second",
+  DEPENDENCY_UNAVAILABLE: "the order listing is unavailable right now (its store does not answer); retry shortly",
+  OVERLOADED: "the service is at capacity; nothing was done, retry in a second",
 };
 
 export function openApiDocument(): Record<string, unknown> {
@@ -165,7 +166,7 @@ export function openApiDocument(): Record<string, unknown> {
     if (op.rateLimited) codes.add("RATE_LIMITED");
     if (op.body) codes.add("PAYLOAD_TOO_LARGE").add("UNSUPPORTED_MEDIA_TYPE");
     // Past capacity any request but the health check is refused 503 with Retry-After (src/http/admission.ts).
-    if (op.path !== "/healthz") codes.add("DEPENDENCY_UNAVAILABLE");
+    if (op.path !== "/healthz") codes.add("OVERLOADED");
     const byStatus = new Map<number, ProblemCode[]>();
     for (const code of codes) byStatus.set(STATUS_OF[code], [...(byStatus.get(STATUS_OF[code]) ?? []), code]);
     for (const [status, list] of byStatus) {

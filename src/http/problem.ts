@@ -31,6 +31,7 @@ export const TITLES: Record<ProblemCode, string> = {
   UPGRADE_REQUIRED: "Upgrade required",
   RATE_LIMITED: "Too many requests",
   DEPENDENCY_UNAVAILABLE: "Service temporarily unavailable",
+  OVERLOADED: "The service is at capacity",
   STALE_ROUTE: "Service temporarily unavailable",
   INTERNAL: "Internal error",
 };

@@ -71,7 +71,7 @@ describe("overload (docs/invariants.md 8)", () => {
     expect(replies.every((r) => r.status === 200 || r.status === 503)).toBe(true);
     for (const r of shed) {
       expect(r.retryAfter).toBe("1");
-      expect(r.body).toMatchObject({ status: 503, code: "DEPENDENCY_UNAVAILABLE" });
+      expect(r.body).toMatchObject({ status: 503, code: "OVERLOADED" });
     }
 
     // Normal service within 10 s of the flood stopping.
