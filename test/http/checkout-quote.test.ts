@@ -47,7 +47,7 @@ describe("checkout refuses what quotes show before reserving anything", () => {
     expect((await checkout(user.headers, { expectedTotal: 2000 })).status).toBe(201);
   });
 
-  it("a CURRENCY_MISMATCH refusal reserves nothing either", async () => {
+  it("a line now priced in another currency is refused (PRICE_CHANGED) and reserves nothing either", async () => {
     const usd = await putSku(unique("usd"), { price: 500 });
     const other = await putSku(unique("eur"), { price: 700 });
     const user = await asUser();
@@ -57,7 +57,10 @@ describe("checkout refuses what quotes show before reserving anything", () => {
     const versions = await Promise.all([adminSku(usd), adminSku(other)]);
     const res = await checkout(user.headers);
     expect(res.status).toBe(409);
-    expect(res.body.code).toBe("CURRENCY_MISMATCH");
+    expect(res.body).toMatchObject({
+      code: "PRICE_CHANGED",
+      errors: [{ skuId: other, currency: "EUR", shownCurrency: "USD" }],
+    });
     await expectUntouched(usd, versions[0].version);
     await expectUntouched(other, versions[1].version);
   });
