@@ -13,7 +13,8 @@ export const TEST_SECRETS = {
 //  - workers: actors, HTTP routes, the queue consumer and cron inside workerd
 //             (Miniflare), against the real Postgres and Redis of this machine.
 //  - e2e:     the whole local stack (`npm run dev` pieces) driven over real HTTP.
-//  - browser: the storefront in Debian's chromium (playwright-core) against that stack.
+//  - browser: the storefront in a Chromium (playwright-core) against that stack; its globalSetup
+//             finds the browser once, and without one the tests skip with one line.
 export default defineConfig({
   test: {
     projects: [
@@ -70,6 +71,7 @@ export default defineConfig({
           name: "browser",
           environment: "node",
           include: ["test/browser/**/*.test.ts"],
+          globalSetup: ["test/support/browser-setup.ts"],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 240_000,

@@ -17,7 +17,9 @@
 // (`_cf_ALARM`, what the scheduler loads) and in the actor's own database (`_cf_METADATA` key 1,
 // which the actor checks: a run whose time differs from it is cancelled), so both are written.
 // Needs the `sqlite3` command; without it, or with a storage layout this does not recognise,
-// nothing is changed and one warning says so.
+// nothing is changed and one warning says so. That is safe for everyday use: pacing only ever
+// moves alarms later, and without it every due alarm still fires, all at once; it matters after
+// a crash with thousands of them due. The tests need it (test/e2e/restart.test.ts).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -46,6 +48,10 @@ const DEFAULT_START_AFTER_MS = 3_000;
 
 const NS_PER_MS = 1_000_000n;
 
+/** How to get the sqlite3 command, said where it is missing. */
+export const SQLITE3_MISSING =
+  "the sqlite3 command is not installed: apt-get install sqlite3 (Debian/Ubuntu; macOS ships it)";
+
 /**
  * Re-times the alarms stored under `persistRoot` (a `--persist-to` directory: `<root>/v3/do/<ns>/`)
  * that fire before the pace reaches them, so at most `perSecond` fire per second from
@@ -63,7 +69,12 @@ export function paceDueAlarms(persistRoot: string, opts: AlarmPacingOptions = {}
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(doRoot, d.name, "metadata.sqlite")))
     .map((d) => path.join(doRoot, d.name));
   if (namespaces.length === 0) return { paced: 0, lastAt: null };
-  if (!sqlite3) return { paced: 0, lastAt: null, skipped: "no sqlite3 command: due alarms are not paced" };
+  if (!sqlite3)
+    return {
+      paced: 0,
+      lastAt: null,
+      skipped: `due Durable Object alarms are not paced at start (only a restart after a crash with thousands due is slow without it): ${SQLITE3_MISSING}`,
+    };
 
   // Every alarm of every namespace, in due order, so the pace is shared.
   const alarms: { ns: string; actorId: string; at: bigint }[] = [];

@@ -6,6 +6,7 @@ import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { ROOT, isMain, tcpAnswers } from "./util.ts";
+import { devDatabaseName, requestedPort } from "./stack/scope.ts";
 
 export const DEFAULT_MIGRATIONS = path.join(ROOT, "migrations");
 export const DEV_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -98,7 +99,8 @@ export function randomDatabaseName(prefix: string): string {
 }
 
 if (isMain(import.meta.url)) {
-  const url = process.env.DATABASE_URL ?? (await ensureDatabase(DEV_SERVER_URL, "edge_cart_dev"));
+  // The database of the stack on $PORT (edge_cart_dev for 8787, edge_cart_dev_<port> for others).
+  const url = process.env.DATABASE_URL ?? (await ensureDatabase(DEV_SERVER_URL, devDatabaseName(requestedPort())));
   await migrateDatabase(url, process.env.MIGRATIONS_DIR ?? DEFAULT_MIGRATIONS);
   console.log(`[migrate] ${new URL(url).pathname.slice(1)} is up to date`);
 }

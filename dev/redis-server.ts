@@ -7,8 +7,9 @@ import { RespConnection } from "./resp.ts";
 import { killGroup, killGroupNow, spawnGroup } from "./processes.ts";
 import { freePort, sleep } from "./util.ts";
 
-export function findBinary(name: string): string | null {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+/** The executable `name` on `pathVar` (default $PATH), or null. */
+export function findBinary(name: string, pathVar = process.env.PATH): string | null {
+  for (const dir of (pathVar ?? "").split(path.delimiter).filter(Boolean)) {
     const file = path.join(dir, name);
     try {
       fs.accessSync(file, fs.constants.X_OK);

@@ -7,6 +7,7 @@
 import type { ChildProcess } from "node:child_process";
 import { startDatabase, startDatabaseProxy } from "./stack/database.ts";
 import { startRedis } from "./stack/redis.ts";
+import { DEFAULT_PORT, requestedPort } from "./stack/scope.ts";
 import { Startup } from "./stack/startup.ts";
 import { printSummary } from "./stack/summary.ts";
 import { startWorker } from "./stack/worker.ts";
@@ -23,14 +24,20 @@ export interface LocalStackOptions {
    * reload, cron triggers firing on schedule: what benchmarks and performance claims use.
    */
   mode?: StackMode;
-  /** Worker port; 0 = pick a free one. Default: $PORT or 8787. */
+  /**
+   * Worker port; 0 = pick a free one. Default: $PORT or 8787. Outside test mode a port other than
+   * 8787 also means a database, Redis database and state directory of its own (dev/stack/scope.ts).
+   */
   port?: number;
   /**
    * Test mode: creates a fresh database `<databaseName>_<random>` (dropped on stop), a private
    * redis-server when one can be spawned, and temporary Worker state unless persistDir is given.
    */
   databaseName?: string;
-  /** Where pids.json, PGlite data and the Worker's Durable Object state live. Default `.dev-stack`. */
+  /**
+   * Where pids.json, PGlite data and the Worker's Durable Object state live. Default: `.dev-stack`
+   * for port 8787, `.dev-stack/port-<port>` for others (a temporary directory in test mode).
+   */
   persistDir?: string;
   /** No progress output (wrangler's output is still kept for error messages). */
   quiet?: boolean;
@@ -109,8 +116,17 @@ async function start(
       faults: { ...redis.faults, ...proxy.faults },
       stop: run.stop,
     };
-    if (!opts.quiet)
-      printSummary({ stack, ...worker, redisUrl: redis.redisUrl, proxy: proxy.address, pgLabel: database.pgLabel });
+    if (!opts.quiet) {
+      const { port, testMode, stateDir } = run;
+      printSummary({
+        stack,
+        ...worker,
+        redisUrl: redis.redisUrl,
+        proxy: proxy.address,
+        pgLabel: database.pgLabel,
+        scope: { port, testMode, stateDir, database: database.scope, redis: redis.scope },
+      });
+    }
     return { stack, worker: worker.worker };
   } catch (err) {
     await run.stop();
@@ -140,8 +156,7 @@ if (isMain(import.meta.url)) {
       (stop) => (stopStack = stop),
     );
     // seed, token and pay find the stack through PORT too (another terminal does not have it).
-    const seed =
-      process.env.PORT && process.env.PORT !== "8787" ? `PORT=${process.env.PORT} npm run seed` : "npm run seed";
+    const seed = requestedPort() !== DEFAULT_PORT ? `PORT=${process.env.PORT} npm run seed` : "npm run seed";
     console.log(
       `  Started in ${((performance.now() - t0) / 1000).toFixed(1)} s. Seed demo data: ${seed}. Stop: Ctrl-C.\n`,
     );

@@ -16,18 +16,20 @@ import {
 import { startNeonWsProxy, type NeonWsProxy } from "../neon-ws-proxy.ts";
 import { ROOT } from "../util.ts";
 import type { LocalStackFaults } from "../stack.ts";
+import { devDatabaseName } from "./scope.ts";
 import { pickPort, type Startup } from "./startup.ts";
-
-const DEV_DATABASE = "edge_cart_dev";
 
 export interface StackDatabase {
   databaseUrl: string;
   pgLabel: string;
+  /** Whose database it is, for the summary's Scope line. */
+  scope: string;
 }
 
 export async function startDatabase(run: Startup, preferredPort: number): Promise<StackDatabase> {
   let databaseUrl: string;
   let pgLabel: string;
+  let scope: string;
   // Tests create their database on TEST_PG_SERVER_URL (dev/migrate.ts), `npm run dev` on 127.0.0.1:5432.
   const candidate = run.testMode ? testServerUrl() : DEV_SERVER_URL;
   const serverUrl = process.env.DATABASE_URL ?? ((await serverAnswers(candidate)) ? candidate : null);
@@ -36,24 +38,29 @@ export async function startDatabase(run: Startup, preferredPort: number): Promis
     databaseUrl = await ensureDatabase(serverUrl, name);
     run.onStop(() => dropDatabase(serverUrl, name));
     pgLabel = `fresh database ${name}`;
+    scope = `fresh database ${name} (dropped at stop)`;
   } else if (process.env.DATABASE_URL) {
     databaseUrl = process.env.DATABASE_URL;
     pgLabel = "from DATABASE_URL";
+    scope = "DATABASE_URL's database (shared with any stack given the same)";
   } else if (serverUrl) {
-    databaseUrl = await ensureDatabase(serverUrl, DEV_DATABASE);
+    const name = devDatabaseName(run.port);
+    databaseUrl = await ensureDatabase(serverUrl, name);
     pgLabel = "local server";
+    scope = `database ${name}`;
   } else {
     const dataDir = run.testMode ? undefined : path.join(run.stateDir, "pglite");
     const embedded = await startEmbeddedPostgres({ port: await pickPort(preferredPort), dataDir });
     run.onStop(() => embedded.close());
     databaseUrl = embedded.url;
     pgLabel = `embedded PGlite (no server on ${new URL(candidate).host})${dataDir ? `, data in ${path.relative(ROOT, dataDir)}` : ", in memory"}`;
+    scope = "embedded PGlite of its own";
   }
   run.checkpoint();
   run.log(`Postgres: ${databaseUrl} (${pgLabel})`);
   await migrateDatabase(databaseUrl, DEFAULT_MIGRATIONS);
   run.checkpoint();
-  return { databaseUrl, pgLabel };
+  return { databaseUrl, pgLabel, scope };
 }
 
 export interface StackProxy {

@@ -1,9 +1,12 @@
 // The stack's Redis behind the Upstash REST adapter: REDIS_URL, a private redis-server (test
 // mode), the local server, or a spawned one; none at all runs the Worker with snapshots off.
+// On a shared Redis (REDIS_URL, the local server) a stack on another port than the default gets
+// a Redis database of its own (./redis-database.ts).
 import { findBinary, redisAnswers, startRedisServer, type RedisServer } from "../redis-server.ts";
 import { startUpstashAdapter, type UpstashAdapter } from "../upstash-adapter.ts";
 import type { ChildRecord } from "../processes.ts";
 import type { LocalStackFaults } from "../stack.ts";
+import { claimRedisDatabase } from "./redis-database.ts";
 import { pickPort, type Startup } from "./startup.ts";
 
 const DEFAULT_UPSTASH_TOKEN = "dev-upstash-token";
@@ -13,12 +16,15 @@ export interface StackRedis {
   /** Null when no Redis could be had. */
   adapter: UpstashAdapter | null;
   upstashToken: string;
+  /** Whose Redis key space it is, for the summary's Scope line. */
+  scope: string;
   faults: Pick<LocalStackFaults, "stopRedis" | "startRedis">;
 }
 
 export async function startRedis(run: Startup, preferredAdapterPort: number): Promise<StackRedis> {
   let redisUrl: string | null = null;
   let redisLabel = "";
+  let scope = "no Redis";
   const redisServer = findBinary("redis-server");
   // The spawned redis-server, if any: fault injection stops it and starts it on the same port.
   let spawned: { server: RedisServer; rec: ChildRecord } | null = null;
@@ -51,12 +57,23 @@ export async function startRedis(run: Startup, preferredAdapterPort: number): Pr
     // Tests get a private, empty Redis so concurrent runs never see each other's keys.
     redisUrl = await spawnRedis();
     redisLabel = "private redis-server for this run";
+    scope = "a private redis-server";
   } else if (await redisAnswers("redis://127.0.0.1:6379")) {
     redisUrl = "redis://127.0.0.1:6379";
     redisLabel = "local server";
   } else if (redisServer) {
     redisUrl = await spawnRedis();
     redisLabel = "spawned redis-server, no persistence";
+    scope = "a redis-server of its own";
+  }
+  if (redisUrl && spawnedPort === null) {
+    // Shared with whoever else uses it (test stacks share it as they always did: a fresh one is private).
+    if (run.testMode) scope = `the shared Redis ${redisUrl}`;
+    else {
+      const own = await claimRedisDatabase(redisUrl, run.port);
+      redisUrl = own.url;
+      scope = `Redis database ${own.db}`;
+    }
   }
   run.checkpoint();
   let adapter: UpstashAdapter | null = null;
@@ -77,6 +94,7 @@ export async function startRedis(run: Startup, preferredAdapterPort: number): Pr
     redisUrl,
     adapter,
     upstashToken,
+    scope,
     faults: {
       async stopRedis() {
         if (!privateRedis) throw new Error("stopRedis: this stack does not run a private redis-server");

@@ -7,18 +7,19 @@ import { cleanupStale, killGroup, killGroupNow, writePidFile, type ChildRecord }
 import { ROOT, freePort, tcpAnswers } from "../util.ts";
 import { execFileSync } from "node:child_process";
 import type { LocalStackOptions } from "../stack.ts";
+import { devStateDir, requestedPort } from "./scope.ts";
 
 export class Startup {
   /** Test mode (a `databaseName` was given): fresh database, private Redis, temporary state. */
   readonly testMode: boolean;
-  readonly stateDir: string;
   /** The Worker's port (0 until claimed: a free one is picked). */
   port: number;
   /** Child processes, recorded in pids.json (for the next run) and killed by stop() or the exit hook. */
   readonly children: ChildRecord[] = [];
   private readonly cleanups: (() => Promise<void>)[] = [];
   private readonly tempState: string | null;
-  private readonly pidFile: string;
+  /** Null until the port is known when the state directory follows it (dev/stack/scope.ts). */
+  private chosenStateDir: string | null;
   private stopped = false;
   /** False while another live stack owns the pid file: we must not delete it. */
   private ownsPidFile = false;
@@ -28,10 +29,19 @@ export class Startup {
     this.testMode = opts.databaseName !== undefined;
     this.tempState =
       this.testMode && !opts.persistDir ? fs.mkdtempSync(path.join(os.tmpdir(), "edge-cart-stack-")) : null;
-    this.stateDir = path.resolve(ROOT, opts.persistDir ?? this.tempState ?? ".dev-stack");
-    fs.mkdirSync(this.stateDir, { recursive: true });
-    this.pidFile = path.join(this.stateDir, "pids.json");
-    this.port = opts.port ?? Number(process.env.PORT ?? 8787);
+    this.port = opts.port ?? requestedPort();
+    const given = opts.persistDir ?? this.tempState;
+    this.chosenStateDir = given ? path.resolve(ROOT, given) : this.port ? devStateDir(this.port) : null;
+  }
+
+  /** Where pids.json, PGlite data and the Worker's Durable Object state live. */
+  get stateDir(): string {
+    if (!this.chosenStateDir) throw new Error("the stack's state directory is known once its port is claimed");
+    return this.chosenStateDir;
+  }
+
+  private get pidFile(): string {
+    return path.join(this.stateDir, "pids.json");
   }
 
   get isStopped(): boolean {
@@ -46,11 +56,17 @@ export class Startup {
     if (!this.opts.quiet) console.warn(`[dev] WARNING: ${msg}`);
   }
 
-  /** Stops leftovers of a previous run, then claims the Worker port first: a taken one fails before anything starts. */
+  /**
+   * Settles the port (0: a free one) and with it the state directory, stops leftovers of a previous
+   * run there, then claims the Worker port first: a taken one fails before anything starts.
+   */
   async claimWorkerPort(): Promise<void> {
+    const picked = this.port === 0;
+    if (picked) this.port = await freePort();
+    this.chosenStateDir ??= devStateDir(this.port);
+    fs.mkdirSync(this.stateDir, { recursive: true });
     for (const k of await cleanupStale(this.pidFile)) this.log(`stopped leftover ${k} from a previous run`);
-    if (this.port === 0) this.port = await freePort();
-    else if (await tcpAnswers("127.0.0.1", this.port)) {
+    if (!picked && (await tcpAnswers("127.0.0.1", this.port))) {
       throw new Error(
         `Port ${this.port} is already in use${portOwner(this.port)}. Stop that process or use another port (PORT=8788 npm run dev).`,
       );

@@ -1,8 +1,8 @@
 // The API reference (/docs/) in a real browser with nothing but localhost reachable: every
 // request the page makes stays on the stack's origin (no CDN), and it shows every operation
 // of /openapi.json with its examples. SCREENSHOTS=1 rewrites docs/reference-ui.png.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { saveScreenshot, startBrowserStack, type BrowserStack } from "../support/browser.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeInBrowser, saveScreenshot, startBrowserStack, type BrowserStack } from "../support/browser.ts";
 
 let s: BrowserStack;
 beforeAll(async () => {
@@ -12,7 +12,7 @@ afterAll(() => s?.stop());
 
 const METHODS = new Set(["get", "put", "post", "patch", "delete"]);
 
-describe("API reference", () => {
+describeInBrowser("API reference", () => {
   it("loads from localhost alone and shows every operation with its examples", async () => {
     const spec = (await s.stack.api.get("/openapi.json")).body as { paths: Record<string, Record<string, unknown>> };
     const operations = Object.values(spec.paths).flatMap((item) => Object.keys(item).filter((k) => METHODS.has(k)));

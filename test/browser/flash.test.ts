@@ -1,8 +1,8 @@
 // A flash sale in real browsers: 20 buyers wait on the countdown to saleStartsAt, press
 // "Buy now" together for 5 units; exactly 5 get an order, the other 15 are told SOLD_OUT.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { newId, userToken } from "../support/e2e.ts";
-import { screenshot, startBrowserStack, type BrowserStack } from "../support/browser.ts";
+import { describeInBrowser, screenshot, startBrowserStack, type BrowserStack } from "../support/browser.ts";
 
 let s: BrowserStack;
 const run = newId("f");
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-describe("flash sale page", () => {
+describeInBrowser("flash sale page", () => {
   it(`${BUYERS} buyers, ${UNITS} units: exactly ${UNITS} orders, SOLD_OUT shown to the rest`, async () => {
     const putSale = (startsInMs: number) =>
       s.stack.api.request("PUT", `/v1/admin/skus/${sku}`, {

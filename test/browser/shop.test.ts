@@ -2,9 +2,16 @@
 // cart after signing in (guest cart merged), pays with the test provider and sees PAID; a
 // second device on the same cart sees each change live; a price drop reaches an open cart.
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { eventually, newId } from "../support/e2e.ts";
-import { openCart, screenshot, startBrowserStack, waitForListing, type BrowserStack } from "../support/browser.ts";
+import {
+  describeInBrowser,
+  openCart,
+  screenshot,
+  startBrowserStack,
+  waitForListing,
+  type BrowserStack,
+} from "../support/browser.ts";
 
 let s: BrowserStack;
 const run = newId("b");
@@ -47,7 +54,7 @@ async function orderStatus(page: Page): Promise<string | null> {
     .catch(() => null);
 }
 
-describe("storefront", () => {
+describeInBrowser("storefront", () => {
   it("guest adds from two merchants, unselects one, signs in (merge), checks out the selected lines, pays, sees PAID", async () => {
     const { page } = await s.device();
     await expect.poll(() => page.locator(`[data-product="p-tee-${run}"]`).count()).toBe(1);

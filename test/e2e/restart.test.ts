@@ -20,6 +20,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/stack.ts";
 import { Api, eventually, httpVia, newId, sleep, userToken, type HttpResult } from "../support/e2e.ts";
 import { readDevVars } from "../../dev/stack.ts";
+import { SQLITE3_MISSING } from "../../dev/alarm-pacing.ts";
+import { findBinary } from "../../dev/redis-server.ts";
+import { MissingService } from "../support/services.ts";
 
 /** How many guest carts (one new actor each) hold an alarm when the Worker dies. */
 const CARTS = Number(process.env.RESTART_TEST_CARTS ?? 2000);
@@ -87,6 +90,8 @@ function crashWorker(): void {
 }
 
 beforeAll(async () => {
+  // The stack paces the due alarms with the sqlite3 command (dev/alarm-pacing.ts) and this test reads them with it.
+  if (!findBinary("sqlite3")) throw new MissingService(SQLITE3_MISSING);
   stack = await start({ GUEST_CART_TTL_DAYS: String(ALARM_AFTER_S / 86_400) });
 });
 

@@ -1,15 +1,21 @@
-// Browser tests (test/browser): Debian's chromium driven by playwright-core, against the
-// local stack started like the end-to-end tests (test/support/e2e.ts). Nothing downloads a
-// browser build: the executable is the distribution's (.ci/run installs it with apt-get).
+// Browser tests (test/browser): a Chromium driven by playwright-core, against the local stack
+// started like the end-to-end tests (test/support/e2e.ts). Nothing downloads a browser build:
+// the project's globalSetup (browser-setup.ts) finds the one the machine has (Debian's
+// chromium in CI: .ci/run installs it with apt-get), and without one the tests are skipped.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { describe, inject } from "vitest";
 import { buildStorefrontAssets } from "../../dev/storefront-assets.ts";
 import { ROOT } from "../../dev/util.ts";
 import { eventually, startE2eStack, type E2eStack } from "./e2e.ts";
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** The browser browser-setup.ts found, or null. */
+export const CHROMIUM = inject("chromiumPath");
+
+/** describe() of a browser test: skipped when there is no browser (the run said so in one line). */
+export const describeInBrowser = describe.skipIf(CHROMIUM === null);
 
 /**
  * Playwright itself passes --headless and a fresh temporary --user-data-dir per launch (it
@@ -39,6 +45,7 @@ export async function startBrowserStack(): Promise<BrowserStack> {
   const stack = await startE2eStack({ ENVIRONMENT: "development" });
   let browser: Browser;
   try {
+    if (!CHROMIUM) throw new Error("startBrowserStack: no browser (use describeInBrowser)");
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
   } catch (err) {
     await stack.stop();
