@@ -106,7 +106,7 @@ export class SkuActor extends Actor {
 
   // ---- catalog (sku/catalog.ts) ----------------------------------------------
 
-  upsert(skuId: string, input: SkuInput): Promise<{ sku: SkuAdminView; created: boolean }> {
+  upsert(skuId: string, input: SkuInput): Promise<Outcome<{ sku: SkuAdminView; created: boolean }>> {
     return this.catalog.upsert(skuId, input);
   }
 

@@ -38,6 +38,22 @@ export interface Unmet {
   detail: string;
 }
 
+/**
+ * A limited promotion's budget is kept by a stock ledger (docs/decisions.md 15):
+ * the same actor as a SKU's stock, named `promotion:{id}`, one unit per
+ * redemption. ":" never appears in a SKU id, so the names never meet.
+ */
+export function budgetLedgerId(promotionId: string): string {
+  return `promotion:${promotionId}`;
+}
+
+export function isBudgetLedger(skuId: string): boolean {
+  return skuId.startsWith("promotion:");
+}
+
+/** The budget of a promotion limited per customer only: large enough never to run out. */
+export const UNLIMITED_BUDGET = 1_000_000_000;
+
 /** Codes are case-insensitive: stored and compared upper-cased. */
 export function normalizeCode(code: string): string {
   return code.trim().toUpperCase();

@@ -6,7 +6,13 @@ import type { ProductSnapshot, SkuCatalog } from "./catalog";
 import type { Outcome } from "./errors";
 import type { Order } from "./order";
 
-export type SkuInput = Omit<SkuCatalog, "skuId"> & { stock: number };
+/**
+ * An admin write of a SKU: its catalog record and `stock`, the units available for sale now
+ * (onHand becomes stock + reserved); or, with `stockMode: "delta"`, units to add to (or take
+ * from) what is available, which is exact while reservations are in flight (a promotion's
+ * budget changing its limit: docs/decisions.md 15).
+ */
+export type SkuInput = Omit<SkuCatalog, "skuId"> & { stock: number; stockMode?: "available" | "delta" };
 
 /** The line snapshot a reservation hands to the order: what was reserved, at which price. */
 export interface ReservedItem extends ProductSnapshot {

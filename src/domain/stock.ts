@@ -69,6 +69,12 @@ export function setAvailable(c: StockCounters, stock: number): Movement {
   return { kind: "restock", quantity: delta, onHandDelta: delta, reservedDelta: 0, soldDelta: 0 };
 }
 
+/** Adds `delta` units to what is available (negative: takes them), or null when fewer are available. */
+export function changeAvailable(c: StockCounters, delta: number): Movement | null {
+  if (availableOf(c) + delta < 0) return null;
+  return { kind: "restock", quantity: delta, onHandDelta: delta, reservedDelta: 0, soldDelta: 0 };
+}
+
 export type ReserveRefusalCode =
   | "SKU_UNAVAILABLE"
   | "SALE_NOT_STARTED"

@@ -6,7 +6,7 @@ import { loadSkuViews } from "../cache/sku-views";
 import { withDatabase } from "../db/client";
 import { productSnapshot } from "../domain/catalog";
 import { skus } from "../db/schema";
-import { DomainError } from "../domain/errors";
+import { DomainError, unwrap } from "../domain/errors";
 import type { App } from "./route";
 import { route } from "./route";
 import {
@@ -34,13 +34,15 @@ export function catalogRoutes(app: App): void {
       ok: { status: 200, description: "The SKU with its stock counters", schema: SkuAdminViewSchema },
     },
     async (c, { params, body }) => {
-      const { sku, created } = await c.env.SKUS.getByName(params.skuId).upsert(params.skuId, {
-        ...body,
-        image: body.image ?? null,
-        spec: body.spec ?? null,
-        purchaseLimit: body.purchaseLimit ?? null,
-        saleStartsAt: body.saleStartsAt ? new Date(body.saleStartsAt).toISOString() : null,
-      });
+      const { sku, created } = unwrap(
+        await c.env.SKUS.getByName(params.skuId).upsert(params.skuId, {
+          ...body,
+          image: body.image ?? null,
+          spec: body.spec ?? null,
+          purchaseLimit: body.purchaseLimit ?? null,
+          saleStartsAt: body.saleStartsAt ? new Date(body.saleStartsAt).toISOString() : null,
+        }),
+      );
       return c.json(sku, created ? 201 : 200);
     },
   );

@@ -31,6 +31,8 @@ export const PromotionSchema = z.object({
   limit: Int.nullable(),
   /** Redemptions per signed-in customer; null = unlimited. */
   limitPerCustomer: Int.nullable(),
+  /** Stripes of its budget: a hot code's redemptions spread over several actors, like a hot SKU's stock. */
+  stripes: Int,
   active: z.boolean(),
   version: Int,
   updatedAt: IsoTime,

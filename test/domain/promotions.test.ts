@@ -25,6 +25,7 @@ const promo = (over: Partial<Promotion> = {}): Promotion => ({
   endsAt: null,
   limit: null,
   limitPerCustomer: null,
+  stripes: 1,
   active: true,
   version: 1,
   updatedAt: "2026-11-01T00:00:00.000Z",

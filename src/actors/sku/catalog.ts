@@ -7,7 +7,9 @@ import type { RedisMirror } from "../../cache/mirror";
 import type { SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../../domain/catalog";
 import { adminView, publicView } from "../../domain/catalog";
 import type { SkuInput } from "../../domain/sku-contract";
-import { applyMovement, EMPTY_STOCK, setAvailable } from "../../domain/stock";
+import type { Outcome } from "../../domain/errors";
+import { refuse } from "../../domain/errors";
+import { applyMovement, changeAvailable, EMPTY_STOCK, setAvailable } from "../../domain/stock";
 import { homeStripe } from "../../domain/stripes";
 import { envelope } from "../../events/envelope";
 import type { SkuBook, SkuHost, SkuState } from "./book";
@@ -28,7 +30,7 @@ export class SkuCatalogDesk {
    * nothing (idempotent). For a striped SKU the stock is first collected from
    * every stripe, set here, then shared out again.
    */
-  async upsert(skuId: string, input: SkuInput): Promise<{ sku: SkuAdminView; created: boolean }> {
+  async upsert(skuId: string, input: SkuInput): Promise<Outcome<{ sku: SkuAdminView; created: boolean }>> {
     if (!this.book.isMain) throw new Error("a stripe is configured through its SKU");
     const span = Math.max(this.stripes.stripesEver(), input.stripes);
     if (span > 1) await this.stripes.collect(span);
@@ -49,9 +51,11 @@ export class SkuCatalogDesk {
         saleStartsAt: input.saleStartsAt,
       };
       const stock = prev?.stock ?? EMPTY_STOCK;
-      const restock = setAvailable(stock, input.stock);
+      const restock =
+        input.stockMode === "delta" ? changeAvailable(stock, input.stock) : setAvailable(stock, input.stock);
+      if (!restock) return { refused: true as const };
       const same = prev && restock.quantity === 0 && JSON.stringify(prev.catalog) === JSON.stringify(catalog);
-      if (same && span === 1) return { state: prev, changed: false, created: false };
+      if (same && span === 1) return { refused: false as const, state: prev, changed: false, created: false };
       const next: SkuState = {
         catalog,
         stock: applyMovement(stock, restock),
@@ -62,8 +66,10 @@ export class SkuCatalogDesk {
       if (restock.quantity !== 0) this.book.recordMovement(next, restock, `admin:v${next.version}`, "admin");
       this.host.outbox.addEvent(envelope("sku.updated", skuId, next.version, this.admin(next)));
       if (span > 1) this.stripes.shareOut(span);
-      return { state: next, changed: true, created: prev === null };
+      return { refused: false as const, state: next, changed: true, created: prev === null };
     });
+    if (result.refused)
+      return refuse("OUT_OF_STOCK", `fewer than ${-input.stock} units are available to take away`);
     if (result.changed) {
       this.host.afterCommit();
       // Stripes must know the catalog before buyers reach them; carts show prices from Redis.
@@ -74,7 +80,7 @@ export class SkuCatalogDesk {
           .catch((err: unknown) => console.warn("sku view not published", err)),
       ]);
     }
-    return { sku: await this.stripes.aggregateAdmin(result.state), created: result.created };
+    return { ok: true, sku: await this.stripes.aggregateAdmin(result.state), created: result.created };
   }
 
   async adminView(): Promise<SkuAdminView | null> {
