@@ -5,6 +5,7 @@
  * and that every handler gets the arguments its command carries.
  */
 import type { TakenLine } from "../domain/cart-contract";
+import type { CarriedRelease, CarryGeneration, CarryReport } from "../domain/carry";
 import type { SkuCatalog } from "../domain/catalog";
 import type { Command } from "./outbox";
 
@@ -26,10 +27,16 @@ export type OrderCommand =
     }
   | { target: `cart:${string}`; name: "releaseCheckout"; args: { orderId: string; attempt: string } };
 
-/** What a SKU's main actor sends its stripes. */
+/**
+ * What the stripes of a SKU send each other: the main actor configures the others, units move
+ * between stripes, and the units buyers hold away from their home are counted there
+ * (domain/carry.ts). `generation` is absent from configurations written before it existed.
+ */
 export type StripeCommand =
-  | { target: `sku:${string}`; name: "configureStripe"; args: { catalog: SkuCatalog } }
-  | { target: `sku:${string}`; name: "credit"; args: { transferId: string; units: number } };
+  | { target: `sku:${string}`; name: "configureStripe"; args: { catalog: SkuCatalog; generation?: CarryGeneration } }
+  | { target: `sku:${string}`; name: "credit"; args: { transferId: string; units: number } }
+  | { target: `sku:${string}`; name: "receiveCarried"; args: CarryReport }
+  | { target: `sku:${string}`; name: "releaseCarried"; args: CarriedRelease };
 
 /** One handler per command name; each gets the target's name (without its `sku:`/`cart:` prefix) and its command's arguments. */
 export type CommandTable<C extends Command> = {

@@ -7,6 +7,7 @@
  */
 import { RedisMirror } from "../cache/mirror";
 import { skuViewValue } from "../cache/sku-views";
+import type { CarriedRelease, CarryGeneration, CarryReport } from "../domain/carry";
 import type { SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../domain/catalog";
 import type { Outcome } from "../domain/errors";
 import type { Order, PaymentEvent } from "../domain/order";
@@ -19,6 +20,7 @@ import { GroupCommit } from "./group-commit";
 import type { Command } from "./outbox";
 import type { SkuHost } from "./sku/book";
 import { SkuBook } from "./sku/book";
+import { SkuCarry } from "./sku/carry";
 import { SkuCatalogDesk } from "./sku/catalog";
 import { SkuFlash } from "./sku/flash";
 import { SkuLedger } from "./sku/ledger";
@@ -55,6 +57,7 @@ const SKU_VIEW_PUBLISH_INTERVAL_MS = 250;
  */
 export class SkuActor extends Actor {
   private readonly book: SkuBook;
+  private readonly carry: SkuCarry;
   private readonly ledger: SkuLedger;
   private readonly flash: SkuFlash;
   private readonly stripes: SkuStripes;
@@ -76,12 +79,13 @@ export class SkuActor extends Actor {
       relayOnly: () => super.afterCommit(),
     };
     this.book = new SkuBook(host);
-    this.ledger = new SkuLedger(host, this.book);
-    this.stripes = new SkuStripes(host, this.book, () => this.mirror.kick());
+    this.carry = new SkuCarry(host, this.book, () => this.ledger.openUnits());
+    this.ledger = new SkuLedger(host, this.book, this.carry);
+    this.stripes = new SkuStripes(host, this.book, this.carry, () => this.mirror.kick());
     // A flash burst's events leave after it, in large batches (the Actor base explains).
     this.relayQuietMs = RELAY_QUIET_MS;
     this.flash = new SkuFlash(host, this.book, this.ledger);
-    this.catalog = new SkuCatalogDesk(host, this.book, this.ledger, this.stripes, () => this.mirror);
+    this.catalog = new SkuCatalogDesk(host, this.book, this.ledger, this.stripes, this.carry, () => this.mirror);
     this.sweep = new SkuSweep(host, this.book, this.ledger);
     this.batch = new GroupCommit(
       (change) => this.transact(change),
@@ -98,7 +102,10 @@ export class SkuActor extends Actor {
     );
     this.commands = {
       credit: (stripe, { transferId, units }) => env.SKUS.getByName(stripe).credit(transferId, units),
-      configureStripe: (stripe, { catalog }) => env.SKUS.getByName(stripe).configureStripe(catalog),
+      configureStripe: (stripe, { catalog, generation }) =>
+        env.SKUS.getByName(stripe).configureStripe(catalog, generation),
+      receiveCarried: (stripe, report) => env.SKUS.getByName(stripe).receiveCarried(report),
+      releaseCarried: (stripe, release) => env.SKUS.getByName(stripe).releaseCarried(release),
     };
     // After a restart we do not know what Redis holds: publish once.
     this.mirror.kick();
@@ -122,8 +129,9 @@ export class SkuActor extends Actor {
     return this.catalog.quote(ownerId);
   }
 
-  ownerUnitsOf(ownerId: string): number {
-    return this.ledger.ownerUnits(ownerId);
+  /** What this buyer holds or bought, asked of their home stripe (for quotes). */
+  ownerUnitsOf(ownerId: string): Promise<number> {
+    return this.ledger.reportedOwnerUnits(ownerId);
   }
 
   // ---- stock (sku/ledger.ts) ----------------------------------------------------
@@ -139,6 +147,7 @@ export class SkuActor extends Actor {
   async reserve(req: ReserveRequest): Promise<ReserveOutcome> {
     const misrouted = this.ledger.misrouted(req.ownerId, req.stripes ?? 1, req.reservationId);
     if (misrouted) return misrouted;
+    if (!this.carry.counted) await this.carry.awaitReports();
     const first = await this.batch.submit(() => this.ledger.tryReserve(req));
     if (first.ok || first.code !== "OUT_OF_STOCK" || this.book.stripes === 1) return first;
     await this.stripes.refillFor(req.quantity);
@@ -169,6 +178,7 @@ export class SkuActor extends Actor {
   async flashBuy(req: FlashBuyRequest): Promise<PlacedFlash> {
     const misrouted = this.ledger.misrouted(req.ownerId, req.stripes, this.flash.flashOrderId(req));
     if (misrouted) return misrouted;
+    if (!this.carry.counted) await this.carry.awaitReports();
     const first = await this.batch.submit(() => this.flash.tryFlash(req));
     if (first.ok || first.code !== "OUT_OF_STOCK" || this.book.stripes === 1) return first;
     await this.stripes.refillFor(req.quantity);
@@ -201,8 +211,8 @@ export class SkuActor extends Actor {
     this.stripes.credit(transferId, units);
   }
 
-  configureStripe(catalog: SkuCatalog): void {
-    this.stripes.configureStripe(catalog);
+  configureStripe(catalog: SkuCatalog, generation?: CarryGeneration): void {
+    this.stripes.configureStripe(catalog, generation);
   }
 
   stripeCounters(): StockCounters {
@@ -213,11 +223,23 @@ export class SkuActor extends Actor {
     this.stripes.stripeReport(index, counters, version);
   }
 
+  // ---- units held away from the buyer's home stripe (sku/carry.ts) -----------------------
+
+  receiveCarried(report: CarryReport): void {
+    this.carry.receive(report);
+  }
+
+  releaseCarried(release: CarriedRelease): void {
+    this.carry.release(release);
+  }
+
   // ---- commits, commands, alarm ------------------------------------------------------
 
   /** After every change: relay, and publish the view (stripe 0) or report the counters (other stripes). */
   protected override afterCommit(): void {
     super.afterCommit();
+    // Reports and releases of carried units leave at once: buyers wait for them.
+    if (this.carry.takeWritten()) void this.relayNow();
     if (this.book.isMain) this.mirror.kick();
     else this.stripes.changed();
   }
@@ -242,5 +264,6 @@ export class SkuActor extends Actor {
 
   protected override onRollback(): void {
     this.book.reload();
+    this.carry.reload();
   }
 }

@@ -3,9 +3,9 @@
  * per isolate and calls re-route on STALE_ROUTE.
  */
 import type { Refusal } from "../domain/errors";
-import { refuse } from "../domain/errors";
-import { homeStripe, stripeName } from "../domain/stripes";
 import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest } from "../domain/sku-contract";
+import { restriping } from "../domain/sku-refusals";
+import { homeStripe, stripeName } from "../domain/stripes";
 
 /**
  * Stripe counts this isolate has learned. A SKU starts at 1 (no extra hop for
@@ -31,7 +31,7 @@ async function atHome<T extends { ok: boolean }>(
     stripes = Number(refusal.errors?.[0]?.stripes ?? 1);
     knownStripes.set(skuId, stripes);
   }
-  return refuse("DEPENDENCY_UNAVAILABLE", `SKU ${skuId} is being re-striped; retry shortly`);
+  return restriping(skuId);
 }
 
 /** Reserves at the buyer's home stripe (checkout). */

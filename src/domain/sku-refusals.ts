@@ -50,3 +50,8 @@ export function staleRoute(stripes: number, home: number): Refusal {
     { code: "STALE_ROUTE", stripes },
   ]);
 }
+
+/** The SKU's stripes are settling a change of their count: a retryable refusal (503), nothing was written. */
+export function restriping(skuId: string): Refusal {
+  return refuse("DEPENDENCY_UNAVAILABLE", `SKU ${skuId} is being re-striped; retry shortly`);
+}

@@ -73,6 +73,8 @@ export interface SkuFields {
   status?: "active" | "inactive";
   stock?: number;
   purchaseLimit?: number | null;
+  /** How many stock stripes the SKU is split into (1..64). */
+  stripes?: number;
   image?: string | null;
   spec?: string | Record<string, string> | null;
   saleStartsAt?: string | null;

@@ -13,6 +13,7 @@ import { applyMovement, changeAvailable, EMPTY_STOCK, setAvailable } from "../..
 import { homeStripe } from "../../domain/stripes";
 import { envelope } from "../../events/envelope";
 import type { SkuBook, SkuHost, SkuState } from "./book";
+import type { SkuCarry } from "./carry";
 import type { SkuLedger } from "./ledger";
 import type { SkuStripes } from "./stripes";
 
@@ -22,20 +23,26 @@ export class SkuCatalogDesk {
     private readonly book: SkuBook,
     private readonly ledger: SkuLedger,
     private readonly stripes: SkuStripes,
+    private readonly carry: SkuCarry,
     private readonly mirror: () => RedisMirror,
   ) {}
 
   /**
    * Creates or updates the SKU; an unchanged PUT of an unstriped SKU changes
    * nothing (idempotent). For a striped SKU the stock is first collected from
-   * every stripe, set here, then shared out again.
+   * every stripe, set here, then shared out again. A new stripe count starts a
+   * generation: every stripe reports the units it holds for buyers whose home
+   * moved (sku/carry.ts), this one in this transaction.
    */
   async upsert(skuId: string, input: SkuInput): Promise<Outcome<{ sku: SkuAdminView; created: boolean }>> {
     if (!this.book.isMain) throw new Error("a stripe is configured through its SKU");
-    const span = Math.max(this.stripes.stripesEver(), input.stripes);
-    if (span > 1) await this.stripes.collect(span);
+    const collectFrom = Math.max(this.stripes.stripesEver(), input.stripes);
+    if (collectFrom > 1) await this.stripes.collect(collectFrom);
     const result = this.host.transact(() => {
       const prev = this.book.current;
+      // Read after the collect's awaits: a change that landed meanwhile may have added stripes.
+      const ever = this.stripes.stripesEver();
+      const span = Math.max(ever, input.stripes);
       const catalog: SkuCatalog = {
         skuId,
         productId: input.productId,
@@ -55,7 +62,7 @@ export class SkuCatalogDesk {
         input.stockMode === "delta" ? changeAvailable(stock, input.stock) : setAvailable(stock, input.stock);
       if (!restock) return { refused: true as const };
       const same = prev && restock.quantity === 0 && JSON.stringify(prev.catalog) === JSON.stringify(catalog);
-      if (same && span === 1) return { refused: false as const, state: prev, changed: false, created: false };
+      if (same && span === 1) return { refused: false as const, state: prev, changed: false, created: false, span };
       const next: SkuState = {
         catalog,
         stock: applyMovement(stock, restock),
@@ -65,8 +72,10 @@ export class SkuCatalogDesk {
       this.book.save(next);
       if (restock.quantity !== 0) this.book.recordMovement(next, restock, `admin:v${next.version}`, "admin");
       this.host.outbox.addEvent(envelope("sku.updated", skuId, next.version, this.admin(next)));
+      if (prev && prev.catalog.stripes !== catalog.stripes)
+        this.carry.learn({ generation: next.version, sources: ever });
       if (span > 1) this.stripes.shareOut(span);
-      return { refused: false as const, state: next, changed: true, created: prev === null };
+      return { refused: false as const, state: next, changed: true, created: prev === null, span };
     });
     if (result.refused)
       return refuse("OUT_OF_STOCK", `fewer than ${-input.stock} units are available to take away`);
@@ -74,7 +83,7 @@ export class SkuCatalogDesk {
       this.host.afterCommit();
       // Stripes must know the catalog before buyers reach them; carts show prices from Redis.
       await Promise.all([
-        span > 1 ? this.host.relayNow() : Promise.resolve(),
+        result.span > 1 ? this.host.relayNow() : Promise.resolve(),
         this.mirror()
           .flush()
           .catch((err: unknown) => console.warn("sku view not published", err)),
@@ -100,7 +109,7 @@ export class SkuCatalogDesk {
     const home = homeStripe(ownerId, this.book.stripes);
     const ownerUnits =
       home === this.book.address.index
-        ? this.ledger.ownerUnits(ownerId)
+        ? await this.ledger.reportedOwnerUnits(ownerId)
         : await this.book.stripe(home).ownerUnitsOf(ownerId);
     return { ...this.view(this.book.current!), ownerUnits };
   }

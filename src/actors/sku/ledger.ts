@@ -5,17 +5,19 @@
  * reading the counters and writing them), so concurrent buyers are serialized
  * by the actor and the counters never oversell. Idempotent by reservation id.
  */
+import type { CarriedUnits } from "../../domain/carry";
 import type { SkuCatalog } from "../../domain/catalog";
 import { productSnapshot, saleNotStarted } from "../../domain/catalog";
 import type { Outcome, Refusal } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
 import type { StockEffect } from "../../domain/order";
 import type { ReservedItem, ReserveOutcome, ReserveRequest } from "../../domain/sku-contract";
-import { reserveRefusal, skuMissing, staleRoute } from "../../domain/sku-refusals";
+import { reserveRefusal, restriping, skuMissing, staleRoute } from "../../domain/sku-refusals";
 import type { Movement } from "../../domain/stock";
 import { checkReserve, isGuestOwner, movement } from "../../domain/stock";
 import { homeStripe } from "../../domain/stripes";
 import type { SkuBook, SkuHost } from "./book";
+import type { SkuCarry } from "./carry";
 
 type ReservationStatus = "held" | "committed" | "released" | "refunded";
 
@@ -33,6 +35,8 @@ export class SkuLedger {
   constructor(
     private readonly host: SkuHost,
     private readonly book: SkuBook,
+    /** Units buyers whose home is here hold at other stripes (after a change of the stripe count). */
+    private readonly carry: SkuCarry,
   ) {
     host.schema.ensure(`CREATE TABLE IF NOT EXISTS reservations (
       reservation_id TEXT PRIMARY KEY,
@@ -58,10 +62,16 @@ export class SkuLedger {
     return { ok: true, item: held.item, expiresAt: req.expiresAt, replayed: false, holder: this.host.name };
   }
 
-  /** Checks the SKU, stock and the buyer's limit, then holds the units (inside a transaction, no await). */
+  /**
+   * Checks the SKU, stock and the buyer's limit, then holds the units (inside a transaction, no
+   * await). Only the buyer's home grants, judged by the stripe count at this moment: a change
+   * learned while the request waited has already been reported to the buyer's new home.
+   */
   hold(req: Omit<ReserveRequest, "stripes">): Outcome<{ item: ReservedItem }> {
     const sku = this.book.current;
     if (!sku) return skuMissing(this.book.address.skuId);
+    const home = homeStripe(req.ownerId, this.book.stripes);
+    if (home !== this.book.address.index) return staleRoute(this.book.stripes, home);
     const ownerUnits = this.ownerUnits(req.ownerId);
     const refusal = checkReserve({
       active: sku.catalog.status === "active",
@@ -73,6 +83,8 @@ export class SkuLedger {
       guest: isGuestOwner(req.ownerId),
     });
     if (refusal) return reserveRefusal(sku.catalog, sku.stock, refusal, req.quantity, ownerUnits);
+    // Under a limit, a grant needs the units this buyer holds elsewhere: every report of a change.
+    if (sku.catalog.purchaseLimit !== null && !this.carry.counted) return restriping(sku.catalog.skuId);
     const item = itemOf(sku.catalog, req.quantity);
     this.host.sql.exec(
       "INSERT INTO reservations (reservation_id, order_id, owner_id, quantity, status, item, expires_at, created_at) VALUES (?, ?, ?, ?, 'held', ?, ?, ?)",
@@ -135,14 +147,30 @@ export class SkuLedger {
     return true;
   }
 
-  /** Units this buyer holds or bought here. */
+  /** Units this buyer holds or bought of this SKU: here, and at other stripes when this is their home. */
   ownerUnits(ownerId: string): number {
-    return this.host.sql
+    const here = this.host.sql
       .exec<{ n: number }>(
         "SELECT coalesce(sum(quantity), 0) AS n FROM reservations WHERE owner_id = ? AND status IN ('held', 'committed')",
         ownerId,
       )
       .one().n;
+    return here + this.carry.units(ownerId);
+  }
+
+  /** `ownerUnits` once the units held at other stripes are all reported (waits a moment after a change; for quotes). */
+  async reportedOwnerUnits(ownerId: string): Promise<number> {
+    await this.carry.awaitReports();
+    return this.ownerUnits(ownerId);
+  }
+
+  /** Every open (held or committed) reservation here, for the reports of a change of the stripe count. */
+  openUnits(): CarriedUnits[] {
+    return this.host.sql
+      .exec<CarriedUnits & Record<string, SqlStorageValue>>(
+        "SELECT reservation_id AS reservationId, owner_id AS ownerId, quantity AS units FROM reservations WHERE status IN ('held', 'committed')",
+      )
+      .toArray();
   }
 
   reservation(reservationId: string): ReservationRow | null {
@@ -177,6 +205,7 @@ export class SkuLedger {
       row.reservation_id,
     );
     this.book.move(m, row.order_id, reason);
+    if (status === "released" || status === "refunded") this.carry.closed(row.reservation_id, row.owner_id);
   }
 }
 

@@ -5,6 +5,8 @@
  * stripe 0 its counters. Units move between stripes exactly once each way
  * (by transfer id), credited through the outbox.
  */
+import type { CarryGeneration } from "../../domain/carry";
+import { FIRST_GENERATION } from "../../domain/carry";
 import type { SkuAdminView, SkuCatalog } from "../../domain/catalog";
 import { adminView } from "../../domain/catalog";
 import type { StockCounters } from "../../domain/stock";
@@ -13,6 +15,7 @@ import { shares, stripeName, unitsToGive } from "../../domain/stripes";
 import type { StripeCommand } from "../commands";
 import { SingleFlight } from "../single-flight";
 import type { SkuBook, SkuHost, SkuState } from "./book";
+import type { SkuCarry } from "./carry";
 
 /** A stripe tells its SKU its counters at most this often (for the SKU's public view). */
 const REPORT_INTERVAL_MS = 250;
@@ -34,6 +37,7 @@ export class SkuStripes {
   constructor(
     private readonly host: SkuHost,
     private readonly book: SkuBook,
+    private readonly carry: SkuCarry,
     /** Stripe 0's view of the SKU changed (a stripe's report): publish it. */
     private readonly viewChanged: () => void,
   ) {
@@ -106,17 +110,22 @@ export class SkuStripes {
     this.host.afterCommit();
   }
 
-  /** A stripe learns (or re-learns) its SKU's catalog and stripe count from stripe 0. */
-  configureStripe(catalog: SkuCatalog): void {
+  /**
+   * A stripe learns (or re-learns) its SKU's catalog and stripe count from stripe 0, and with a
+   * new count reports the units it holds for buyers whose home moved (sku/carry.ts).
+   */
+  configureStripe(catalog: SkuCatalog, generation: CarryGeneration = FIRST_GENERATION): void {
+    if (this.carry.isStale(generation)) return;
     const prev = this.book.current;
-    this.host.transact(() =>
+    this.host.transact(() => {
       this.book.save({
         catalog,
         stock: prev?.stock ?? EMPTY_STOCK,
         version: (prev?.version ?? 0) + 1,
         updatedAt: new Date(this.host.now()).toISOString(),
-      }),
-    );
+      });
+      this.carry.learn(generation);
+    });
     this.host.afterCommit();
   }
 
@@ -186,7 +195,7 @@ export class SkuStripes {
       const configure: StripeCommand = {
         target: `sku:${stripeName(skuId, index)}`,
         name: "configureStripe",
-        args: { catalog: sku.catalog },
+        args: { catalog: sku.catalog, generation: this.carry.generation },
       };
       this.host.outbox.addCommand(configure);
     }
