@@ -3,7 +3,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "CartActor" | "SkuActor" | "OrderActor" | "PaymentLedger" | "SkuWatch";
+		durableNamespaces: "CartActor" | "SkuActor" | "OrderActor" | "PaymentLedger" | "SkuWatch" | "PromotionCatalog";
 	}
 	interface Env {
 		CART_EVENTS: Queue;
@@ -25,6 +25,7 @@ declare namespace Cloudflare {
 		SKUS: DurableObjectNamespace<import("./src/index").SkuActor>;
 		ORDERS: DurableObjectNamespace<import("./src/index").OrderActor>;
 		PAYMENT_LEDGER: DurableObjectNamespace<import("./src/index").PaymentLedger>;
+		PROMOTIONS: DurableObjectNamespace<import("./src/index").PromotionCatalog>;
 	}
 }
 interface Env extends Cloudflare.Env {}

@@ -10,6 +10,7 @@ import { app } from "./http/app";
 export { CartActor } from "./actors/cart-actor";
 export { OrderActor } from "./actors/order-actor";
 export { PaymentLedger } from "./actors/payment-ledger";
+export { PromotionCatalog } from "./actors/promotions/promotion-catalog";
 export { SkuActor } from "./actors/sku-actor";
 export { SkuWatch } from "./actors/sku-watch";
 

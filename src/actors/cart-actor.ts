@@ -20,6 +20,7 @@ import type { CartHost } from "./cart/host";
 import { CartLines } from "./cart/lines";
 import { CartLive } from "./cart/live";
 import { CartOrders } from "./cart/orders";
+import { CartPromotions } from "./cart/promotions";
 import { CartSkus } from "./cart/skus";
 import type { SnapshotReceipt } from "./cart/sync";
 import { CartSync } from "./cart/sync";
@@ -58,6 +59,7 @@ export class CartActor extends Actor {
   private readonly lines: CartLines;
   private readonly handoff: CartHandoff;
   private readonly orders: CartOrders;
+  private readonly promotions: CartPromotions;
   private readonly live: CartLive;
   private readonly sync: CartSync;
 
@@ -87,6 +89,7 @@ export class CartActor extends Actor {
     this.lines = new CartLines(host, this.book, this.skus);
     this.handoff = new CartHandoff(host, this.book, this.skus);
     this.orders = new CartOrders(host, this.book);
+    this.promotions = new CartPromotions(host, this.book, this.skus);
     this.live = new CartLive(host, this.book, this.skus);
     this.sync = new CartSync(host, this.book);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -137,6 +140,16 @@ export class CartActor extends Actor {
 
   clear(ifMatch: number | null): Promise<CartEditOutcome> {
     return this.lines.clear(ifMatch);
+  }
+
+  // ---- the promotion code (cart/promotions.ts) ---------------------------------------------
+
+  applyCode(code: string, ifMatch: number | null): Promise<CartEditOutcome> {
+    return this.promotions.apply(code, ifMatch);
+  }
+
+  removeCode(code: string, ifMatch: number | null): Promise<CartEditOutcome> {
+    return this.promotions.remove(code, ifMatch);
   }
 
   // ---- merge on login (cart/handoff.ts) -------------------------------------------------

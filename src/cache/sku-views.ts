@@ -5,6 +5,7 @@
 import type { CartState, CartView } from "../domain/cart";
 import { presentCart } from "../domain/cart";
 import type { SkuPublicView } from "../domain/catalog";
+import { promotionCache } from "./promotions";
 import type { VersionedValue } from "./redis";
 import { readVersioned, redisClient, RedisUnavailableError } from "./redis";
 
@@ -43,15 +44,16 @@ export async function loadSkuViews(env: Env, skuIds: readonly string[]): Promise
   return views;
 }
 
-/** A cart with its price markers and availability flags from the SKUs' current state. */
+/** A cart with its price markers, availability flags and discounts from the SKUs' and promotions' current state. */
 export async function renderCart(env: Env, state: CartState): Promise<CartView> {
-  return presentCart(
-    state,
-    await loadSkuViews(
+  const [views, promotions] = await Promise.all([
+    loadSkuViews(
       env,
       state.lines.map((l) => l.skuId),
     ),
-  );
+    promotionCache.active(env),
+  ]);
+  return presentCart(state, views, promotions.promotions);
 }
 
 /** A view younger than this is used as it is. */

@@ -4,6 +4,7 @@
  */
 import type { ProblemItem, Refusal } from "./errors";
 import { refuse } from "./errors";
+import type { Unmet } from "./promotions";
 
 /** A line check's problem (`checkLineQuantity`) as the refusal of an edit of `skuId`. */
 export function lineRefusal(problem: ProblemItem, skuId: string): Refusal {
@@ -37,4 +38,18 @@ export function checkoutInProgress(orderId: string, skuIds: string[]): Refusal {
     "another checkout of this cart is taking these lines; reload the cart and your orders",
     skuIds.map((skuId) => ({ code: "CHECKOUT_IN_PROGRESS", skuId, orderId })),
   );
+}
+
+/** No promotion has this code. */
+export function unknownCode(code: string): Refusal {
+  return refuse("PROMOTION_UNKNOWN", `no promotion has the code ${code}`, [
+    { code: "PROMOTION_UNKNOWN", promotionCode: code },
+  ]);
+}
+
+/** A code that does not apply now: its refusal code, and the unmet condition in `errors`. */
+export function promotionRefusal(unmet: Unmet, code: string): Refusal {
+  return refuse(unmet.code, unmet.detail, [
+    { code: unmet.code, promotionCode: code, ...(unmet.condition ? { condition: unmet.condition } : {}) },
+  ]);
 }

@@ -9,6 +9,8 @@ import type { SkuPublicView, SkuQuote } from "./catalog";
 import { productSnapshot, saleNotStarted } from "./catalog";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "./limits";
 import { lineAmount, sumAmounts } from "./money";
+import type { Discount, PricedLine, Promotion, Unmet } from "./promotions";
+import { applicationOrder, applyPromotions, checkPromotion } from "./promotions";
 import { remainingAllowance } from "./stock";
 
 /** A stored cart line: the SKU as it was when added, plus the buyer's choices (schemas/cart.ts). */
@@ -21,6 +23,8 @@ export interface CartState {
   currency: string | null;
   lines: CartLine[];
   updatedAt: string | null;
+  /** The promotion code the buyer applied (upper-cased), if any; absent in copies written before codes existed. */
+  code?: string | null;
 }
 
 export type PriceChange = z.infer<typeof PriceChangeSchema>;
@@ -36,6 +40,20 @@ export interface CartTotals {
   selectedCount: number;
   /** Amount of lines that are selected and available. */
   selectedAmount: number;
+  /** What checkout would charge: the selected, available lines (= selectedAmount) ... */
+  subtotal: number;
+  /** ... less each promotion's discount on them ... */
+  discounts: Discount[];
+  /** ... never below zero. */
+  total: number;
+}
+
+/** The cart's code and whether it gives a discount now (and why not). */
+export interface CodeStatus {
+  code: string;
+  promotionId: string | null;
+  applied: boolean;
+  reason: Pick<Unmet, "code" | "condition" | "detail"> | null;
 }
 
 export interface CartView {
@@ -44,6 +62,8 @@ export interface CartView {
   currency: string | null;
   items: CartLineView[];
   totals: CartTotals;
+  /** The applied code, or null. */
+  promotion: CodeStatus | null;
   updatedAt: string | null;
 }
 
@@ -55,10 +75,17 @@ export function priceChangeOf(unitPrice: number, currentPrice: number): PriceCha
 
 /**
  * Renders a cart with price markers and availability from the SKUs' current
- * state. A SKU missing from `skus` (deleted, or not readable right now) shows
- * the line's snapshot price and counts as unavailable.
+ * state, and the discounts of the active promotions (the automatic ones and
+ * the cart's code) on its selected, available lines. A SKU missing from
+ * `skus` (deleted, or not readable right now) shows the line's snapshot price
+ * and counts as unavailable.
  */
-export function presentCart(state: CartState, skus: ReadonlyMap<string, SkuPublicView | null>): CartView {
+export function presentCart(
+  state: CartState,
+  skus: ReadonlyMap<string, SkuPublicView | null>,
+  promotions: readonly Promotion[] = [],
+  now = Date.now(),
+): CartView {
   const items = state.lines.map((line): CartLineView => {
     const sku = skus.get(line.skuId) ?? null;
     const currentPrice = sku?.price ?? line.unitPrice;
@@ -76,28 +103,64 @@ export function presentCart(state: CartState, skus: ReadonlyMap<string, SkuPubli
       outOfStock,
       limitExceeded,
       lineTotal: lineAmount(currentPrice, line.quantity),
+      discounts: [],
       addedAt: line.addedAt,
     };
   });
+  const selected = items.filter((item) => item.selected && item.available);
+  const priced = selected.map((item) => ({ ...item, unitPrice: item.currentPrice }));
+  const { apply, status } = promotionsFor(state.code ?? null, priced, state.currency, promotions, now);
+  const discounted = applyPromotions(priced, apply);
+  selected.forEach((item, i) => {
+    item.discounts = discounted.lines[i]!;
+  });
   const totals: CartTotals = {
     totalItems: items.length,
-    totalQuantity: 0,
-    totalAmount: 0,
-    selectedCount: 0,
-    selectedAmount: 0,
+    totalQuantity: items.reduce((n, item) => n + item.quantity, 0),
+    totalAmount: sumAmounts(items.map((item) => item.lineTotal)),
+    selectedCount: selected.reduce((n, item) => n + item.quantity, 0),
+    selectedAmount: discounted.subtotal,
+    subtotal: discounted.subtotal,
+    discounts: discounted.discounts,
+    total: discounted.total,
   };
-  const selected = items.filter((item) => item.selected && item.available);
-  for (const item of items) totals.totalQuantity += item.quantity;
-  for (const item of selected) totals.selectedCount += item.quantity;
-  totals.totalAmount = sumAmounts(items.map((item) => item.lineTotal));
-  totals.selectedAmount = sumAmounts(selected.map((item) => item.lineTotal));
   return {
     cartId: state.cartKey,
     version: state.version,
     currency: state.currency,
     items,
     totals,
+    promotion: status,
     updatedAt: state.updatedAt,
+  };
+}
+
+/**
+ * Which of the active promotions apply to these lines (the automatic ones whose
+ * conditions hold, and the cart's code when it applies), and how the code stands.
+ * A code missing from the active set was deactivated or deleted: expired.
+ */
+export function promotionsFor(
+  code: string | null,
+  lines: readonly PricedLine[],
+  currency: string | null,
+  promotions: readonly Promotion[],
+  now: number,
+): { apply: Promotion[]; status: CodeStatus | null } {
+  const automatic = promotions.filter((p) => p.code === null && checkPromotion(p, lines, currency, now) === null);
+  if (code === null) return { apply: applicationOrder(automatic, null), status: null };
+  const promotion = promotions.find((p) => p.code === code) ?? null;
+  const unmet: Unmet | null = promotion
+    ? checkPromotion(promotion, lines, currency, now)
+    : { code: "PROMOTION_EXPIRED", detail: "the code is no longer active" };
+  return {
+    apply: applicationOrder(automatic, unmet === null ? promotion : null),
+    status: {
+      code,
+      promotionId: promotion?.promotionId ?? null,
+      applied: unmet === null,
+      reason: unmet && { code: unmet.code, condition: unmet.condition, detail: unmet.detail },
+    },
   };
 }
 

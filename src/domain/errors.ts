@@ -15,6 +15,13 @@ export type ProblemCode =
   | "LIMIT_EXCEEDED"
   | "SIGN_IN_REQUIRED"
   | "CART_TOO_LARGE"
+  | "PROMOTION_UNKNOWN"
+  | "PROMOTION_EXPIRED"
+  | "PROMOTION_NOT_APPLICABLE"
+  | "PROMOTION_EXHAUSTED"
+  | "PROMOTION_LIMIT_PER_CUSTOMER"
+  | "PROMOTION_CODE_TAKEN"
+  | "PROMOTION_LIMIT_TOO_LOW"
   | "CURRENCY_MISMATCH"
   | "PRICE_CHANGED"
   | "ORDER_NOT_PENDING"
@@ -44,6 +51,16 @@ export const STATUS_OF: Record<ProblemCode, number> = {
   /** A guest checking out a SKU with a purchase limit: limits are per user (docs/API.md, Purchase limits). */
   SIGN_IN_REQUIRED: 409,
   CART_TOO_LARGE: 409,
+  PROMOTION_UNKNOWN: 409,
+  PROMOTION_EXPIRED: 409,
+  /** The unmet condition is named in `errors` (starts_at, currency, matching_lines, min_subtotal, buy_x, sign_in). */
+  PROMOTION_NOT_APPLICABLE: 409,
+  PROMOTION_EXHAUSTED: 409,
+  PROMOTION_LIMIT_PER_CUSTOMER: 409,
+  /** Admin: another promotion holds this code. */
+  PROMOTION_CODE_TAKEN: 409,
+  /** Admin: a limit below the redemptions already used and reserved. */
+  PROMOTION_LIMIT_TOO_LOW: 409,
   CURRENCY_MISMATCH: 409,
   PRICE_CHANGED: 409,
   ORDER_NOT_PENDING: 409,

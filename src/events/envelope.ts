@@ -6,6 +6,7 @@
 import type { CartLine } from "../domain/cart";
 import type { SkuAdminView } from "../domain/catalog";
 import type { Order, Payment } from "../domain/order";
+import type { Promotion } from "../domain/promotions";
 import type { Movement, StockCounters } from "../domain/stock";
 
 export interface Envelope<T extends EventType = EventType> {
@@ -34,7 +35,9 @@ export type CartEventType =
   | "cart.merged"
   | "cart.checked_out"
   | "cart.expired"
-  | "cart.snapshot";
+  | "cart.snapshot"
+  | "cart.promotion_applied"
+  | "cart.promotion_removed";
 
 export interface CartChangeData {
   cartKey: string;
@@ -46,8 +49,22 @@ export interface CartChangeData {
   removed: string[];
   /** True when `upserted` is the whole cart (snapshot): lines not in it are gone. */
   complete: boolean;
+  /** The cart's promotion code after the change (absent in events written before codes existed). */
+  code?: string | null;
   /** Free-form detail for analytics, e.g. the merge strategy or the order id. */
   detail?: Record<string, unknown>;
+}
+
+/** A promotion redeemed by a paid order, or released by one that was cancelled, expired or failed (docs/events.md). */
+export interface PromotionRedemptionData {
+  promotionId: string;
+  code: string | null;
+  orderId: string;
+  /** The order's owner (`user:{id}`). */
+  customerId: string;
+  /** The discount the order got from the promotion, in minor units of `currency`. */
+  amount: number;
+  currency: string;
 }
 
 export interface PaymentRecordedData {
@@ -97,6 +114,8 @@ export interface EventData {
   "cart.checked_out": CartChangeData;
   "cart.expired": CartChangeData;
   "cart.snapshot": CartChangeData;
+  "cart.promotion_applied": CartChangeData;
+  "cart.promotion_removed": CartChangeData;
   "cart.price_dropped": CartAlertData;
   "cart.price_raised": CartAlertData;
   "cart.stock_short": CartAlertData;
@@ -108,6 +127,9 @@ export interface EventData {
   "order.refunded": Order;
   "order.refund_required": Order;
   "payment.recorded": PaymentRecordedData;
+  "promotion.updated": Promotion;
+  "promotion.redeemed": PromotionRedemptionData;
+  "promotion.released": PromotionRedemptionData;
 }
 
 export type EventType = keyof EventData;

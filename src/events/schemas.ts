@@ -6,7 +6,8 @@
 import { z } from "zod";
 import { CartLineSchema } from "../schemas/cart";
 import { OrderSchema, PaymentSchema } from "../schemas/order";
-import { Int, IsoTime, UnitPrice } from "../schemas/scalars";
+import { Amount, Int, IsoTime, UnitPrice } from "../schemas/scalars";
+import { PromotionSchema } from "../schemas/promotion";
 import { SkuSchema } from "../schemas/sku";
 import type { Envelope, EventType } from "./envelope";
 
@@ -32,6 +33,7 @@ const cartChange = z.looseObject({
   upserted: z.array(CartLineSchema),
   removed: z.array(z.string()),
   complete: z.boolean(),
+  code: z.string().nullable().optional(),
 });
 
 const cartAlert = z.looseObject({
@@ -43,6 +45,15 @@ const cartAlert = z.looseObject({
   currentPrice: UnitPrice,
   available: Int,
   status: z.string(),
+});
+
+const redemption = z.looseObject({
+  promotionId: z.string().min(1),
+  code: z.string().nullable(),
+  orderId: z.string().min(1),
+  customerId: z.string().min(1),
+  amount: Amount,
+  currency: z.string(),
 });
 
 /** Order events carry the order without its payments (those travel as `payment.recorded`). */
@@ -63,6 +74,8 @@ const dataSchemas: Record<EventType, z.ZodType> = {
   "cart.checked_out": cartChange,
   "cart.expired": cartChange,
   "cart.snapshot": cartChange,
+  "cart.promotion_applied": cartChange,
+  "cart.promotion_removed": cartChange,
   "cart.price_dropped": cartAlert,
   "cart.price_raised": cartAlert,
   "cart.stock_short": cartAlert,
@@ -74,6 +87,9 @@ const dataSchemas: Record<EventType, z.ZodType> = {
   "order.refunded": order,
   "order.refund_required": order,
   "payment.recorded": z.looseObject({ orderId: z.string().min(1), ownerId: z.string(), payment: PaymentSchema }),
+  "promotion.updated": PromotionSchema,
+  "promotion.redeemed": redemption,
+  "promotion.released": redemption,
 };
 
 const envelopeSchema = z.object({

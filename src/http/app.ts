@@ -11,6 +11,7 @@ import { edge } from "./edge";
 import { operationRoutes } from "./operations";
 import { orderRoutes } from "./orders";
 import { paymentRoutes } from "./payments";
+import { promotionRoutes } from "./promotions";
 import { reconcileRoutes } from "./reconcile";
 import { skuLiveRoutes } from "./sku-live";
 import { onError, problem } from "./problem";
@@ -24,6 +25,7 @@ function buildApp(): Hono<AppEnv> {
   catalogRoutes(app);
   skuLiveRoutes(app);
   cartRoutes(app);
+  promotionRoutes(app);
   checkoutRoutes(app);
   orderRoutes(app);
   paymentRoutes(app);

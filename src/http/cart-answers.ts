@@ -65,10 +65,13 @@ export async function readCart(c: AppContext, cartKey: string): Promise<{ view: 
   } catch (err) {
     const snapshot = await readCartSnapshot(c.env, cartKey);
     if (snapshot && (seen === null || snapshot.version >= seen)) {
-      console.warn(
-        `cart ${cartKey}: actor did not answer (${err instanceof Error ? err.message : err}); served the Redis snapshot v${snapshot.version}`,
-      );
-      return { view: JSON.stringify(await renderCart(c.env, snapshot)), version: snapshot.version };
+      const view = await renderCart(c.env, snapshot).catch(() => null);
+      if (view) {
+        console.warn(
+          `cart ${cartKey}: actor did not answer (${err instanceof Error ? err.message : err}); served the Redis snapshot v${snapshot.version}`,
+        );
+        return { view: JSON.stringify(view), version: snapshot.version };
+      }
     }
     throw cartBusy();
   }

@@ -30,7 +30,7 @@ type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
  * call, and the whole cart (with its version as the ETag) as the answer. The
  * edit routes differ only in their path, input and the call they make.
  */
-function cartEdit<B extends z.ZodType | undefined = undefined, P extends z.ZodObject | undefined = undefined>(
+export function cartEdit<B extends z.ZodType | undefined = undefined, P extends z.ZodObject | undefined = undefined>(
   app: App,
   op: Omit<Operation<B, undefined, P>, "tag" | "access" | "headers" | "ok"> & { ok?: string },
   edit: (

@@ -73,6 +73,7 @@ const SECURITY: Record<Access, Record<string, string[]>[]> = {
 const TAGS = [
   { name: "Catalog", description: "SKUs (admin) and the public catalog" },
   { name: "Cart", description: "The guest or user cart: every mutation returns the whole cart and bumps `version`" },
+  { name: "Promotions", description: "Discount codes and automatic promotions (admin); a cart's code is under Cart" },
   { name: "Checkout", description: "Checkout of cart lines and flash-sale buy-now; both create a PENDING order" },
   { name: "Orders", description: "The caller's orders" },
   { name: "Payments", description: "The payment provider's signed webhook" },

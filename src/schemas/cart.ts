@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ProductSnapshotSchema } from "./product";
+import { LineDiscountSchema } from "./promotion";
 import { Amount, Int, IsoTime, UnitPrice } from "./scalars";
 
 /** A stored cart line: the SKU as it was when added, plus the buyer's choices. */
@@ -31,4 +32,5 @@ export const CartLineViewSchema = CartLineSchema.omit({ currency: true, position
   outOfStock: z.boolean(),
   limitExceeded: z.boolean(),
   lineTotal: Amount.meta({ description: "currentPrice x quantity" }),
+  discounts: z.array(LineDiscountSchema).meta({ description: "each promotion's discount on this line" }),
 });

@@ -20,6 +20,8 @@ const REBUILD_TIMEOUT_MS = 3_000;
 export interface ChangeOptions {
   /** Extra fields for the cart event. */
   detail?: Record<string, unknown>;
+  /** The cart's promotion code after the change (undefined: unchanged; null: removed). */
+  code?: string | null;
   /** More rows written in the same transaction (also when the lines did not change). */
   alsoWrite?: () => void;
 }
@@ -43,6 +45,9 @@ export class CartBook {
       "CREATE TABLE IF NOT EXISTS lines (sku_id TEXT PRIMARY KEY, position INTEGER NOT NULL, line TEXT NOT NULL)",
     );
     host.schema.ensure("CREATE TABLE IF NOT EXISTS applied (key TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    host.schema.ensure(
+      "CREATE TABLE IF NOT EXISTS cart_code (id INTEGER PRIMARY KEY CHECK (id = 1), code TEXT NOT NULL)",
+    );
   }
 
   /** The cart if it is loaded (null before the first request of this actor start). */
@@ -96,7 +101,8 @@ export class CartBook {
     const draft = new CartDraft(state.lines);
     const refusal = change(draft);
     if (refusal) return refusal;
-    if (!draft.changed) {
+    const code = options.code === undefined ? (state.code ?? null) : options.code;
+    if (!draft.changed && code === (state.code ?? null)) {
       if (options.alsoWrite) this.host.transact(options.alsoWrite);
       return { ok: true, cart: state };
     }
@@ -109,6 +115,7 @@ export class CartBook {
       currency: lines.length > 0 ? (state.currency ?? lines[0]!.currency) : null,
       lines,
       updatedAt,
+      code,
     };
     const data: CartChangeData = {
       cartKey: next.cartKey,
@@ -117,10 +124,12 @@ export class CartBook {
       upserted,
       removed,
       complete: false,
+      code,
     };
     if (options.detail) data.detail = options.detail;
     this.host.transact(() => {
       this.writeMeta(next);
+      if (code !== (state.code ?? null)) this.writeCode(code);
       for (const line of upserted) this.writeLine(line);
       for (const skuId of removed) this.host.sql.exec("DELETE FROM lines WHERE sku_id = ?", skuId);
       this.host.outbox.addEvent(envelope(type, next.cartKey, version, data));
@@ -162,19 +171,22 @@ export class CartBook {
       .exec<{ line: string }>("SELECT line FROM lines ORDER BY position")
       .toArray()
       .map((r) => JSON.parse(r.line) as CartLine);
+    const code =
+      this.host.sql.exec<{ code: string }>("SELECT code FROM cart_code WHERE id = 1").toArray()[0]?.code ?? null;
     return {
       cartKey: this.host.cartKey,
       version: meta.version,
       currency: meta.currency,
       updatedAt: meta.updated_at,
       lines,
+      code,
     };
   }
 
   private async rebuild(): Promise<CartState> {
     const cartKey = this.host.cartKey;
     const env = this.host.env;
-    const empty: CartState = { cartKey, version: 0, currency: null, lines: [], updatedAt: null };
+    const empty: CartState = { cartKey, version: 0, currency: null, lines: [], updatedAt: null, code: null };
     const [fromPostgres, fromRedis] = await Promise.all([
       env.DATABASE_URL
         ? cartLookups(env)
@@ -190,9 +202,10 @@ export class CartBook {
       readCartSnapshot(env, cartKey),
     ]);
     const best = [fromPostgres, fromRedis].reduce<CartState>((a, b) => (b && b.version > a.version ? b : a), empty);
-    const restored: CartState = { ...best, cartKey };
+    const restored: CartState = { ...best, cartKey, code: best.code ?? null };
     this.host.transact(() => {
       this.writeMeta(restored);
+      this.writeCode(restored.code ?? null);
       for (const line of restored.lines) this.writeLine(line);
     });
     if (restored.version > 0)
@@ -207,6 +220,15 @@ export class CartBook {
       s.currency,
       s.updatedAt,
     );
+  }
+
+  private writeCode(code: string | null): void {
+    if (code === null) this.host.sql.exec("DELETE FROM cart_code WHERE id = 1");
+    else
+      this.host.sql.exec(
+        "INSERT INTO cart_code (id, code) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET code = excluded.code",
+        code,
+      );
   }
 
   private writeLine(line: CartLine): void {

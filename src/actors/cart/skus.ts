@@ -3,11 +3,13 @@
  * views when that is safe, else from the SKU actor) and the cart rendered as
  * `GET /v1/cart` answers it, with price markers from the same views.
  */
+import { promotionCache } from "../../cache/promotions";
 import { skuViewCache } from "../../cache/sku-views";
 import type { CartState, CartView } from "../../domain/cart";
 import { presentCart } from "../../domain/cart";
 import type { CartEditOutcome, CartOutcome } from "../../domain/cart-contract";
 import type { SkuPublicView, SkuQuote } from "../../domain/catalog";
+import type { PricedLine } from "../../domain/promotions";
 import type { CartHost } from "./host";
 
 export class CartSkus {
@@ -36,14 +38,33 @@ export class CartSkus {
     return quote;
   }
 
-  /** The whole cart as the JSON `GET /v1/cart` answers; stale SKU views are refreshed after answering. */
+  /**
+   * The whole cart as the JSON `GET /v1/cart` answers, with the active promotions' discounts;
+   * stale SKU views and a stale copy of the promotions are refreshed after answering.
+   */
   async render(state: CartState): Promise<string> {
-    const { views, refresh } = await skuViewCache.views(
+    const env = this.host.env;
+    const [{ views, refresh }, promotions] = await Promise.all([
+      skuViewCache.views(
+        env,
+        state.lines.map((l) => l.skuId),
+      ),
+      promotionCache.active(env),
+    ]);
+    if (refresh.length > 0) this.host.waitUntil(skuViewCache.refresh(env, refresh));
+    if (promotions.refresh) this.host.waitUntil(promotionCache.refresh(env));
+    return JSON.stringify(presentCart(state, views, promotions.promotions, this.host.now()) satisfies CartView);
+  }
+
+  /** The cart's selected, available lines priced now: what a promotion applies to. */
+  async selection(state: CartState): Promise<PricedLine[]> {
+    const { views } = await skuViewCache.views(
       this.host.env,
       state.lines.map((l) => l.skuId),
     );
-    if (refresh.length > 0) this.host.waitUntil(skuViewCache.refresh(this.host.env, refresh));
-    return JSON.stringify(presentCart(state, views) satisfies CartView);
+    return presentCart({ ...state, code: null }, views)
+      .items.filter((item) => item.selected && item.available)
+      .map((item) => ({ ...item, unitPrice: item.currentPrice }));
   }
 
   /** An edit's outcome with the cart rendered, as the edge answers it. */

@@ -101,6 +101,7 @@ export class CartSync {
       upserted: state.lines,
       removed: [],
       complete: true,
+      code: state.code ?? null,
     };
     return envelope("cart.snapshot", state.cartKey, state.version, data);
   }

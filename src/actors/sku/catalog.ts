@@ -77,8 +77,7 @@ export class SkuCatalogDesk {
       if (span > 1) this.stripes.shareOut(span);
       return { refused: false as const, state: next, changed: true, created: prev === null, span };
     });
-    if (result.refused)
-      return refuse("OUT_OF_STOCK", `fewer than ${-input.stock} units are available to take away`);
+    if (result.refused) return refuse("OUT_OF_STOCK", `fewer than ${-input.stock} units are available to take away`);
     if (result.changed) {
       this.host.afterCommit();
       // Stripes must know the catalog before buyers reach them; carts show prices from Redis.

@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../../domain/limits";
 import { CartLineViewSchema } from "../../schemas/cart";
+import { DiscountSchema } from "../../schemas/promotion";
+import { Amount } from "../../schemas/scalars";
 import { EXAMPLE, GuestCartId, Iso, Quantity, SkuId, Text } from "./fields";
 
 export const AddItemBody = z
@@ -56,10 +58,21 @@ const CART_EXAMPLE = {
       outOfStock: false,
       limitExceeded: false,
       lineTotal: 3998,
+      discounts: [{ promotionId: "bf-2026", code: "BLACKFRIDAY", amount: 399 }],
       addedAt: EXAMPLE.at,
     },
   ],
-  totals: { totalItems: 1, totalQuantity: 2, totalAmount: 3998, selectedCount: 2, selectedAmount: 3998 },
+  totals: {
+    totalItems: 1,
+    totalQuantity: 2,
+    totalAmount: 3998,
+    selectedCount: 2,
+    selectedAmount: 3998,
+    subtotal: 3998,
+    discounts: [{ promotionId: "bf-2026", code: "BLACKFRIDAY", kind: "percent", amount: 399 }],
+    total: 3599,
+  },
+  promotion: { code: "BLACKFRIDAY", promotionId: "bf-2026", applied: true, reason: null },
   updatedAt: EXAMPLE.at,
 };
 
@@ -75,7 +88,22 @@ export const CartViewSchema = z
       totalAmount: z.number().int(),
       selectedCount: z.number().int().meta({ description: "units in selected, available lines" }),
       selectedAmount: z.number().int().meta({ description: "amount of selected, available lines" }),
+      subtotal: Amount.meta({ description: "what checkout prices: the selected, available lines (= selectedAmount)" }),
+      discounts: z.array(DiscountSchema).meta({ description: "each promotion's discount on those lines" }),
+      total: Amount.meta({ description: "subtotal less the discounts, never below zero" }),
     }),
+    promotion: z
+      .object({
+        code: z.string(),
+        promotionId: z.string().nullable(),
+        applied: z.boolean(),
+        reason: z
+          .object({ code: z.string(), condition: z.string().optional(), detail: z.string() })
+          .nullable()
+          .meta({ description: "why the code gives no discount now (it stays on the cart)" }),
+      })
+      .nullable()
+      .meta({ description: "the code applied to the cart, if any" }),
     updatedAt: Iso.nullable(),
   })
   .meta({ id: "Cart", examples: [CART_EXAMPLE] });
