@@ -78,7 +78,6 @@ export interface SkuFields {
   image?: string | null;
   spec?: string | Record<string, string> | null;
   saleStartsAt?: string | null;
-  stripes?: number;
 }
 
 /** `PUT /v1/admin/skus/{skuId}` with a full valid body (fields override the defaults); answers the raw response. */
