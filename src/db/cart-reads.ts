@@ -20,6 +20,7 @@ export async function loadCarts(db: Database, cartKeys: string[]): Promise<Map<s
       cartKey: cart.cartKey,
       version: cart.version,
       currency: cart.currency,
+      code: cart.code,
       updatedAt: cart.updatedAt,
       lines: [],
     });

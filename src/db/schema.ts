@@ -69,6 +69,8 @@ export const carts = pgTable(
     ownerType: text("owner_type").notNull(),
     ownerId: text("owner_id").notNull(),
     currency: text("currency"),
+    /** The promotion code applied to the cart (upper-cased), if any. */
+    code: text("code"),
     version: integer("version").notNull(),
     updatedAt: ts("updated_at").notNull(),
     /** Guest carts only: 30 days after the last change. */
@@ -224,4 +226,51 @@ export const deadLetters = pgTable(
     receivedAt: ts("received_at").notNull().default(sql`now()`),
   },
   (t) => [index("dead_letters_received_idx").on(t.receivedAt)],
+);
+
+/** Promotions as the catalog defines them (newest version wins); the budget's counters live in its ledger. */
+export const promotions = pgTable(
+  "promotions",
+  {
+    promotionId: text("promotion_id").primaryKey(),
+    code: text("code"),
+    kind: text("kind").notNull(),
+    value: money("value").notNull(),
+    get: integer("get"),
+    currency: text("currency"),
+    appliesTo: jsonb("applies_to"),
+    minSubtotal: money("min_subtotal"),
+    startsAt: ts("starts_at"),
+    endsAt: ts("ends_at"),
+    limit: integer("limit"),
+    limitPerCustomer: integer("limit_per_customer"),
+    stripes: integer("stripes").notNull().default(1),
+    active: boolean("active").notNull(),
+    version: integer("version").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [index("promotions_code_idx").on(t.code)],
+);
+
+/**
+ * One row per promotion an order used: `redeemed` once the order is paid, `released` when it
+ * was cancelled, expired, failed or refunded (the order's version orders the two).
+ */
+export const promotionRedemptions = pgTable(
+  "promotion_redemptions",
+  {
+    promotionId: text("promotion_id").notNull(),
+    orderId: text("order_id").notNull(),
+    code: text("code"),
+    customerId: text("customer_id").notNull(),
+    amount: money("amount").notNull(),
+    currency: text("currency").notNull(),
+    status: text("status").notNull(),
+    orderVersion: integer("order_version").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.promotionId, t.orderId] }),
+    index("promotion_redemptions_customer_idx").on(t.customerId),
+  ],
 );

@@ -65,6 +65,8 @@ export interface PromotionRedemptionData {
   /** The discount the order got from the promotion, in minor units of `currency`. */
   amount: number;
   currency: string;
+  /** The order's version at this change: a later change of the redemption wins in Postgres. */
+  orderVersion: number;
 }
 
 export interface PaymentRecordedData {

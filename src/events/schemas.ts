@@ -54,6 +54,7 @@ const redemption = z.looseObject({
   customerId: z.string().min(1),
   amount: Amount,
   currency: z.string(),
+  orderVersion: Int,
 });
 
 /** Order events carry the order without its payments (those travel as `payment.recorded`). */

@@ -7,9 +7,11 @@ import type { CartAlertType, CartChangeData, Envelope, PaymentRecordedData } fro
 import { isCartAlert } from "../../events/envelope";
 import type { SkuAdminView } from "../../domain/catalog";
 import type { Order } from "../../domain/order";
+import type { Promotion } from "../../domain/promotions";
 import { processedEvents } from "../schema";
 import { applyCartChange, recordCartAlert } from "./carts";
 import { recordPayments, upsertOrders } from "./orders";
+import { recordRedemptions, upsertPromotions } from "./promotions";
 import { recordMovements, upsertSkus } from "./skus";
 import type { ProjectionSettings, Writer } from "./writer";
 import { byKey, latestBy } from "./writer";
@@ -91,6 +93,18 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
           batch.map((e) => e.data as PaymentRecordedData),
         );
         break;
+      case "promotion": {
+        const definitions = batch.filter((e) => e.type === "promotion.updated");
+        if (definitions.length > 0)
+          await upsertPromotions(
+            tx,
+            definitions.map((e) => e.data as Promotion),
+          );
+        const redemptions = batch.filter((e) => e.type !== "promotion.updated");
+        if (redemptions.length > 0)
+          await recordRedemptions(tx, redemptions as Envelope<"promotion.redeemed" | "promotion.released">[]);
+        break;
+      }
       default:
         throw new Error(`no projection for ${batch[0]!.type}`);
     }

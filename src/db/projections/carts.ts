@@ -54,6 +54,7 @@ export async function applyCartChange(
       cartKey: d.cartKey,
       ...owner,
       currency: d.currency,
+      code: d.code ?? null,
       version: e.version,
       updatedAt: d.updatedAt,
       expiresAt:

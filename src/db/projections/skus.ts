@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { SkuAdminView } from "../../domain/catalog";
+import { isBudgetLedger } from "../../domain/promotions";
 import type { Envelope } from "../../events/envelope";
 import { inventoryAudit, skus } from "../schema";
 import type { Writer } from "./writer";
@@ -15,11 +16,14 @@ import { byKey, excludedColumns, latestBy } from "./writer";
  * they stay exact whatever order events arrive in (and across stock stripes).
  */
 export async function upsertSkus(tx: Writer, views: SkuAdminView[]): Promise<void> {
+  // A promotion's budget ledger is a stock ledger, not a product: its definition is in `promotions`.
+  const products = views.filter((v) => !isBudgetLedger(v.skuId));
+  if (products.length === 0) return;
   await tx
     .insert(skus)
     .values(
       latestBy(
-        views,
+        products,
         (v) => v.skuId,
         (v) => v.version,
       ).map((v) => ({
