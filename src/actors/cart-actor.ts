@@ -87,9 +87,9 @@ export class CartActor extends Actor {
     });
     this.skus = new CartSkus(host);
     this.lines = new CartLines(host, this.book, this.skus);
-    this.handoff = new CartHandoff(host, this.book, this.skus);
-    this.orders = new CartOrders(host, this.book);
     this.promotions = new CartPromotions(host, this.book, this.skus);
+    this.handoff = new CartHandoff(host, this.book, this.skus, this.promotions);
+    this.orders = new CartOrders(host, this.book);
     this.live = new CartLive(host, this.book, this.skus);
     this.sync = new CartSync(host, this.book);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));

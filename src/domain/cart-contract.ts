@@ -18,6 +18,8 @@ export interface MergeReport {
   merged: number;
   /** Lines not taken as the strategy asked, because of stock, limits or the line cap. */
   clamped: { skuId: string; requested: number; applied: number; code: string }[];
+  /** The guest cart's promotion code, if it had one: carried over, or why not (the user's own code stays). */
+  promotion?: { code: string; carried: boolean; reason: string | null };
 }
 
 export type MergeOutcome = Outcome<{ cart: CartState; merge: MergeReport | null; view: string }>;
@@ -26,6 +28,8 @@ export type MergeOutcome = Outcome<{ cart: CartState; merge: MergeReport | null;
 export interface Handoff {
   token: string;
   lines: CartLine[];
+  /** The guest cart's promotion code, carried over if the user may use it. */
+  code: string | null;
 }
 
 export interface Selection {

@@ -151,4 +151,24 @@ describe("promotions: in the cart", () => {
     expect(cart.totals).toMatchObject({ subtotal: 2000, total: 1500 });
     expect(cart.items[0].discounts).toEqual([expect.objectContaining({ code: null, amount: 500 })]);
   });
+
+  it("merge on login carries the guest's code over, subject to the user's per-customer limit", async () => {
+    const sku = await putSku(unique("s"), { price: 1000 });
+    const open = unique("OPEN").replace("-", "");
+    await putPromotion(unique("p"), { code: open, kind: "percent", value: 10 });
+    const guest = asGuest();
+    await add(guest.headers, sku, 1);
+    await applyCode(guest.headers, open);
+    const user = await asUser();
+    const merged = await api("/v1/cart/merge", {
+      headers: user.headers,
+      body: { clientCartId: guest.cartId, strategy: "sum" },
+    });
+    expect(merged.body.merge.promotion).toEqual({ code: open.toUpperCase(), carried: true, reason: null });
+    expect(merged.body).toMatchObject({
+      promotion: { code: open.toUpperCase(), applied: true },
+      totals: { total: 900 },
+    });
+    expect((await api("/v1/cart", { headers: guest.headers })).body.promotion).toBeNull();
+  });
 });

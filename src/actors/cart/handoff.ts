@@ -13,7 +13,9 @@ import { versionConflict } from "../../domain/cart-refusals";
 import type { SkuQuote } from "../../domain/catalog";
 import type { CartBook } from "./book";
 import type { CartHost } from "./host";
+import type { CartPromotions } from "./promotions";
 import type { CartSkus } from "./skus";
+import { promotionCatalog } from "../../cache/promotions";
 
 export class CartHandoff {
   private mergeQueue: Promise<unknown> = Promise.resolve();
@@ -22,6 +24,7 @@ export class CartHandoff {
     private readonly host: CartHost,
     private readonly book: CartBook,
     private readonly skus: CartSkus,
+    private readonly promotions: CartPromotions,
   ) {
     host.schema.ensure(
       "CREATE TABLE IF NOT EXISTS handoffs (token TEXT PRIMARY KEY, into_cart TEXT NOT NULL, lines TEXT NOT NULL, created_at INTEGER NOT NULL)",
@@ -51,6 +54,7 @@ export class CartHandoff {
     // Merge limits are checked against the SKUs as they are now, not a cached view.
     const quotes = new Map<string, SkuQuote | null>();
     await Promise.all(handoff.lines.map(async (l) => quotes.set(l.skuId, await this.skus.quote(l.skuId, Infinity))));
+    const promotion = await this.carriedCode(handoff.code, state.code ?? null);
 
     let decisions: MergeDecision[] = [];
     const outcome = this.book.mutate(
@@ -77,6 +81,7 @@ export class CartHandoff {
       {
         detail: { from: guestCartKey, strategy, token: handoff.token },
         alsoWrite: () => this.book.markApplied(`merge:${handoff.token}`),
+        code: promotion?.carried ? promotion.code : undefined,
       },
     );
     // On a refusal (If-Match went stale meanwhile) the guest gets its lines back.
@@ -85,8 +90,30 @@ export class CartHandoff {
     });
     if (!outcome.ok) return outcome;
     const clamped = decisions.filter((d) => d.clamp).map((d) => ({ skuId: d.skuId, ...d.clamp! }));
-    const merge = { strategy, from: guestCartKey, merged: decisions.filter((d) => d.quantity > 0).length, clamped };
+    const merge = {
+      strategy,
+      from: guestCartKey,
+      merged: decisions.filter((d) => d.quantity > 0).length,
+      clamped,
+      ...(promotion ? { promotion } : {}),
+    };
     return { ok: true, cart: outcome.cart, merge, view: await this.skus.render(outcome.cart) };
+  }
+
+  /**
+   * The guest's code, carried over when the user cart has none and the user may use it (its
+   * budget for this user; its conditions show in the cart view like any code's).
+   */
+  private async carriedCode(
+    code: string | null,
+    mine: string | null,
+  ): Promise<{ code: string; carried: boolean; reason: string | null } | null> {
+    if (code === null) return null;
+    if (mine !== null) return { code, carried: false, reason: `the cart keeps its own code ${mine}` };
+    const promotion = await promotionCatalog(this.host.env).byCode(code);
+    if (!promotion) return { code, carried: false, reason: "no promotion has this code any more" };
+    const unmet = await this.promotions.budget(promotion);
+    return { code, carried: unmet === null, reason: unmet?.detail ?? null };
   }
 
   /** Guest side of a merge: detach every line into a handoff for `intoCartKey` (or return the pending one). */
@@ -96,22 +123,24 @@ export class CartHandoff {
     const pending = sql
       .exec<{ token: string; lines: string }>("SELECT token, lines FROM handoffs WHERE into_cart = ?", intoCartKey)
       .toArray()[0];
-    if (pending) return { token: pending.token, lines: JSON.parse(pending.lines) as CartLine[] };
+    if (pending) return { token: pending.token, ...readHandoff(pending.lines) };
     if (state.lines.length === 0) return null;
     const token = crypto.randomUUID();
     const lines = state.lines;
+    const code = state.code ?? null;
     this.book.mutate("cart.merged", null, (draft) => lines.forEach((l) => draft.remove(l.skuId)), {
       detail: { into: intoCartKey, token },
+      code: null,
       alsoWrite: () =>
         sql.exec(
           "INSERT INTO handoffs (token, into_cart, lines, created_at) VALUES (?, ?, ?, ?)",
           token,
           intoCartKey,
-          JSON.stringify(lines),
+          JSON.stringify({ lines, code }),
           this.host.now(),
         ),
     });
-    return { token, lines };
+    return { token, lines, code };
   }
 
   /** Guest side: the user cart took the lines ("merged"), or did not and gives them back ("returned"). */
@@ -125,7 +154,8 @@ export class CartHandoff {
       this.host.transact(dropHandoff);
       return;
     }
-    const lines = JSON.parse(row.lines) as CartLine[];
+    const { lines, code } = readHandoff(row.lines);
+    const current = this.book.current!;
     this.book.mutate(
       "cart.merged",
       null,
@@ -139,7 +169,13 @@ export class CartHandoff {
           );
         }
       },
-      { detail: { returned: token }, alsoWrite: dropHandoff },
+      { detail: { returned: token }, alsoWrite: dropHandoff, code: (current.code ?? null) === null ? code : undefined },
     );
   }
+}
+
+/** A stored handoff: `{ lines, code }`, or the bare lines of a handoff stored before codes existed. */
+function readHandoff(stored: string): { lines: CartLine[]; code: string | null } {
+  const parsed = JSON.parse(stored) as CartLine[] | { lines: CartLine[]; code: string | null };
+  return Array.isArray(parsed) ? { lines: parsed, code: null } : parsed;
 }

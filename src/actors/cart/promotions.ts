@@ -52,8 +52,12 @@ export class CartPromotions {
    */
   async unmet(promotion: Promotion, state: CartState): Promise<Unmet | null> {
     const lines = await this.skus.selection(state);
-    const unmet = checkPromotion(promotion, lines, state.currency, this.host.now());
-    if (unmet || !isLimited(promotion)) return unmet;
+    return checkPromotion(promotion, lines, state.currency, this.host.now()) ?? (await this.budget(promotion));
+  }
+
+  /** Whether the promotion's budget allows this buyer one more redemption now (a limited code needs a user). */
+  async budget(promotion: Promotion): Promise<Unmet | null> {
+    if (!isLimited(promotion)) return null;
     if (this.host.isGuest) return checkBudget(promotion, { guest: true, remaining: null, customerRedemptions: 0 });
     const quote = await this.host.env.SKUS.getByName(budgetLedgerId(promotion.promotionId)).quote(this.host.cartKey);
     return checkBudget(promotion, {

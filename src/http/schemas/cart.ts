@@ -117,6 +117,10 @@ export const MergeResultSchema = CartViewSchema.extend({
       clamped: z.array(
         z.object({ skuId: z.string(), requested: z.number().int(), applied: z.number().int(), code: z.string() }),
       ),
+      promotion: z
+        .object({ code: z.string(), carried: z.boolean(), reason: z.string().nullable() })
+        .optional()
+        .meta({ description: "the guest cart's code: carried over, or why not" }),
     })
     .nullable(),
 }).meta({
