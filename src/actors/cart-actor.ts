@@ -173,7 +173,7 @@ export class CartActor extends Actor {
     skuIds: string[] | null,
     orderId: string,
     attempt: string,
-  ): Promise<Outcome<{ lines: CartLine[] }>> {
+  ): Promise<Outcome<{ lines: CartLine[]; code: string | null }>> {
     return this.orders.linesForCheckout(ownerId, skuIds, orderId, attempt);
   }
 
@@ -181,8 +181,8 @@ export class CartActor extends Actor {
     this.orders.releaseCheckout(orderId, attempt);
   }
 
-  applyCheckout(orderId: string, lines: TakenLine[], createdAt: string): Promise<void> {
-    return this.orders.applyCheckout(orderId, lines, createdAt);
+  applyCheckout(orderId: string, lines: TakenLine[], createdAt: string, code?: string | null): Promise<void> {
+    return this.orders.applyCheckout(orderId, lines, createdAt, code);
   }
 
   async listOrders(after: string | null, limit: number): Promise<{ orderIds: string[]; next: string | null }> {

@@ -23,7 +23,7 @@ export type OrderCommand =
   | {
       target: `cart:${string}`;
       name: "applyCheckout";
-      args: { orderId: string; lines: TakenLine[]; createdAt: string };
+      args: { orderId: string; lines: TakenLine[]; createdAt: string; code?: string | null };
     }
   | { target: `cart:${string}`; name: "releaseCheckout"; args: { orderId: string; attempt: string } };
 
@@ -33,6 +33,9 @@ export type OrderCommand =
  * (domain/carry.ts). `generation` is absent from configurations written before it existed.
  */
 export type StripeCommand =
+  | { target: `sku:${string}`; name: "commit"; args: StockArgs }
+  | { target: `sku:${string}`; name: "release"; args: StockArgs }
+  | { target: `sku:${string}`; name: "restock"; args: StockArgs }
   | { target: `sku:${string}`; name: "configureStripe"; args: { catalog: SkuCatalog; generation?: CarryGeneration } }
   | { target: `sku:${string}`; name: "credit"; args: { transferId: string; units: number } }
   | { target: `sku:${string}`; name: "receiveCarried"; args: CarryReport }

@@ -2,6 +2,7 @@ import type { Decision, Order, StockEffect } from "../domain/order";
 import { applyDecision } from "../domain/order";
 import { addOrderEvents } from "./order-events";
 import type { Outbox } from "./outbox";
+import type { StripeCommand } from "./commands";
 import type { ActorSchema } from "./schema";
 
 /** What the flash order book needs from the stock actor that keeps it. */
@@ -86,7 +87,15 @@ export class FlashOrders {
       JSON.stringify(order),
       order.orderId,
     );
-    addOrderEvents(this.host.outbox, order, { payment: decision.payment, events });
+    addOrderEvents(this.host.outbox, order, { payment: decision.payment, events, effect: decision.effect });
+    // The promotions' redemptions this order holds follow its stock (kept by their budget ledgers).
+    if (decision.effect)
+      for (const r of order.redemptions ?? [])
+        this.host.outbox.addCommand({
+          target: `sku:${r.holder}`,
+          name: decision.effect,
+          args: { reservationId: r.reservationId, reason: decision.events[0] ?? decision.effect },
+        } satisfies StripeCommand);
     return order;
   }
 

@@ -50,8 +50,8 @@ export class OrderActor extends Actor {
       restock: async (skuId, { reservationId }) => {
         await env.SKUS.getByName(skuId).restock(reservationId);
       },
-      applyCheckout: (cartKey, { orderId, lines, createdAt }) =>
-        env.CARTS.getByName(cartKey).applyCheckout(orderId, lines, createdAt),
+      applyCheckout: (cartKey, { orderId, lines, createdAt, code }) =>
+        env.CARTS.getByName(cartKey).applyCheckout(orderId, lines, createdAt, code),
       releaseCheckout: (cartKey, { orderId, attempt }) =>
         env.CARTS.getByName(cartKey).releaseCheckout(orderId, attempt),
     };

@@ -101,6 +101,16 @@ export class SkuActor extends Actor {
       () => this.reschedule(),
     );
     this.commands = {
+      // A flash order's stock effects on the promotions' redemptions it holds (their budget ledgers).
+      commit: async (holder, { reservationId }) => {
+        await env.SKUS.getByName(holder).commit(reservationId);
+      },
+      release: async (holder, { reservationId, reason }) => {
+        await env.SKUS.getByName(holder).release(reservationId, reason);
+      },
+      restock: async (holder, { reservationId }) => {
+        await env.SKUS.getByName(holder).restock(reservationId);
+      },
       credit: (stripe, { transferId, units }) => env.SKUS.getByName(stripe).credit(transferId, units),
       configureStripe: (stripe, { catalog, generation }) =>
         env.SKUS.getByName(stripe).configureStripe(catalog, generation),

@@ -3,7 +3,7 @@
  * per isolate and calls re-route on STALE_ROUTE.
  */
 import type { Refusal } from "../domain/errors";
-import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest } from "../domain/sku-contract";
+import type { ReserveOutcome, ReserveRequest } from "../domain/sku-contract";
 import { restriping } from "../domain/sku-refusals";
 import { homeStripe, stripeName } from "../domain/stripes";
 
@@ -17,7 +17,7 @@ const knownStripes = new Map<string, number>();
 type Stripe = ReturnType<Env["SKUS"]["getByName"]>;
 
 /** Calls the buyer's home stripe of a SKU (its own actor when the SKU is not striped), re-routing once the stripe count is learned. */
-async function atHome<T extends { ok: boolean }>(
+export async function atHome<T extends { ok: boolean }>(
   env: Env,
   skuId: string,
   ownerId: string,
@@ -37,9 +37,4 @@ async function atHome<T extends { ok: boolean }>(
 /** Reserves at the buyer's home stripe (checkout). */
 export function reserveAtHome(env: Env, skuId: string, req: Omit<ReserveRequest, "stripes">): Promise<ReserveOutcome> {
   return atHome<ReserveOutcome>(env, skuId, req.ownerId, (stripe, stripes) => stripe.reserve({ ...req, stripes }));
-}
-
-/** Places a flash buy-now at the buyer's home stripe: the only actor the burst touches. */
-export function flashBuyAtHome(env: Env, skuId: string, req: Omit<FlashBuyRequest, "stripes">): Promise<PlacedFlash> {
-  return atHome<PlacedFlash>(env, skuId, req.ownerId, (stripe, stripes) => stripe.flashBuy({ ...req, stripes }));
 }

@@ -9,9 +9,9 @@ import type { SkuPublicView, SkuQuote } from "./catalog";
 import { productSnapshot, saleNotStarted } from "./catalog";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "./limits";
 import { lineAmount, sumAmounts } from "./money";
-import type { Discount, PricedLine, Promotion, Unmet } from "./promotions";
-import { applicationOrder, applyPromotions, checkPromotion } from "./promotions";
-import { remainingAllowance } from "./stock";
+import type { CodeStatus, Discount, Promotion } from "./promotions";
+import { applyPromotions, selectPromotions } from "./promotions";
+import { isGuestOwner, remainingAllowance } from "./stock";
 
 /** A stored cart line: the SKU as it was when added, plus the buyer's choices (schemas/cart.ts). */
 export type CartLine = z.infer<typeof CartLineSchema>;
@@ -46,14 +46,6 @@ export interface CartTotals {
   discounts: Discount[];
   /** ... never below zero. */
   total: number;
-}
-
-/** The cart's code and whether it gives a discount now (and why not). */
-export interface CodeStatus {
-  code: string;
-  promotionId: string | null;
-  applied: boolean;
-  reason: Pick<Unmet, "code" | "condition" | "detail"> | null;
 }
 
 export interface CartView {
@@ -109,7 +101,14 @@ export function presentCart(
   });
   const selected = items.filter((item) => item.selected && item.available);
   const priced = selected.map((item) => ({ ...item, unitPrice: item.currentPrice }));
-  const { apply, status } = promotionsFor(state.code ?? null, priced, state.currency, promotions, now);
+  const { apply, status } = selectPromotions({
+    code: state.code ?? null,
+    lines: priced,
+    currency: state.currency,
+    promotions,
+    guest: isGuestOwner(state.cartKey),
+    now,
+  });
   const discounted = applyPromotions(priced, apply);
   selected.forEach((item, i) => {
     item.discounts = discounted.lines[i]!;
@@ -132,35 +131,6 @@ export function presentCart(
     totals,
     promotion: status,
     updatedAt: state.updatedAt,
-  };
-}
-
-/**
- * Which of the active promotions apply to these lines (the automatic ones whose
- * conditions hold, and the cart's code when it applies), and how the code stands.
- * A code missing from the active set was deactivated or deleted: expired.
- */
-export function promotionsFor(
-  code: string | null,
-  lines: readonly PricedLine[],
-  currency: string | null,
-  promotions: readonly Promotion[],
-  now: number,
-): { apply: Promotion[]; status: CodeStatus | null } {
-  const automatic = promotions.filter((p) => p.code === null && checkPromotion(p, lines, currency, now) === null);
-  if (code === null) return { apply: applicationOrder(automatic, null), status: null };
-  const promotion = promotions.find((p) => p.code === code) ?? null;
-  const unmet: Unmet | null = promotion
-    ? checkPromotion(promotion, lines, currency, now)
-    : { code: "PROMOTION_EXPIRED", detail: "the code is no longer active" };
-  return {
-    apply: applicationOrder(automatic, unmet === null ? promotion : null),
-    status: {
-      code,
-      promotionId: promotion?.promotionId ?? null,
-      applied: unmet === null,
-      reason: unmet && { code: unmet.code, condition: unmet.condition, detail: unmet.detail },
-    },
   };
 }
 

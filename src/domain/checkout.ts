@@ -7,9 +7,11 @@
 import type { SkuQuote } from "./catalog";
 import type { Outcome, ProblemCode, ProblemItem, Refusal } from "./errors";
 import { refuse } from "./errors";
+import { promotionRefusal } from "./cart-refusals";
 import type { Order, OrderItem } from "./order";
-import { lineAmount, sumAmounts } from "./money";
-import { orderLine, orderTotal } from "./order";
+import { orderLine } from "./order";
+import type { PricedLine, Promotion } from "./promotions";
+import { applyPromotions, selectPromotions } from "./promotions";
 import type { ReservedItem } from "./sku-contract";
 
 /** What a checkout asks the order actor (its name is derived from the buyer and the Idempotency-Key). */
@@ -23,17 +25,33 @@ export interface CheckoutRequest {
   ttlSeconds: number;
 }
 
-/** A line as the checkout takes it from the cart, with the currency its price was shown in. */
+/** A line as the checkout takes it from the cart: the price and currency it was shown with. */
 export interface CheckoutLine {
   skuId: string;
+  merchantId: string;
   quantity: number;
+  unitPrice: number;
   currency: string;
 }
 
-/** What the reserved lines make: an order's items, or the refusal and the reason its reservations are released. */
+/**
+ * Who checks out and with what promotions: the cart's code, the active
+ * promotions (the automatic ones among them apply without a code) and the time.
+ */
+export interface CheckoutContext {
+  guest: boolean;
+  code?: string | null;
+  promotions?: readonly Promotion[];
+  now?: number;
+}
+
+/** What the reserved lines make: an order's items and the promotions that price them, or the refusal and the reason its reservations are released. */
 export type ReservedAssessment =
-  | { ok: true; items: OrderItem[]; currency: string; total: number }
+  | { ok: true; items: OrderItem[]; currency: string; promotions: Promotion[] }
   | { ok: false; refusal: Refusal; releaseReason: "checkout_failed" | "price_changed" };
+
+/** What the quotes say: a refusal, or the promotions expected to apply (the limited ones need a redemption). */
+export type Precheck = Refusal | { ok: true; promotions: Promotion[] };
 
 /** Several lines refused: the first line's code, every line's problem, and the cart left as it was. */
 export function linesRefused(lineErrors: ProblemItem[]): Refusal {
@@ -89,8 +107,9 @@ export function precheck(
   lines: CheckoutLine[],
   quotes: (SkuQuote | null | undefined)[],
   expectedTotal: number | null,
-  guest: boolean,
-): Refusal | null {
+  context: CheckoutContext,
+): Precheck {
+  const { guest } = context;
   const lineErrors: ProblemItem[] = [];
   lines.forEach((line, i) => {
     const q = quotes[i];
@@ -114,12 +133,45 @@ export function precheck(
     quotes.map((q) => q?.currency),
   );
   if (changed.length > 0) return currencyChanged(changed);
-  if (quotes.some((q) => !q)) return null;
+  // A line whose quote could not be asked is priced as the cart showed it, for the promotions' sake.
+  const priced = lines.map((line, i) => ({ ...line, unitPrice: quotes[i]?.price ?? line.unitPrice }));
+  const chosen = choosePromotions(priced, lines[0]!.currency, context, expectedTotal);
+  if (!chosen.ok) return chosen;
+  if (quotes.some((q) => !q)) return { ok: true, promotions: chosen.apply };
   const known = quotes as SkuQuote[];
   const currency = known[0]!.currency;
   if (known.some((q) => q.currency !== currency)) return currencyMismatch();
-  const total = sumAmounts(known.map((q, i) => lineAmount(q.price, lines[i]!.quantity)));
-  return expectedTotal !== null && expectedTotal !== total ? priceChanged(expectedTotal, total, currency) : null;
+  const total = applyPromotions(priced, chosen.apply).total;
+  if (expectedTotal !== null && expectedTotal !== total) return priceChanged(expectedTotal, total, currency);
+  return { ok: true, promotions: chosen.apply };
+}
+
+/**
+ * The promotions that apply to these lines now, or the refusal when the cart's
+ * code does not: the code's own (expired, exhausted, ...), or PRICE_CHANGED
+ * when the buyer sent the total they saw with its discount (a discount that
+ * vanished is never a silent higher charge).
+ */
+function choosePromotions(
+  lines: readonly PricedLine[],
+  currency: string,
+  context: CheckoutContext,
+  expectedTotal: number | null,
+): { ok: true; apply: Promotion[] } | Refusal {
+  const { apply, status } = selectPromotions({
+    code: context.code ?? null,
+    lines,
+    currency,
+    promotions: context.promotions ?? [],
+    guest: context.guest,
+    now: context.now ?? Date.now(),
+  });
+  if (!status || status.applied) return { ok: true, apply };
+  const refusal = promotionRefusal(status.reason!, status.code);
+  const total = applyPromotions(lines, apply).total;
+  if (expectedTotal === null || expectedTotal === total) return refusal;
+  const changed = priceChanged(expectedTotal, total, currency);
+  return { ...changed, errors: [...(changed.errors ?? []), ...(refusal.errors ?? [])] };
 }
 
 /**
@@ -133,6 +185,10 @@ export function assessReserved(
   lineErrors: ProblemItem[],
   expectedTotal: number | null,
   lines: CheckoutLine[],
+  context: CheckoutContext & {
+    /** Limited promotions whose redemption was refused, with the refusal (the code's refuses the checkout; an automatic one just does not apply). */
+    refusedRedemptions?: ReadonlyMap<string, Refusal>;
+  } = { guest: false },
 ): ReservedAssessment {
   if (lineErrors.length > 0) return { ok: false, refusal: linesRefused(lineErrors), releaseReason: "checkout_failed" };
   const held = new Map(reserved.map((item) => [item.skuId, item.currency]));
@@ -145,10 +201,24 @@ export function assessReserved(
   const currency = reserved[0]!.currency;
   if (reserved.some((item) => item.currency !== currency))
     return { ok: false, refusal: currencyMismatch(), releaseReason: "checkout_failed" };
-  const total = orderTotal(items);
+  const refused = context.refusedRedemptions ?? new Map<string, Refusal>();
+  const chosen = choosePromotions(
+    items,
+    currency,
+    {
+      ...context,
+      promotions: (context.promotions ?? []).filter((p) => p.code !== null || !refused.has(p.promotionId)),
+    },
+    expectedTotal,
+  );
+  if (!chosen.ok) return { ok: false, refusal: chosen, releaseReason: "price_changed" };
+  const refusedCode = chosen.apply.find((p) => p.code !== null && refused.has(p.promotionId));
+  if (refusedCode)
+    return { ok: false, refusal: refused.get(refusedCode.promotionId)!, releaseReason: "checkout_failed" };
+  const total = applyPromotions(items, chosen.apply).total;
   if (expectedTotal !== null && expectedTotal !== total)
     return { ok: false, refusal: priceChanged(expectedTotal, total, currency), releaseReason: "price_changed" };
-  return { ok: true, items, currency, total };
+  return { ok: true, items, currency, promotions: chosen.apply };
 }
 
 /** What an order says about one of its reservations when the SKU sweeps an overdue one. */

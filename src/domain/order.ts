@@ -12,15 +12,21 @@ import type {
   PaymentEventTypeSchema,
   PaymentSchema,
   PaymentStatusSchema,
+  RedemptionSchema,
 } from "../schemas/order";
 import type { ProductSnapshot } from "./catalog";
 import { productSnapshot } from "./catalog";
 import { lineAmount, sumAmounts } from "./money";
+import type { Promotion } from "./promotions";
+import { applyPromotions } from "./promotions";
 
 export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 
 /** An order line; its `unitPrice` is the price when the stock was reserved. */
 export type OrderItem = z.infer<typeof OrderItemSchema>;
+
+/** A promotion's redemption an order holds (schemas/order.ts). */
+export type Redemption = z.infer<typeof RedemptionSchema>;
 
 export type PaymentEventType = z.infer<typeof PaymentEventTypeSchema>;
 export type PaymentStatus = z.infer<typeof PaymentStatusSchema>;
@@ -204,7 +210,11 @@ export function applyDecision(prev: Order, decision: Decision, now: number): Ord
   };
 }
 
-/** A new PENDING order over reserved lines. */
+/**
+ * A new PENDING order over reserved lines, priced with the promotions that
+ * apply (already checked, in the order they apply) and holding the
+ * redemptions reserved for the limited ones.
+ */
 export function pendingOrder(input: {
   orderId: string;
   ownerId: string;
@@ -213,14 +223,20 @@ export function pendingOrder(input: {
   currency: string;
   expiresAt: number;
   now: number;
+  promotions?: readonly Promotion[];
+  redemptions?: Redemption[];
 }): Order {
+  const priced = applyPromotions(input.items, input.promotions ?? []);
   return {
     orderId: input.orderId,
     ownerId: input.ownerId,
     source: input.source,
     status: "PENDING",
-    items: input.items,
-    total: orderTotal(input.items),
+    items: input.items.map((item, i) => ({ ...item, discounts: priced.lines[i]! })),
+    subtotal: priced.subtotal,
+    discounts: priced.discounts,
+    total: priced.total,
+    redemptions: input.redemptions ?? [],
     currency: input.currency,
     createdAt: new Date(input.now).toISOString(),
     expiresAt: new Date(input.expiresAt).toISOString(),

@@ -70,6 +70,12 @@ function matches(p: Promotion, line: PricedLine): boolean {
   return (to.skuIds?.includes(line.skuId) ?? false) || (to.merchantIds?.includes(line.merchantId) ?? false);
 }
 
+/** Whether the promotion may apply to a SKU at all (its merchant unknown: any merchant-scoped one may). */
+export function appliesToSku(p: Promotion, skuId: string): boolean {
+  const to = p.appliesTo;
+  return !to || to.merchantIds !== null || to.skuIds === null || to.skuIds.includes(skuId);
+}
+
 /**
  * Whether the promotion applies to these lines at `now` (its budget aside):
  * active and within its dates, in the lines' currency, with matching lines,
@@ -214,4 +220,69 @@ export function applyPromotions(lines: readonly PricedLine[], promotions: readon
 export function applicationOrder(automatic: readonly Promotion[], code: Promotion | null): Promotion[] {
   const auto = [...automatic].sort((a, b) => (a.promotionId < b.promotionId ? -1 : 1));
   return code ? [...auto, code] : auto;
+}
+
+/** A cart's or order's code and whether it gives a discount now (and why not). */
+export interface CodeStatus {
+  code: string;
+  promotionId: string | null;
+  applied: boolean;
+  reason: Unmet | null;
+}
+
+/**
+ * Which of the active promotions apply to these lines now: the automatic ones
+ * whose conditions hold (a limited one only for a signed-in customer), and the
+ * code when it applies; with how the code stands. A code missing from the
+ * active set was deactivated: expired. Budgets are not judged here (the cart
+ * shows what applies; checkout reserves the redemptions).
+ */
+export function selectPromotions(input: {
+  code: string | null;
+  lines: readonly PricedLine[];
+  currency: string | null;
+  promotions: readonly Promotion[];
+  guest: boolean;
+  now: number;
+}): { apply: Promotion[]; status: CodeStatus | null } {
+  const { code, lines, currency, promotions, guest, now } = input;
+  const automatic = promotions.filter(
+    (p) => p.code === null && !(guest && isLimited(p)) && checkPromotion(p, lines, currency, now) === null,
+  );
+  if (code === null) return { apply: applicationOrder(automatic, null), status: null };
+  const promotion = promotions.find((p) => p.code === code) ?? null;
+  const unmet: Unmet | null = promotion
+    ? (checkPromotion(promotion, lines, currency, now) ??
+      (guest && isLimited(promotion)
+        ? checkBudget(promotion, { guest, remaining: null, customerRedemptions: 0 })
+        : null))
+    : { code: "PROMOTION_EXPIRED", detail: "the code is no longer active" };
+  return {
+    apply: applicationOrder(automatic, unmet === null ? promotion : null),
+    status: { code, promotionId: promotion?.promotionId ?? null, applied: unmet === null, reason: unmet },
+  };
+}
+
+/** A budget ledger's refusal of a redemption, as the promotion's refusal (the ledger speaks in stock terms). */
+export function redemptionRefused(ledger: { code: string; detail: string }, promotion: Promotion): Unmet | null {
+  switch (ledger.code) {
+    case "OUT_OF_STOCK":
+    case "SOLD_OUT":
+      return { code: "PROMOTION_EXHAUSTED", detail: "the promotion has been used up" };
+    case "LIMIT_EXCEEDED":
+      return {
+        code: "PROMOTION_LIMIT_PER_CUSTOMER",
+        detail: `the promotion can be used ${promotion.limitPerCustomer} time(s) per customer`,
+      };
+    case "SIGN_IN_REQUIRED":
+      return {
+        code: "PROMOTION_NOT_APPLICABLE",
+        condition: "sign_in",
+        detail: "sign in to use this code (it is limited)",
+      };
+    case "SKU_UNAVAILABLE":
+      return { code: "PROMOTION_EXPIRED", detail: "the promotion is no longer active" };
+    default:
+      return null;
+  }
 }

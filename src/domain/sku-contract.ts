@@ -4,7 +4,8 @@
  */
 import type { ProductSnapshot, SkuCatalog } from "./catalog";
 import type { Outcome } from "./errors";
-import type { Order } from "./order";
+import type { Order, Redemption } from "./order";
+import type { Promotion } from "./promotions";
 
 /**
  * An admin write of a SKU: its catalog record and `stock`, the units available for sale now
@@ -45,6 +46,11 @@ export interface FlashBuyRequest {
   ttlMs: number;
   /** The stripe count the caller routed with. */
   stripes: number;
+  /** The buyer's code, if any, and the active promotions (the automatic ones apply without a code). */
+  code?: string | null;
+  promotions?: Promotion[];
+  /** Redemptions reserved for the limited ones among them, under this order's id. */
+  redemptions?: Redemption[];
 }
 
 export type PlacedFlash = Outcome<{ order: Order; created: boolean }>;

@@ -5,7 +5,8 @@
 import type { Order } from "../domain/order";
 import { checkoutOrderId } from "../domain/order-ids";
 import { DomainError, unwrap } from "../domain/errors";
-import { flashBuyAtHome } from "../actors/sku-routing";
+import { flashBuyAtHome, flashPromotions } from "../actors/flash-buy";
+import { normalizeCode } from "../domain/promotions";
 import { reservationTtlSeconds } from "../env";
 import type { App, AppContext } from "./route";
 import { route } from "./route";
@@ -49,6 +50,8 @@ export function placedView(o: Order) {
     orderId: o.orderId,
     status: o.status,
     items: o.items,
+    subtotal: o.subtotal ?? o.total,
+    discounts: o.discounts ?? [],
     total: o.total,
     currency: o.currency,
     expiresAt: o.expiresAt,
@@ -117,17 +120,39 @@ export function checkoutRoutes(app: App): void {
       params: SkuParams,
       body: FlashBody,
       ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
-      problems: ["SOLD_OUT", "LIMIT_EXCEEDED", "SALE_NOT_STARTED", "SKU_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED"],
+      problems: [
+        "SOLD_OUT",
+        "LIMIT_EXCEEDED",
+        "SALE_NOT_STARTED",
+        "SKU_UNAVAILABLE",
+        "IDEMPOTENCY_KEY_REUSED",
+        "PROMOTION_UNKNOWN",
+        "PROMOTION_EXPIRED",
+        "PROMOTION_NOT_APPLICABLE",
+        "PROMOTION_EXHAUSTED",
+        "PROMOTION_LIMIT_PER_CUSTOMER",
+      ],
     },
     async (c, { identity, params, body }) => {
       const ownerId = identity.cartKey;
-      const placed = await flashBuyAtHome(c.env, params.skuId, {
-        keyHash: await sha256Hex(`${ownerId}\n${idempotencyKey(c)}`),
-        ownerId,
-        requestHash: `flash:${body.quantity}`,
-        quantity: body.quantity,
-        ttlMs: reservationTtlSeconds(c.env) * 1000,
-      });
+      const code = body.code === undefined ? null : normalizeCode(body.code);
+      const { promotions, redeem } = unwrap(
+        await flashPromotions(c.env, params.skuId, code, (work) => c.executionCtx.waitUntil(work)),
+      );
+      const placed = await flashBuyAtHome(
+        c.env,
+        params.skuId,
+        {
+          keyHash: await sha256Hex(`${ownerId}\n${idempotencyKey(c)}`),
+          ownerId,
+          requestHash: code === null ? `flash:${body.quantity}` : `flash:${body.quantity}:${code}`,
+          quantity: body.quantity,
+          ttlMs: reservationTtlSeconds(c.env) * 1000,
+          code,
+          promotions,
+        },
+        redeem,
+      );
       if (!placed.ok && placed.code === "OUT_OF_STOCK") {
         throw new DomainError(
           "SOLD_OUT",

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ProductSnapshotSchema } from "./product";
+import { DiscountSchema, LineDiscountSchema } from "./promotion";
 import { Amount, Int, IsoTime, UnitPrice } from "./scalars";
 
 export const OrderStatusSchema = z.enum(["PENDING", "PAID", "CANCELLED", "EXPIRED", "REFUNDED"]);
@@ -14,8 +15,14 @@ export const OrderItemSchema = ProductSnapshotSchema.extend({
   quantity: Int,
   /** Price snapshot taken when the stock was reserved. */
   unitPrice: UnitPrice,
+  /** unitPrice x quantity, before discounts. */
   lineTotal: Amount,
+  /** Each promotion's discount on this line (absent on orders placed before promotions). */
+  discounts: z.array(LineDiscountSchema).optional(),
 });
+
+/** A promotion's redemption an order holds: kept by the budget ledger `holder` under the order's reservation id. */
+export const RedemptionSchema = z.object({ promotionId: z.string(), holder: z.string(), reservationId: z.string() });
 
 /** A payment provider's event as recorded on its order. */
 export const PaymentSchema = z.object({
@@ -36,6 +43,11 @@ export const OrderSchema = z.object({
   source: z.enum(["checkout", "flash"]),
   status: OrderStatusSchema,
   items: z.array(OrderItemSchema),
+  /** The lines before discounts (absent on orders placed before promotions: then equal to total). */
+  subtotal: Amount.optional(),
+  /** Each promotion's discount on the order. */
+  discounts: z.array(DiscountSchema).optional(),
+  /** What is to be paid: subtotal less the discounts. */
   total: Amount,
   currency: z.string(),
   createdAt: IsoTime,
@@ -44,6 +56,8 @@ export const OrderSchema = z.object({
   closedAt: IsoTime.nullable(),
   refundRequired: z.boolean(),
   payments: z.array(PaymentSchema),
+  /** The promotions' redemptions this order holds (internal: where they are kept). */
+  redemptions: z.array(RedemptionSchema).optional(),
   /** Bumped on every change; Postgres only moves forward. */
   version: Int,
 });

@@ -46,6 +46,9 @@ describe("presentCart", () => {
       totalAmount: 1200 + 400 + 2500 + 500,
       selectedCount: 2,
       selectedAmount: 1200,
+      subtotal: 1200,
+      discounts: [],
+      total: 1200,
     });
   });
 

@@ -35,7 +35,7 @@ export class CartOrders {
     skuIds: string[] | null,
     orderId: string,
     attempt: string,
-  ): Promise<Outcome<{ lines: CartLine[] }>> {
+  ): Promise<Outcome<{ lines: CartLine[]; code: string | null }>> {
     for (let round = 0; ; round++) {
       const state = await this.book.loaded();
       if (ownerId !== this.host.cartKey) return refuse("FORBIDDEN", "not this buyer's cart");
@@ -52,7 +52,7 @@ export class CartOrders {
       if (held.size === 0) {
         // No await between the check above and this write: the hold is ours alone.
         this.host.transact(() => this.hold(lines, orderId, attempt));
-        return { ok: true, lines };
+        return { ok: true, lines, code: state.code ?? null };
       }
       const others = [...held.keys()];
       const states = await Promise.all(
@@ -119,8 +119,8 @@ export class CartOrders {
    * out of it (a line the buyer raised meanwhile keeps the difference) and
    * list the order. Idempotent by order id: the order's outbox may deliver it twice.
    */
-  async applyCheckout(orderId: string, lines: TakenLine[], createdAt: string): Promise<void> {
-    await this.book.loaded();
+  async applyCheckout(orderId: string, lines: TakenLine[], createdAt: string, code?: string | null): Promise<void> {
+    const state = await this.book.loaded();
     if (this.book.wasApplied(`order:${orderId}`)) return;
     this.book.mutate(
       "cart.checked_out",
@@ -136,6 +136,8 @@ export class CartOrders {
       },
       {
         detail: { orderId },
+        // The code went into the order: the cart no longer carries it.
+        code: code && state.code === code ? null : undefined,
         alsoWrite: () => {
           this.book.markApplied(`order:${orderId}`);
           this.indexOrder(orderId, createdAt);

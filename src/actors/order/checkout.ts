@@ -7,11 +7,15 @@
  * attempt may hold.
  */
 import type { SkuQuote } from "../../domain/catalog";
-import type { CheckoutRequest, CheckoutState, PlacedOrder } from "../../domain/checkout";
+import type { CheckoutContext, CheckoutRequest, CheckoutState, PlacedOrder } from "../../domain/checkout";
 import { assessReserved, idempotencyKeyReused, precheck } from "../../domain/checkout";
-import type { ProblemItem } from "../../domain/errors";
+import type { ProblemItem, Refusal } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
+import type { Redemption } from "../../domain/order";
 import { pendingOrder } from "../../domain/order";
+import { budgetLedgerId, isLimited } from "../../domain/promotions";
+import { promotionCatalog } from "../../cache/promotions";
+import { redemptionRefusal } from "../promotions/redemptions";
 import { isGuestOwner } from "../../domain/stock";
 import { envelope } from "../../events/envelope";
 import type { ActorHost } from "../actor";
@@ -65,16 +69,23 @@ export class OrderCheckout {
     if (!picked.ok) return picked;
     // Refuse what the current quotes already show, before taking any stock: a
     // reservation, even one released at once, can make a concurrent buyer fail.
-    const quoted = precheck(
-      picked.lines,
-      await quoteLines(env, req.ownerId, picked.lines),
-      req.expectedTotal,
-      isGuestOwner(req.ownerId),
-    );
-    if (quoted) {
+    const [quotes, active] = await Promise.all([
+      quoteLines(env, req.ownerId, picked.lines),
+      promotionCatalog(env).active(),
+    ]);
+    const context: CheckoutContext = {
+      guest: isGuestOwner(req.ownerId),
+      code: picked.code,
+      promotions: active.promotions,
+      now: this.host.now(),
+    };
+    const quoted = precheck(picked.lines, quotes, req.expectedTotal, context);
+    if (!quoted.ok) {
       this.releaseLines(req.ownerId, claim);
       return quoted;
     }
+    // The limited promotions expected to apply: a redemption of each is reserved with the stock.
+    const redeem = quoted.promotions.filter(isLimited);
     const attemptNo = (this.store.read<number>("attempts") ?? 0) + 1;
     const attempt: Attempt = {
       reservationId: `${orderId}.${attemptNo}`,
@@ -84,6 +95,7 @@ export class OrderCheckout {
       expiresAt: this.host.now() + req.ttlSeconds * 1000,
       startedAt: this.host.now(),
       claim,
+      redemptions: redeem.map((p) => p.promotionId),
     };
     // Recorded before reserving, so a crash half-way is cleaned up by the alarm.
     this.host.transact(() => {
@@ -92,20 +104,20 @@ export class OrderCheckout {
     });
     this.host.reschedule();
 
-    const results = await Promise.all(
-      attempt.lines.map((line) =>
-        reserveAtHome(env, line.skuId, {
-          reservationId: attempt.reservationId,
-          orderId,
-          ownerId: req.ownerId,
-          quantity: line.quantity,
-          expiresAt: attempt.expiresAt,
-        }).catch(
-          (err: unknown): ReserveOutcome =>
-            refuse("SKU_UNAVAILABLE", `SKU ${line.skuId} could not be reached: ${String(err)}`),
-        ),
-      ),
-    );
+    const reserve = (skuId: string, quantity: number) =>
+      reserveAtHome(env, skuId, {
+        reservationId: attempt.reservationId,
+        orderId,
+        ownerId: req.ownerId,
+        quantity,
+        expiresAt: attempt.expiresAt,
+      }).catch(
+        (err: unknown): ReserveOutcome => refuse("SKU_UNAVAILABLE", `${skuId} could not be reached: ${String(err)}`),
+      );
+    const [results, redeemed] = await Promise.all([
+      Promise.all(attempt.lines.map((line) => reserve(line.skuId, line.quantity))),
+      Promise.all(redeem.map((p) => reserve(budgetLedgerId(p.promotionId), 1))),
+    ]);
     const reserved: ReservedItem[] = [];
     const holders: Record<string, string> = {};
     const lineErrors: ProblemItem[] = [];
@@ -117,11 +129,29 @@ export class OrderCheckout {
         lineErrors.push(...(r.errors ?? [{ code: r.code, skuId: attempt.lines[i]!.skuId, message: r.detail }]));
       }
     });
-    const assessed = assessReserved(reserved, lineErrors, req.expectedTotal, picked.lines);
+    const redemptions: Redemption[] = [];
+    const refusedRedemptions = new Map<string, Refusal>();
+    redeemed.forEach((r, i) => {
+      const promotion = redeem[i]!;
+      if (r.ok)
+        redemptions.push({
+          promotionId: promotion.promotionId,
+          holder: r.holder,
+          reservationId: attempt.reservationId,
+        });
+      else refusedRedemptions.set(promotion.promotionId, redemptionRefusal(r, promotion));
+    });
+    const assessed = assessReserved(reserved, lineErrors, req.expectedTotal, picked.lines, {
+      ...context,
+      refusedRedemptions,
+    });
     if (!assessed.ok) {
-      this.abandon(attempt, assessed.releaseReason, holders);
+      this.abandon(attempt, assessed.releaseReason, holders, redemptions);
       return assessed.refusal;
     }
+    // Redemptions reserved for a promotion that no longer applies at the reserved prices go back.
+    const used = redemptions.filter((r) => assessed.promotions.some((p) => p.promotionId === r.promotionId));
+    const unused = redemptions.filter((r) => !used.includes(r));
 
     const order = pendingOrder({
       orderId,
@@ -131,13 +161,18 @@ export class OrderCheckout {
       currency: assessed.currency,
       expiresAt: attempt.expiresAt,
       now: this.host.now(),
+      promotions: assessed.promotions,
+      redemptions: used,
     });
+    const code = assessed.promotions.find((p) => p.code !== null)?.code ?? null;
     const checkedOut: OrderCommand = {
       target: `cart:${order.ownerId}`,
       name: "applyCheckout",
-      args: { orderId: order.orderId, lines: attempt.lines, createdAt: order.createdAt },
+      args: { orderId: order.orderId, lines: attempt.lines, createdAt: order.createdAt, code },
     };
     this.host.transact(() => {
+      for (const r of unused)
+        this.host.outbox.addCommand(stockCommand(r.holder, "release", r.reservationId, "promotion_not_applied"));
       this.store.delete("attempt");
       this.store.save({ order, requestHash: req.requestHash, reservationId: attempt.reservationId, holders });
       this.host.outbox.addEvent(envelope("order.created", order.orderId, order.version, order));
@@ -155,12 +190,21 @@ export class OrderCheckout {
    * never got). A line whose holder is unknown is released at the SKU's own
    * actor; if it was held by another stripe, that stripe's sweep frees it.
    */
-  private abandon(attempt: Attempt, reason: string, holders: Record<string, string> = {}): void {
+  private abandon(
+    attempt: Attempt,
+    reason: string,
+    holders: Record<string, string> = {},
+    redemptions: Redemption[] = [],
+  ): void {
     this.host.transact(() => {
       for (const line of attempt.lines)
         this.host.outbox.addCommand(
           stockCommand(holders[line.skuId] ?? line.skuId, "release", attempt.reservationId, reason),
         );
+      for (const promotionId of attempt.redemptions ?? []) {
+        const holder = redemptions.find((r) => r.promotionId === promotionId)?.holder ?? budgetLedgerId(promotionId);
+        this.host.outbox.addCommand(stockCommand(holder, "release", attempt.reservationId, reason));
+      }
       if (attempt.claim) this.host.outbox.addCommand(this.releaseCommand(attempt.ownerId, attempt.claim));
       this.store.delete("attempt");
     });

@@ -16,6 +16,7 @@ import {
   decidePayment,
   isDuplicatePayment,
 } from "../../domain/order";
+import { budgetLedgerId } from "../../domain/promotions";
 import type { ActorHost } from "../actor";
 import { addOrderEvents } from "../order-events";
 import type { OrderStore } from "./store";
@@ -65,7 +66,12 @@ export class OrderLifecycle {
   verdict(reservationId: string, skuId: string): ReservationVerdict | null {
     this.expireIfDue();
     const record = this.store.record;
-    if (record && record.reservationId === reservationId && record.order.items.some((i) => i.skuId === skuId))
+    if (
+      record &&
+      record.reservationId === reservationId &&
+      (record.order.items.some((i) => i.skuId === skuId) ||
+        (record.order.redemptions ?? []).some((r) => budgetLedgerId(r.promotionId) === skuId))
+    )
       return verdictOf(record.order);
     return null;
   }
@@ -90,24 +96,23 @@ export class OrderLifecycle {
     return order?.status === "PENDING" ? Date.parse(order.expiresAt) : null;
   }
 
-  /** Applies a decision and its stock effect in one transaction. */
+  /** Applies a decision and its stock effect (on the lines' stock and the promotions' redemptions) in one transaction. */
   private apply(decision: Decision): Order {
     const record = this.store.record!;
     const order = applyDecision(record.order, decision, this.host.now());
     this.host.transact(() => {
       this.store.save({ ...record, order });
       addOrderEvents(this.host.outbox, order, decision);
-      if (decision.effect) {
+      const effect = decision.effect;
+      if (effect) {
+        const reason = decision.events[0] ?? effect;
         for (const item of order.items) {
           this.host.outbox.addCommand(
-            stockCommand(
-              record.holders?.[item.skuId] ?? item.skuId,
-              decision.effect,
-              record.reservationId,
-              decision.events[0] ?? decision.effect,
-            ),
+            stockCommand(record.holders?.[item.skuId] ?? item.skuId, effect, record.reservationId, reason),
           );
         }
+        for (const r of order.redemptions ?? [])
+          this.host.outbox.addCommand(stockCommand(r.holder, effect, r.reservationId, reason));
       }
     });
     this.host.afterCommit();

@@ -25,6 +25,8 @@ export interface Attempt {
   startedAt: number;
   /** The hold on the cart's lines this attempt took (absent in attempts recorded before holds existed). */
   claim?: string;
+  /** Limited promotions this attempt reserves a redemption of (by id). */
+  redemptions?: string[];
 }
 
 export class OrderStore {

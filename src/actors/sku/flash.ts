@@ -17,6 +17,10 @@ import {
   pendingOrder,
 } from "../../domain/order";
 import { flashOrderId } from "../../domain/order-ids";
+import { promotionRefusal } from "../../domain/cart-refusals";
+import type { Promotion } from "../../domain/promotions";
+import { isLimited, selectPromotions } from "../../domain/promotions";
+import { staleRoute } from "../../domain/sku-refusals";
 import type { FlashBuyRequest, PlacedFlash } from "../../domain/sku-contract";
 import { FlashOrders } from "../flash-orders";
 import type { SkuBook, SkuHost } from "./book";
@@ -53,6 +57,8 @@ export class SkuFlash {
     }
     const now = this.host.now();
     const expiresAt = now + req.ttlMs;
+    const priced = this.promotionsFor(req, orderId, now);
+    if (!priced.ok) return priced;
     const held = this.ledger.hold({
       reservationId: orderId,
       orderId,
@@ -69,9 +75,45 @@ export class SkuFlash {
       currency: held.item.currency,
       expiresAt,
       now,
+      promotions: priced.apply,
+      redemptions: (req.redemptions ?? []).filter((r) => priced.apply.some((p) => p.promotionId === r.promotionId)),
     });
     this.flash.create(order, req.requestHash);
     return { ok: true, order, created: true };
+  }
+
+  /**
+   * The promotions that price this buy (checked before anything is written): the code must
+   * apply to this SKU at its price now; redemptions must be reserved under this order's id
+   * (another id means the caller routed with a stale stripe count).
+   */
+  private promotionsFor(req: FlashBuyRequest, orderId: string, now: number): Outcome<{ apply: Promotion[] }> {
+    if (!req.code && !req.promotions?.length) return { ok: true, apply: [] };
+    const sku = this.book.current;
+    if (!sku) return { ok: true, apply: [] };
+    if ((req.redemptions ?? []).some((r) => r.reservationId !== orderId))
+      return staleRoute(this.book.stripes, this.book.address.index);
+    const { apply, status } = selectPromotions({
+      code: req.code ?? null,
+      lines: [
+        {
+          skuId: sku.catalog.skuId,
+          merchantId: sku.catalog.merchantId,
+          unitPrice: sku.catalog.price,
+          quantity: req.quantity,
+        },
+      ],
+      currency: sku.catalog.currency,
+      promotions: req.promotions ?? [],
+      guest: false,
+      now,
+    });
+    if (status && !status.applied) return promotionRefusal(status.reason!, status.code);
+    // A limited promotion applies only with its redemption reserved.
+    const redeemed = new Set((req.redemptions ?? []).map((r) => r.promotionId));
+    const missing = apply.find((p) => isLimited(p) && !redeemed.has(p.promotionId));
+    if (missing?.code) return refuse("PROMOTION_EXHAUSTED", "the promotion's redemption was not reserved");
+    return { ok: true, apply: apply.filter((p) => !isLimited(p) || redeemed.has(p.promotionId)) };
   }
 
   flashOrderId(req: FlashBuyRequest): string {

@@ -5,6 +5,10 @@
  * died between reserving and creating its order. Flash reservations are
  * settled by the order kept beside them, never here.
  */
+import type { ReservationVerdict } from "../../domain/checkout";
+import { verdictOf } from "../../domain/checkout";
+import { orderHome } from "../../domain/order-ids";
+import { orderDesk } from "../order-routing";
 import type { SkuBook, SkuHost } from "./book";
 import type { ReservationRow, SkuLedger } from "./ledger";
 
@@ -41,10 +45,7 @@ export class SkuSweep {
     const skuId = this.book.address.skuId;
     await Promise.all(
       overdue.map(async (row) => {
-        const verdict = await this.host.env.ORDERS.getByName(row.order_id).reservationVerdict(
-          row.reservation_id,
-          skuId,
-        );
+        const verdict = await verdictFor(this.host.env, row.order_id, row.reservation_id, skuId);
         // The answer took an await: settle only what is still held.
         const current = this.ledger.reservation(row.reservation_id);
         if (current?.status !== "held") return;
@@ -59,4 +60,22 @@ export class SkuSweep {
       }),
     );
   }
+}
+
+/**
+ * What the order says about a reservation: a checkout order answers itself (it
+ * knows its attempt in progress); a flash order (a promotion's redemption held
+ * by a budget ledger) is read where its stripe keeps it, and one that does not
+ * exist there was never placed.
+ */
+async function verdictFor(
+  env: Env,
+  orderId: string,
+  reservationId: string,
+  skuId: string,
+): Promise<ReservationVerdict> {
+  if (orderHome(orderId)?.kind !== "flash")
+    return env.ORDERS.getByName(orderId).reservationVerdict(reservationId, skuId);
+  const order = await orderDesk(env, orderId)!.get();
+  return order ? verdictOf(order) : { state: "closed" };
 }

@@ -8,6 +8,7 @@ import { MAX_CART_LINES } from "../../domain/limits";
 import { MAX_ORDER_ID_LENGTH } from "../../domain/order-ids";
 import { OrderSchema as OrderEntity } from "../../schemas/order";
 import { Amount, Currency, EXAMPLE, Quantity, SkuId, Text } from "./fields";
+import { PromotionCode } from "./promotions";
 
 export const CheckoutBody = z
   .strictObject({
@@ -23,13 +24,25 @@ export const CheckoutBody = z
   })
   .meta({ examples: [{ skuIds: ["tee-red-m"], expectedTotal: 3998 }] });
 
-export const FlashBody = z.strictObject({ quantity: Quantity }).meta({ examples: [{ quantity: 1 }] });
+export const FlashBody = z
+  .strictObject({ quantity: Quantity, code: PromotionCode.optional().meta({ description: "a promotion code" }) })
+  .meta({ examples: [{ quantity: 1 }, { quantity: 1, code: "BLACKFRIDAY" }] });
 
 const PLACED_EXAMPLE = {
   orderId: EXAMPLE.checkoutOrderId,
   status: "PENDING",
-  items: [{ ...EXAMPLE.line, quantity: 2, unitPrice: 1999, lineTotal: 3998 }],
-  total: 3998,
+  items: [
+    {
+      ...EXAMPLE.line,
+      quantity: 2,
+      unitPrice: 1999,
+      lineTotal: 3998,
+      discounts: [{ promotionId: "bf-2026", code: "BLACKFRIDAY", amount: 399 }],
+    },
+  ],
+  subtotal: 3998,
+  discounts: [{ promotionId: "bf-2026", code: "BLACKFRIDAY", kind: "percent", amount: 399 }],
+  total: 3599,
   currency: "USD",
   expiresAt: EXAMPLE.expiresAt,
 };
@@ -45,7 +58,7 @@ const ORDER_EXAMPLE = {
       transactionId: "tx_9a8b7c6d",
       type: "payment.succeeded",
       status: "SUCCEEDED",
-      amount: 3998,
+      amount: 3599,
       currency: "USD",
       reason: null,
       receivedAt: "2026-05-01T12:03:10.000Z",
@@ -58,6 +71,8 @@ const PLACED_FIELDS = {
   orderId: true,
   status: true,
   items: true,
+  subtotal: true,
+  discounts: true,
   total: true,
   currency: true,
   expiresAt: true,
@@ -104,6 +119,8 @@ export const OrderListSchema = z.object({ items: z.array(OrderSchema), next: z.s
               lineTotal: 9900,
             },
           ],
+          subtotal: 9900,
+          discounts: [],
           total: 9900,
           paidAt: null,
           payments: [],
