@@ -7,6 +7,7 @@ import { promotionCache, promotionCatalog } from "../cache/promotions";
 import { unknownCode } from "../domain/cart-refusals";
 import type { Outcome } from "../domain/errors";
 import { refuse } from "../domain/errors";
+import type { Redemption } from "../domain/order";
 import type { Promotion } from "../domain/promotions";
 import { appliesToSku, isLimited } from "../domain/promotions";
 import { flashOrderId } from "../domain/order-ids";
@@ -24,38 +25,50 @@ import { atHome } from "./sku-routing";
  * is released. A refused code refuses the buy; a refused automatic promotion
  * just does not apply.
  */
-export function flashBuyAtHome(
+export async function flashBuyAtHome(
   env: Env,
   skuId: string,
   req: Omit<FlashBuyRequest, "stripes" | "redemptions">,
   redeem: Promotion[] = [],
 ): Promise<PlacedFlash> {
-  return atHome<PlacedFlash>(env, skuId, req.ownerId, async (stripe, stripes) => {
-    if (redeem.length === 0) return stripe.flashBuy({ ...req, stripes });
-    const orderId = flashOrderId(req.keyHash, homeStripe(req.ownerId, stripes), skuId);
-    const reserved = await reserveRedemptions(env, redeem, {
-      reservationId: orderId,
-      orderId,
-      ownerId: req.ownerId,
-      expiresAt: Date.now() + req.ttlMs,
+  if (redeem.length === 0)
+    return atHome<PlacedFlash>(env, skuId, req.ownerId, (stripe, stripes) => stripe.flashBuy({ ...req, stripes }));
+  // By order id: a re-route to another stripe (a stale stripe count) is another order id.
+  const reserved = new Map<string, { granted: Redemption[]; dropped: string[] }>();
+  const all = () => [...reserved.values()].flatMap((r) => r.granted);
+  let outcome: PlacedFlash;
+  try {
+    outcome = await atHome<PlacedFlash>(env, skuId, req.ownerId, async (stripe, stripes) => {
+      const orderId = flashOrderId(req.keyHash, homeStripe(req.ownerId, stripes), skuId);
+      let mine = reserved.get(orderId);
+      if (!mine) {
+        // Routed elsewhere before: those redemptions were for an order that will not exist.
+        await releaseRedemptions(env, all(), "flash_rerouted");
+        reserved.clear();
+        const got = await reserveRedemptions(env, redeem, {
+          reservationId: orderId,
+          orderId,
+          ownerId: req.ownerId,
+          expiresAt: Date.now() + req.ttlMs,
+        });
+        if (!got.ok) return got;
+        mine = { granted: got.granted, dropped: got.dropped };
+        reserved.set(orderId, mine);
+      }
+      const promotions = (req.promotions ?? []).filter((p) => !mine.dropped.includes(p.promotionId));
+      return stripe.flashBuy({ ...req, promotions, stripes, redemptions: mine.granted });
     });
-    if (!reserved.ok) return reserved;
-    const promotions = (req.promotions ?? []).filter((p) => !reserved.dropped.includes(p.promotionId));
-    let outcome: PlacedFlash;
-    try {
-      outcome = await stripe.flashBuy({ ...req, promotions, stripes, redemptions: reserved.granted });
-    } catch (err) {
-      await releaseRedemptions(env, reserved.granted, "flash_failed");
-      throw err;
-    }
-    const kept = outcome.ok ? (outcome.order.redemptions ?? []) : [];
-    await releaseRedemptions(
-      env,
-      reserved.granted.filter((r) => !kept.some((k) => k.promotionId === r.promotionId)),
-      "flash_refused",
-    );
-    return outcome;
-  });
+  } catch (err) {
+    await releaseRedemptions(env, all(), "flash_failed");
+    throw err;
+  }
+  const kept = outcome.ok ? (outcome.order.redemptions ?? []) : [];
+  await releaseRedemptions(
+    env,
+    all().filter((r) => !kept.some((k) => k.promotionId === r.promotionId && k.reservationId === r.reservationId)),
+    "flash_refused",
+  );
+  return outcome;
 }
 
 /**
@@ -72,14 +85,17 @@ export async function flashPromotions(
 ): Promise<Outcome<{ promotions: Promotion[]; redeem: Promotion[] }>> {
   const active = await promotionCache.active(env);
   if (active.refresh) waitUntil(promotionCache.refresh(env));
-  const promotions = active.promotions;
+  let promotions = active.promotions;
   if (code !== null && !promotions.some((p) => p.code === code)) {
+    // Not in this isolate's copy: unknown, deactivated, or newer than the copy.
     const known = await promotionCatalog(env).byCode(code);
-    return known
-      ? refuse("PROMOTION_EXPIRED", "the promotion is no longer active", [
-          { code: "PROMOTION_EXPIRED", promotionCode: code },
-        ])
-      : unknownCode(code);
+    if (!known) return unknownCode(code);
+    if (!known.active)
+      return refuse("PROMOTION_EXPIRED", "the promotion is no longer active", [
+        { code: "PROMOTION_EXPIRED", promotionCode: code },
+      ]);
+    await promotionCache.include(env, known);
+    promotions = [...promotions.filter((p) => p.promotionId !== known.promotionId), known];
   }
   const redeem = promotions.filter((p) => isLimited(p) && (p.code === null ? appliesToSku(p, skuId) : p.code === code));
   return { ok: true, promotions, redeem };
