@@ -11,8 +11,9 @@ import type { JWTHeaderParameters, FlattenedJWSInput, RemoteJWKSet } from "jose"
 import { createRemoteJWKSet, errors, jwksCache } from "jose";
 import { withTimeout } from "../timeout";
 
-export const KEY_SET_COOLDOWN_MS = 30_000;
+const KEY_SET_COOLDOWN_MS = 30_000;
 export const KEY_SET_MAX_AGE_MS = 600_000;
+const HEALTH_RECHECK_MS = 5_000;
 
 /** The key set could not be fetched or read: the provider is down, slow, or answered with something else. */
 export class KeySetUnavailable extends Error {
@@ -23,7 +24,6 @@ export class KeySetUnavailable extends Error {
 }
 
 export interface KeySet {
-  readonly url: string;
   /** Resolves the key a token names (`kid`, `alg`); jose's JWKSNoMatchingKey when the set has none. */
   readonly key: (header: JWTHeaderParameters, token: FlattenedJWSInput) => ReturnType<RemoteJWKSet>;
   /** When the keys in use were fetched (ms); it changes on every refetch, so a token verified under older keys is checked again. */
@@ -53,37 +53,36 @@ function remoteKeySet(url: URL, timeoutMs: number): KeySet {
     cacheMaxAge: KEY_SET_MAX_AGE_MS,
     [jwksCache]: fetched as Record<string, never>,
   });
-  let failing = false;
+  // The current outage, if any: logged once when it starts, and what /healthz repeats for a few seconds.
+  let failure: { reason: string; at: number } | null = null;
   const failed = (err: unknown): KeySetUnavailable => {
     const unavailable = new KeySetUnavailable(reasonOf(err, timeoutMs));
-    // Once per outage, not once per request.
-    if (!failing) console.warn(`user tokens: the key set at ${url.href} cannot be fetched: ${unavailable.reason}`);
-    failing = true;
+    if (!failure) console.warn(`user tokens: the key set at ${url.href} cannot be fetched: ${unavailable.reason}`);
+    failure = { reason: unavailable.reason, at: Date.now() };
     return unavailable;
   };
   return {
-    url: url.href,
     async key(header, token) {
       try {
         const key = await remote(header, token);
-        failing = false;
+        failure = null;
         return key;
       } catch (err) {
-        if (tokenNamesNoKey(err)) {
-          failing = false;
-          throw err;
-        }
-        throw failed(err);
+        if (!tokenNamesNoKey(err)) throw failed(err);
+        failure = null;
+        throw err;
       }
     },
     fetchedAt: () => fetched.uat,
     async health(ms) {
       if (remote.fresh) return "ok";
+      // A health probe during an outage does not knock on the provider's door again each time.
+      if (failure && Date.now() - failure.at < HEALTH_RECHECK_MS) return `unavailable: ${failure.reason}`;
       try {
         const reload = remote.reload();
         reload.catch(() => {});
         await withTimeout(reload, ms);
-        failing = false;
+        failure = null;
         return "ok";
       } catch (err) {
         return `unavailable: ${failed(err).reason}`;

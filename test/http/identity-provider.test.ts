@@ -207,9 +207,12 @@ describe("the key set cannot be fetched", () => {
         // The fetch gives up after JWT_JWKS_TIMEOUT_MS (300 ms here), whatever the provider does.
         expect(reply.ms).toBeLessThan(1_500);
       }
+      const fetchesBefore = await idp.fetches();
       const health = await callWith(on, "/healthz");
       expect(health.body.status).toBe("degraded");
       expect(health.body.checks.auth).toMatch(/^key set unavailable: /);
+      // Health probes during an outage repeat the last failure for a few seconds instead of fetching again.
+      expect(await idp.fetches()).toBe(fetchesBefore);
       // Logged once per outage, not once per request.
       expect(warn.mock.calls.filter(([line]) => String(line).includes("key set"))).toHaveLength(1);
 
