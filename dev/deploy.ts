@@ -53,10 +53,13 @@ export function deployPlan(configPath = path.join(ROOT, "wrangler.toml")): Deplo
     queues.add(c.queue);
     if (c.dead_letter_queue) queues.add(c.dead_letter_queue);
   }
-  const jwks = typeof config.vars.JWT_JWKS_URL === "string" && config.vars.JWT_JWKS_URL !== "";
+  const isSet = (name: string) => typeof config.vars[name] === "string" && (config.vars[name] as string).trim() !== "";
+  const jwks = isSet("JWT_JWKS_URL");
+  // With a key set, the Worker refuses every user token until JWT_ISSUER and JWT_AUDIENCE are set (in [vars] or as secrets).
+  const identity = jwks ? ["JWT_ISSUER", "JWT_AUDIENCE"].filter((name) => !isSet(name)) : ["JWT_SECRET"];
   return {
     workerName: config.name ?? "edge-cart",
-    requiredSecrets: [...(jwks ? [] : ["JWT_SECRET"]), "ADMIN_TOKEN", "PAYMENT_WEBHOOK_SECRET", "DATABASE_URL"],
+    requiredSecrets: [...identity, "ADMIN_TOKEN", "PAYMENT_WEBHOOK_SECRET", "DATABASE_URL"],
     optionalSecrets: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
     queues: [...queues].sort(),
   };

@@ -13,8 +13,17 @@ declare global {
       /** Upstash REST endpoint and token; without them cart snapshots are off and reads go to the actors. */
       UPSTASH_REDIS_REST_URL?: string;
       UPSTASH_REDIS_REST_TOKEN?: string;
-      /** Optional: verify user JWTs against this JWKS (RS256/ES256/EdDSA) instead of HS256 with JWT_SECRET. */
+      /**
+       * Production sign-in: the identity provider's key set (JWKS, RS256/ES256/EdDSA) that user JWTs are
+       * verified against instead of HS256 with JWT_SECRET. With it, JWT_ISSUER (the exact `iss`) and
+       * JWT_AUDIENCE (this API's `aud`; several comma-separated) are required: without them every user
+       * token is refused and /healthz says "misconfigured" (src/http/user-tokens.ts).
+       */
       JWT_JWKS_URL?: string;
+      JWT_ISSUER?: string;
+      JWT_AUDIENCE?: string;
+      /** How long one fetch of the key set may take (ms, default 3000); past it the request is 503 DEPENDENCY_UNAVAILABLE. */
+      JWT_JWKS_TIMEOUT_MS?: string;
       /** Seconds a rate-limited buyer is told to wait (the binding's period). */
       RATE_LIMIT_PERIOD_SECONDS?: string;
       /** Load shedding per isolate (src/http/admission.ts): requests served at once (default 256, "0" = off), and how long one may wait for a slot (ms, default 500). */

@@ -1,11 +1,11 @@
 /**
- * Who is calling: user JWTs (HS256 or a JWKS), guest cart ids, admin tokens
+ * Who is calling: user JWTs (user-tokens.ts), guest cart ids, admin tokens
  * and one-time live tickets.
  */
 import type { AppContext } from "./context";
-import { verifyWithJwks } from "hono/jwt";
 import { DomainError } from "../domain/errors";
-import { constantTimeEqual, hmacSha256Hex, TokenRefused, verifyHs256 } from "./signing";
+import { constantTimeEqual, hmacSha256Hex } from "./signing";
+import { USER_ID, verifyUserToken } from "./user-tokens";
 
 /** Who is calling: a logged-in user or a guest cart. `cartKey` names their cart actor and owns their orders. */
 export type Identity =
@@ -14,7 +14,7 @@ export type Identity =
 
 /** Shared with the request schemas (schemas/), so admin cart keys follow the same rules. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const USER_ID = /^[\w.@:+-]{1,128}$/;
+export { USER_ID };
 
 function bearer(c: AppContext): string | null {
   const header = c.req.header("authorization");
@@ -25,56 +25,6 @@ function bearer(c: AppContext): string | null {
 }
 
 /**
- * Tokens this isolate has verified, until their `exp`: a client sends the same
- * token with every request, and checking its signature again (base64 and HMAC)
- * was a measurable share of a flash buy's CPU. Keyed by the verifying secret
- * and the whole token (signature included), so only the exact token verified
- * under the same key is taken; bounded, oldest first out.
- */
-const verified = new Map<string, { sub: string; exp: number }>();
-const VERIFIED_MAX = 10_000;
-
-async function verifyUser(env: Env, token: string): Promise<string> {
-  const key = `${env.JWT_JWKS_URL ?? env.JWT_SECRET ?? ""}\n${token}`;
-  const hit = verified.get(key);
-  if (hit && hit.exp * 1000 > Date.now()) return hit.sub;
-  verified.delete(key);
-  const claims = await verifyToken(env, token);
-  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-  verified.set(key, claims);
-  return claims.sub;
-}
-
-async function verifyToken(env: Env, token: string): Promise<{ sub: string; exp: number }> {
-  let payload: Record<string, unknown>;
-  try {
-    if (env.JWT_JWKS_URL) {
-      payload = await verifyWithJwks(token, {
-        jwks_uri: env.JWT_JWKS_URL,
-        allowedAlgorithms: ["RS256", "ES256", "EdDSA"],
-      });
-    } else {
-      if (!env.JWT_SECRET)
-        throw new DomainError("UNAUTHORIZED", "user login is not configured (JWT_SECRET is not set)");
-      payload = await verifyHs256(token, env.JWT_SECRET);
-    }
-  } catch (err) {
-    if (err instanceof DomainError) throw err;
-    if (err instanceof TokenRefused) throw new DomainError("UNAUTHORIZED", err.message);
-    const reason =
-      err instanceof Error && /expired/i.test(err.name + err.message)
-        ? "the token has expired"
-        : "the token is not valid";
-    throw new DomainError("UNAUTHORIZED", reason);
-  }
-  if (typeof payload.exp !== "number") throw new DomainError("UNAUTHORIZED", "the token has no `exp` claim");
-  const sub = payload.sub;
-  if (typeof sub !== "string" || !USER_ID.test(sub))
-    throw new DomainError("UNAUTHORIZED", "the token's `sub` is not a valid user id");
-  return { sub, exp: payload.exp };
-}
-
-/**
  * A valid JWT acts on the user's cart; otherwise `X-Cart-Id` (a UUID) acts
  * on that guest cart; neither is 401. A bad JWT is 401 even with a cart id:
  * a broken login must not silently fall back to a guest cart.
@@ -82,7 +32,7 @@ async function verifyToken(env: Env, token: string): Promise<{ sub: string; exp:
 export async function resolveIdentity(c: AppContext, need: "cart" | "user"): Promise<Identity> {
   const token = bearer(c);
   if (token) {
-    const userId = await verifyUser(c.env, token);
+    const userId = await verifyUserToken(c.env, token);
     return { kind: "user", userId, cartKey: `user:${userId}` };
   }
   if (need === "user")

@@ -162,7 +162,8 @@ export function openApiDocument(): Record<string, unknown> {
       responses[op.ok.status] = { description: op.ok.description };
     }
     const codes = new Set<ProblemCode>(["VALIDATION_FAILED", ...(op.problems ?? [])]);
-    if (op.access === "cart" || op.access === "user") codes.add("UNAUTHORIZED");
+    // A user token is checked against the identity provider's key set, which may not answer (src/http/user-tokens.ts).
+    if (op.access === "cart" || op.access === "user") codes.add("UNAUTHORIZED").add("DEPENDENCY_UNAVAILABLE");
     if (op.access === "admin") codes.add("UNAUTHORIZED").add("FORBIDDEN");
     if (op.rateLimited) codes.add("RATE_LIMITED");
     if (op.body) codes.add("PAYLOAD_TOO_LARGE").add("UNSUPPORTED_MEDIA_TYPE");
@@ -239,7 +240,8 @@ export function openApiDocument(): Record<string, unknown> {
           type: "http",
           scheme: "bearer",
           bearerFormat: "JWT",
-          description: "HS256 JWT signed with JWT_SECRET; `sub` is the user id; `exp` is required.",
+          description:
+            "A JWT from the identity provider, verified against its key set (JWT_JWKS_URL: RS256, ES256 or EdDSA; `iss` must be JWT_ISSUER and `aud` name JWT_AUDIENCE), or in development HS256 signed with JWT_SECRET. `sub` is the user id; `exp` is required; 30 s of clock skew is allowed.",
         },
         guestCart: {
           type: "apiKey",

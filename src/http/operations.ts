@@ -10,6 +10,7 @@ import { DomainError } from "../domain/errors";
 import { withTimeout } from "../timeout";
 import { syncChangedCarts } from "../cron";
 import { openDrift } from "../cron/reconcile";
+import { userTokenHealth } from "./user-tokens";
 import { DOCS_PATH, docsFallbackPage, openApiDocument } from "./openapi";
 
 /** The storefront: static assets built from web/shop by dev/storefront-assets.ts. */
@@ -99,17 +100,20 @@ export function operationRoutes(app: App): void {
       method: "get",
       path: "/healthz",
       tag: "Operations",
-      summary: "Health: the Worker answers; Postgres and Redis are checked",
+      summary: "Health: the Worker answers; Postgres, Redis and user sign-in are checked",
       description:
-        "Always 200 while the Worker runs: `degraded` (not down) when a dependency is missing or unreachable; carts and orders keep working on the actors. Never shed under load; dependency checks are time-boxed (0.5 s) and reused for 5 s.",
+        "Always 200 while the Worker runs: `degraded` (not down) when a dependency is missing or unreachable, or user sign-in is misconfigured (`checks.auth` names the missing setting) or its key set cannot be fetched; carts and orders keep working on the actors. Never shed under load; dependency checks are time-boxed (0.5 s) and reused for 5 s.",
       access: "none",
       ok: { status: 200, description: "Health", schema: HealthSchema },
     },
     async (c) => {
-      const { postgres, redis, inventory } = await health(c.env);
+      const [{ postgres, redis, inventory }, auth] = await Promise.all([
+        health(c.env),
+        userTokenHealth(c.env, HEALTH_TIMEOUT_MS),
+      ]);
       return c.json({
-        status: postgres === "ok" && redis === "ok" ? "ok" : "degraded",
-        checks: { postgres, redis, inventory },
+        status: postgres === "ok" && redis === "ok" && auth.startsWith("ok") ? "ok" : "degraded",
+        checks: { postgres, redis, inventory, auth },
       });
     },
   );

@@ -1,5 +1,8 @@
 // dev/deploy.ts (`npm run deploy`): each step against a scripted wrangler, and the
 // migrations against a real (embedded) Postgres, twice, to show it is idempotent.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { WranglerRunner } from "../../dev/deploy.ts";
 import { deploy, deployPlan, pendingMigrations, queueNamesIn } from "../../dev/deploy.ts";
@@ -76,6 +79,36 @@ describe("npm run deploy", () => {
     expect(plan.requiredSecrets).toEqual(["JWT_SECRET", "ADMIN_TOKEN", "PAYMENT_WEBHOOK_SECRET", "DATABASE_URL"]);
     const listed = queueNamesIn(LISTING(["cart-events", "order-events"]));
     expect(listed.has("cart-events") && listed.has("order-events") && !listed.has("cart-events-dlq")).toBe(true);
+  });
+
+  it("with a key set in [vars], asks for JWT_ISSUER and JWT_AUDIENCE (unless [vars] has them) instead of JWT_SECRET", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-plan-"));
+    const config = (vars: string) => {
+      const file = path.join(dir, "wrangler.toml");
+      fs.writeFileSync(file, `name = "edge-cart"\nmain = "src/index.ts"\n[vars]\n${vars}\n`);
+      return deployPlan(file).requiredSecrets;
+    };
+    try {
+      const jwks = 'JWT_JWKS_URL = "https://tenant.auth0.com/.well-known/jwks.json"';
+      expect(config(jwks)).toEqual([
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+        "ADMIN_TOKEN",
+        "PAYMENT_WEBHOOK_SECRET",
+        "DATABASE_URL",
+      ]);
+      expect(config(`${jwks}\nJWT_ISSUER = "https://tenant.auth0.com/"`)).toEqual([
+        "JWT_AUDIENCE",
+        "ADMIN_TOKEN",
+        "PAYMENT_WEBHOOK_SECRET",
+        "DATABASE_URL",
+      ]);
+      expect(
+        config(`${jwks}\nJWT_ISSUER = "https://tenant.auth0.com/"\nJWT_AUDIENCE = "https://api.shop.example"`),
+      ).toEqual(["ADMIN_TOKEN", "PAYMENT_WEBHOOK_SECRET", "DATABASE_URL"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("creates only the missing queues, applies the migrations, deploys; a second run changes nothing", async () => {

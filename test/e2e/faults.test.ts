@@ -119,7 +119,7 @@ describe("(a) Redis stops mid-test", () => {
       async () =>
         expect((await stack.api.get("/healthz")).body).toEqual({
           status: "ok",
-          checks: { postgres: "ok", redis: "ok", inventory: "ok" },
+          checks: { postgres: "ok", redis: "ok", inventory: "ok", auth: "ok (HS256 with JWT_SECRET)" },
         }),
       {
         timeoutMs: 15_000,

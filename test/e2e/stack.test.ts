@@ -18,7 +18,10 @@ describe("local stack", () => {
   it("GET /healthz: ok, with Postgres and Redis ok", async () => {
     const res = await stack.api.get("/healthz");
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", inventory: "ok" } });
+    expect(res.body).toEqual({
+      status: "ok",
+      checks: { postgres: "ok", redis: "ok", inventory: "ok", auth: "ok (HS256 with JWT_SECRET)" },
+    });
   });
 
   it("PUT a SKU, read it back publicly, and find it in Postgres with its price", async () => {

@@ -96,7 +96,10 @@ describe("npm start (mode start)", () => {
     const api = new Api(stack!.baseUrl, secrets);
     const health = await api.get("/healthz");
     expect(health.status).toBe(200);
-    expect(health.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", inventory: "ok" } });
+    expect(health.body).toEqual({
+      status: "ok",
+      checks: { postgres: "ok", redis: "ok", inventory: "ok", auth: "ok (HS256 with JWT_SECRET)" },
+    });
     // /__scheduled is wrangler dev's (--test-scheduled); the served Worker runs crons itself.
     expect((await api.get("/__scheduled")).status).toBe(404);
     // Static assets are served beside the API (not in front of it): the API reference, and every

@@ -5,10 +5,13 @@ import { app } from "../../src/http/app";
 import { ADMIN, api, asUser, putSku } from "../support/worker";
 
 describe("operations", () => {
-  it("/healthz reports Postgres and Redis", async () => {
+  it("/healthz reports Postgres, Redis and user sign-in", async () => {
     const res = await api("/healthz");
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok", inventory: expect.any(String) } });
+    expect(res.body).toEqual({
+      status: "ok",
+      checks: { postgres: "ok", redis: "ok", inventory: expect.any(String), auth: "ok (HS256 with JWT_SECRET)" },
+    });
     const broken = {
       ...env,
       DATABASE_URL: "postgres://postgres@127.0.0.1:1/x",
@@ -18,7 +21,12 @@ describe("operations", () => {
     expect(degraded.status).toBe(200);
     expect(await degraded.json()).toEqual({
       status: "degraded",
-      checks: { postgres: "unavailable", redis: "disabled (snapshots off)", inventory: "unknown" },
+      checks: {
+        postgres: "unavailable",
+        redis: "disabled (snapshots off)",
+        inventory: "unknown",
+        auth: "ok (HS256 with JWT_SECRET)",
+      },
     });
   });
 

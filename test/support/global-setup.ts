@@ -1,9 +1,11 @@
 // Starts the real backing services for the workerd test project (Node side):
 // a fresh migrated Postgres database, the Neon WebSocket proxy and the Upstash
-// REST adapter in front of the machine's Redis, and the static API reference. The Worker under test gets
-// their addresses as bindings (vitest.config.ts).
+// REST adapter in front of the machine's Redis, the static API reference, and an identity provider's
+// key set endpoint (jwks-server.ts). The Worker under test gets the services' addresses as bindings
+// (vitest.config.ts); the tests read the key set server's with inject().
 import type { TestProject } from "vitest/node";
 import { buildDocsAssets } from "../../dev/docs-assets.ts";
+import { startJwksServer } from "./jwks-server.ts";
 import { startTestServices } from "./services.ts";
 
 declare module "vitest" {
@@ -12,6 +14,8 @@ declare module "vitest" {
     neonWsProxy: string;
     upstashUrl: string;
     upstashToken: string;
+    jwksServer: string;
+    jwksRefusedUrl: string;
   }
 }
 
@@ -23,5 +27,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("neonWsProxy", services.neonWsProxy);
   project.provide("upstashUrl", services.upstashUrl);
   project.provide("upstashToken", services.upstashToken);
-  return () => services.stop();
+  const jwks = await startJwksServer();
+  project.provide("jwksServer", jwks.url);
+  project.provide("jwksRefusedUrl", jwks.refusedUrl);
+  return async () => {
+    await jwks.stop();
+    await services.stop();
+  };
 }

@@ -24,8 +24,17 @@ export const HealthSchema = z
       postgres: z.string(),
       redis: z.string(),
       inventory: z.string().meta({ description: "ok, or how many SKUs the reconciliation found drifting" }),
+      auth: z.string().meta({
+        description:
+          'user sign-in: "ok (key set)", "ok (HS256 with JWT_SECRET)", "misconfigured: <the missing setting>", "key set unavailable: <why>" or "not configured: …"',
+      }),
     }),
   })
   .meta({
-    examples: [{ status: "degraded", checks: { postgres: "ok", redis: "disabled (snapshots off)", inventory: "ok" } }],
+    examples: [
+      {
+        status: "degraded",
+        checks: { postgres: "ok", redis: "disabled (snapshots off)", inventory: "ok", auth: "ok (key set)" },
+      },
+    ],
   });
