@@ -8,6 +8,10 @@ import { sign } from "hono/jwt";
 import { readDevVars, startLocalStack, type LocalStack } from "../../dev/stack.ts";
 import type { PaymentEvent } from "../../src/domain/order.ts";
 
+// Money and stock counters are bigint columns; every value the API accepts is below 2^53
+// (src/domain/limits.ts), so the tests read them as plain numbers, as the Worker does.
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+
 // ---- the stack ---------------------------------------------------------------------------
 
 export interface E2eStack extends LocalStack {
