@@ -123,6 +123,11 @@ export const orders = pgTable(
     ownerId: text("owner_id").notNull(),
     source: text("source").notNull(),
     status: text("status").notNull(),
+    /** The lines before discounts; total = subtotal - discount. */
+    subtotal: money("subtotal"),
+    discount: money("discount").notNull().default(0),
+    /** Each promotion's discount: [{ promotionId, code, kind, amount }]. */
+    discounts: jsonb("discounts"),
     total: money("total").notNull(),
     currency: text("currency").notNull(),
     refundRequired: boolean("refund_required").notNull().default(false),
@@ -148,6 +153,8 @@ export const orderItems = pgTable(
     quantity: integer("quantity").notNull(),
     unitPrice: money("unit_price").notNull(),
     lineTotal: money("line_total").notNull(),
+    /** The promotions' discounts on this line, summed. */
+    discount: money("discount").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.orderId, t.skuId] }), index("order_items_sku_idx").on(t.skuId)],
 );

@@ -3,7 +3,9 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN, adminSku, api, asUser, checkout, putSku, sendPayment, unique } from "../support/worker";
+import { eq } from "drizzle-orm";
+import { orders, promotionRedemptions, promotions } from "../../src/db/schema";
+import { ADMIN, adminSku, api, asUser, checkout, db, eventually, putSku, sendPayment, unique } from "../support/worker";
 
 type Headers = Record<string, string>;
 
@@ -51,6 +53,24 @@ describe("promotions at checkout", () => {
     expect((await api("/v1/cart", { headers: user.headers })).body.promotion).toBeNull();
     expect((await sendPayment({ orderId: placed.body.orderId, amount: 4000 })).body.status).toBe("PAID");
     await expect.poll(async () => counters(id)).toMatchObject({ used: 1, reserved: 0, remaining: 9 });
+    // Postgres: the order with its discount, and the redemption exactly once.
+    const orderId = placed.body.orderId;
+    const [row] = await eventually(async () => {
+      const rows = await db((d) => d.select().from(orders).where(eq(orders.orderId, orderId)));
+      return rows[0]?.status === "PAID" && rows;
+    });
+    expect(row).toMatchObject({ subtotal: 5000, discount: 1000, total: 4000 });
+    const redemptions = await eventually(async () => {
+      const rows = await db((d) =>
+        d.select().from(promotionRedemptions).where(eq(promotionRedemptions.orderId, orderId)),
+      );
+      return rows[0]?.status === "redeemed" && rows;
+    });
+    expect(redemptions).toEqual([
+      expect.objectContaining({ promotionId: id, code, customerId: user.cartKey, amount: 1000, currency: "USD" }),
+    ]);
+    const [definition] = await db((d) => d.select().from(promotions).where(eq(promotions.promotionId, id)));
+    expect(definition).toMatchObject({ code, kind: "percent", value: 20, limit: 10 });
   });
 
   it("never redeems past the limit: 20 buyers at once on a limit of 5, and a cancel gives one back", async () => {

@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import { productSnapshot } from "../../domain/catalog";
+import { sumAmounts } from "../../domain/money";
 import type { Order } from "../../domain/order";
 import type { PaymentRecordedData } from "../../events/envelope";
 import { orderItems, orders, payments } from "../schema";
@@ -25,6 +26,9 @@ export async function upsertOrders(tx: Writer, all: Order[]): Promise<void> {
         ownerId: o.ownerId,
         source: o.source,
         status: o.status,
+        subtotal: o.subtotal ?? o.total,
+        discount: sumAmounts((o.discounts ?? []).map((d) => d.amount)),
+        discounts: o.discounts ?? [],
         total: o.total,
         currency: o.currency,
         refundRequired: o.refundRequired,
@@ -48,6 +52,7 @@ export async function upsertOrders(tx: Writer, all: Order[]): Promise<void> {
       quantity: i.quantity,
       unitPrice: i.unitPrice,
       lineTotal: i.lineTotal,
+      discount: sumAmounts((i.discounts ?? []).map((d) => d.amount)),
     })),
   );
   if (items.length > 0) await tx.insert(orderItems).values(items).onConflictDoNothing();
