@@ -12,6 +12,10 @@ const ReconcileReportSchema = z.object({
   checked: z.number().int(),
   repaired: z.number().int(),
   drifting: z.array(z.object({ skuId: z.string(), drift: Counters, repaired: z.boolean() })),
+  promotions: z.object({
+    checked: z.number().int(),
+    drifting: z.array(z.object({ promotionId: z.string(), used: z.number().int(), redeemed: z.number().int() })),
+  }),
 });
 
 export function reconcileRoutes(app: App): void {

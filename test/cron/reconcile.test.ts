@@ -1,7 +1,19 @@
+import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { inventoryAudit } from "../../src/db/schema";
-import { ADMIN, api, asUser, auditBalances, auditSums, db, eventually, putSku, unique } from "../support/worker";
+import { inventoryAudit, promotionRedemptions } from "../../src/db/schema";
+import {
+  ADMIN,
+  api,
+  asUser,
+  auditBalances,
+  auditSums,
+  db,
+  eventually,
+  putSku,
+  sendPayment,
+  unique,
+} from "../support/worker";
 
 describe("inventory reconciliation (docs/invariants.md 4 checked from the outside)", () => {
   it("finds audit drift left by lost events, reports it, and repairs it from the actor once the actor is quiet", async () => {
@@ -66,5 +78,49 @@ describe("inventory reconciliation (docs/invariants.md 4 checked from the outsid
     ).toBe(201);
     const again = await api("/v1/admin/reconcile", { method: "POST", headers: ADMIN });
     expect(again.body.drifting).toContainEqual(expect.objectContaining({ skuId: sku, repaired: false }));
+  });
+
+  it("checks each limited promotion: the ledger's used redemptions against the paid orders in Postgres", async () => {
+    const sku = await putSku(unique("rec-promo"), { price: 1000, stock: 10 });
+    const id = unique("rec-p");
+    const code = unique("REC").replace("-", "").toUpperCase();
+    await api(`/v1/admin/promotions/${id}`, {
+      method: "PUT",
+      headers: ADMIN,
+      body: { code, kind: "percent", value: 10, limit: 5, active: true },
+    });
+    const user = await asUser();
+    await api("/v1/cart/items", { headers: user.headers, body: { skuId: sku, quantity: 1 } });
+    await api("/v1/cart/promotions", { headers: user.headers, body: { code } });
+    const placed = await api("/v1/checkout", {
+      headers: { ...user.headers, "idempotency-key": unique("k") },
+      body: {},
+    });
+    expect((await sendPayment({ orderId: placed.body.orderId, amount: 900 })).body.status).toBe("PAID");
+    const reconcile = () => api("/v1/admin/reconcile", { method: "POST", headers: ADMIN });
+    // Once the events have landed (the ledger is audited like a SKU), one run finds nothing to say.
+    const ledger = `promotion:${id}`;
+    await eventually(
+      async () => {
+        const [live, sums] = await Promise.all([env.SKUS.getByName(ledger).adminView(), auditSums(ledger)]);
+        return live?.sold === 1 && sums.sold === 1 && sums.onHand === live.onHand && sums.reserved === live.reserved;
+      },
+      20_000,
+      "the ledger's audit",
+    );
+    await eventually(
+      async () =>
+        (await db((d) => d.select().from(promotionRedemptions).where(eq(promotionRedemptions.promotionId, id))))[0]
+          ?.status === "redeemed",
+      20_000,
+      "the redemption in Postgres",
+    );
+    const report = (await reconcile()).body;
+    expect(report.promotions.checked).toBeGreaterThanOrEqual(1);
+    expect(report.promotions.drifting.map((d: { promotionId: string }) => d.promotionId)).not.toContain(id);
+    expect(report.drifting.map((d: { skuId: string }) => d.skuId)).not.toContain(`promotion:${id}`);
+    // A redemption lost on its way to Postgres shows as drift.
+    await db((d) => d.delete(promotionRedemptions).where(eq(promotionRedemptions.promotionId, id)));
+    expect((await reconcile()).body.promotions.drifting).toContainEqual({ promotionId: id, used: 1, redeemed: 0 });
   });
 });
