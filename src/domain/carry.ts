@@ -1,5 +1,5 @@
 /**
- * The purchase limit across a change of a SKU's stripe count (docs/invariants.md 10).
+ * The purchase limit across a change of a SKU's stripe count (docs/invariants.md 11).
  * Each buyer's limit is checked at their home stripe (stripes.ts); when the count changes,
  * most buyers get a new home that holds none of their units. So every stripe, in the same
  * transaction in which it learns the new count, reports to each other stripe the units it

@@ -1,4 +1,4 @@
-// The per-buyer purchase limit across a change of a SKU's stripe count (docs/invariants.md 10): most
+// The per-buyer purchase limit across a change of a SKU's stripe count (docs/invariants.md 11): most
 // buyers get a new home stripe, which must still count the units they hold or bought at the old one.
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
