@@ -97,6 +97,9 @@ describe("cart editing", () => {
       totalAmount: 7750,
       selectedCount: 6,
       selectedAmount: 7750,
+      subtotal: 7750,
+      discounts: [],
+      total: 7750,
     });
     expect((await api("/v1/cart/count", { headers: user.headers })).body).toEqual({ totalQuantity: 6, totalItems: 2 });
   });
