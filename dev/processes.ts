@@ -98,6 +98,12 @@ export async function killGroup(pgid: number, graceMs = 5000): Promise<void> {
   for (let i = 0; i < 20 && groupAlive(pgid); i++) await sleep(50);
 }
 
+/** SIGKILL the whole group at once, as a crash would (nothing flushed), and wait until it is gone. */
+export async function crashGroup(pgid: number): Promise<void> {
+  signalGroup(pgid, "SIGKILL");
+  for (let i = 0; i < 100 && groupAlive(pgid); i++) await sleep(50);
+}
+
 /** Synchronous last resort for process.on("exit"), where nothing async runs. */
 export function killGroupNow(pgid: number): void {
   signalGroup(pgid, "SIGKILL");

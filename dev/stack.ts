@@ -10,6 +10,7 @@ import { startRedis } from "./stack/redis.ts";
 import { DEFAULT_PORT, requestedPort } from "./stack/scope.ts";
 import { Startup } from "./stack/startup.ts";
 import { printSummary } from "./stack/summary.ts";
+import { crashGroup } from "./processes.ts";
 import { startWorker } from "./stack/worker.ts";
 import { isMain } from "./util.ts";
 
@@ -78,6 +79,10 @@ export interface LocalStackFaults {
   stopDatabaseProxy(): Promise<void>;
   /** Listens again on the same port, so the Worker's NEON_WS_PROXY works again. */
   startDatabaseProxy(): Promise<void>;
+  /** Kills the Worker's process group (workerd included) with SIGKILL, as a crash would: nothing is flushed. */
+  crashWorker(): Promise<void>;
+  /** Starts the Worker again on the same port, Durable Object state, database and Redis; resolves once it answers. */
+  restartWorker(): Promise<void>;
 }
 
 interface CliPorts {
@@ -108,12 +113,20 @@ async function start(
     const proxy = await startDatabaseProxy(run, cli?.proxy ?? 0);
     const redis = await startRedis(run, cli?.adapter ?? 0);
     const worker = await startWorker(run, { database, proxy, redis }, cli?.inspector ?? null);
+    let running = worker.worker;
     const stack: LocalStack = {
       baseUrl: worker.baseUrl,
       databaseUrl: database.databaseUrl,
       upstashUrl: redis.adapter?.url,
       upstashToken: redis.adapter ? redis.upstashToken : undefined,
-      faults: { ...redis.faults, ...proxy.faults },
+      faults: {
+        ...redis.faults,
+        ...proxy.faults,
+        crashWorker: () => crashGroup(running.pid!),
+        async restartWorker() {
+          running = (await startWorker(run, { database, proxy, redis }, cli?.inspector ?? null)).worker;
+        },
+      },
       stop: run.stop,
     };
     if (!opts.quiet) {

@@ -29,6 +29,12 @@ declare global {
       /** Load shedding per isolate (src/http/admission.ts): requests served at once (default 256, "0" = off), and how long one may wait for a slot (ms, default 500). */
       MAX_IN_FLIGHT?: string;
       SHED_WAIT_MS?: string;
+      /**
+       * Local runtime only (the local stack sets it): ms an actor keeps the events the queue took, to send
+       * them again after the runtime restarts; the local queue keeps accepted messages in memory only
+       * (src/actors/outbox-kept.ts). Unset or "0" on Cloudflare, where a resolved send is on disk.
+       */
+      OUTBOX_KEEP_SENT_MS?: string;
     }
   }
 }
@@ -41,4 +47,9 @@ export function reservationTtlSeconds(env: Env): number {
 export function guestCartTtlMs(env: Env): number {
   const days = Number(env.GUEST_CART_TTL_DAYS);
   return (Number.isFinite(days) && days > 0 ? days : 30) * 24 * 3600 * 1000;
+}
+
+export function outboxKeepSentMs(env: Env): number {
+  const ms = Number(env.OUTBOX_KEEP_SENT_MS ?? 0);
+  return Number.isInteger(ms) && ms > 0 ? ms : 0;
 }

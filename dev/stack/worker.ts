@@ -15,6 +15,11 @@ import type { StackRedis } from "./redis.ts";
 import { pickPort, type Startup } from "./startup.ts";
 
 const WORKER_START_TIMEOUT_MS = 120_000;
+/**
+ * Miniflare's queue holds the messages it took in memory until they are consumed, so actors keep what
+ * they sent this long and send it again after a restart (src/actors/outbox-kept.ts, docs/decisions.md 15).
+ */
+const LOCAL_OUTBOX_KEEP_SENT_MS = 60_000;
 
 export interface StackWorker {
   mode: StackMode;
@@ -51,6 +56,7 @@ export async function startWorker(
   const vars: Record<string, string> = {
     DATABASE_URL: deps.database.databaseUrl,
     NEON_WS_PROXY: deps.proxy.address,
+    OUTBOX_KEEP_SENT_MS: String(LOCAL_OUTBOX_KEEP_SENT_MS),
   };
   if (deps.redis.adapter) {
     vars.UPSTASH_REDIS_REST_URL = deps.redis.adapter.url;

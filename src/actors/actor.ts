@@ -5,6 +5,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Envelope, QueueName } from "../events/envelope";
+import { outboxKeepSentMs } from "../env";
 import { clockAdjustable, readClockOffset, writeClockOffset } from "./clock";
 import type { Command, OutboxSinks } from "./outbox";
 import { Outbox } from "./outbox";
@@ -94,7 +95,12 @@ export abstract class Actor extends DurableObject<Env> {
     this.schema = new ActorSchema(this.sql);
     this.storedName = rememberName(this.sql, this.schema, ctx.id.name);
     if (clockAdjustable(env)) this.clockOffsetMs = readClockOffset(this.sql, this.schema);
-    this.outbox = new Outbox(this.sql, this.outboxSinks(), this.schema);
+    this.outbox = new Outbox(this.sql, this.outboxSinks(), this.schema, { keepSentMs: outboxKeepSentMs(env) });
+    // Events an earlier run of the runtime sent and may have lost with its queue leave with an alarm now.
+    if (this.outbox.replayedOnStart) {
+      this.alarmAt = this.now();
+      void ctx.storage.setAlarm(this.alarmAt - this.clockOffsetMs);
+    }
     this.relayer = new SingleFlight(async () => {
       await this.outbox.relay();
       // The backstop alarm stays where it is (moving it costs a storage write per change): when it
@@ -224,7 +230,7 @@ export abstract class Actor extends DurableObject<Env> {
       );
     }
     await this.relayer.run();
-    if (this.outbox.deliveredRows().length > 0) this.transact(() => undefined);
+    if (this.outbox.cleanupDue()) this.transact(() => undefined);
     this.reschedule({ notBefore, exact: true });
   }
 

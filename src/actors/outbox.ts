@@ -7,6 +7,7 @@
  */
 import type { Envelope, QueueName } from "../events/envelope";
 import { queueOf } from "../events/envelope";
+import { KeptEvents } from "./outbox-kept";
 import { ActorSchema } from "./schema";
 
 export interface Command {
@@ -40,6 +41,13 @@ interface Row extends Record<string, SqlStorageValue> {
   attempts: number;
 }
 
+export interface OutboxOptions {
+  /** Keep sent events this long, to send them again after the runtime restarts (outbox-kept.ts); 0 = off. */
+  keepSentMs?: number;
+  /** Tests only: when this run of the runtime started (default: this isolate's first actor start). */
+  runStartedAt?: number;
+}
+
 export class Outbox {
   /**
    * Rows delivered but not yet deleted: the delete rides along with the
@@ -48,11 +56,14 @@ export class Outbox {
    * restart they are (delivery is at least once, consumers deduplicate by id).
    */
   private readonly delivered = new Set<number>();
+  /** Sent events kept for a replay after a restart of the runtime; null where a sent event is durable. */
+  private readonly kept: KeptEvents | null;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly sinks: OutboxSinks,
     schema = new ActorSchema(sql),
+    options: OutboxOptions = {},
   ) {
     schema.ensure(`CREATE TABLE IF NOT EXISTS outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -63,6 +74,13 @@ export class Outbox {
       next_attempt_at INTEGER NOT NULL DEFAULT 0,
       last_error TEXT
     )`);
+    const keepMs = options.keepSentMs ?? 0;
+    this.kept = keepMs > 0 ? new KeptEvents(sql, schema, keepMs, options.runStartedAt) : null;
+  }
+
+  /** Whether this start put back events an earlier run of the runtime sent (they wait for the next relay). */
+  get replayedOnStart(): boolean {
+    return this.kept?.replayed ?? false;
   }
 
   /** Call inside the state change's transaction. */
@@ -106,11 +124,22 @@ export class Outbox {
   }
 
   /**
-   * Deletes delivered rows; call inside a transaction, and `forget` them once
-   * it committed (a rolled-back delete leaves them to the next one).
+   * Deletes delivered rows (keeping their events a while, where sent events are
+   * kept) and kept events whose time is up; call inside a transaction, and
+   * `forget` the rows once it committed (a rolled-back delete leaves them to the next one).
    */
-  deleteDelivered(seqs: readonly number[]): void {
-    if (seqs.length > 0) this.deleteRows(seqs);
+  deleteDelivered(seqs: readonly number[], now = Date.now()): void {
+    if (seqs.length > 0) {
+      this.kept?.keep(seqs, now);
+      this.deleteRows(seqs);
+    }
+    this.kept?.purge(now);
+  }
+
+  /** Whether a transaction has outbox rows to delete (`deleteDelivered`). */
+  cleanupDue(now = Date.now()): boolean {
+    const purgeAt = this.kept?.purgeAt() ?? null;
+    return this.delivered.size > 0 || (purgeAt !== null && purgeAt <= now);
   }
 
   forget(seqs: readonly number[]): void {

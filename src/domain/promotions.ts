@@ -39,7 +39,7 @@ export interface Unmet {
 }
 
 /**
- * A limited promotion's budget is kept by a stock ledger (docs/decisions.md 15):
+ * A limited promotion's budget is kept by a stock ledger (docs/decisions.md 16):
  * the same actor as a SKU's stock, named `promotion:{id}`, one unit per
  * redemption. ":" never appears in a SKU id, so the names never meet.
  */

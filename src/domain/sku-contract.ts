@@ -11,7 +11,7 @@ import type { Promotion } from "./promotions";
  * An admin write of a SKU: its catalog record and `stock`, the units available for sale now
  * (onHand becomes stock + reserved); or, with `stockMode: "delta"`, units to add to (or take
  * from) what is available, which is exact while reservations are in flight (a promotion's
- * budget changing its limit: docs/decisions.md 15).
+ * budget changing its limit: docs/decisions.md 16).
  */
 export type SkuInput = Omit<SkuCatalog, "skuId"> & { stock: number; stockMode?: "available" | "delta" };
 

@@ -113,3 +113,88 @@ describe("outbox relay", () => {
     expect(result.left).toBe(0);
   });
 });
+
+describe("sent events kept for a restart of the runtime (OUTBOX_KEEP_SENT_MS, the local runtime)", () => {
+  const KEEP_MS = 60_000;
+  const count = (sql: SqlStorage, table: string) =>
+    sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
+
+  it("an actor started by a later run sends them again; one restarted in the same run does not; they go after the window", async () => {
+    const result = await inFreshStorage(async (sql) => {
+      const sent: string[] = [];
+      const sinks = {
+        sendEvents: async (_queue: string, events: Envelope[]) => {
+          sent.push(...events.map((e) => e.id));
+        },
+        runCommand: async () => undefined,
+      };
+      const sameRun = { keepSentMs: KEEP_MS, runStartedAt: 0 };
+      const first = new Outbox(sql, sinks, undefined, sameRun);
+      const events = [event(1), event(2), event(3)];
+      for (const e of events) first.addEvent(e);
+      first.addCommand({ target: "sku:a", name: "commit", args: {} });
+      await first.relay();
+      const delivered = first.deliveredRows();
+      const keptAt = Date.now();
+      first.deleteDelivered(delivered, keptAt); // the actor's next transaction
+      first.forget(delivered);
+      const afterDelete = {
+        outbox: count(sql, "outbox"),
+        kept: count(sql, "outbox_sent"),
+        dueBefore: first.cleanupDue(keptAt + KEEP_MS - 1),
+        dueAfter: first.cleanupDue(keptAt + KEEP_MS),
+      };
+
+      // Evicted and started again in the same run: its queue still has them.
+      const evicted = new Outbox(sql, sinks, undefined, sameRun);
+      const sameRunStart = { replayed: evicted.replayedOnStart, pending: evicted.pendingCount() };
+
+      // Started by a later run of the runtime: the events (not the command) go out again, same ids.
+      const restarted = new Outbox(sql, sinks, undefined, { keepSentMs: KEEP_MS, runStartedAt: Date.now() + 1 });
+      const laterRunStart = { replayed: restarted.replayedOnStart, pending: restarted.pendingCount() };
+      await restarted.relay();
+      const again = restarted.deliveredRows();
+      restarted.deleteDelivered(again);
+      restarted.forget(again);
+      const keptAgain = count(sql, "outbox_sent");
+
+      // Once the window is over, the next transaction drops them.
+      const later = Date.now() + KEEP_MS;
+      const due = restarted.cleanupDue(later);
+      restarted.deleteDelivered([], later);
+      return {
+        afterDelete,
+        sameRunStart,
+        laterRunStart,
+        sent,
+        ids: events.map((e) => e.id),
+        keptAgain,
+        due,
+        end: { kept: count(sql, "outbox_sent"), due: restarted.cleanupDue(later + KEEP_MS) },
+      };
+    });
+    expect(result.afterDelete).toEqual({ outbox: 0, kept: 3, dueBefore: false, dueAfter: true });
+    expect(result.sameRunStart).toEqual({ replayed: false, pending: 0 });
+    expect(result.laterRunStart).toEqual({ replayed: true, pending: 3 });
+    expect(result.sent).toEqual([...result.ids, ...result.ids]);
+    expect(result.keptAgain).toBe(3);
+    expect(result.due).toBe(true);
+    expect(result.end).toEqual({ kept: 0, due: false });
+  });
+
+  it("is off unless configured (Cloudflare): delivered rows are deleted, nothing is kept", async () => {
+    const result = await inFreshStorage(async (sql) => {
+      const outbox = new Outbox(sql, { sendEvents: async () => undefined, runCommand: async () => undefined });
+      outbox.addEvent(event(1));
+      await outbox.relay();
+      const delivered = outbox.deliveredRows();
+      outbox.deleteDelivered(delivered);
+      outbox.forget(delivered);
+      const kept = sql
+        .exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'outbox_sent'")
+        .one().n;
+      return { outbox: count(sql, "outbox"), kept, due: outbox.cleanupDue(Date.now() + 3_600_000) };
+    });
+    expect(result).toEqual({ outbox: 0, kept: 0, due: false });
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * A limited promotion's budget: a stock ledger (the SKU actor, named
- * `promotion:{id}`) holding one unit per redemption (docs/decisions.md 15).
+ * `promotion:{id}`) holding one unit per redemption (docs/decisions.md 16).
  * Its limit is the ledger's stock, its per-customer limit the ledger's
  * purchase limit, its stripes the ledger's stripes; a checkout reserves one
  * unit with its stock and the order commits or releases it like a

@@ -3,7 +3,7 @@
  * (one actor, named "catalog": admin writes are rare, and carts read its
  * published set of active promotions through caches, never per request).
  * A limited promotion's budget (its redemptions) lives in a stock ledger of
- * its own (`promotions/budget.ts`, docs/decisions.md 15); the catalog sets
+ * its own (`promotions/budget.ts`, docs/decisions.md 16); the catalog sets
  * that ledger's limit whenever the promotion's limits change.
  */
 import type { Outcome } from "../../domain/errors";
