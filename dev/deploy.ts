@@ -1,38 +1,36 @@
-// `npm run deploy [-- --dry-run]`: everything a deployment needs, in order, each step
-// idempotent:
-//   1. the account (wrangler whoami);
-//   2. the secrets the Worker refuses to work without (wrangler secret list);
-//   3. the queues and dead-letter queues of wrangler.toml (wrangler queues list, then
-//      create only the missing ones);
-//   4. the Postgres migrations, applied to DATABASE_URL (the same value as the secret);
-//   5. wrangler deploy (its build step also builds the API reference assets).
-// --dry-run does every step that needs no account (config, migrations folder, a
-// DATABASE_URL's pending migrations when one is given, the bundle via
-// `wrangler deploy --dry-run`) and says what it would check or create for the others.
-import { spawnSync } from "node:child_process";
+// `npm run deploy [-- --env staging] [-- --dry-run] [-- --secrets-file FILE] [-- --url URL]`:
+// a deployment, from a fresh Cloudflare account on, every step safe to repeat, in this order:
+//   1. checks before anything changes: wrangler.toml (placeholders, the rate-limit namespace
+//      ids, an environment lacking a binding), the pending Postgres migrations (they must leave
+//      the running version working), the account (wrangler whoami), the secrets the Worker
+//      lacks (none exists before its first upload) and a usable value for each;
+//   2. the queues and dead-letter queues of wrangler.toml that do not exist yet;
+//   3. the pending Postgres migrations, applied to DATABASE_URL;
+//   4. wrangler deploy (its build step builds the static assets); until its secrets exist the
+//      Worker refuses admin and webhook calls (docs/API.md, Identity);
+//   5. the missing secrets, in one `wrangler secret bulk` (one new version);
+//   6. verification: every required secret listed, and the Worker's own /healthz.
+// --dry-run does every check that needs no account, builds the bundle (`wrangler deploy
+// --dry-run`), says what the rest would do and lists the placeholders a real deploy refuses.
+// docs/operations.md is the runbook around it.
 import fs from "node:fs";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import pg from "pg";
-import { unstable_readConfig } from "wrangler";
+import { checkConfig, envLabel, planNeeds, readEnvironment } from "./deploy/config-checks.ts";
+import { checkHealth, deployedUrl } from "./deploy/health.ts";
+import { checkMigrations } from "./deploy/migration-check.ts";
+import type { SecretValues } from "./deploy/secrets.ts";
+import { secretValueProblem, secretValues } from "./deploy/secrets.ts";
+import type { WranglerRunner } from "./deploy/wrangler.ts";
+import { ensureQueues, failureOf, runWrangler, secretNames } from "./deploy/wrangler.ts";
 import { DEFAULT_MIGRATIONS, migrateDatabase } from "./migrate.ts";
-import { ROOT, isMain } from "./util.ts";
+import { ROOT, isMain, sleep } from "./util.ts";
 
-/** Runs wrangler with arguments; returns its exit status and output. Injected by the tests. */
-export type WranglerRunner = (
-  args: string[],
-  opts?: { inherit?: boolean },
-) => { status: number; stdout: string; stderr: string };
+export type { WranglerRunner } from "./deploy/wrangler.ts";
+export { queueNamesIn, runWrangler } from "./deploy/wrangler.ts";
 
-export const runWrangler: WranglerRunner = (args, opts = {}) => {
-  const bin = path.join(ROOT, "node_modules", ".bin", "wrangler");
-  const res = spawnSync(bin, args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    stdio: opts.inherit ? "inherit" : "pipe",
-    env: process.env,
-  });
-  return { status: res.status ?? 1, stdout: res.stdout ?? "", stderr: res.stderr ?? "" };
-};
+const DEFAULT_CONFIG = path.join(ROOT, "wrangler.toml");
 
 export interface DeployPlan {
   workerName: string;
@@ -42,11 +40,13 @@ export interface DeployPlan {
   optionalSecrets: string[];
   /** Every queue wrangler.toml names: producers, consumers and their dead-letter queues. */
   queues: string[];
+  /** What the bindings ask of the Cloudflare plan. */
+  needs: string[];
 }
 
-/** What wrangler.toml asks for. */
-export function deployPlan(configPath = path.join(ROOT, "wrangler.toml")): DeployPlan {
-  const config = unstable_readConfig({ config: configPath });
+/** What wrangler.toml asks for, for the top level (production) or [env.<env>]. */
+export function deployPlan(configPath = DEFAULT_CONFIG, env?: string): DeployPlan {
+  const config = readEnvironment(configPath, env);
   const queues = new Set<string>();
   for (const p of config.queues.producers ?? []) queues.add(p.queue);
   for (const c of config.queues.consumers ?? []) {
@@ -62,163 +62,266 @@ export function deployPlan(configPath = path.join(ROOT, "wrangler.toml")): Deplo
     requiredSecrets: [...identity, "ADMIN_TOKEN", "PAYMENT_WEBHOOK_SECRET", "DATABASE_URL"],
     optionalSecrets: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
     queues: [...queues].sort(),
+    needs: planNeeds(config),
   };
-}
-
-/** Queue names in `wrangler queues list` output (a table; any cell that is exactly a name counts). */
-export function queueNamesIn(listing: string): Set<string> {
-  const names = new Set<string>();
-  for (const line of listing.split("\n")) {
-    for (const cell of line.split(/[│|]/)) {
-      const name = cell.trim();
-      if (/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) names.add(name);
-    }
-  }
-  return names;
-}
-
-/** Lists every page of queues (until a page adds no name). */
-export function existingQueues(run: WranglerRunner): Set<string> {
-  const all = new Set<string>();
-  for (let page = 1; page <= 50; page++) {
-    const res = run(["queues", "list", "--page", String(page)]);
-    if (res.status !== 0)
-      throw new Error(`wrangler queues list failed: ${(res.stderr || res.stdout).trim().split("\n").pop()}`);
-    const before = all.size;
-    for (const name of queueNamesIn(res.stdout)) all.add(name);
-    if (all.size === before) break;
-  }
-  return all;
-}
-
-/** Creates the queues that do not exist yet; returns the ones it created. */
-export function ensureQueues(run: WranglerRunner, wanted: string[]): string[] {
-  const existing = existingQueues(run);
-  const missing = wanted.filter((q) => !existing.has(q));
-  for (const queue of missing) {
-    const res = run(["queues", "create", queue]);
-    if (res.status !== 0)
-      throw new Error(`wrangler queues create ${queue} failed: ${(res.stderr || res.stdout).trim().split("\n").pop()}`);
-  }
-  return missing;
-}
-
-/** Names of the Worker's secrets, or null when the Worker does not exist yet. */
-export function secretNames(run: WranglerRunner, workerName: string): string[] | null {
-  const res = run(["secret", "list", "--name", workerName, "--format", "json"]);
-  if (res.status !== 0) {
-    if (/does not exist|not found|10007/i.test(res.stderr + res.stdout)) return null;
-    throw new Error(`wrangler secret list failed: ${(res.stderr || res.stdout).trim().split("\n").pop()}`);
-  }
-  const json = res.stdout.slice(res.stdout.indexOf("["));
-  return (JSON.parse(json) as { name: string }[]).map((s) => s.name);
 }
 
 interface Journal {
   entries: { tag: string }[];
 }
 
-/** Migrations in migrations/ not yet recorded in the database's drizzle journal. */
-export async function pendingMigrations(databaseUrl: string, folder = DEFAULT_MIGRATIONS): Promise<string[]> {
-  const journal = JSON.parse(fs.readFileSync(path.join(folder, "meta", "_journal.json"), "utf8")) as Journal;
+function migrationTags(folder: string): string[] {
+  return (JSON.parse(fs.readFileSync(path.join(folder, "meta", "_journal.json"), "utf8")) as Journal).entries.map(
+    (e) => e.tag,
+  );
+}
+
+/** How many migrations the database's drizzle journal records as applied. */
+async function appliedMigrations(databaseUrl: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const exists = await client.query("select to_regclass('drizzle.__drizzle_migrations') is not null as ok");
-    const applied = exists.rows[0].ok
-      ? (await client.query("select count(*)::int as n from drizzle.__drizzle_migrations")).rows[0].n
-      : 0;
-    return journal.entries.slice(applied).map((e) => e.tag);
+    if (!exists.rows[0].ok) return 0;
+    return (await client.query("select count(*)::int as n from drizzle.__drizzle_migrations")).rows[0].n;
   } finally {
     await client.end();
   }
+}
+
+/** Migrations in migrations/ not yet recorded in the database's drizzle journal. */
+export async function pendingMigrations(databaseUrl: string, folder = DEFAULT_MIGRATIONS): Promise<string[]> {
+  return migrationTags(folder).slice(await appliedMigrations(databaseUrl));
 }
 
 function step(title: string): void {
   console.log(`\n==> ${title}`);
 }
 
-export async function deploy(opts: { dryRun: boolean; run?: WranglerRunner; databaseUrl?: string }): Promise<void> {
-  const run = opts.run ?? runWrangler;
-  const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL;
-  const plan = deployPlan();
-  const journal = path.join(DEFAULT_MIGRATIONS, "meta", "_journal.json");
-  const migrations = (JSON.parse(fs.readFileSync(journal, "utf8")) as Journal).entries.map((e) => e.tag);
+function list(items: string[]): string {
+  return items.map((i) => `\n  - ${i}`).join("");
+}
 
-  step("account");
-  if (opts.dryRun) console.log("dry run: not checked (wrangler whoami)");
-  else {
-    const who = run(["whoami"]);
-    if (who.status !== 0 || /not authenticated/i.test(who.stdout))
-      throw new Error("not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN)");
-    console.log(
-      who.stdout
-        .split("\n")
-        .find((l) => /associated with the email|logged in/i.test(l))
-        ?.trim() ?? "logged in",
+export interface DeployOptions {
+  dryRun: boolean;
+  /** [env.<env>] of wrangler.toml (e.g. "staging"); undefined: the top level, production. */
+  env?: string;
+  configPath?: string;
+  run?: WranglerRunner;
+  /** The database the migrations go to (default: the DATABASE_URL secret's value given here). */
+  databaseUrl?: string;
+  /** A file of secret values (KEY=value lines or JSON); it wins over `secrets`. */
+  secretsFile?: string;
+  /** Secret values by name (default: the environment). */
+  secrets?: SecretValues;
+  /** Base URL whose /healthz verifies the deploy (default: the address wrangler deploy prints). */
+  url?: string;
+  migrationsFolder?: string;
+  fetch?: typeof fetch;
+  pause?: (ms: number) => Promise<void>;
+}
+
+/** The Postgres check: pending migrations, and whether each leaves the running version working. */
+async function checkDatabase(opts: DeployOptions, databaseUrl: string | undefined, folder: string): Promise<string[]> {
+  step("Postgres migrations: pending, and compatible with the version running");
+  const all = migrationTags(folder);
+  if (!databaseUrl && !opts.dryRun)
+    throw new Error(
+      "DATABASE_URL is not given: export it (the same connection string as the secret), or put it in --secrets-file",
     );
+  const applied = databaseUrl
+    ? await appliedMigrations(databaseUrl).catch((err: unknown) => {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new Error(`cannot read the migrations applied to ${new URL(databaseUrl).host} (DATABASE_URL): ${why}`);
+      })
+    : undefined;
+  const pending = all.slice(applied ?? 0);
+  if (applied === undefined) console.log(`no DATABASE_URL given: checking all ${all.length} migrations`);
+  else console.log(pending.length ? `pending on ${new URL(databaseUrl!).host}: ${pending.join(", ")}` : "none pending");
+  if (applied === 0) {
+    console.log("fresh database: no running version to stay compatible with");
+    return pending;
   }
-
-  step(`secrets of ${plan.workerName}`);
-  if (opts.dryRun) {
-    console.log(
-      `dry run: would check ${plan.requiredSecrets.join(", ")} are set (and warn without ${plan.optionalSecrets.join(", ")})`,
+  const { breaking, contracts } = checkMigrations(folder, pending);
+  for (const c of contracts) console.log(`contract step, acknowledged: ${c}`);
+  if (breaking.length)
+    throw new Error(
+      `these migrations would break the version still running until the new code is up (docs/operations.md, Migrations): expand first, contract in a later release, or say why it is safe with a "-- contract: <why>" line:${list(breaking)}`,
     );
-  } else {
-    const names = secretNames(run, plan.workerName) ?? [];
-    const missing = plan.requiredSecrets.filter((s) => !names.includes(s));
-    if (missing.length) {
-      throw new Error(
-        `secrets not set: ${missing.join(", ")}. Set each with: ${missing.map((s) => `npx wrangler secret put ${s}`).join("; ")}`,
-      );
+  return pending;
+}
+
+interface SecretsToPut {
+  values: Record<string, string>;
+  /** Names the Worker lacks with no usable value here, with the reason. */
+  refused: string[];
+}
+
+/** Which secrets the Worker lacks (all of them before its first upload) and the values to put. */
+function secretsToPut(
+  plan: DeployPlan,
+  existing: string[] | null,
+  values: SecretValues,
+  rotateHint: (name: string) => string,
+): SecretsToPut {
+  const out: SecretsToPut = { values: {}, refused: [] };
+  for (const name of [...plan.requiredSecrets, ...plan.optionalSecrets]) {
+    const required = plan.requiredSecrets.includes(name);
+    const value = values[name];
+    if (existing?.includes(name)) {
+      if (value !== undefined) console.log(`${name} is already set: not changed (to rotate it: ${rotateHint(name)})`);
+      continue;
     }
-    const missingOptional = plan.optionalSecrets.filter((s) => !names.includes(s));
-    if (missingOptional.length)
-      console.warn(`warning: ${missingOptional.join(", ")} not set: cart snapshots in Redis are off until they are`);
-    console.log(
-      `set: ${plan.requiredSecrets.concat(plan.optionalSecrets.filter((s) => names.includes(s))).join(", ")}`,
-    );
+    if (value === undefined) {
+      if (required) out.refused.push(`${name}: no value given`);
+      else console.warn(`warning: ${name} is not set and no value is given: the Worker runs without it`);
+      continue;
+    }
+    const problem = secretValueProblem(name, value);
+    if (problem) out.refused.push(`${name}: the value given ${problem}`);
+    else out.values[name] = value;
   }
+  return out;
+}
 
-  step("queues");
-  if (opts.dryRun) console.log(`dry run: would create whichever of ${plan.queues.join(", ")} do not exist`);
-  else {
-    const created = ensureQueues(run, plan.queues);
-    console.log(created.length ? `created: ${created.join(", ")}` : `all ${plan.queues.length} exist`);
-  }
+export async function deploy(opts: DeployOptions): Promise<void> {
+  const run = opts.run ?? runWrangler;
+  const configPath = opts.configPath ?? DEFAULT_CONFIG;
+  const folder = opts.migrationsFolder ?? DEFAULT_MIGRATIONS;
+  const configArgs = configPath === DEFAULT_CONFIG ? [] : ["--config", configPath];
+  // Always name the environment: with [env.*] defined, wrangler warns about a bare command.
+  const target = ["--env", opts.env ?? "", ...configArgs];
+  const shown = (args: string[]) => `npx wrangler ${args.map((a) => (a === "" ? '""' : a)).join(" ")}`;
 
-  step("Postgres migrations");
-  if (!databaseUrl) {
+  const findings = checkConfig(configPath, opts.env);
+  const plan = deployPlan(configPath, opts.env);
+  const values = secretValues([...plan.requiredSecrets, ...plan.optionalSecrets], opts.secretsFile, opts.secrets);
+  const databaseUrl = opts.databaseUrl ?? values.DATABASE_URL;
+
+  step(
+    `plan: Worker ${plan.workerName} from ${envLabel(opts.env)} of ${path.relative(ROOT, configPath) || configPath}`,
+  );
+  console.log(`needs from the Cloudflare plan:${list(plan.needs)}`);
+  console.log(`secrets: ${plan.requiredSecrets.join(", ")} (required); ${plan.optionalSecrets.join(", ")} (optional)`);
+  if (findings.problems.length) throw new Error(`wrangler.toml needs fixing:${list(findings.problems)}`);
+  if (findings.placeholders.length) {
     if (!opts.dryRun)
       throw new Error(
-        "DATABASE_URL is not set here: export the same connection string as the secret, e.g. DATABASE_URL='postgres://…neon.tech/…?sslmode=require' npm run deploy",
+        `placeholders would go out; replace them in wrangler.toml (docs/operations.md, First deploy):${list(findings.placeholders)}`,
       );
-    console.log(
-      `dry run: ${migrations.length} migrations in migrations/ (${migrations.join(", ")}); give DATABASE_URL to see which are pending`,
-    );
-  } else {
-    const pending = await pendingMigrations(databaseUrl);
-    const where = new URL(databaseUrl).host;
-    if (opts.dryRun)
-      console.log(pending.length ? `dry run: would apply ${pending.join(", ")} to ${where}` : `${where} is up to date`);
-    else {
-      await migrateDatabase(databaseUrl);
-      console.log(pending.length ? `applied ${pending.join(", ")} to ${where}` : `${where} is up to date`);
-    }
+    console.log(`placeholders a real deploy refuses until they are replaced:${list(findings.placeholders)}`);
   }
 
-  step(opts.dryRun ? "bundle (wrangler deploy --dry-run)" : "deploy (wrangler deploy)");
-  const deployed = run(opts.dryRun ? ["deploy", "--dry-run", "--outdir", ".wrangler/dry-run"] : ["deploy"], {
-    inherit: true,
-  });
-  if (deployed.status !== 0)
-    throw new Error(`wrangler deploy${opts.dryRun ? " --dry-run" : ""} failed (exit ${deployed.status})`);
+  const pending = await checkDatabase(opts, databaseUrl, folder);
+
+  if (opts.dryRun) {
+    step("what a real deploy does next (not done: dry run)");
+    const given = Object.keys(values).filter((n) => values[n] !== undefined);
+    const refused = given.flatMap((n) => {
+      const problem = secretValueProblem(n, values[n]!);
+      return problem ? [`${n}: the value given ${problem}`] : [];
+    });
+    console.log(
+      [
+        "checks the account (wrangler whoami) and which secrets the Worker lacks (wrangler secret list)",
+        `creates whichever of ${plan.queues.join(", ")} do not exist (wrangler queues create)`,
+        pending.length ? `applies ${pending.join(", ")}` : "applies no migration",
+        `uploads the Worker (${shown(["deploy", ...target])})`,
+        `puts the secrets it lacks, after the upload (wrangler secret bulk); values given here for: ${given.join(", ") || "none"}${refused.length ? `; refused:${list(refused)}` : ""}`,
+        "verifies: wrangler secret list, then the Worker's /healthz",
+      ]
+        .map((l, i) => `${i + 1}. ${l}`)
+        .join("\n"),
+    );
+    step("bundle (wrangler deploy --dry-run)");
+    const bundled = await run(["deploy", "--dry-run", "--outdir", ".wrangler/dry-run", ...target], { echo: true });
+    if (bundled.status !== 0) throw new Error(`wrangler deploy --dry-run failed: ${failureOf(bundled)}`);
+    return;
+  }
+
+  step("account");
+  const who = await run(["whoami", ...configArgs]);
+  if (who.status !== 0 || /not authenticated/i.test(who.stdout))
+    throw new Error("not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN)");
+  console.log(
+    who.stdout
+      .split("\n")
+      .find((l) => /associated with the email|logged in/i.test(l))
+      ?.trim() ?? "logged in",
+  );
+
+  step(`secrets of ${plan.workerName}`);
+  const existing = await secretNames(run, target);
+  if (existing === null)
+    console.log(
+      `${plan.workerName} does not exist yet: its secrets go on right after its first upload (until then it refuses admin and webhook calls)`,
+    );
+  const put = secretsToPut(plan, existing, values, (n) => shown(["secret", "put", n, ...target]));
+  if (put.refused.length)
+    throw new Error(
+      `no usable value for secrets ${plan.workerName} lacks; nothing was changed. Give each in --secrets-file FILE or the environment (docs/operations.md, First deploy):${list(put.refused)}`,
+    );
+  const toPut = Object.keys(put.values);
+  console.log(toPut.length ? `to put after the upload: ${toPut.join(", ")}` : "all set");
+
+  step("queues");
+  const created = await ensureQueues(run, plan.queues, configArgs);
+  console.log(created.length ? `created: ${created.join(", ")}` : `all ${plan.queues.length} exist`);
+
+  step("Postgres migrations");
+  await migrateDatabase(databaseUrl!, folder);
+  console.log(pending.length ? `applied ${pending.join(", ")}` : "up to date");
+
+  step(`upload (${shown(["deploy", ...target])})`);
+  const deployed = await run(["deploy", ...target], { echo: true });
+  if (deployed.status !== 0) throw new Error(`wrangler deploy failed: ${failureOf(deployed)}`);
+
+  if (toPut.length) {
+    step(`secrets (wrangler secret bulk: ${toPut.join(", ")})`);
+    const bulk = await run(["secret", "bulk", ...target], { input: JSON.stringify(put.values) });
+    if (bulk.status !== 0)
+      throw new Error(
+        `wrangler secret bulk failed: ${failureOf(bulk)}. The code is up and refuses admin and webhook calls; run npm run deploy again`,
+      );
+  }
+
+  step("verify");
+  const now = (await secretNames(run, target)) ?? [];
+  const still = plan.requiredSecrets.filter((s) => !now.includes(s));
+  if (still.length) throw new Error(`after the upload ${plan.workerName} still lacks ${still.join(", ")}`);
+  console.log(`secrets set: ${now.join(", ")}`);
+  const url = opts.url ?? deployedUrl(deployed.stdout);
+  if (!url) {
+    console.log("no address to check: give --url https://<your host> to check /healthz");
+    return;
+  }
+  const health = await checkHealth(url, { fetch: opts.fetch ?? fetch, pause: opts.pause ?? sleep });
+  if (health.failure && !health.checks.length) {
+    console.warn(
+      `warning: ${health.failure} (a new workers.dev address can take a few minutes): check ${url}/healthz yourself`,
+    );
+    return;
+  }
+  if (health.failure)
+    throw new Error(
+      `deployed, but ${health.failure}. Fix the secret (${shown(["secret", "put", "<NAME>", ...target])}) or roll back (docs/operations.md, Rolling back)`,
+    );
+  for (const w of health.warnings) console.warn(`warning: /healthz ${w}`);
+  console.log(`${url}/healthz: ${health.checks.join(", ")}`);
 }
 
 if (isMain(import.meta.url)) {
-  const dryRun = process.argv.includes("--dry-run");
+  const { values: args } = parseArgs({
+    options: {
+      "dry-run": { type: "boolean", default: false },
+      env: { type: "string", short: "e" },
+      "secrets-file": { type: "string" },
+      url: { type: "string" },
+    },
+  });
+  const dryRun = args["dry-run"] === true;
   try {
-    await deploy({ dryRun });
+    await deploy({ dryRun, env: args.env || undefined, secretsFile: args["secrets-file"], url: args.url });
     console.log(dryRun ? "\nDry run done: nothing was changed." : "\nDeployed.");
   } catch (err) {
     console.error(`\ndeploy stopped: ${err instanceof Error ? err.message : String(err)}`);

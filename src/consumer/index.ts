@@ -44,8 +44,9 @@ function isDlq(queue: string): boolean {
  */
 export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void> {
   if (isDlq(batch.queue)) return recordDeadLetters(batch, env);
-  if (batch.queue === "cart-alerts") return runAlertJobs(batch, env);
-  const dlq = batch.queue === "cart-events" ? env.CART_EVENTS_DLQ : env.ORDER_EVENTS_DLQ;
+  // Queues are told apart by how their names end: an environment prefixes them (staging-cart-events).
+  if (batch.queue.endsWith("cart-alerts")) return runAlertJobs(batch, env);
+  const dlq = batch.queue.endsWith("cart-events") ? env.CART_EVENTS_DLQ : env.ORDER_EVENTS_DLQ;
   const valid: { message: Message; event: Envelope }[] = [];
   for (const message of batch.messages) {
     const parsed = parseEnvelope(message.body);
