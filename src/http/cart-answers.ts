@@ -49,6 +49,44 @@ export function cartResponse(c: AppContext, version: number, view: string, extra
 export const cartOf = (c: AppContext, cartKey: string) => c.env.CARTS.getByName(cartKey);
 
 /**
+ * A client that says what it has seen (`X-Cart-Version`, or `If-None-Match`
+ * with the ETag of its last answer) is answered from the cart's snapshot in
+ * Redis whenever that snapshot is at least as new: on Cloudflare, Upstash's
+ * read regions keep that copy near every client while the cart's actor lives
+ * in one place (docs/API.md, Cart reads). An `If-None-Match` naming the
+ * snapshot's version is a 304. A snapshot that is missing or older than what
+ * the client saw, or Redis down, and a client that says nothing, ask the actor.
+ */
+export async function readCartAtEdge(c: AppContext, cartKey: string): Promise<Response> {
+  const seen = versionHeader(c, "x-cart-version") ?? ifNoneMatch(c);
+  if (seen !== null) {
+    const snapshot = await readCartSnapshot(c.env, cartKey);
+    if (snapshot && snapshot.version >= seen) {
+      c.header("x-cart-source", "snapshot");
+      if (ifNoneMatch(c) === snapshot.version) {
+        c.header("etag", `"${snapshot.version}"`);
+        return c.body(null, 304);
+      }
+      const view = await renderCart(c.env, snapshot).catch(() => null);
+      if (view) return cartResponse(c, snapshot.version, JSON.stringify(view));
+    }
+  }
+  const { view, version } = await readCart(c, cartKey, seen);
+  if (ifNoneMatch(c) === version) {
+    c.header("etag", `"${version}"`);
+    return c.body(null, 304);
+  }
+  return cartResponse(c, version, view);
+}
+
+/** The version an `If-None-Match` names (the ETag this API gave: `"5"`, or `W/"5"`), or null. */
+function ifNoneMatch(c: AppContext): number | null {
+  const raw = c.req.header("if-none-match");
+  if (raw === undefined || raw.trim() === "*") return null;
+  return versionHeader(c, "if-none-match");
+}
+
+/**
  * Reads ask the cart actor, which answers from memory with the whole
  * rendered cart: one round trip, always the current version, and no timer of
  * its own (a per-read timer was about a twelfth of a read's cost; overload is
@@ -57,8 +95,11 @@ export const cartOf = (c: AppContext, cartKey: string) => c.env.CARTS.getByName(
  * it is older than the version the client last saw (X-Cart-Version); with
  * neither, 503 and Retry-After.
  */
-export async function readCart(c: AppContext, cartKey: string): Promise<{ view: string; version: number }> {
-  const seen = versionHeader(c, "x-cart-version");
+export async function readCart(
+  c: AppContext,
+  cartKey: string,
+  seen: number | null = versionHeader(c, "x-cart-version"),
+): Promise<{ view: string; version: number }> {
   try {
     const view = await cartOf(c, cartKey).readView();
     return { view, version: versionOf(view) };

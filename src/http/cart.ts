@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import type { CartEditOutcome } from "../domain/cart-contract";
 import { unwrap } from "../domain/errors";
-import { cartOf, cartResponse, countCart, IF_MATCH_HEADER, ifMatch, readCart } from "./cart-answers";
+import { cartOf, cartResponse, countCart, IF_MATCH_HEADER, ifMatch, readCartAtEdge } from "./cart-answers";
 import { liveCartRoutes } from "./cart-live";
 import type { Operation } from "./openapi";
 import type { App } from "./route";
@@ -73,14 +73,24 @@ export function cartRoutes(app: App): void {
       path: "/v1/cart",
       tag,
       summary: "The cart with price markers and totals",
+      description:
+        "With `X-Cart-Version` or `If-None-Match` (the ETag of the client's last answer), the cart comes from its snapshot near the client whenever that is at least as new (`X-Cart-Source: snapshot`), else from its actor; an `If-None-Match` that names the current version is 304 with no body. Without either, the actor answers.",
       access: "cart",
-      headers: readHeaders,
-      ok: { status: 200, description: "The cart", schema: CartViewSchema },
+      headers: [
+        {
+          name: "X-Cart-Version",
+          required: false,
+          description: "the newest cart version this client has seen: a snapshot at least this new answers",
+        },
+        {
+          name: "If-None-Match",
+          required: false,
+          description: "the ETag of the client's last answer: 304 while the cart is still at that version",
+        },
+      ],
+      ok: { status: 200, description: "The cart (ETag: its version)", schema: CartViewSchema },
     },
-    async (c, { identity }) => {
-      const { view, version } = await readCart(c, identity.cartKey);
-      return cartResponse(c, version, view);
-    },
+    async (c, { identity }) => readCartAtEdge(c, identity.cartKey),
   );
 
   route(
