@@ -7,15 +7,8 @@
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
 import type { Decision, Order, PaymentEvent } from "../../domain/order";
-import {
-  decideCancel,
-  decideExpiry,
-  decideForeignPayment,
-  decidePayment,
-  isDuplicatePayment,
-  orderLine,
-  pendingOrder,
-} from "../../domain/order";
+import { decideCancel, decideExpiry, orderLine, pendingOrder } from "../../domain/order";
+import { decideForeignPayment, decidePayment, isDuplicatePayment } from "../../domain/payments";
 import { flashOrderId } from "../../domain/order-ids";
 import type { FlashBuyRequest, PlacedFlash } from "../../domain/sku-contract";
 import { FlashOrders } from "../flash-orders";
