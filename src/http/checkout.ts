@@ -2,7 +2,6 @@
  * Checkout and flash buy routes: the Idempotency-Key, the request hash, and
  * the order actor or stock stripe that places the order.
  */
-import type { Order } from "../domain/order";
 import { checkoutOrderId } from "../domain/order-ids";
 import { DomainError, unwrap } from "../domain/errors";
 import { flashBuyAtHome } from "../actors/sku-routing";
@@ -11,6 +10,7 @@ import type { App, AppContext } from "./route";
 import { route } from "./route";
 import { SkuParams } from "./schemas/fields";
 import { CheckoutBody, FlashBody, PlacedOrderSchema } from "./schemas/orders";
+import { placedWithIntent } from "./payment-intents";
 import { canonicalJson, sha256Hex } from "./signing";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -44,17 +44,6 @@ export async function orderIdFor(ownerId: string, key: string): Promise<string> 
   return checkoutOrderId(await sha256Hex(`${ownerId}\n${key}`));
 }
 
-export function placedView(o: Order) {
-  return {
-    orderId: o.orderId,
-    status: o.status,
-    items: o.items,
-    total: o.total,
-    currency: o.currency,
-    expiresAt: o.expiresAt,
-  };
-}
-
 export function checkoutRoutes(app: App): void {
   route(
     app,
@@ -72,6 +61,7 @@ export function checkoutRoutes(app: App): void {
       bodyOptional: true,
       ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
       problems: [
+        "PAYMENT_REFUSED",
         "CHECKOUT_EMPTY",
         "CHECKOUT_IN_PROGRESS",
         "SKU_UNAVAILABLE",
@@ -98,7 +88,7 @@ export function checkoutRoutes(app: App): void {
           ttlSeconds: reservationTtlSeconds(c.env),
         }),
       );
-      return c.json(placedView(placed.order), placed.created ? 201 : 200);
+      return c.json(await placedWithIntent(c.env, placed.order), placed.created ? 201 : 200);
     },
   );
 
@@ -117,7 +107,14 @@ export function checkoutRoutes(app: App): void {
       params: SkuParams,
       body: FlashBody,
       ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
-      problems: ["SOLD_OUT", "LIMIT_EXCEEDED", "SALE_NOT_STARTED", "SKU_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED"],
+      problems: [
+        "SOLD_OUT",
+        "LIMIT_EXCEEDED",
+        "SALE_NOT_STARTED",
+        "SKU_UNAVAILABLE",
+        "IDEMPOTENCY_KEY_REUSED",
+        "PAYMENT_REFUSED",
+      ],
     },
     async (c, { identity, params, body }) => {
       const ownerId = identity.cartKey;
@@ -136,7 +133,7 @@ export function checkoutRoutes(app: App): void {
         );
       }
       const { order, created } = unwrap(placed);
-      return c.json(placedView(order), created ? 201 : 200);
+      return c.json(await placedWithIntent(c.env, order), created ? 201 : 200);
     },
   );
 }

@@ -1,9 +1,10 @@
 // Starts the real backing services for the workerd test project (Node side):
 // a fresh migrated Postgres database, the Neon WebSocket proxy and the Upstash
-// REST adapter in front of the machine's Redis, and the static API reference. The Worker under test gets
-// their addresses as bindings (vitest.config.ts).
+// REST adapter in front of the machine's Redis, the local Stripe stand-in, and the static API reference.
+// The Worker under test gets their addresses as bindings (vitest.config.ts).
 import type { TestProject } from "vitest/node";
 import { buildDocsAssets } from "../../dev/docs-assets.ts";
+import { startStripeStandIn } from "../../dev/stripe-stand-in.ts";
 import { startTestServices } from "./services.ts";
 
 declare module "vitest" {
@@ -12,6 +13,7 @@ declare module "vitest" {
     neonWsProxy: string;
     upstashUrl: string;
     upstashToken: string;
+    stripeApiUrl: string;
   }
 }
 
@@ -23,5 +25,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("neonWsProxy", services.neonWsProxy);
   project.provide("upstashUrl", services.upstashUrl);
   project.provide("upstashToken", services.upstashToken);
-  return () => services.stop();
+  // Slow answers stay short: the tests that use them set STRIPE_TIMEOUT_MS well below.
+  const stripe = await startStripeStandIn({ slowMs: 2000 });
+  project.provide("stripeApiUrl", stripe.url);
+  return async () => {
+    await stripe.close();
+    await services.stop();
+  };
 }
