@@ -1,11 +1,27 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+/**
+ * The `stripe` package ships source maps whose sources it does not ship: loading it as
+ * published makes Vite warn once per module (~270 lines). Its files are loaded without
+ * their source-map comment instead; nothing else changes.
+ */
+const stripeWithoutSourceMaps = {
+  name: "stripe-without-source-maps",
+  enforce: "pre" as const,
+  load(id: string) {
+    if (!/[\\/]node_modules[\\/]stripe[\\/].*\.js$/.test(id)) return null;
+    return readFileSync(id, "utf8").replace(/^\/\/# sourceMappingURL=.*$/m, "");
+  },
+};
 
 /** Secrets the Worker under test runs with (the dev defaults' test twins). */
 export const TEST_SECRETS = {
   JWT_SECRET: "test-jwt-secret",
   ADMIN_TOKEN: "test-admin-token",
   PAYMENT_WEBHOOK_SECRET: "test-webhook-secret",
+  STRIPE_WEBHOOK_SECRET: "whsec_test_edge_cart",
 };
 
 // Four projects:
@@ -29,6 +45,7 @@ export default defineConfig({
       },
       {
         plugins: [
+          stripeWithoutSourceMaps,
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
@@ -41,6 +58,9 @@ export default defineConfig({
                 NEON_WS_PROXY: inject("neonWsProxy"),
                 UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
                 UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+                // The local Stripe stand-in (dev/stripe-stand-in.ts). No STRIPE_SECRET_KEY here: checkout
+                // creates no intent unless a test turns Stripe on for its own requests (test/http/stripe-intents.test.ts).
+                STRIPE_API_URL: inject("stripeApiUrl"),
                 // Bursts of several hundred concurrent requests are correctness tests here, not overload:
                 // no shedding (test/http/overload.test.ts turns it on for itself).
                 MAX_IN_FLIGHT: "0",

@@ -35,6 +35,18 @@ declare global {
        * (src/actors/outbox-kept.ts). Unset or "0" on Cloudflare, where a resolved send is on disk.
        */
       OUTBOX_KEEP_SENT_MS?: string;
+      /** Stripe (docs/API.md, Stripe): with the secret key, checkout and flash buy create a PaymentIntent. */
+      STRIPE_SECRET_KEY?: string;
+      /** The signing secret of the Stripe webhook endpoint (`whsec_…`); without it Stripe's webhook is refused (403). */
+      STRIPE_WEBHOOK_SECRET?: string;
+      /** The publishable key the storefront mounts Stripe's Payment Element with; without it the page offers the test provider. */
+      STRIPE_PUBLISHABLE_KEY?: string;
+      /** Development and tests only: Stripe's API at another address (a local stand-in), e.g. http://127.0.0.1:12111. */
+      STRIPE_API_URL?: string;
+      /** Where the storefront loads Stripe.js from (default https://js.stripe.com/v3/); a local stand-in in development. */
+      STRIPE_JS_URL?: string;
+      /** How long checkout waits for Stripe to create the PaymentIntent (ms, default 4000). */
+      STRIPE_TIMEOUT_MS?: string;
     }
   }
 }

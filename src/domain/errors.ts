@@ -28,6 +28,7 @@ export type ProblemCode =
   | "CHECKOUT_EMPTY"
   | "CHECKOUT_IN_PROGRESS"
   | "IDEMPOTENCY_KEY_REUSED"
+  | "PAYMENT_REFUSED"
   | "VERSION_CONFLICT"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
@@ -68,6 +69,8 @@ export const STATUS_OF: Record<ProblemCode, number> = {
   /** Another checkout (another Idempotency-Key: a second device, a double click) holds these lines. */
   CHECKOUT_IN_PROGRESS: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
+  /** The payment provider refuses to take this order's payment (e.g. an amount over Stripe's maximum): the order is cancelled. */
+  PAYMENT_REFUSED: 422,
   VERSION_CONFLICT: 412,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

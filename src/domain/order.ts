@@ -1,8 +1,8 @@
 /**
  * The order state machine (docs/API.md, Checkout, orders, payments):
  *   PENDING -> PAID -> REFUNDED, PENDING -> CANCELLED, PENDING -> EXPIRED.
- * The functions here decide; the order actor applies the decision and its
- * stock effects in one storage transaction.
+ * The functions here decide (payment events: payments.ts); the order actor
+ * applies the decision and its stock effects in one storage transaction.
  */
 import type { z } from "zod";
 import type {
@@ -38,6 +38,12 @@ export interface PaymentEvent {
   transactionId: string;
   amount: number;
   currency: string;
+  /** Failures: the provider's own account of why (e.g. Stripe's decline code and message). */
+  reason?: string;
+  /** Refunds: the payment (its `transactionId`) the money goes back from; absent = the one that paid the order. */
+  refundOf?: string;
+  /** Refunds: `amount` is the running total refunded on `refundOf` (Stripe's `amount_refunded`), not this refund's own. */
+  runningTotal?: boolean;
 }
 
 /** A payment provider's event as recorded on its order. */
@@ -55,7 +61,8 @@ export type OrderEventType =
   | "order.cancelled"
   | "order.expired"
   | "order.refunded"
-  | "order.refund_required";
+  | "order.refund_required"
+  | "order.refund_settled";
 
 export interface Decision {
   status: OrderStatus;
@@ -104,93 +111,6 @@ export function decideCancel(order: Order): Decision | null {
     effect: "release",
     events: ["order.cancelled"],
   };
-}
-
-function record(event: PaymentEvent, status: PaymentStatus, reason: string | null, now: number): Payment {
-  return {
-    eventId: event.eventId,
-    transactionId: event.transactionId,
-    type: event.type,
-    status,
-    amount: event.amount,
-    currency: event.currency,
-    reason,
-    receivedAt: new Date(now).toISOString(),
-  };
-}
-
-function mismatch(order: Order, event: PaymentEvent): string | null {
-  if (event.currency !== order.currency)
-    return `currency mismatch: order is ${order.currency}, payment is ${event.currency}`;
-  if (event.amount !== order.total) return `amount mismatch: order total is ${order.total}, payment is ${event.amount}`;
-  return null;
-}
-
-/**
- * Decides a payment provider event. The caller has already expired a PENDING
- * order whose `expiresAt` passed (so a late success is never honoured with
- * stock that was released) and filtered duplicate event / transaction ids.
- */
-export function decidePayment(order: Order, event: PaymentEvent, now: number): Decision {
-  const keep = {
-    status: order.status,
-    refundRequired: order.refundRequired,
-    effect: null,
-    events: [] as OrderEventType[],
-  };
-  switch (event.type) {
-    case "payment.failed":
-      return { ...keep, payment: record(event, "FAILED", "reported failed by the payment provider", now) };
-    case "payment.succeeded": {
-      const wrong = mismatch(order, event);
-      if (wrong) return { ...keep, payment: record(event, "FAILED", wrong, now) };
-      if (order.status === "PENDING") {
-        return {
-          status: "PAID",
-          refundRequired: order.refundRequired,
-          payment: record(event, "SUCCEEDED", null, now),
-          effect: "commit",
-          events: ["order.paid"],
-        };
-      }
-      // Paid after expiry or cancel, or paid twice: the money must go back; stock is never oversold to honour it.
-      const reason =
-        order.status === "PAID"
-          ? "duplicate payment for a paid order"
-          : `payment for a ${order.status.toLowerCase()} order`;
-      return {
-        ...keep,
-        refundRequired: true,
-        payment: record(event, "SUCCEEDED", reason, now),
-        events: ["order.refund_required"],
-      };
-    }
-    case "payment.refunded": {
-      const wrong = mismatch(order, event);
-      if (order.status === "PAID" && !wrong) {
-        return {
-          status: "REFUNDED",
-          refundRequired: false,
-          payment: record(event, "REFUNDED", null, now),
-          effect: "restock",
-          events: ["order.refunded"],
-        };
-      }
-      if (order.refundRequired && event.currency === order.currency) {
-        // The refund of a late or duplicate payment settles the flag; stock is untouched.
-        return {
-          ...keep,
-          refundRequired: false,
-          payment: record(event, "REFUNDED", "refund of a payment that was not honoured", now),
-        };
-      }
-      const reason =
-        wrong && order.status === "PAID"
-          ? `${wrong} (partial refunds are not supported)`
-          : `refund for a ${order.status.toLowerCase()} order`;
-      return { ...keep, payment: record(event, "FAILED", reason, now) };
-    }
-  }
 }
 
 /** The order after a decision: new status, the payment appended, `paidAt` / `closedAt` set on the transition. */
@@ -245,21 +165,5 @@ export function pendingOrder(input: {
     refundRequired: false,
     payments: [],
     version: 1,
-  };
-}
-
-/** The provider sent this event (or this transaction) to the order before: no second effect. */
-export function isDuplicatePayment(order: Order, event: PaymentEvent): boolean {
-  return order.payments.some((p) => p.eventId === event.eventId || p.transactionId === event.transactionId);
-}
-
-/** A payment whose provider ids already belong to another order: recorded FAILED, nothing else changes. */
-export function decideForeignPayment(order: Order, event: PaymentEvent, usedBy: string, now: number): Decision {
-  return {
-    status: order.status,
-    refundRequired: order.refundRequired,
-    payment: record(event, "FAILED", `transaction or event id already used on order ${usedBy}`, now),
-    effect: null,
-    events: [],
   };
 }

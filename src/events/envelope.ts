@@ -128,6 +128,7 @@ export interface EventData {
   "order.expired": Order;
   "order.refunded": Order;
   "order.refund_required": Order;
+  "order.refund_settled": Order;
   "payment.recorded": PaymentRecordedData;
   "promotion.updated": Promotion;
   "promotion.redeemed": PromotionRedemptionData;

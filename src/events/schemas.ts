@@ -87,6 +87,7 @@ const dataSchemas: Record<EventType, z.ZodType> = {
   "order.expired": order,
   "order.refunded": order,
   "order.refund_required": order,
+  "order.refund_settled": order,
   "payment.recorded": z.looseObject({ orderId: z.string().min(1), ownerId: z.string(), payment: PaymentSchema }),
   "promotion.updated": PromotionSchema,
   "promotion.redeemed": redemption,

@@ -10,10 +10,13 @@ import { devRoutes } from "./dev";
 import { edge } from "./edge";
 import { operationRoutes } from "./operations";
 import { orderRoutes } from "./orders";
+import { paymentConfigRoutes } from "./payment-config";
+import { paymentIntentRoutes } from "./payment-intents";
 import { paymentRoutes } from "./payments";
 import { promotionRoutes } from "./promotions";
 import { reconcileRoutes } from "./reconcile";
 import { skuLiveRoutes } from "./sku-live";
+import { stripeWebhookRoutes } from "./stripe-webhook";
 import { onError, problem } from "./problem";
 import type { AppEnv } from "./route";
 
@@ -29,6 +32,9 @@ function buildApp(): Hono<AppEnv> {
   checkoutRoutes(app);
   orderRoutes(app);
   paymentRoutes(app);
+  stripeWebhookRoutes(app);
+  paymentIntentRoutes(app);
+  paymentConfigRoutes(app);
   operationRoutes(app);
   reconcileRoutes(app);
   devRoutes(app);

@@ -2,7 +2,6 @@
  * Checkout and flash buy routes: the Idempotency-Key, the request hash, and
  * the order actor or stock stripe that places the order.
  */
-import type { Order } from "../domain/order";
 import { checkoutOrderId } from "../domain/order-ids";
 import { DomainError, unwrap } from "../domain/errors";
 import { flashBuyAtHome, flashPromotions } from "../actors/flash-buy";
@@ -12,6 +11,7 @@ import type { App, AppContext } from "./route";
 import { route } from "./route";
 import { SkuParams } from "./schemas/fields";
 import { CheckoutBody, FlashBody, PlacedOrderSchema } from "./schemas/orders";
+import { placedWithIntent } from "./payment-intents";
 import { canonicalJson, sha256Hex } from "./signing";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -45,19 +45,6 @@ export async function orderIdFor(ownerId: string, key: string): Promise<string> 
   return checkoutOrderId(await sha256Hex(`${ownerId}\n${key}`));
 }
 
-export function placedView(o: Order) {
-  return {
-    orderId: o.orderId,
-    status: o.status,
-    items: o.items,
-    subtotal: o.subtotal ?? o.total,
-    discounts: o.discounts ?? [],
-    total: o.total,
-    currency: o.currency,
-    expiresAt: o.expiresAt,
-  };
-}
-
 export function checkoutRoutes(app: App): void {
   route(
     app,
@@ -75,6 +62,7 @@ export function checkoutRoutes(app: App): void {
       bodyOptional: true,
       ok: { status: 201, description: "The PENDING order", schema: PlacedOrderSchema },
       problems: [
+        "PAYMENT_REFUSED",
         "CHECKOUT_EMPTY",
         "CHECKOUT_IN_PROGRESS",
         "SKU_UNAVAILABLE",
@@ -101,7 +89,7 @@ export function checkoutRoutes(app: App): void {
           ttlSeconds: reservationTtlSeconds(c.env),
         }),
       );
-      return c.json(placedView(placed.order), placed.created ? 201 : 200);
+      return c.json(await placedWithIntent(c.env, placed.order), placed.created ? 201 : 200);
     },
   );
 
@@ -131,6 +119,7 @@ export function checkoutRoutes(app: App): void {
         "PROMOTION_NOT_APPLICABLE",
         "PROMOTION_EXHAUSTED",
         "PROMOTION_LIMIT_PER_CUSTOMER",
+        "PAYMENT_REFUSED",
       ],
     },
     async (c, { identity, params, body }) => {
@@ -161,7 +150,7 @@ export function checkoutRoutes(app: App): void {
         );
       }
       const { order, created } = unwrap(placed);
-      return c.json(placedView(order), created ? 201 : 200);
+      return c.json(await placedWithIntent(c.env, order), created ? 201 : 200);
     },
   );
 }

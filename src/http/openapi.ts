@@ -9,7 +9,7 @@ import { SchemaComponents } from "./openapi-schemas";
 import { TITLES as PROBLEM_TITLES, problemType } from "./problem";
 
 /** Who may call an operation. */
-export type Access = "none" | "cart" | "user" | "admin" | "webhook";
+export type Access = "none" | "cart" | "user" | "admin" | "webhook" | "stripe";
 
 export interface Operation<
   B extends z.ZodType | undefined = z.ZodType | undefined,
@@ -68,6 +68,7 @@ const SECURITY: Record<Access, Record<string, string[]>[]> = {
   user: [{ userJwt: [] }],
   admin: [{ adminToken: [] }],
   webhook: [{ paymentSignature: [] }],
+  stripe: [{ stripeSignature: [] }],
 };
 
 const TAGS = [
@@ -76,7 +77,11 @@ const TAGS = [
   { name: "Promotions", description: "Discount codes and automatic promotions (admin); a cart's code is under Cart" },
   { name: "Checkout", description: "Checkout of cart lines and flash-sale buy-now; both create a PENDING order" },
   { name: "Orders", description: "The caller's orders" },
-  { name: "Payments", description: "The payment provider's signed webhook" },
+  {
+    name: "Payments",
+    description:
+      "The payment providers' signed webhooks (the provider-neutral one and Stripe's), the order's Stripe PaymentIntent, and the storefront's payment settings",
+  },
   { name: "Operations", description: "Health, sync and inventory reconciliation" },
 ];
 
@@ -116,6 +121,8 @@ const PROBLEM_DETAILS: Partial<Record<ProblemCode, string>> = {
   UNSUPPORTED_MEDIA_TYPE: "send the body as application/json",
   VERSION_CONFLICT: "the cart is at version 8, If-Match said 7",
   IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with another body",
+  PAYMENT_REFUSED:
+    "Stripe refuses the payment (Amount must be no more than $999,999.99); the order is cancelled and its stock released",
   DEPENDENCY_UNAVAILABLE: "the order listing is unavailable right now (its store does not answer); retry shortly",
   OVERLOADED: "the service is at capacity; nothing was done, retry in a second",
 };
@@ -255,6 +262,13 @@ export function openApiDocument(): Record<string, unknown> {
           in: "header",
           name: "Payment-Signature",
           description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
+        },
+        stripeSignature: {
+          type: "apiKey",
+          in: "header",
+          name: "Stripe-Signature",
+          description:
+            'Stripe\'s signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with STRIPE_WEBHOOK_SECRET>[,v1=...]',
         },
       },
     },

@@ -6,20 +6,10 @@ import { orderDesk } from "../actors/order-routing";
 import { ownerOrderIds } from "../db/order-reads";
 import type { Order } from "../domain/order";
 import { DomainError, unwrap } from "../domain/errors";
-import { placedView } from "./checkout";
+import { orderView } from "./order-views";
 import type { App } from "./route";
 import { route } from "./route";
 import { OrderListSchema, OrderParams, OrderSchema, OrdersQuery } from "./schemas/orders";
-
-export function orderView(o: Order) {
-  return {
-    ...placedView(o),
-    createdAt: o.createdAt,
-    paidAt: o.paidAt,
-    refundRequired: o.refundRequired,
-    payments: o.payments,
-  };
-}
 
 /** The order's home; anything that is not a well-formed order id is simply not found (and never wakes an actor). */
 function deskOrNotFound(env: Env, orderId: string): OrderDesk {

@@ -7,7 +7,7 @@ import { orderDesk } from "../actors/order-routing";
 import { foreignPaymentOwner } from "../actors/payment-ledger";
 import { DomainError, unwrap } from "../domain/errors";
 import type { App } from "./route";
-import { issuesOf, readBodyText, route } from "./route";
+import { parseJsonBody, readBodyText, route } from "./route";
 import { PaymentWebhookBody } from "./schemas/orders";
 import { constantTimeEqual, hmacSha256Hex } from "./signing";
 
@@ -75,16 +75,7 @@ export function paymentRoutes(app: App): void {
       if (!(await verifyPaymentSignature(secret, c.req.header("payment-signature"), raw))) {
         throw new DomainError("UNAUTHORIZED", "the Payment-Signature is missing, invalid or stale");
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        throw new DomainError("VALIDATION_FAILED", "the body is not valid JSON");
-      }
-      const parsed = PaymentWebhookBody.safeParse(json);
-      if (!parsed.success)
-        throw new DomainError("VALIDATION_FAILED", "the webhook body is not valid", issuesOf(parsed.error, "body"));
-      const event = parsed.data;
+      const event = parseJsonBody(raw, PaymentWebhookBody);
       const desk = orderDesk(c.env, event.orderId);
       if (!desk || !(await desk.get())) throw new DomainError("NOT_FOUND", `no order ${event.orderId}`);
       // Provider ids are unique across orders: ids another order used first never pay this one.

@@ -32,6 +32,7 @@ export const TITLES: Record<ProblemCode, string> = {
   CHECKOUT_EMPTY: "Nothing to check out",
   CHECKOUT_IN_PROGRESS: "These lines are being checked out already",
   IDEMPOTENCY_KEY_REUSED: "Idempotency key reused",
+  PAYMENT_REFUSED: "The payment provider refuses this payment",
   VERSION_CONFLICT: "Version conflict",
   PAYLOAD_TOO_LARGE: "Payload too large",
   UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",

@@ -93,6 +93,11 @@ export async function readJsonBody<S extends z.ZodType>(
   }
   if (!JSON_TYPE.test(c.req.header("content-type") ?? ""))
     throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+  return parseJsonBody(text, schema);
+}
+
+/** A body already read as text (a webhook's, after its signature was checked): 400 for bad JSON or a body that does not match. */
+export function parseJsonBody<S extends z.ZodType>(text: string, schema: S): z.output<S> {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -9,7 +9,8 @@ import { Amount, Int, IsoTime, UnitPrice } from "./scalars";
 
 export const OrderStatusSchema = z.enum(["PENDING", "PAID", "CANCELLED", "EXPIRED", "REFUNDED"]);
 export const PaymentEventTypeSchema = z.enum(["payment.succeeded", "payment.failed", "payment.refunded"]);
-export const PaymentStatusSchema = z.enum(["SUCCEEDED", "FAILED", "REFUNDED"]);
+/** PARTIALLY_REFUNDED: a refund of part of a payment (the order stays as it was); REFUNDED: one that completes it. */
+export const PaymentStatusSchema = z.enum(["SUCCEEDED", "FAILED", "REFUNDED", "PARTIALLY_REFUNDED"]);
 
 export const OrderItemSchema = ProductSnapshotSchema.extend({
   quantity: Int,
@@ -33,6 +34,8 @@ export const PaymentSchema = z.object({
   amount: Amount,
   currency: z.string(),
   reason: z.string().nullable(),
+  /** Refunds only: the `transactionId` of the payment the money goes back from. */
+  refundOf: z.string().optional(),
   receivedAt: IsoTime,
 });
 

@@ -114,6 +114,14 @@ describe("/openapi.json", () => {
       Object.keys(item).map((m) => `${m} ${path}`),
     );
     expect(documented.sort()).toEqual(ops.map((op) => `${op.method} ${op.path}`).sort());
-    expect(ops.map((op) => `${op.method} ${op.path}`)).toContain("post /v1/admin/reconcile");
+    expect(ops.map((op) => `${op.method} ${op.path}`)).toEqual(
+      expect.arrayContaining([
+        "post /v1/admin/reconcile",
+        "post /v1/payments/stripe/webhook",
+        "post /v1/orders/{orderId}/payment-intent",
+        "get /v1/payments/config",
+      ]),
+    );
+    expect(doc.paths["/v1/payments/stripe/webhook"].post.security).toEqual([{ stripeSignature: [] }]);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Order, PaymentEvent } from "../../src/domain/order";
-import { decideCancel, decideExpiry, decidePayment } from "../../src/domain/order";
-import { pendingOrder } from "../support/orders";
+import { decideCancel, decideExpiry } from "../../src/domain/order";
+import { decidePayment } from "../../src/domain/payments";
+import { paidOrder, pendingOrder } from "../support/orders";
 
 const now = Date.parse("2026-06-01T12:00:00Z");
 
@@ -58,7 +59,7 @@ describe("order state machine", () => {
   });
 
   it("refunds a PAID order and puts its units back on hand", () => {
-    expect(decidePayment(order({ status: "PAID" }), event("payment.refunded"), now)).toMatchObject({
+    expect(decidePayment(paidOrder({}, now), event("payment.refunded"), now)).toMatchObject({
       status: "REFUNDED",
       effect: "restock",
       events: ["order.refunded"],

@@ -133,6 +133,27 @@ describe("payment webhook", () => {
     expect(await adminSku(sku)).toMatchObject({ onHand: 10, reserved: 0, sold: 3, available: 10 });
   });
 
+  it("partial refunds are recorded and keep the order PAID; the one that completes the amount refunds and restocks", async () => {
+    const { sku, user, orderId, total } = await pendingOrder(1000, 3);
+    await sendPayment({ orderId, amount: total });
+    const partial = await sendPayment({ orderId, amount: 1000, type: "payment.refunded" });
+    expect(partial.body).toMatchObject({ status: "PAID", duplicate: false });
+    expect((await sendPayment({ orderId, amount: 500, type: "payment.refunded" })).body.status).toBe("PAID");
+    // More than is left (1500) is refused; the rest refunds the order.
+    expect((await sendPayment({ orderId, amount: 1501, type: "payment.refunded" })).body.status).toBe("PAID");
+    expect((await sendPayment({ orderId, amount: 1500, type: "payment.refunded" })).body.status).toBe("REFUNDED");
+    const order = (await api(`/v1/orders/${orderId}`, { headers: user.headers })).body;
+    expect(order.payments.map((p: any) => [p.status, p.amount])).toEqual([
+      ["SUCCEEDED", 3000],
+      ["PARTIALLY_REFUNDED", 1000],
+      ["PARTIALLY_REFUNDED", 500],
+      ["FAILED", 1501],
+      ["REFUNDED", 1500],
+    ]);
+    await eventually(async () => (await adminSku(sku)).onHand === 10, 5_000, "restocked once");
+    expect(await adminSku(sku)).toMatchObject({ onHand: 10, reserved: 0, sold: 3 });
+  });
+
   it("a success after cancel is recorded and flagged for refund; stock is not taken again", async () => {
     const { sku, user, orderId, total } = await pendingOrder(1000, 2);
     await api(`/v1/orders/${orderId}/cancel`, { method: "POST", headers: user.headers });

@@ -40,9 +40,10 @@ export interface BrowserStack {
   stop(): Promise<void>;
 }
 
-export async function startBrowserStack(): Promise<BrowserStack> {
+/** `extraVars`: more Worker vars (e.g. Stripe's keys and the local stand-in's address). */
+export async function startBrowserStack(extraVars: Record<string, string> = {}): Promise<BrowserStack> {
   buildStorefrontAssets();
-  const stack = await startE2eStack({ ENVIRONMENT: "development" });
+  const stack = await startE2eStack({ ENVIRONMENT: "development", ...extraVars });
   let browser: Browser;
   try {
     if (!CHROMIUM) throw new Error("startBrowserStack: no browser (use describeInBrowser)");

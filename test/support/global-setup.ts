@@ -1,10 +1,11 @@
 // Starts the real backing services for the workerd test project (Node side):
 // a fresh migrated Postgres database, the Neon WebSocket proxy and the Upstash
-// REST adapter in front of the machine's Redis, the static API reference, and an identity provider's
-// key set endpoint (jwks-server.ts). The Worker under test gets the services' addresses as bindings
-// (vitest.config.ts); the tests read the key set server's with inject().
+// REST adapter in front of the machine's Redis, the static API reference, an identity provider's
+// key set endpoint (jwks-server.ts) and the local Stripe stand-in. The Worker under test gets the
+// services' addresses as bindings (vitest.config.ts); the tests read the key set server's with inject().
 import type { TestProject } from "vitest/node";
 import { buildDocsAssets } from "../../dev/docs-assets.ts";
+import { startStripeStandIn } from "../../dev/stripe-stand-in.ts";
 import { startJwksServer } from "./jwks-server.ts";
 import { startTestServices } from "./services.ts";
 
@@ -16,6 +17,7 @@ declare module "vitest" {
     upstashToken: string;
     jwksServer: string;
     jwksRefusedUrl: string;
+    stripeApiUrl: string;
   }
 }
 
@@ -30,8 +32,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const jwks = await startJwksServer();
   project.provide("jwksServer", jwks.url);
   project.provide("jwksRefusedUrl", jwks.refusedUrl);
+  // Slow answers stay short: the tests that use them set STRIPE_TIMEOUT_MS well below.
+  const stripe = await startStripeStandIn({ slowMs: 2000 });
+  project.provide("stripeApiUrl", stripe.url);
   return async () => {
     await jwks.stop();
+    await stripe.close();
     await services.stop();
   };
 }

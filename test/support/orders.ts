@@ -32,3 +32,26 @@ export function pendingOrder(over: Partial<Order> = {}, now = Date.now()): Order
     ...over,
   };
 }
+
+/** A PAID order as payment leaves it: its success recorded (transaction `tx_paid`). */
+export function paidOrder(over: Partial<Order> = {}, now = Date.now()): Order {
+  const order = pendingOrder(over, now);
+  return {
+    ...order,
+    status: "PAID",
+    paidAt: new Date(now - 30_000).toISOString(),
+    payments: [
+      {
+        eventId: "evt_paid",
+        transactionId: "tx_paid",
+        type: "payment.succeeded",
+        status: "SUCCEEDED",
+        amount: order.total,
+        currency: order.currency,
+        reason: null,
+        receivedAt: new Date(now - 30_000).toISOString(),
+      },
+    ],
+    ...over,
+  };
+}

@@ -10,11 +10,6 @@ import { redraw } from "./page";
 
 let devInfo: { demoUsers: string[] } | null = null;
 
-/** Whether the service offers the development helpers (demo sign-in, test payments). */
-export function devTools(): boolean {
-  return devInfo !== null;
-}
-
 /** Asks the service whether it is a development stack, then draws the account box. */
 export async function initAccount(): Promise<void> {
   devInfo = await api<{ demoUsers: string[] }>("GET", "/v1/dev").catch(() => null);

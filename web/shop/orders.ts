@@ -1,11 +1,22 @@
 // The orders pages: a signed-in shopper's order list, and one order with its items, status and,
-// while it is PENDING, the time left to pay, a cancel button and (development) the test payment.
+// while it is PENDING, the time left to pay, the payment (Stripe's Payment Element, or the
+// development test provider: payment.ts) and a cancel button.
 import type { Order } from "./api";
 import { api, identity } from "./api";
-import { devTools } from "./account";
 import { countdown, h, money, mount, specText, tableHead } from "./dom";
 import { showError, showOk } from "./notice";
 import { every, main, redraw } from "./page";
+import { paymentBox } from "./payment";
+
+/** After a payment was sent: the provider's webhook turns the order PAID (at once, or a moment later with Stripe). */
+async function untilSettled(orderId: string): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    const order = await api<Order>("GET", `/v1/orders/${encodeURIComponent(orderId)}`).catch(() => null);
+    if (order && order.status !== "PENDING") break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await redraw();
+}
 
 export async function ordersPage(): Promise<void> {
   if (!identity.user()) {
@@ -48,16 +59,16 @@ export async function orderPage(orderId: string): Promise<void> {
   const order = await api<Order>("GET", `/v1/orders/${encodeURIComponent(orderId)}`);
   const pending = order.status === "PENDING";
   const left = h("span", { "data-testid": "expires-in" });
-  const act = async (what: "cancel" | "pay") => {
+  const cancel = async () => {
     try {
-      if (what === "cancel") await api("POST", `/v1/orders/${encodeURIComponent(orderId)}/cancel`);
-      else await api("POST", `/v1/dev/orders/${encodeURIComponent(orderId)}/pay`);
-      showOk(what === "cancel" ? "Order cancelled; the stock is released." : "Payment sent by the test provider.");
+      await api("POST", `/v1/orders/${encodeURIComponent(orderId)}/cancel`);
+      showOk("Order cancelled; the stock is released.");
     } catch (err) {
       showError(err);
     }
     await redraw();
   };
+  const payment = pending ? await paymentBox(orderId, () => untilSettled(orderId)) : null;
   mount(
     main(),
     h("p", {}, h("a", { href: "#/orders" }, "← Orders")),
@@ -84,13 +95,17 @@ export async function orderPage(orderId: string): Promise<void> {
       ),
     ),
     h("p", { class: "big" }, money(order.total, order.currency)),
-    pending &&
-      devTools() &&
-      h("button", { type: "button", class: "primary", onclick: () => act("pay") }, "Pay with the test provider"),
+    payment,
     pending &&
       h(
         "button",
-        { type: "button", class: "danger", style: "margin-left:8px", onclick: () => act("cancel") },
+        // Beside the test provider's button; under Stripe's payment box.
+        {
+          type: "button",
+          class: "danger",
+          style: payment?.tagName === "BUTTON" ? "margin-left:8px" : null,
+          onclick: cancel,
+        },
         "Cancel order",
       ),
   );

@@ -8,14 +8,8 @@ import { verdictOf } from "../../domain/checkout";
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
 import type { Decision, Order, PaymentEvent } from "../../domain/order";
-import {
-  applyDecision,
-  decideCancel,
-  decideExpiry,
-  decideForeignPayment,
-  decidePayment,
-  isDuplicatePayment,
-} from "../../domain/order";
+import { applyDecision, decideCancel, decideExpiry } from "../../domain/order";
+import { decideForeignPayment, decidePayment, isDuplicatePayment } from "../../domain/payments";
 import { budgetLedgerId } from "../../domain/promotions";
 import type { ActorHost } from "../actor";
 import { addOrderEvents } from "../order-events";

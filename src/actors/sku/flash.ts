@@ -7,15 +7,8 @@
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
 import type { Decision, Order, PaymentEvent } from "../../domain/order";
-import {
-  decideCancel,
-  decideExpiry,
-  decideForeignPayment,
-  decidePayment,
-  isDuplicatePayment,
-  orderLine,
-  pendingOrder,
-} from "../../domain/order";
+import { decideCancel, decideExpiry, orderLine, pendingOrder } from "../../domain/order";
+import { decideForeignPayment, decidePayment, isDuplicatePayment } from "../../domain/payments";
 import { flashOrderId } from "../../domain/order-ids";
 import { promotionRefusal } from "../../domain/cart-refusals";
 import type { Promotion } from "../../domain/promotions";

@@ -78,10 +78,17 @@ const PLACED_FIELDS = {
   expiresAt: true,
 } as const;
 
-export const PlacedOrderSchema = OrderEntity.pick(PLACED_FIELDS).meta({
-  id: "PlacedOrder",
-  examples: [PLACED_EXAMPLE],
-});
+export const PlacedOrderSchema = OrderEntity.pick(PLACED_FIELDS)
+  .extend({
+    clientSecret: z.string().nullable().optional().meta({
+      description:
+        "With Stripe on (STRIPE_SECRET_KEY): the PaymentIntent's client secret for Stripe.js; null when Stripe did not answer in time (ask POST /v1/orders/{orderId}/payment-intent). Absent without Stripe.",
+    }),
+  })
+  .meta({
+    id: "PlacedOrder",
+    examples: [PLACED_EXAMPLE, { ...PLACED_EXAMPLE, clientSecret: "pi_3Pq_secret_9f2c" }],
+  });
 
 /** An order as its owner reads it: as placed, plus its times, refund flag and payments (no owner, source or version). */
 export const OrderSchema = OrderEntity.pick({
