@@ -2,10 +2,17 @@
 // No internet here: Stripe's API and Stripe.js are the local stand-in (dev/stripe-stand-in.ts),
 // which also announces the confirmed intent to the Worker's Stripe webhook, signed like Stripe.
 // The test-provider path is test/browser/shop.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { startStripeStandIn, type StripeStandIn } from "../../dev/stripe-stand-in.ts";
 import { newId } from "../support/e2e.ts";
-import { openCart, screenshot, startBrowserStack, waitForListing, type BrowserStack } from "../support/browser.ts";
+import {
+  type BrowserStack,
+  describeInBrowser,
+  openCart,
+  screenshot,
+  startBrowserStack,
+  waitForListing,
+} from "../support/browser.ts";
 
 const WEBHOOK_SECRET = "whsec_browser_test";
 let standIn: StripeStandIn;
@@ -13,33 +20,33 @@ let s: BrowserStack;
 const run = newId("s");
 const lamp = `lamp-${run}`;
 
-beforeAll(async () => {
-  standIn = await startStripeStandIn();
-  s = await startBrowserStack({
-    STRIPE_SECRET_KEY: "sk_test_browser",
-    STRIPE_PUBLISHABLE_KEY: "pk_test_browser",
-    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    STRIPE_API_URL: standIn.url,
-    STRIPE_JS_URL: `${standIn.url}/v3/`,
+describeInBrowser("storefront with Stripe", () => {
+  beforeAll(async () => {
+    standIn = await startStripeStandIn();
+    s = await startBrowserStack({
+      STRIPE_SECRET_KEY: "sk_test_browser",
+      STRIPE_PUBLISHABLE_KEY: "pk_test_browser",
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_URL: standIn.url,
+      STRIPE_JS_URL: `${standIn.url}/v3/`,
+    });
+    standIn.setWebhook({ url: `${s.stack.baseUrl}/v1/payments/stripe/webhook`, secret: WEBHOOK_SECRET });
+    const put = await s.stack.api.putSku(lamp, {
+      productId: `p-lamp-${run}`,
+      name: "Desk lamp",
+      merchantId: `m-${run}`,
+      price: 4500,
+      stock: 10,
+      spec: { finish: "Brass" },
+    });
+    expect(put.status).toBe(201);
+    await waitForListing(s.stack, [lamp]);
   });
-  standIn.setWebhook({ url: `${s.stack.baseUrl}/v1/payments/stripe/webhook`, secret: WEBHOOK_SECRET });
-  const put = await s.stack.api.putSku(lamp, {
-    productId: `p-lamp-${run}`,
-    name: "Desk lamp",
-    merchantId: `m-${run}`,
-    price: 4500,
-    stock: 10,
-    spec: { finish: "Brass" },
+  afterAll(async () => {
+    await s?.stop();
+    await standIn?.close();
   });
-  expect(put.status).toBe(201);
-  await waitForListing(s.stack, [lamp]);
-});
-afterAll(async () => {
-  await s?.stop();
-  await standIn?.close();
-});
 
-describe("storefront with Stripe", () => {
   it("the order page mounts the Payment Element with the order's intent; Pay confirms it and the webhook makes it PAID", async () => {
     const { page } = await s.device();
     await page.getByLabel("Demo user").selectOption("bob");
