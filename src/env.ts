@@ -26,7 +26,7 @@ declare global {
       JWT_JWKS_TIMEOUT_MS?: string;
       /** Seconds a rate-limited buyer is told to wait (the binding's period). */
       RATE_LIMIT_PERIOD_SECONDS?: string;
-      /** Load shedding per isolate (src/http/admission.ts): requests served at once (default 256, "0" = off), and how long one may wait for a slot (ms, default 500). */
+      /** Load shedding per isolate (src/http/admission.ts): requests served at once (default 256, "0" = off), and how long one may wait for a slot (ms, default 250). */
       MAX_IN_FLIGHT?: string;
       SHED_WAIT_MS?: string;
       /**
