@@ -1,8 +1,9 @@
 // `npm run seed`: puts demo data into the running local Worker through its public API:
-// a catalog (PUT /v1/admin/skus/{skuId}), two users with their tokens printed, a cart for
+// a catalog (PUT /v1/admin/skus/{skuId}), promotion codes anyone may use (PUT
+// /v1/admin/promotions/{promotionId}), two users with their tokens printed, a cart for
 // bob, a paid order for alice (checkout + a signed payment webhook), and a flash SKU
 // whose sale opens a few minutes from now (saleStartsAt, for a countdown).
-// Re-running resets the catalog and bob's cart and adds one more paid order for alice.
+// Re-running resets the catalog, the codes and bob's cart and adds one more paid order for alice.
 import { randomUUID } from "node:crypto";
 import { sendPayment, webhookSecret } from "./pay.ts";
 import { readDevVars } from "./stack.ts";
@@ -169,6 +170,40 @@ export async function seed(
   return { ok, failed };
 }
 
+/**
+ * Demo codes for the storefront's code field. Without a limit, so guests may use them too (a
+ * limited code needs a signed-in user) and re-running the seed finds them as it left them.
+ */
+export const DEMO_PROMOTIONS = [
+  { promotionId: "demo-welcome10", code: "WELCOME10", kind: "percent", value: 10, active: true },
+  // $5 off from $50: below that it stays on the cart and says why it gives nothing.
+  {
+    promotionId: "demo-save5",
+    code: "SAVE5",
+    kind: "fixed",
+    value: 500,
+    currency: "USD",
+    minSubtotal: 5000,
+    active: true,
+  },
+] as const;
+
+/** PUTs each demo code (200 when it was there already); throws on any other answer. */
+export async function seedPromotions(baseUrl: string, adminToken: string): Promise<{ code: string; status: number }[]> {
+  const written: { code: string; status: number }[] = [];
+  for (const { promotionId, ...promotion } of DEMO_PROMOTIONS) {
+    const res = await call(
+      baseUrl,
+      "PUT",
+      `/v1/admin/promotions/${encodeURIComponent(promotionId)}`,
+      { authorization: `Bearer ${adminToken}` },
+      promotion,
+    );
+    written.push({ code: promotion.code, status: res.status });
+  }
+  return written;
+}
+
 interface Reply {
   status: number;
   body: any;
@@ -249,6 +284,10 @@ if (isMain(import.meta.url)) {
       `Catalog: ${ok} written, ${failed} failed. kettle-flash opens at ${catalog.find((s) => s.skuId === "kettle-flash")?.saleStartsAt} (flash buys before: 409 SALE_NOT_STARTED).`,
     );
     if (failed) process.exit(1);
+    const codes = await seedPromotions(baseUrl, adminToken);
+    console.log(
+      `Codes: ${codes.map((c) => `${c.code} (${c.status === 201 ? "created" : "kept"})`).join(", ")}: anyone may apply them in the cart, guests too.`,
+    );
     const users = await seedUsers(baseUrl, {
       jwt: process.env.JWT_SECRET ?? vars.JWT_SECRET,
       webhook: webhookSecret(),

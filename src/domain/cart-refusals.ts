@@ -47,9 +47,8 @@ export function unknownCode(code: string): Refusal {
   ]);
 }
 
-/** A code that does not apply now: its refusal code, and the unmet condition in `errors`. */
+/** A code that does not apply now: its refusal code, and the unmet condition (with the terms it names) in `errors`. */
 export function promotionRefusal(unmet: Unmet, code: string): Refusal {
-  return refuse(unmet.code, unmet.detail, [
-    { code: unmet.code, promotionCode: code, ...(unmet.condition ? { condition: unmet.condition } : {}) },
-  ]);
+  const { code: refusal, detail, ...condition } = unmet;
+  return refuse(refusal, detail, [{ code: refusal, promotionCode: code, ...condition }]);
 }

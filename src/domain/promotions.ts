@@ -31,11 +31,19 @@ export interface PricedLine {
   quantity: number;
 }
 
-/** Why a promotion does not apply: the code the API answers, and the unmet condition. */
+/**
+ * Why a promotion does not apply: the code the API answers, the unmet
+ * condition, and the promotion's own terms that condition names (its minimum
+ * and currency, its start), so a client can say it in words without parsing
+ * `detail`.
+ */
 export interface Unmet {
   code: "PROMOTION_EXPIRED" | "PROMOTION_NOT_APPLICABLE" | "PROMOTION_EXHAUSTED" | "PROMOTION_LIMIT_PER_CUSTOMER";
   condition?: "starts_at" | "currency" | "matching_lines" | "min_subtotal" | "buy_x" | "sign_in";
   detail: string;
+  minSubtotal?: number;
+  currency?: string;
+  startsAt?: string;
 }
 
 /**
@@ -92,14 +100,19 @@ export function checkPromotion(
   if (p.endsAt !== null && Date.parse(p.endsAt) <= now)
     return { code: "PROMOTION_EXPIRED", detail: `the promotion ended at ${p.endsAt}` };
   if (p.startsAt !== null && Date.parse(p.startsAt) > now)
-    return notApplicable("starts_at", `the promotion starts at ${p.startsAt}`);
+    return notApplicable("starts_at", `the promotion starts at ${p.startsAt}`, { startsAt: p.startsAt });
   if (p.currency !== null && currency !== null && p.currency !== currency)
-    return notApplicable("currency", `the promotion is in ${p.currency}, the cart in ${currency}`);
+    return notApplicable("currency", `the promotion is in ${p.currency}, the cart in ${currency}`, {
+      currency: p.currency,
+    });
   const matching = lines.filter((line) => matches(p, line));
   if (matching.length === 0) return notApplicable("matching_lines", "no line the promotion applies to");
   const subtotal = subtotalOf(lines);
   if (p.minSubtotal !== null && subtotal < p.minSubtotal)
-    return notApplicable("min_subtotal", `the subtotal ${subtotal} is below the minimum ${p.minSubtotal}`);
+    return notApplicable("min_subtotal", `the subtotal ${subtotal} is below the minimum ${p.minSubtotal}`, {
+      minSubtotal: p.minSubtotal,
+      ...(p.currency !== null ? { currency: p.currency } : {}),
+    });
   if (p.kind === "buy_x_get_y") {
     const units = matching.reduce((n, line) => n + line.quantity, 0);
     const group = p.value + (p.get ?? 1);
@@ -128,8 +141,12 @@ export function checkBudget(
   return null;
 }
 
-function notApplicable(condition: NonNullable<Unmet["condition"]>, detail: string): Unmet {
-  return { code: "PROMOTION_NOT_APPLICABLE", condition, detail };
+function notApplicable(
+  condition: NonNullable<Unmet["condition"]>,
+  detail: string,
+  terms: Pick<Unmet, "minSubtotal" | "currency" | "startsAt"> = {},
+): Unmet {
+  return { code: "PROMOTION_NOT_APPLICABLE", condition, detail, ...terms };
 }
 
 export function subtotalOf(lines: readonly PricedLine[]): number {

@@ -103,6 +103,11 @@ function problemExample(code: ProblemCode): Record<string, unknown> {
     ...(code === "SALE_NOT_STARTED"
       ? { errors: [{ skuId: "kettle-flash", code, saleStartsAt: "2026-05-01T09:00:00.000Z" }] }
       : {}),
+    ...(code === "PROMOTION_NOT_APPLICABLE"
+      ? {
+          errors: [{ code, promotionCode: "SAVE5", condition: "min_subtotal", minSubtotal: 5000, currency: "USD" }],
+        }
+      : {}),
     requestId: "5b0f3c9e-2d7a-4b1e-9a55-0c8f7e6d1a23",
   };
 }
@@ -125,6 +130,7 @@ const PROBLEM_DETAILS: Partial<Record<ProblemCode, string>> = {
     "Stripe refuses the payment (Amount must be no more than $999,999.99); the order is cancelled and its stock released",
   DEPENDENCY_UNAVAILABLE: "the order listing is unavailable right now (its store does not answer); retry shortly",
   OVERLOADED: "the service is at capacity; nothing was done, retry in a second",
+  PROMOTION_NOT_APPLICABLE: "the subtotal 3998 is below the minimum 5000",
 };
 
 export function openApiDocument(): Record<string, unknown> {

@@ -101,9 +101,12 @@ describe("conditions", () => {
     const p = promo({ minSubtotal: 5000, currency: "USD" });
     const cart = [line("a", 3000), line("b", 2500)];
     expect(checkPromotion(p, cart, "USD", NOW)).toBeNull();
+    // The minimum and its currency come with the refusal, so a client can say "at least $50.00".
     expect(checkPromotion(p, cart.slice(0, 1), "USD", NOW)).toMatchObject({
       code: "PROMOTION_NOT_APPLICABLE",
       condition: "min_subtotal",
+      minSubtotal: 5000,
+      currency: "USD",
     });
   });
 
@@ -113,6 +116,7 @@ describe("conditions", () => {
     ).toMatchObject({
       code: "PROMOTION_NOT_APPLICABLE",
       condition: "currency",
+      currency: "EUR",
     });
   });
 
@@ -120,6 +124,7 @@ describe("conditions", () => {
     const lines = [line("a", 1000)];
     expect(checkPromotion(promo({ startsAt: "2026-11-28T00:00:00Z" }), lines, "USD", NOW)).toMatchObject({
       condition: "starts_at",
+      startsAt: "2026-11-28T00:00:00Z",
     });
     expect(checkPromotion(promo({ endsAt: "2026-11-27T09:00:00Z" }), lines, "USD", NOW)?.code).toBe(
       "PROMOTION_EXPIRED",

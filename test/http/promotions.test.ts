@@ -92,7 +92,10 @@ describe("promotions: in the cart", () => {
     const below = await applyCode(user.headers, min);
     expect(below).toMatchObject({
       status: 409,
-      body: { code: "PROMOTION_NOT_APPLICABLE", errors: [{ condition: "min_subtotal" }] },
+      body: {
+        code: "PROMOTION_NOT_APPLICABLE",
+        errors: [{ condition: "min_subtotal", minSubtotal: 5000, currency: "USD", promotionCode: min.toUpperCase() }],
+      },
     });
     const ended = unique("END").replace("-", "");
     await putPromotion(unique("p"), {
@@ -137,7 +140,7 @@ describe("promotions: in the cart", () => {
     expect(after.body.totals).toMatchObject({ subtotal: 3000, discounts: [], total: 3000 });
     expect(after.body.promotion).toMatchObject({
       applied: false,
-      reason: { code: "PROMOTION_NOT_APPLICABLE", condition: "min_subtotal" },
+      reason: { code: "PROMOTION_NOT_APPLICABLE", condition: "min_subtotal", minSubtotal: 5000, currency: "USD" },
     });
   });
 

@@ -108,3 +108,13 @@ export async function openCart(page: Page): Promise<void> {
   const toggle = page.locator("#cart-toggle");
   if ((await toggle.getAttribute("aria-expanded")) !== "true") await toggle.click();
 }
+
+/** The order page's status, or the problem the page shows instead (so a failure says why). */
+export async function orderStatus(page: Page): Promise<string | null> {
+  const notice = page.locator("#notice:not(.ok)");
+  if (await notice.isVisible()) return `problem shown: ${await notice.textContent()}`;
+  return page
+    .getByTestId("order-status")
+    .textContent({ timeout: 1000 })
+    .catch(() => null);
+}

@@ -1,6 +1,7 @@
 // The public API as the storefront calls it: identity (guest cart id or a signed-in user's
 // token, kept in localStorage), JSON requests, and problem+json answers turned into errors
 // that carry the problem's title and detail for the person reading the page.
+import { promotionSentence } from "./discounts";
 
 export interface Problem {
   type?: string;
@@ -8,7 +9,7 @@ export interface Problem {
   status: number;
   detail?: string;
   code?: string;
-  errors?: {
+  errors?: ({
     skuId?: string;
     code?: string;
     requested?: number;
@@ -16,7 +17,30 @@ export interface Problem {
     limit?: number;
     message?: string;
     path?: string;
-  }[];
+    promotionCode?: string;
+  } & PromotionTerms)[];
+}
+
+/** Why a promotion code gives no discount: the unmet condition and the promotion's terms it names. */
+export interface PromotionTerms {
+  condition?: "starts_at" | "currency" | "matching_lines" | "min_subtotal" | "buy_x" | "sign_in";
+  minSubtotal?: number;
+  currency?: string;
+  startsAt?: string;
+}
+export interface PromotionReason extends PromotionTerms {
+  code: string;
+  detail: string;
+}
+
+/** One promotion's discount on a line, or (with its kind) on a whole cart or order; no code = automatic. */
+export interface LineDiscount {
+  promotionId: string;
+  code: string | null;
+  amount: number;
+}
+export interface Discount extends LineDiscount {
+  kind: "percent" | "fixed" | "buy_x_get_y";
 }
 
 export class ApiError extends Error {
@@ -66,6 +90,7 @@ export interface Line extends ProductSnapshot {
   outOfStock: boolean;
   limitExceeded: boolean;
   lineTotal: number;
+  discounts: LineDiscount[];
 }
 export interface Cart {
   cartId: string;
@@ -78,12 +103,30 @@ export interface Cart {
     totalAmount: number;
     selectedCount: number;
     selectedAmount: number;
+    /** What checkout prices: the selected, available lines (= selectedAmount). */
+    subtotal: number;
+    discounts: Discount[];
+    /** subtotal less the discounts: what the buyer pays, and what checkout's expectedTotal says. */
+    total: number;
   };
+  /** The cart's code, and why it gives no discount now (it stays on the cart). */
+  promotion: { code: string; promotionId: string | null; applied: boolean; reason: PromotionReason | null } | null;
 }
 export interface Order {
   orderId: string;
   status: "PENDING" | "PAID" | "CANCELLED" | "EXPIRED" | "REFUNDED";
-  items: { skuId: string; name: string; quantity: number; unitPrice: number; spec?: unknown }[];
+  items: {
+    skuId: string;
+    name: string;
+    quantity: number;
+    unitPrice: number;
+    spec?: unknown;
+    discounts?: LineDiscount[];
+  }[];
+  /** Before discounts (absent on orders placed before promotions). */
+  subtotal?: number;
+  discounts?: Discount[];
+  /** What is paid. */
   total: number;
   currency: string;
   expiresAt: string;
@@ -113,6 +156,11 @@ export const identity = {
   signIn(userId: string, token: string): void {
     localStorage.setItem(KEY.token, token);
     localStorage.setItem(KEY.user, userId);
+  },
+  /** The id of the cart this identity reads (the API's `user:{id}` or `guest:{clientCartId}`). */
+  cartId(): string {
+    const user = this.user();
+    return user ? `user:${user.userId}` : `guest:${this.guestCartId()}`;
   },
   signOut(): void {
     localStorage.removeItem(KEY.token);
@@ -144,8 +192,17 @@ export async function api<T>(
   }
 }
 
+/**
+ * One API call. `null` for a 304 (a conditional read the caller asked for: it keeps what it has).
+ * The browser's HTTP cache stays out of it: it keys by URL alone, so a cart read revalidated by
+ * the browser itself could be answered with another identity's cart at the same version.
+ */
 async function request<T>(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<T> {
-  const init: RequestInit = { method, headers: { accept: "application/json", ...identity.headers(), ...headers } };
+  const init: RequestInit = {
+    method,
+    cache: "no-store",
+    headers: { accept: "application/json", ...identity.headers(), ...headers },
+  };
   if (body !== undefined) {
     (init.headers as Record<string, string>)["content-type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -163,6 +220,7 @@ async function request<T>(method: string, path: string, body: unknown, headers: 
       null,
     );
   }
+  if (res.status === 304) return null as T;
   const text = await res.text();
   let json: unknown = null;
   try {
@@ -196,6 +254,9 @@ export function friendly(err: unknown): { title: string; detail: string } {
     SALE_NOT_STARTED: "The sale has not started yet.",
     PRICE_CHANGED: "A price changed since you looked: check the cart and try again.",
   };
+  // A promotion's refusal is said whole by its own sentence (its detail speaks in minor units).
+  const promotion = p.code ? promotionSentence({ ...p.errors?.[0], code: p.code, detail: p.detail ?? "" }) : null;
+  if (promotion) return { title: p.title, detail: promotion };
   const lead = (p.code && human[p.code]) || "";
   return { title: p.title, detail: [lead, p.detail].filter(Boolean).join(" ") };
 }

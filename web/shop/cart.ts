@@ -1,8 +1,11 @@
-// The cart drawer: lines grouped by merchant with price markers and stock/limit flags,
-// quantity +/-, remove, batch remove, select per line / merchant / all, selected totals and
+// The cart drawer: lines grouped by merchant with price markers, stock/limit flags and
+// discounts, quantity +/-, remove, batch remove, select per line / merchant / all, the
+// promotion code (cart-code.ts), the selected lines' subtotal, discounts and total, and
 // checkout. It stays live through live.ts, which hands it each cart pushed by the service.
 import type { Cart, Line, Order } from "./api";
-import { api, identity } from "./api";
+import { ApiError, api, identity } from "./api";
+import { codeField, codeRefused } from "./cart-code";
+import { lineDiscounts, sumsView } from "./discounts";
 import { h, money, mount, specText } from "./dom";
 import { showError, showOk } from "./notice";
 
@@ -46,10 +49,23 @@ export function setCart(next: Cart): void {
   render();
 }
 
-export async function reloadCart(): Promise<void> {
+/**
+ * Reads the cart again. A read names the version on screen (If-None-Match: its ETag) when that
+ * is this identity's cart, so the API may answer from the cart's edge snapshot, or 304 when
+ * nothing changed (the cart on screen stays). `fresh`: name nothing, so the cart's actor
+ * renders it now (after a refusal that says the prices on screen are stale).
+ */
+export async function reloadCart(fresh = false): Promise<void> {
+  const seen = !fresh && cart?.cartId === identity.cartId() ? cart : null;
+  if (!seen) cart = null; // another identity's (or a stale) cart: whatever version comes is shown
   try {
-    cart = null;
-    setCart(await api<Cart>("GET", "/v1/cart"));
+    const next = await api<Cart | null>(
+      "GET",
+      "/v1/cart",
+      undefined,
+      seen ? { "if-none-match": `"${seen.version}"` } : {},
+    );
+    if (next) setCart(next);
   } catch (err) {
     showError(err);
   }
@@ -103,6 +119,7 @@ function lineView(line: Line, currency: string): HTMLElement {
         " = ",
         money(line.lineTotal, currency),
       ),
+      lineDiscounts(line.discounts, currency),
       flags,
     ),
     h(
@@ -153,7 +170,18 @@ function lineView(line: Line, currency: string): HTMLElement {
   );
 }
 
+/** Draws the cart; a control that had the focus (by its id: a line's checkbox, the code field) keeps it. */
 function render(): void {
+  const active = document.activeElement;
+  const focused = active instanceof HTMLInputElement && drawer().contains(active) && active.id ? active : null;
+  draw();
+  const again = focused && (document.getElementById(focused.id) as HTMLInputElement | null);
+  if (!again || again === focused) return;
+  again.focus();
+  if (focused.type === "text") again.setSelectionRange(focused.selectionStart, focused.selectionEnd);
+}
+
+function draw(): void {
   document.getElementById("cart-count")!.textContent = String(cart?.totals.totalQuantity ?? 0);
   const root = drawer();
   const live = document.body.dataset.live === "on";
@@ -215,15 +243,12 @@ function render(): void {
         ),
       ),
     ),
+    codeField(cart, setCart),
     h(
       "div",
       { class: "totals" },
-      h("div", {}, `${t.totalQuantity} item(s), ${money(t.totalAmount, currency)} in the cart`),
-      h(
-        "div",
-        { "data-testid": "selected-total" },
-        h("strong", {}, `Selected: ${t.selectedCount} unit(s), ${money(t.selectedAmount, currency)}`),
-      ),
+      h("div", { class: "muted" }, `${t.totalQuantity} item(s), ${money(t.totalAmount, currency)} in the cart`),
+      sumsView(t, currency, { subtotalLabel: `Selected: ${t.selectedCount} unit(s)`, testid: "cart" }),
       h(
         "button",
         {
@@ -259,10 +284,11 @@ async function checkout(): Promise<void> {
   if (!pendingKey || pendingKey.version !== cart.version)
     pendingKey = { key: crypto.randomUUID(), version: cart.version };
   try {
+    // The total after discounts: what the shopper saw and will pay (the subtotal would be refused).
     const order = await api<Order>(
       "POST",
       "/v1/checkout",
-      { expectedTotal: cart.totals.selectedAmount },
+      { expectedTotal: cart.totals.total },
       { "idempotency-key": pendingKey.key },
     );
     pendingKey = null;
@@ -272,5 +298,8 @@ async function checkout(): Promise<void> {
     onCheckout(order);
   } catch (err) {
     showError(err);
+    if (cart) codeRefused(err, cart);
+    // A price or discount changed without the cart changing (same version): show the new total.
+    if (err instanceof ApiError && err.code === "PRICE_CHANGED") await reloadCart(true);
   }
 }

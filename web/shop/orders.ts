@@ -1,8 +1,10 @@
-// The orders pages: a signed-in shopper's order list, and one order with its items, status and,
-// while it is PENDING, the time left to pay, the payment (Stripe's Payment Element, or the
-// development test provider: payment.ts) and a cancel button.
+// The orders pages: a signed-in shopper's order list, and one order with its items, status,
+// subtotal, discounts and total (what is paid) and, while it is PENDING, the time left to pay,
+// the payment (Stripe's Payment Element, or the development test provider: payment.ts) and a
+// cancel button.
 import type { Order } from "./api";
 import { api, identity } from "./api";
+import { lineDiscounts, sumsView } from "./discounts";
 import { countdown, h, money, mount, specText, tableHead } from "./dom";
 import { showError, showOk } from "./notice";
 import { every, main, redraw } from "./page";
@@ -87,14 +89,26 @@ export async function orderPage(orderId: string): Promise<void> {
           h(
             "tr",
             {},
-            h("td", {}, i.name, " ", h("span", { class: "muted" }, specText(i.spec))),
+            h(
+              "td",
+              {},
+              i.name,
+              " ",
+              h("span", { class: "muted" }, specText(i.spec)),
+              lineDiscounts(i.discounts, order.currency),
+            ),
             h("td", {}, String(i.quantity)),
             h("td", {}, money(i.unitPrice, order.currency)),
           ),
         ),
       ),
     ),
-    h("p", { class: "big" }, money(order.total, order.currency)),
+    // Orders placed before promotions carry no subtotal: nothing was taken off.
+    sumsView(
+      { subtotal: order.subtotal ?? order.total, discounts: order.discounts ?? [], total: order.total },
+      order.currency,
+      { subtotalLabel: "Subtotal", testid: "order" },
+    ),
     payment,
     pending &&
       h(

@@ -98,7 +98,14 @@ export const CartViewSchema = z
         promotionId: z.string().nullable(),
         applied: z.boolean(),
         reason: z
-          .object({ code: z.string(), condition: z.string().optional(), detail: z.string() })
+          .object({
+            code: z.string(),
+            condition: z.string().optional(),
+            detail: z.string(),
+            minSubtotal: Amount.optional().meta({ description: "min_subtotal: the minimum, in `currency`" }),
+            currency: z.string().optional().meta({ description: "min_subtotal, currency: the promotion's currency" }),
+            startsAt: Iso.optional().meta({ description: "starts_at: when the promotion starts" }),
+          })
           .nullable()
           .meta({ description: "why the code gives no discount now (it stays on the cart)" }),
       })
