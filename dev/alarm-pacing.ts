@@ -19,7 +19,8 @@
 // Needs the `sqlite3` command; without it, or with a storage layout this does not recognise,
 // nothing is changed and one warning says so. That is safe for everyday use: pacing only ever
 // moves alarms later, and without it every due alarm still fires, all at once; it matters after
-// a crash with thousands of them due. The tests need it (test/e2e/restart.test.ts).
+// a crash with thousands of them due. The tests need it (test/e2e/restart.test.ts). Why workerd's
+// tables and not a public API: docs/decisions.md 17.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";

@@ -1,89 +1,47 @@
 // Cron Triggers for `npm start`: Cloudflare's five-field syntax (UTC; weekdays 1-7 with
 // 1 = Sunday, or SUN-SAT; `L` for the last day of the month, `5L` for the last Thursday,
-// `2#1` for the first Monday), and a scheduler that calls `dispatch` at every minute a
-// trigger matches, like a deployed Worker's triggers fire.
-const MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-const DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+// `2#1` for the first Monday, `15W` for the weekday nearest the 15th), read and scheduled by
+// croner, and a dispatch at every minute a trigger matches, as a deployed Worker's triggers fire.
+// What croner is told (or checked here) so that it reads Cloudflare's syntax: see CLOUDFLARE_SYNTAX.
+import { Cron, type CronOptions } from "croner";
 
-interface Field {
-  any: boolean;
-  values: Set<number>;
-}
+const CLOUDFLARE_SYNTAX: CronOptions = {
+  timezone: "UTC",
+  mode: "5-part",
+  // Weekdays 1-7 from Sunday (Quartz numbering), not cron's 0-6.
+  alternativeWeekdays: true,
+  // `5/20` (from 5, every 20), as Quartz reads it; croner wants `*/20` or a range unless told.
+  sloppyRanges: true,
+  // When both day fields are restricted, either may match (croner's default, said here for the reader).
+  domAndDow: false,
+};
 
-export interface Cron {
+export interface CronTrigger {
   source: string;
   matches(at: Date): boolean;
 }
 
-function field(text: string, min: number, max: number, names: string[] = [], nameBase = 1): Field {
-  if (text === "*" || text === "?") return { any: true, values: new Set() };
-  const values = new Set<number>();
-  const num = (s: string): number => {
-    const i = names.indexOf(s.toUpperCase());
-    const n = i >= 0 ? i + nameBase : Number(s);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${s} is not in ${min}-${max}`);
-    return n;
-  };
-  for (const part of text.split(",")) {
-    const [range, stepText] = part.split("/") as [string, string | undefined];
-    const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new Error(`bad step in ${part}`);
-    const [a, b] =
-      range === "*"
-        ? [min, max]
-        : range.includes("-")
-          ? range.split("-").map(num)
-          : [num(range), stepText ? max : num(range)];
-    for (let v = a!; v <= b!; v += step) values.add(v);
-  }
-  return { any: false, values };
+/** Parses one trigger; throws on syntax Cloudflare would refuse (the message names the trigger). */
+export function parseCron(source: string): CronTrigger {
+  const job = cron(source);
+  return { source, matches: (at) => job.match(at) };
 }
 
-/** Parses one trigger; throws on syntax it does not know (the caller names the trigger). */
-export function parseCron(source: string): Cron {
-  const parts = source.trim().split(/\s+/);
-  if (parts.length !== 5) throw new Error(`cron "${source}": expected 5 fields`);
-  const [mi, h, dom, mo, dow] = parts as [string, string, string, string, string];
+function cron(source: string, onTick?: (job: Cron) => void): Cron {
+  const fail = (why: string) => new Error(`cron "${source}": ${why}`);
+  const fields = source.trim().split(/\s+/);
+  if (fields.length !== 5) throw fail("expected 5 fields");
+  // croner takes 8 for Sunday (its 7 + 1) and says "-1" for 0; Cloudflare has 1-7 (not after `#`).
+  for (const m of fields[4]!.matchAll(/(?<!#)\d+/g)) {
+    if (Number(m[0]) < 1 || Number(m[0]) > 7) throw fail(`weekday ${m[0]} is not in 1-7`);
+  }
   try {
-    const minute = field(mi, 0, 59);
-    const hour = field(h, 0, 23);
-    const month = field(mo, 1, 12, MONTHS);
-    const lastDay = dom.toUpperCase() === "L";
-    if (/W/i.test(dom)) throw new Error("W is not supported locally");
-    const day = lastDay ? { any: false, values: new Set<number>() } : field(dom, 1, 31);
-    // Weekday specials: `nL` (last n-day of the month), `n#k` (k-th n-day); n in 1-7 or a name.
-    const special = /^(\w+)(L|#([1-5]))$/i.exec(dow);
-    const weekday = special ? field(special[1]!, 1, 7, DAYS) : field(dow, 1, 7, DAYS);
-    const weekdayMatches = (at: Date): boolean => {
-      const wd = at.getUTCDay() + 1;
-      if (!weekday.any && !weekday.values.has(wd)) return false;
-      if (!special) return true;
-      const d = at.getUTCDate();
-      if (special[2]!.toUpperCase() === "L") return d + 7 > daysInMonth(at);
-      return Math.ceil(d / 7) === Number(special[3]);
-    };
-    const dayMatches = (at: Date): boolean =>
-      lastDay ? at.getUTCDate() === daysInMonth(at) : day.any || day.values.has(at.getUTCDate());
-    const dayRestricted = lastDay || !day.any;
-    const weekdayRestricted = !!special || !weekday.any;
-    return {
-      source,
-      matches(at) {
-        if (!minute.any && !minute.values.has(at.getUTCMinutes())) return false;
-        if (!hour.any && !hour.values.has(at.getUTCHours())) return false;
-        if (!month.any && !month.values.has(at.getUTCMonth() + 1)) return false;
-        // As in cron: when both day fields are restricted, either may match.
-        if (dayRestricted && weekdayRestricted) return dayMatches(at) || weekdayMatches(at);
-        return dayMatches(at) && weekdayMatches(at);
-      },
-    };
+    return onTick
+      ? new Cron(source, { ...CLOUDFLARE_SYNTAX, unref: true }, onTick)
+      : new Cron(source, CLOUDFLARE_SYNTAX);
   } catch (err) {
-    throw new Error(`cron "${source}": ${(err as Error).message}`);
+    throw fail((err as Error).message.replace(/^CronPattern: /, ""));
   }
-}
-
-function daysInMonth(at: Date): number {
-  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 0)).getUTCDate();
 }
 
 /**
@@ -91,17 +49,11 @@ function daysInMonth(at: Date): number {
  * starting with the next minute boundary. Returns a stop function.
  */
 export function scheduleCrons(sources: string[], dispatch: (cron: string, scheduledTime: Date) => void): () => void {
-  const crons = sources.map(parseCron);
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    const next = Math.floor(Date.now() / 60_000) * 60_000 + 60_000;
-    timer = setTimeout(() => {
-      const at = new Date(next);
-      for (const c of crons) if (c.matches(at)) dispatch(c.source, at);
-      arm();
-    }, next - Date.now());
-    timer.unref();
+  const jobs = sources.map((source) =>
+    // croner runs a job at or after its minute; the minute it was due is the scheduled time.
+    cron(source, (job) => dispatch(source, new Date(Math.floor(job.currentRun()!.getTime() / 60_000) * 60_000))),
+  );
+  return () => {
+    for (const job of jobs) job.stop();
   };
-  if (crons.length) arm();
-  return () => clearTimeout(timer);
 }

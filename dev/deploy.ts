@@ -13,10 +13,8 @@
 // --dry-run does every check that needs no account, builds the bundle (`wrangler deploy
 // --dry-run`), says what the rest would do and lists the placeholders a real deploy refuses.
 // docs/operations.md is the runbook around it.
-import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { checkConfig, envLabel, planNeeds, readEnvironment } from "./deploy/config-checks.ts";
 import { checkHealth, deployedUrl } from "./deploy/health.ts";
 import { checkMigrations } from "./deploy/migration-check.ts";
@@ -24,11 +22,12 @@ import type { SecretValues } from "./deploy/secrets.ts";
 import { secretValueProblem, secretValues } from "./deploy/secrets.ts";
 import type { WranglerRunner } from "./deploy/wrangler.ts";
 import { ensureQueues, failureOf, runWrangler, secretNames } from "./deploy/wrangler.ts";
-import { DEFAULT_MIGRATIONS, migrateDatabase } from "./migrate.ts";
+import { DEFAULT_MIGRATIONS, appliedMigrations, migrateDatabase, migrationPlan } from "./migrate.ts";
 import { ROOT, isMain, sleep } from "./util.ts";
 
 export type { WranglerRunner } from "./deploy/wrangler.ts";
 export { queueNamesIn, runWrangler } from "./deploy/wrangler.ts";
+export { pendingMigrations } from "./migrate.ts";
 
 const DEFAULT_CONFIG = path.join(ROOT, "wrangler.toml");
 
@@ -66,34 +65,6 @@ export function deployPlan(configPath = DEFAULT_CONFIG, env?: string): DeployPla
   };
 }
 
-interface Journal {
-  entries: { tag: string }[];
-}
-
-function migrationTags(folder: string): string[] {
-  return (JSON.parse(fs.readFileSync(path.join(folder, "meta", "_journal.json"), "utf8")) as Journal).entries.map(
-    (e) => e.tag,
-  );
-}
-
-/** How many migrations the database's drizzle journal records as applied. */
-async function appliedMigrations(databaseUrl: string): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const exists = await client.query("select to_regclass('drizzle.__drizzle_migrations') is not null as ok");
-    if (!exists.rows[0].ok) return 0;
-    return (await client.query("select count(*)::int as n from drizzle.__drizzle_migrations")).rows[0].n;
-  } finally {
-    await client.end();
-  }
-}
-
-/** Migrations in migrations/ not yet recorded in the database's drizzle journal. */
-export async function pendingMigrations(databaseUrl: string, folder = DEFAULT_MIGRATIONS): Promise<string[]> {
-  return migrationTags(folder).slice(await appliedMigrations(databaseUrl));
-}
-
 function step(title: string): void {
   console.log(`\n==> ${title}`);
 }
@@ -124,7 +95,6 @@ export interface DeployOptions {
 /** The Postgres check: pending migrations, and whether each leaves the running version working. */
 async function checkDatabase(opts: DeployOptions, databaseUrl: string | undefined, folder: string): Promise<string[]> {
   step("Postgres migrations: pending, and compatible with the version running");
-  const all = migrationTags(folder);
   if (!databaseUrl && !opts.dryRun)
     throw new Error(
       "DATABASE_URL is not given: export it (the same connection string as the secret), or put it in --secrets-file",
@@ -134,11 +104,15 @@ async function checkDatabase(opts: DeployOptions, databaseUrl: string | undefine
         const why = err instanceof Error ? err.message : String(err);
         throw new Error(`cannot read the migrations applied to ${new URL(databaseUrl).host} (DATABASE_URL): ${why}`);
       })
-    : undefined;
-  const pending = all.slice(applied ?? 0);
-  if (applied === undefined) console.log(`no DATABASE_URL given: checking all ${all.length} migrations`);
-  else console.log(pending.length ? `pending on ${new URL(databaseUrl!).host}: ${pending.join(", ")}` : "none pending");
-  if (applied === 0) {
+    : [];
+  const { pending, skipped } = migrationPlan(folder, applied);
+  if (!databaseUrl) console.log(`no DATABASE_URL given: checking all ${pending.length} migrations`);
+  else console.log(pending.length ? `pending on ${new URL(databaseUrl).host}: ${pending.join(", ")}` : "none pending");
+  if (skipped.length)
+    console.warn(
+      `warning: drizzle's migrator never applies these: not in the database, yet older than the last one applied (merged late, or edited after they were applied); fold their changes into a new migration:${list(skipped)}`,
+    );
+  if (databaseUrl && applied.length === 0) {
     console.log("fresh database: no running version to stay compatible with");
     return pending;
   }

@@ -2,6 +2,7 @@
 // (or defaults) on first run; wrangler dev reads the same file itself.
 import fs from "node:fs";
 import path from "node:path";
+import { parseEnv } from "node:util";
 import { ROOT } from "./util.ts";
 
 /** Dev secrets: .dev.vars, created from .dev.vars.example on first run. */
@@ -16,10 +17,6 @@ export function readDevVars(root = ROOT): Record<string, string> {
         "JWT_SECRET=dev-jwt-secret\nADMIN_TOKEN=dev-admin-token\nPAYMENT_WEBHOOK_SECRET=dev-webhook-secret\n",
       );
   }
-  const vars: Record<string, string> = {};
-  for (const line of fs.readFileSync(file, "utf8").split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (m) vars[m[1]!] = m[2]!.trim().replace(/^(["'])(.*)\1$/, "$2");
-  }
-  return vars;
+  // Node's dotenv reader: the format wrangler dev reads the same file in (quotes, comments, `export`).
+  return parseEnv(fs.readFileSync(file, "utf8")) as Record<string, string>;
 }

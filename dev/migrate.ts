@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
+import { readMigrationFiles } from "drizzle-orm/migrator";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { ROOT, isMain, tcpAnswers } from "./util.ts";
 import { devDatabaseName, requestedPort } from "./stack/scope.ts";
@@ -47,6 +48,66 @@ export async function migrateDatabase(databaseUrl: string, migrationsFolder = DE
     await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
     await client.end();
   }
+}
+
+/** A migration drizzle's migrator recorded as applied (its journal table, drizzle.__drizzle_migrations). */
+export interface AppliedMigration {
+  hash: string;
+  /** The migration's journal time (`when`), in ms. */
+  createdAt: number;
+}
+
+/** What the database's drizzle journal records as applied; none before the first migration. */
+export async function appliedMigrations(databaseUrl: string): Promise<AppliedMigration[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const exists = await client.query("select to_regclass('drizzle.__drizzle_migrations') is not null as ok");
+    if (!exists.rows[0].ok) return [];
+    const { rows } = await client.query<{ hash: string; created_at: string }>(
+      "select hash, created_at from drizzle.__drizzle_migrations",
+    );
+    return rows.map((r) => ({ hash: r.hash, createdAt: Number(r.created_at) }));
+  } finally {
+    await client.end();
+  }
+}
+
+export interface MigrationPlan {
+  /** Tags drizzle's migrator applies on its next run, in journal order. */
+  pending: string[];
+  /**
+   * Tags it never applies: not recorded (by their hash) yet dated before the last one recorded:
+   * merged after a newer migration was applied, or edited after they were applied.
+   */
+  skipped: string[];
+}
+
+/**
+ * What drizzle's migrator does with `folder` on a database that recorded `applied`: it applies, in
+ * journal order, each migration whose journal time is after that of the last one recorded, however
+ * many rows there are (drizzle-orm's pg dialect, `migrate`).
+ */
+export function migrationPlan(migrationsFolder: string, applied: AppliedMigration[]): MigrationPlan {
+  const folder = path.resolve(ROOT, migrationsFolder);
+  const entries = (
+    JSON.parse(fs.readFileSync(path.join(folder, "meta", "_journal.json"), "utf8")) as { entries: { tag: string }[] }
+  ).entries;
+  const last = Math.max(...applied.map((m) => m.createdAt));
+  const recorded = new Set(applied.map((m) => m.hash));
+  const plan: MigrationPlan = { pending: [], skipped: [] };
+  // readMigrationFiles reads the same journal, in the same order, and hashes each file as the migrator does.
+  readMigrationFiles({ migrationsFolder: folder }).forEach((m, i) => {
+    const tag = entries[i]!.tag;
+    if (!(m.folderMillis <= last)) plan.pending.push(tag);
+    else if (!recorded.has(m.hash)) plan.skipped.push(tag);
+  });
+  return plan;
+}
+
+/** Migrations of `folder` drizzle's migrator would apply to `databaseUrl`. */
+export async function pendingMigrations(databaseUrl: string, folder = DEFAULT_MIGRATIONS): Promise<string[]> {
+  return migrationPlan(folder, await appliedMigrations(databaseUrl)).pending;
 }
 
 function quoteIdent(name: string): string {

@@ -2,7 +2,7 @@
 // provider locally: signs a webhook with PAYMENT_WEBHOOK_SECRET and posts it. Exits
 // non-zero unless the API answers 2xx.
 import { createHmac, randomUUID } from "node:crypto";
-import { readDevVars } from "./stack.ts";
+import { readDevVars } from "./dev-vars.ts";
 import { isMain } from "./util.ts";
 
 export type PaymentOutcome = "succeeded" | "failed" | "refunded";

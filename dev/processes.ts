@@ -1,6 +1,7 @@
 // Child processes of the dev stack: each is spawned as the leader of its own process
 // group, so killing the group also kills what it spawned (wrangler -> node -> workerd x2),
 // and Ctrl-C in the terminal reaches only the supervisor, which then stops them in order.
+// Why groups and /proc rather than tree-kill or execa: docs/decisions.md 17.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { sleep } from "./util.ts";

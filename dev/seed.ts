@@ -6,7 +6,7 @@
 // Re-running resets the catalog, the codes and bob's cart and adds one more paid order for alice.
 import { randomUUID } from "node:crypto";
 import { sendPayment, webhookSecret } from "./pay.ts";
-import { readDevVars } from "./stack.ts";
+import { readDevVars } from "./dev-vars.ts";
 import { userToken } from "./token.ts";
 import { isMain } from "./util.ts";
 

@@ -1,7 +1,7 @@
 // `npm run token -- <userId> [hours]`: prints a user JWT (HS256, signed with the local
 // JWT_SECRET from .dev.vars) for trying the API with curl.
 import { sign } from "hono/jwt";
-import { readDevVars } from "./stack.ts";
+import { readDevVars } from "./dev-vars.ts";
 import { isMain } from "./util.ts";
 
 /** A user JWT as the Worker accepts it: `sub` is the user id, `exp` required. */

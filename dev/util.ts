@@ -1,5 +1,6 @@
 // Small helpers shared by the dev/ tools.
 import net from "node:net";
+import getPort from "get-port";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -12,16 +13,17 @@ export function isMain(moduleUrl: string): boolean {
   return entry !== undefined && pathToFileURL(path.resolve(entry)).href === moduleUrl;
 }
 
-/** Asks the OS for a free TCP port (tiny race until the caller binds it; fine for dev). */
+/**
+ * A free TCP port on `host` (a tiny race until the caller binds it; fine for dev). get-port never
+ * hands out the same one twice within 15 s in this process, so concurrent stacks don't collide.
+ */
 export function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+  return getPort({ host });
+}
+
+/** `preferred` when it is free (stable URLs for people), else a free one; 0 stays 0 (bind picks). */
+export async function pickPort(preferred: number): Promise<number> {
+  return preferred === 0 ? 0 : getPort({ port: preferred });
 }
 
 /** True if something accepts TCP connections on host:port within `timeoutMs`. */

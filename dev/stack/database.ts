@@ -14,10 +14,10 @@ import {
   testServerUrl,
 } from "../migrate.ts";
 import { startNeonWsProxy, type NeonWsProxy } from "../neon-ws-proxy.ts";
-import { ROOT } from "../util.ts";
-import type { LocalStackFaults } from "../stack.ts";
+import { ROOT, pickPort } from "../util.ts";
+import type { LocalStackFaults } from "./types.ts";
 import { devDatabaseName } from "./scope.ts";
-import { pickPort, type Startup } from "./startup.ts";
+import type { Startup } from "./startup.ts";
 
 export interface StackDatabase {
   databaseUrl: string;

@@ -5,9 +5,10 @@
 import { findBinary, redisAnswers, startRedisServer, type RedisServer } from "../redis-server.ts";
 import { startUpstashAdapter, type UpstashAdapter } from "../upstash-adapter.ts";
 import type { ChildRecord } from "../processes.ts";
-import type { LocalStackFaults } from "../stack.ts";
+import type { LocalStackFaults } from "./types.ts";
 import { claimRedisDatabase } from "./redis-database.ts";
-import { pickPort, type Startup } from "./startup.ts";
+import type { Startup } from "./startup.ts";
+import { pickPort } from "../util.ts";
 
 const DEFAULT_UPSTASH_TOKEN = "dev-upstash-token";
 

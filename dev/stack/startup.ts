@@ -6,7 +6,7 @@ import path from "node:path";
 import { cleanupStale, killGroup, killGroupNow, writePidFile, type ChildRecord } from "../processes.ts";
 import { ROOT, freePort, tcpAnswers } from "../util.ts";
 import { execFileSync } from "node:child_process";
-import type { LocalStackOptions } from "../stack.ts";
+import type { LocalStackOptions } from "./types.ts";
 import { devStateDir, requestedPort } from "./scope.ts";
 
 export class Startup {
@@ -115,12 +115,6 @@ export class Startup {
     if (this.ownsPidFile) fs.rmSync(this.pidFile, { force: true });
     if (this.tempState) fs.rmSync(this.tempState, { recursive: true, force: true });
   };
-}
-
-/** Tries `preferred` first (stable URLs for people), else a random free port; 0 stays 0 (bind picks). */
-export async function pickPort(preferred: number): Promise<number> {
-  if (preferred === 0) return 0;
-  return (await tcpAnswers("127.0.0.1", preferred, 300)) ? freePort() : preferred;
 }
 
 /** Who listens on `port`, for a helpful message (best effort, Linux `ss`). */

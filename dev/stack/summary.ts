@@ -2,7 +2,7 @@
 // and Redis are, what this stack keeps to itself (its scope), and the admin token.
 import path from "node:path";
 import { readDevVars } from "../dev-vars.ts";
-import type { LocalStack, StackMode } from "../stack.ts";
+import type { LocalStack, StackMode } from "./types.ts";
 import { ROOT } from "../util.ts";
 import { DEFAULT_PORT } from "./scope.ts";
 

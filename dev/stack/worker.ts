@@ -3,16 +3,17 @@
 // dev/serve-worker.ts); started with the stack's Postgres, proxy and Redis, and awaited until it answers.
 import fs from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
 import type { ChildProcess } from "node:child_process";
 import { DEFAULT_ALARMS_PER_SECOND, paceDueAlarms } from "../alarm-pacing.ts";
 import { spawnGroup } from "../processes.ts";
 import type { ServeWorkerOptions } from "../serve-worker.ts";
-import type { StackMode } from "../stack.ts";
+import type { StackMode } from "./types.ts";
 import { readDevVars } from "../dev-vars.ts";
-import { ROOT, freePort, sleep } from "../util.ts";
+import { ROOT, freePort, pickPort, sleep } from "../util.ts";
 import type { StackDatabase, StackProxy } from "./database.ts";
 import type { StackRedis } from "./redis.ts";
-import { pickPort, type Startup } from "./startup.ts";
+import type { Startup } from "./startup.ts";
 
 const WORKER_START_TIMEOUT_MS = 120_000;
 /**
@@ -120,18 +121,13 @@ export async function startWorker(
 /** Keeps the last lines of a child's output for error messages, optionally echoing them. */
 function captureOutput(child: ChildProcess, prefix: string, echo: () => boolean): () => string {
   const tail: string[] = [];
-  const onLine = (line: string) => {
-    tail.push(line);
-    if (tail.length > 60) tail.shift();
-    if (echo()) console.log(`${prefix} ${line}`);
-  };
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = "";
-    stream?.setEncoding("utf8");
-    stream?.on("data", (chunk: string) => {
-      const lines = (partial + chunk).split(/\r?\n/);
-      partial = lines.pop() ?? "";
-      lines.filter((l) => l.trim()).forEach(onLine);
+  for (const input of [child.stdout, child.stderr]) {
+    if (!input) continue;
+    readline.createInterface({ input, crlfDelay: Infinity }).on("line", (line) => {
+      if (!line.trim()) return;
+      tail.push(line);
+      if (tail.length > 60) tail.shift();
+      if (echo()) console.log(`${prefix} ${line}`);
     });
   }
   return () => tail.join("\n");

@@ -24,11 +24,17 @@ describe("parseCron", () => {
     expect(parseCron("0 18 * * 5L").matches(at("2026-11-19T18:00:00Z"))).toBe(false);
     expect(parseCron("0 10 * * MON#1").matches(at("2026-11-02T10:00:00Z"))).toBe(true);
     expect(parseCron("0 0 L * *").matches(at("2026-11-30T00:00:00Z"))).toBe(true);
+    // 2026-11-15 is a Sunday: the weekday nearest it is Monday the 16th.
+    expect(parseCron("0 0 15W * *").matches(at("2026-11-16T00:00:00Z"))).toBe(true);
+    expect(parseCron("0 0 15W * *").matches(at("2026-11-15T00:00:00Z"))).toBe(false);
   });
 
   it("refuses what it cannot run", () => {
     expect(() => parseCron("* * * *")).toThrow(/5 fields/);
-    expect(() => parseCron("61 * * * *")).toThrow(/not in 0-59/);
+    expect(() => parseCron("61 * * * *")).toThrow(/minute: 61/);
+    // Cloudflare numbers weekdays 1-7: 0 and 8 are refused, not read as Sunday.
+    expect(() => parseCron("0 0 * * 8")).toThrow(/weekday 8 is not in 1-7/);
+    expect(() => parseCron("0 0 * * 0")).toThrow(/weekday 0 is not in 1-7/);
   });
 });
 

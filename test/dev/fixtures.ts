@@ -3,12 +3,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-export function writeMigrations(migrations: { tag: string; sql: string[] }[]): string {
+/** A drizzle-kit migrations folder; each migration is dated a second after the one before unless `when` says. */
+export function writeMigrations(migrations: { tag: string; sql: string[]; when?: number }[]): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cart-migrations-"));
   fs.mkdirSync(path.join(dir, "meta"));
   const entries = migrations.map((m, idx) => {
     fs.writeFileSync(path.join(dir, `${m.tag}.sql`), m.sql.join("\n--> statement-breakpoint\n"));
-    return { idx, version: "7", when: 1_700_000_000_000 + idx * 1000, tag: m.tag, breakpoints: true };
+    return { idx, version: "7", when: m.when ?? 1_700_000_000_000 + idx * 1000, tag: m.tag, breakpoints: true };
   });
   fs.writeFileSync(
     path.join(dir, "meta", "_journal.json"),

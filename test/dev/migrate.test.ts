@@ -2,10 +2,13 @@
 import fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
+import { pendingMigrations } from "../../dev/deploy.ts";
 import {
+  appliedMigrations,
   dropDatabase,
   ensureDatabase,
   migrateDatabase,
+  migrationPlan,
   randomDatabaseName,
   serverAnswers,
   testServerUrl,
@@ -64,6 +67,37 @@ describe.runIf(HAS_SERVER)(`migrate (on the Postgres server at ${new URL(SERVER_
     expect(await cols()).toEqual(["id", "name", "price", "stock"]);
     const applied = await query(url, "select count(*)::int as n from drizzle.__drizzle_migrations");
     expect(applied).toEqual([{ n: 2 }]);
+  });
+
+  it("counts as pending what drizzle's migrator applies: newer than the last applied, whatever the row count", async () => {
+    const url = await ensureDatabase(SERVER_URL, `${name}_plan`);
+    try {
+      const T = 1_700_000_000_000;
+      const init = { ...SAMPLE_MIGRATIONS[0]!, when: T };
+      const stock = { ...SAMPLE_MIGRATIONS[1]!, when: T + 2000 };
+      const released = writeMigrations([init, stock]);
+      // A branch's migration, generated before 0001_stock but merged after it went out, then a new one.
+      const merged = writeMigrations([
+        init,
+        { tag: "0001_branch", sql: [`CREATE TABLE "labels" ("id" text PRIMARY KEY NOT NULL);`], when: T + 1000 },
+        stock,
+        { tag: "0002_note", sql: [`ALTER TABLE "skus" ADD COLUMN "note" text;`], when: T + 3000 },
+      ]);
+      folders.push(released, merged);
+      await migrateDatabase(url, released);
+      // Two rows recorded, but 0001_stock is applied and 0001_branch never will be.
+      expect(await pendingMigrations(url, merged)).toEqual(["0002_note"]);
+      expect(migrationPlan(merged, await appliedMigrations(url))).toEqual({
+        pending: ["0002_note"],
+        skipped: ["0001_branch"],
+      });
+      await migrateDatabase(url, merged);
+      expect(await pendingMigrations(url, merged)).toEqual([]);
+      const tables = await query(url, "select to_regclass('labels') is not null as labels");
+      expect(tables).toEqual([{ labels: false }]);
+    } finally {
+      await dropDatabase(SERVER_URL, `${name}_plan`);
+    }
   });
 
   it("does nothing for a folder without a journal", async () => {
