@@ -42,8 +42,19 @@ export const IF_MATCH_HEADER = {
 /** The cart as the actor rendered it (JSON of a CartView), with its version as the ETag. */
 export function cartResponse(c: AppContext, version: number, view: string, extra?: Record<string, unknown>): Response {
   c.header("content-type", "application/json");
-  c.header("etag", `"${version}"`);
+  cartCaching(c, version);
   return c.body(extra ? `${view.slice(0, -1)},${JSON.stringify(extra).slice(1)}` : view);
+}
+
+/**
+ * A cart answer's version as its ETag, and never a shared or silent cache: the cart is one
+ * identity's (Vary), and a browser revalidates every read with it (no-cache), so it is never
+ * handed another identity's cart or an old one.
+ */
+function cartCaching(c: AppContext, version: number): void {
+  c.header("etag", `"${version}"`);
+  c.header("cache-control", "private, no-cache");
+  c.header("vary", "Authorization, X-Cart-Id");
 }
 
 export const cartOf = (c: AppContext, cartKey: string) => c.env.CARTS.getByName(cartKey);
@@ -64,7 +75,7 @@ export async function readCartAtEdge(c: AppContext, cartKey: string): Promise<Re
     if (snapshot && snapshot.version >= seen) {
       c.header("x-cart-source", "snapshot");
       if (ifNoneMatch(c) === snapshot.version) {
-        c.header("etag", `"${snapshot.version}"`);
+        cartCaching(c, snapshot.version);
         return c.body(null, 304);
       }
       const view = await renderCart(c.env, snapshot).catch(() => null);
@@ -73,7 +84,7 @@ export async function readCartAtEdge(c: AppContext, cartKey: string): Promise<Re
   }
   const { view, version } = await readCart(c, cartKey, seen);
   if (ifNoneMatch(c) === version) {
-    c.header("etag", `"${version}"`);
+    cartCaching(c, version);
     return c.body(null, 304);
   }
   return cartResponse(c, version, view);

@@ -64,6 +64,8 @@ describe("cart reads at the edge", () => {
     const same = await read(guest.headers, { "if-none-match": `"${version}"` });
     expect(same.status).toBe(304);
     expect(same.headers.get("etag")).toBe(`"${version}"`);
+    expect(same.headers.get("cache-control")).toBe("private, no-cache");
+    expect(same.headers.get("vary")).toBe("Authorization, X-Cart-Id");
     const older = await read(guest.headers, { "if-none-match": `W/"${version - 1}"` });
     expect(older).toMatchObject({ status: 200, version });
   });
