@@ -10,7 +10,7 @@ import { clockAdjustable, readClockOffset, writeClockOffset } from "./clock";
 import type { Command, OutboxSinks } from "./outbox";
 import { Outbox } from "./outbox";
 import { ActorSchema } from "./schema";
-import { SingleFlight } from "./single-flight";
+import { SingleFlight } from "../single-flight";
 
 /** How long after a change an undelivered outbox row is retried by alarm at the latest (plus up to as much again, jitter). */
 const RELAY_BACKSTOP_MS = 5_000;

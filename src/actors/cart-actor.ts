@@ -104,10 +104,12 @@ export class CartActor extends Actor {
   /**
    * `GET /v1/cart` in one round trip: the cart as JSON with its price markers,
    * rendered here from the isolate's SKU views (no Redis read, no SKU call
-   * while they are warm), and always the current version.
+   * while they are warm), and always the current version. The body stays the
+   * rendered JSON text (not re-serialized at the edge); the version comes typed beside it.
    */
-  async readView(): Promise<string> {
-    return this.skus.render(await this.book.loaded());
+  async readView(): Promise<{ version: number; json: string }> {
+    const state = await this.book.loaded();
+    return { version: state.version, json: await this.skus.render(state) };
   }
 
   /** `GET /v1/cart/count`. */

@@ -2,7 +2,7 @@
  * A value an actor mirrors to Redis: written after changes at most once per
  * interval, versioned, and retried by the actor's alarm when a write fails.
  */
-import { SingleFlight } from "../actors/single-flight";
+import { SingleFlight } from "../single-flight";
 import type { VersionedValue } from "./redis";
 import { RedisUnavailableError, redisConfigured, redisWrites, writeIfNewer } from "./redis";
 

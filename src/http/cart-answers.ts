@@ -112,8 +112,8 @@ export async function readCart(
   seen: number | null = versionHeader(c, "x-cart-version"),
 ): Promise<{ view: string; version: number }> {
   try {
-    const view = await cartOf(c, cartKey).readView();
-    return { view, version: versionOf(view) };
+    const { json, version } = await cartOf(c, cartKey).readView();
+    return { view: json, version };
   } catch (err) {
     const snapshot = await readCartSnapshot(c.env, cartKey);
     if (snapshot && (seen === null || snapshot.version >= seen)) {
@@ -147,10 +147,4 @@ function cartBusy(): DomainError {
   return new DomainError("DEPENDENCY_UNAVAILABLE", "the cart is busy; retry shortly", undefined, {
     "retry-after": "1",
   });
-}
-
-/** The version field of a rendered cart (the actor's JSON always starts with cartId, then version). */
-function versionOf(view: string): number {
-  const match = /"version":(\d+)/.exec(view);
-  return match ? Number(match[1]) : (JSON.parse(view) as { version: number }).version;
 }

@@ -3,7 +3,7 @@
  * the whole cart after every change; one-time tickets let browsers (which
  * cannot set headers on a WebSocket) connect.
  */
-import { SingleFlight } from "../single-flight";
+import { SingleFlight } from "../../single-flight";
 import type { CartBook } from "./book";
 import type { CartHost } from "./host";
 import type { CartSkus } from "./skus";

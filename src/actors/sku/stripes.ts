@@ -13,7 +13,7 @@ import type { StockCounters } from "../../domain/stock";
 import { availableOf, EMPTY_STOCK, shiftOnHand } from "../../domain/stock";
 import { shares, stripeName, unitsToGive } from "../../domain/stripes";
 import type { StripeCommand } from "../commands";
-import { SingleFlight } from "../single-flight";
+import { SingleFlight } from "../../single-flight";
 import type { SkuBook, SkuHost, SkuState } from "./book";
 import type { SkuCarry } from "./carry";
 
