@@ -1,5 +1,5 @@
 /**
- * The checkout flow, top to bottom as in the README's sequence: replay or
+ * The checkout flow, top to bottom as in the sequence in docs/architecture.md: replay or
  * join a duplicate, take the cart's lines, refuse what the quotes already
  * show, record the attempt, reserve every line at its home stripe, judge the
  * reservations (all or none), then store the order and tell the cart, in one
