@@ -1,22 +1,33 @@
 // The OpenAPI document the Worker serves at /openapi.json, built in Node without starting it:
-// the route modules register their operations on import, and the one workerd-only module they
-// reach (`cloudflare:workers`, for the actor classes' base class) is answered by a stub.
-import { register } from "node:module";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
+// esbuild bundles the route modules (they register their operations on import) with the one
+// workerd-only module they reach, `cloudflare:workers` (the actor classes' base class),
+// replaced by a stub, and Node runs the bundle.
+import { build } from "esbuild";
 import { ROOT } from "./util.ts";
 
-const STUB = `data:text/javascript,${encodeURIComponent("export class DurableObject {}")}`;
-const HOOKS = `data:text/javascript,${encodeURIComponent(
-  `export async function resolve(specifier, context, next) {
-    return specifier === "cloudflare:workers" ? { url: ${JSON.stringify(STUB)}, shortCircuit: true } : next(specifier, context);
-  }`,
-)}`;
+const ENTRY = `import "./src/http/app.ts"; export { openApiDocument } from "./src/http/openapi.ts";`;
 
 export async function openApiDocument(): Promise<Record<string, unknown>> {
-  register(HOOKS);
-  const src = (file: string) => pathToFileURL(path.join(ROOT, "src", "http", file)).href;
-  await import(src("app.ts")); // registers every route
-  const openapi = (await import(src("openapi.ts"))) as { openApiDocument(): Record<string, unknown> };
-  return openapi.openApiDocument();
+  const bundle = await build({
+    stdin: { contents: ENTRY, resolveDir: ROOT, sourcefile: "openapi-entry.ts", loader: "ts" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    write: false,
+    logLevel: "warning",
+    plugins: [
+      {
+        name: "workerd-stub",
+        setup(b) {
+          b.onResolve({ filter: /^cloudflare:workers$/ }, () => ({ path: "cloudflare:workers", namespace: "stub" }));
+          b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export class DurableObject {}" }));
+        },
+      },
+    ],
+  });
+  const code = bundle.outputFiles[0]!.text;
+  const mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`)) as {
+    openApiDocument(): Record<string, unknown>;
+  };
+  return mod.openApiDocument();
 }
