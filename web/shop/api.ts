@@ -18,11 +18,6 @@ export type Problem = Partial<Schemas["Problem"]> & Pick<Schemas["Problem"], "ti
 
 export type Cart = Schemas["Cart"];
 export type Line = Cart["items"][number];
-/** Why a promotion code gives no discount: the unmet condition and the promotion's terms it names. */
-export type PromotionReason = NonNullable<NonNullable<Cart["promotion"]>["reason"]>;
-/** One promotion's discount on a line, or (with its kind) on a whole cart or order; no code = automatic. */
-export type LineDiscount = Line["discounts"][number];
-export type Discount = Cart["totals"]["discounts"][number];
 
 export type ProductPage = Answer<"getV1Products">;
 export type Product = ProductPage["items"][number];
