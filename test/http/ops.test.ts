@@ -3,7 +3,8 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { orders, processedEvents } from "../../src/db/schema";
+import { opsMetrics, orders, processedEvents } from "../../src/db/schema";
+import { flushMetrics, metricsSink, record } from "../../src/ops/metrics";
 import type { Order } from "../../src/domain/order";
 import { envelope } from "../../src/events/envelope";
 import { pendingOrder } from "../support/orders";
@@ -131,6 +132,22 @@ describe("ops admin API", () => {
     expect(row.promotions).toContainEqual(
       expect.objectContaining({ id: promotionId, code, limit: 50, used: 0, reserved: 0, remaining: 50 }),
     );
+  });
+
+  it("METRICS=off records nothing; unset, tests and development write to Postgres, elsewhere Analytics Engine", async () => {
+    const off = { ...env, METRICS: "off" } as Env;
+    expect([metricsSink(env), metricsSink(off)]).toEqual(["postgres", "off"]);
+    expect(metricsSink({ ...env, ENVIRONMENT: "production" } as Env)).toBe("analytics-engine");
+    expect(metricsSink({ ...env, ENVIRONMENT: "production", METRICS: "postgres" } as Env)).toBe("postgres");
+    const route = unique("GET /metrics-switch");
+    const rows = () => db((d) => d.select().from(opsMetrics).where(eq(opsMetrics.dim1, route)));
+    record(off, { metric: "cart_edit", dim1: route });
+    await flushMetrics(env);
+    expect(await rows()).toEqual([]);
+    record(env, { metric: "cart_edit", dim1: route });
+    record(env, { metric: "cart_edit", dim1: route });
+    await flushMetrics(env);
+    expect(await rows()).toEqual([expect.objectContaining({ metric: "cart_edit", count: 2 })]);
   });
 
   it("lists a poisoned event as a dead letter; a replay of the fixed data lands once even when run twice", async () => {
