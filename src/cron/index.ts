@@ -91,7 +91,11 @@ export async function runScheduled(cron: string, env: Env, now = new Date()): Pr
     console.log(
       `reconciliation: ${checked.checked} SKUs, ${checked.drifting.length} drifting, ${checked.repaired} repaired`,
     );
-    if (metricsSink(env) === "postgres") await deleteOldMetrics(env, now.getTime());
+    // Housekeeping: a failure must not keep the sweep below from running.
+    if (metricsSink(env) === "postgres")
+      await deleteOldMetrics(env, now.getTime()).catch((err) =>
+        console.warn("metrics cleanup failed", err instanceof Error ? err.message : err),
+      );
   }
   // The sweep runs on every trigger (the hourly one included): it is cheap and idempotent.
   const swept = await sweepExpiredOrders(env, now);
