@@ -1,6 +1,7 @@
 // The operator's admin API (docs/operations.md): metrics after real requests, the stock table
 // from the actors, and dead letters from a real poisoned event with replay and discard.
 import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { opsMetrics, orders, processedEvents } from "../../src/db/schema";
@@ -8,7 +9,8 @@ import { flushMetrics, metricsSink, record } from "../../src/ops/metrics";
 import type { Order } from "../../src/domain/order";
 import { envelope } from "../../src/events/envelope";
 import { pendingOrder } from "../support/orders";
-import { ADMIN, adminSku, api, asUser, db, eventually, putSku, unique } from "../support/worker";
+import { app } from "../../src/http/app";
+import { ADMIN, adminSku, api, asGuest, asUser, db, eventually, putSku, unique } from "../support/worker";
 
 const flashBuy = (skuId: string, headers: Record<string, string>) =>
   api(`/v1/flash/${skuId}/orders`, {
@@ -97,6 +99,28 @@ describe("ops admin API", () => {
       30_000,
       "outbox relay and landed events in the metrics",
     );
+  });
+
+  it("counts requests shed under overload (503 OVERLOADED) as sheds and 5xx", async () => {
+    const since = Date.now() - 1000;
+    // The workers project runs with shedding off; this flood runs with a capacity of 2 (and 8 waiting).
+    const shedding = { ...env, MAX_IN_FLIGHT: "2", SHED_WAIT_MS: "20" } as Env;
+    const guest = asGuest();
+    const replies = await Promise.all(
+      Array.from({ length: 80 }, () =>
+        app.fetch(
+          new Request("http://edge-cart.test/v1/cart", { headers: guest.headers }),
+          shedding,
+          createExecutionContext(),
+        ),
+      ),
+    );
+    const shed = replies.filter((r) => r.status === 503).length;
+    expect(shed).toBeGreaterThan(0);
+    const view = await api(`/v1/admin/metrics?since=${since}`, { headers: ADMIN });
+    const series: { shed: number; status5xx: number }[] = view.body.series;
+    expect(series.reduce((n, b) => n + b.shed, 0)).toBeGreaterThanOrEqual(shed);
+    expect(series.reduce((n, b) => n + b.status5xx, 0)).toBeGreaterThanOrEqual(shed);
   });
 
   it("shows the stock per SKU and stripe from the actors, the last reconciliation and the promotions", async () => {
