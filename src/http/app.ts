@@ -9,12 +9,14 @@ import { checkoutRoutes } from "./checkout";
 import { devRoutes } from "./dev";
 import { edge } from "./edge";
 import { operationRoutes } from "./operations";
+import { opsRoutes } from "./ops";
 import { orderRoutes } from "./orders";
 import { paymentConfigRoutes } from "./payment-config";
 import { paymentIntentRoutes } from "./payment-intents";
 import { paymentRoutes } from "./payments";
 import { promotionRoutes } from "./promotions";
 import { reconcileRoutes } from "./reconcile";
+import { requestMetrics } from "./request-metrics";
 import { skuLiveRoutes } from "./sku-live";
 import { stripeWebhookRoutes } from "./stripe-webhook";
 import { onError, problem } from "./problem";
@@ -22,6 +24,7 @@ import type { AppEnv } from "./route";
 
 function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(requestMetrics());
   app.use(edge());
   app.onError(onError);
   app.notFound((c) => problem(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
@@ -37,6 +40,7 @@ function buildApp(): Hono<AppEnv> {
   paymentConfigRoutes(app);
   operationRoutes(app);
   reconcileRoutes(app);
+  opsRoutes(app);
   devRoutes(app);
   return app;
 }

@@ -34,6 +34,7 @@ export const TITLES: Record<ProblemCode, string> = {
   IDEMPOTENCY_KEY_REUSED: "Idempotency key reused",
   PAYMENT_REFUSED: "The payment provider refuses this payment",
   VERSION_CONFLICT: "Version conflict",
+  DEAD_LETTER_RESOLVED: "The dead letter was resolved otherwise",
   PAYLOAD_TOO_LARGE: "Payload too large",
   UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
   UPGRADE_REQUIRED: "Upgrade required",
@@ -71,6 +72,7 @@ export function problem(
   if (errors && errors.length > 0) body.errors = errors;
   const requestId = c.get("requestId" as never) as string | undefined;
   if (requestId) body.requestId = requestId;
+  c.set("problemCode" as never, code as never);
   return new Response(JSON.stringify(body), {
     status,
     headers: {
