@@ -35,6 +35,14 @@ declare global {
        * (src/actors/outbox-kept.ts). Unset or "0" on Cloudflare, where a resolved send is on disk.
        */
       OUTBOX_KEEP_SENT_MS?: string;
+      /**
+       * Metrics (src/ops/metrics.ts): "off", "postgres" (the local sink) or "analytics-engine" (the
+       * OPS_METRICS binding); unset: Postgres in development and tests, Analytics Engine elsewhere.
+       */
+      METRICS?: string;
+      /** Alert thresholds (src/ops/alerts.ts): open dead letters above this (default 0), queue lag above this many ms (default 60000). */
+      ALERT_DEAD_LETTERS?: string;
+      ALERT_QUEUE_LAG_MS?: string;
       /** Stripe (docs/API.md, Stripe): with the secret key, checkout and flash buy create a PaymentIntent. */
       STRIPE_SECRET_KEY?: string;
       /** The signing secret of the Stripe webhook endpoint (`whsec_…`); without it Stripe's webhook is refused (403). */

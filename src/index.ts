@@ -17,8 +17,8 @@ export { SkuWatch } from "./actors/sku-watch";
 /** The Worker: the HTTP API, the queue consumer (events -> Postgres) and the cron triggers. */
 export default {
   fetch: app.fetch,
-  async queue(batch, env) {
-    await consumeBatch(batch, env);
+  async queue(batch, env, ctx) {
+    await consumeBatch(batch, env, (work) => ctx.waitUntil(work));
   },
   async scheduled(controller, env, ctx) {
     ctx.waitUntil(runScheduled(controller.cron, env, new Date(controller.scheduledTime)));

@@ -10,6 +10,7 @@ import { clockAdjustable, readClockOffset, writeClockOffset } from "./clock";
 import type { Command, OutboxSinks } from "./outbox";
 import { Outbox } from "./outbox";
 import { ActorSchema } from "./schema";
+import { recordRelay } from "../ops/pipeline-metrics";
 import { SingleFlight } from "../single-flight";
 
 /** How long after a change an undelivered outbox row is retried by alarm at the latest (plus up to as much again, jitter). */
@@ -276,6 +277,7 @@ export abstract class Actor extends DurableObject<Env> {
     return {
       sendEvents: async (queue: QueueName, events: Envelope[]) => {
         await queues[queue].sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
+        recordRelay(this.env, events);
       },
       runCommand: (command) => this.runCommand(command),
     };

@@ -8,6 +8,8 @@ import { deadLetters } from "../db/schema";
 import { guestCartTtlMs } from "../env";
 import type { Envelope } from "../events/envelope";
 import { parseEnvelope } from "../events/schemas";
+import { flushSoon, record } from "../ops/metrics";
+import { recordBatch, recordLanded } from "../ops/pipeline-metrics";
 import { isPermanentFailure, sqlStateOf, storableJson, storableText, unstorableTextAt } from "./failures";
 
 /** A message parked in a dead-letter queue by us (never processable), as opposed to one that ran out of retries. */
@@ -42,30 +44,51 @@ function isDlq(queue: string): boolean {
  *    transient failures are retried (with backoff). After max_retries the
  *    queue itself moves a message to its DLQ.
  */
-export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void> {
-  if (isDlq(batch.queue)) return recordDeadLetters(batch, env);
-  // Queues are told apart by how their names end: an environment prefixes them (staging-cart-events).
-  if (batch.queue.endsWith("cart-alerts")) return runAlertJobs(batch, env);
+export async function consumeBatch(
+  batch: MessageBatch,
+  env: Env,
+  waitUntil: (work: Promise<unknown>) => void = () => undefined,
+): Promise<void> {
+  const started = Date.now();
+  if (isDlq(batch.queue)) {
+    await recordDeadLetters(batch, env);
+    record(env, { metric: "dead_letter", dim1: batch.queue.replace(/-dlq$/, ""), count: batch.messages.length });
+  } else if (batch.queue.endsWith("cart-alerts")) {
+    // Queues are told apart by how their names end: an environment prefixes them (staging-cart-events).
+    await runAlertJobs(batch, env);
+  } else {
+    const outcome = await applyBatch(batch, env);
+    recordBatch(env, batch.queue, outcome, batch.messages.length, Date.now() - started);
+  }
+  flushSoon(env, waitUntil);
+}
+
+/** Applies an event batch; answers how it went for the metrics: ok, retried (some wait for a retry) or dead_letter (some were parked). */
+async function applyBatch(batch: MessageBatch, env: Env): Promise<"ok" | "retried" | "dead_letter"> {
+  let parked = false;
   const dlq = batch.queue.endsWith("cart-events") ? env.CART_EVENTS_DLQ : env.ORDER_EVENTS_DLQ;
   const valid: { message: Message; event: Envelope }[] = [];
   for (const message of batch.messages) {
     const parsed = parseEnvelope(message.body);
     const unstorable = parsed.ok ? unstorableTextAt(parsed.event) : null;
-    if (!parsed.ok) await deadLetter(dlq, batch.queue, message, parsed.error);
-    else if (unstorable)
+    if (!parsed.ok) {
+      parked = true;
+      await deadLetter(dlq, batch.queue, message, parsed.error);
+    } else if (unstorable) {
+      parked = true;
       await deadLetter(
         dlq,
         batch.queue,
         message,
         `${parsed.event.type} ${parsed.event.id}: ${unstorable} holds text Postgres cannot store (a NUL byte or an unpaired surrogate); not written`,
       );
-    else valid.push({ message, event: parsed.event });
+    } else valid.push({ message, event: parsed.event });
   }
-  if (valid.length === 0) return;
+  if (valid.length === 0) return parked ? "dead_letter" : "ok";
   const settings: ProjectionSettings = { guestCartTtlMs: guestCartTtlMs(env) };
 
   try {
-    await withDatabase(env, async (db) => {
+    return await withDatabase(env, async (db) => {
       try {
         await db.transaction((tx) =>
           withSkuAlerts(
@@ -82,15 +105,27 @@ export async function consumeBatch(batch: MessageBatch, env: Env): Promise<void>
           ),
         );
         for (const { message } of valid) message.ack();
+        recordLanded(
+          env,
+          batch.queue,
+          valid.map((v) => v.event),
+        );
       } catch (err) {
         console.warn(`consumer: batch of ${valid.length} failed (${errorText(err)}); applying one by one`);
-        await applyOneByOne(db, valid, settings, (message, error) => deadLetter(dlq, batch.queue, message, error));
+        const landed = await applyOneByOne(db, valid, settings, (message, error) => {
+          parked = true;
+          return deadLetter(dlq, batch.queue, message, error);
+        });
+        recordLanded(env, batch.queue, landed);
+        if (landed.length < valid.length && !parked) return "retried";
       }
+      return parked ? "dead_letter" : "ok";
     });
   } catch (err) {
     // No database at all (not configured or unreachable): everything waits for a retry.
     console.error(`consumer: database unavailable: ${errorText(err)}`);
     for (const { message } of valid) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    return "retried";
   }
 }
 
@@ -112,11 +147,13 @@ async function applyOneByOne(
   items: { message: Message; event: Envelope }[],
   settings: ProjectionSettings,
   park: (message: Message, error: string) => Promise<void>,
-): Promise<void> {
+): Promise<Envelope[]> {
+  const landed: Envelope[] = [];
   for (const { message, event } of items) {
     try {
       await db.transaction((tx) => applyEvent(tx, event, settings));
       message.ack();
+      landed.push(event);
     } catch (err) {
       if (isPermanentFailure(err)) {
         await park(
@@ -129,6 +166,7 @@ async function applyOneByOne(
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
   }
+  return landed;
 }
 
 /** Dead letters land in Postgres for inspection and replay; while Postgres is down they wait in the DLQ. */

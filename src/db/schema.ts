@@ -9,6 +9,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -231,9 +232,57 @@ export const deadLetters = pgTable(
     body: jsonb("body"),
     error: text("error"),
     receivedAt: ts("received_at").notNull().default(sql`now()`),
+    /** open, replayed or discarded (src/ops/dead-letters.ts); a resolved letter is kept for the audit trail. */
+    status: text("status").notNull().default("open"),
+    resolvedAt: ts("resolved_at"),
   },
-  (t) => [index("dead_letters_received_idx").on(t.receivedAt)],
+  (t) => [index("dead_letters_received_idx").on(t.receivedAt), index("dead_letters_status_idx").on(t.status)],
 );
+
+/**
+ * The local sink of the metrics (src/ops/metrics.ts): on Cloudflare the data points go to Workers
+ * Analytics Engine; locally each isolate adds them up per 5 s bucket and writes one row per bucket
+ * and series. Several isolates may write the same bucket and series: readers sum the rows.
+ */
+export const opsMetrics = pgTable(
+  "ops_metrics",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    at: ts("at").notNull(),
+    metric: text("metric").notNull(),
+    dim1: text("dim1").notNull().default(""),
+    dim2: text("dim2").notNull().default(""),
+    count: bigint("count", { mode: "number" }).notNull(),
+    total: doublePrecision("total").notNull().default(0),
+    max: doublePrecision("max").notNull().default(0),
+    /** Durations by bucket (src/ops/histogram.ts), for p50/p99 across isolates. */
+    histogram: integer("histogram").array(),
+  },
+  (t) => [index("ops_metrics_at_idx").on(t.at, t.metric)],
+);
+
+/** One row per alert condition (src/ops/alerts.ts): an alert is sent once when it fires and once when it clears. */
+export const opsAlerts = pgTable("ops_alerts", {
+  condition: text("condition").primaryKey(),
+  firing: boolean("firing").notNull(),
+  since: ts("since").notNull(),
+  detail: jsonb("detail"),
+});
+
+/** The pipeline's heartbeats (src/ops/queue-lag.ts): sent by the cron through each event queue, landed when processed_events has them. */
+export const opsHeartbeats = pgTable("ops_heartbeats", {
+  eventId: text("event_id").primaryKey(),
+  queue: text("queue").notNull(),
+  sentAt: ts("sent_at").notNull(),
+});
+
+/** The last reconciliation's result (src/cron/reconcile.ts), for the stock view; one row. */
+export const reconciliations = pgTable("reconciliations", {
+  name: text("name").primaryKey(),
+  ranAt: ts("ran_at").notNull(),
+  ok: boolean("ok").notNull(),
+  report: jsonb("report").notNull(),
+});
 
 /** Promotions as the catalog defines them (newest version wins); the budget's counters live in its ledger. */
 export const promotions = pgTable(

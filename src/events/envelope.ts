@@ -101,6 +101,21 @@ export function isCartAlert(type: string): type is CartAlertType {
   return (CART_ALERT_TYPES as readonly string[]).includes(type);
 }
 
+/** An operations alert (src/ops/alerts.ts): sent once when a condition starts and once when it clears. */
+export interface OpsAlertData {
+  condition: "drift" | "dead_letters" | "queue_lag";
+  state: "firing" | "cleared";
+  /** The measured value (SKUs drifting, open dead letters, lag in ms) and the threshold it passed. */
+  value: number;
+  threshold: number;
+  detail: string;
+}
+
+/** A pipeline heartbeat (src/ops/queue-lag.ts): the cron sends one per event queue; its landing shows the queue moves. */
+export interface OpsHeartbeatData {
+  queue: string;
+}
+
 export interface EventData {
   "sku.updated": SkuAdminView;
   "inventory.reserved": InventoryMovementData;
@@ -133,6 +148,8 @@ export interface EventData {
   "promotion.updated": Promotion;
   "promotion.redeemed": PromotionRedemptionData;
   "promotion.released": PromotionRedemptionData;
+  "ops.alert": OpsAlertData;
+  "ops.heartbeat": OpsHeartbeatData;
 }
 
 export type EventType = keyof EventData;

@@ -92,6 +92,14 @@ const dataSchemas: Record<EventType, z.ZodType> = {
   "promotion.updated": PromotionSchema,
   "promotion.redeemed": redemption,
   "promotion.released": redemption,
+  "ops.alert": z.looseObject({
+    condition: z.enum(["drift", "dead_letters", "queue_lag"]),
+    state: z.enum(["firing", "cleared"]),
+    value: z.number(),
+    threshold: z.number(),
+    detail: z.string(),
+  }),
+  "ops.heartbeat": z.looseObject({ queue: z.string().min(1) }),
 };
 
 const envelopeSchema = z.object({

@@ -15,6 +15,7 @@ import { paymentIntentRoutes } from "./payment-intents";
 import { paymentRoutes } from "./payments";
 import { promotionRoutes } from "./promotions";
 import { reconcileRoutes } from "./reconcile";
+import { requestMetrics } from "./request-metrics";
 import { skuLiveRoutes } from "./sku-live";
 import { stripeWebhookRoutes } from "./stripe-webhook";
 import { onError, problem } from "./problem";
@@ -22,6 +23,7 @@ import type { AppEnv } from "./route";
 
 function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(requestMetrics());
   app.use(edge());
   app.onError(onError);
   app.notFound((c) => problem(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));

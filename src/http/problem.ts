@@ -71,6 +71,7 @@ export function problem(
   if (errors && errors.length > 0) body.errors = errors;
   const requestId = c.get("requestId" as never) as string | undefined;
   if (requestId) body.requestId = requestId;
+  c.set("problemCode" as never, code as never);
   return new Response(JSON.stringify(body), {
     status,
     headers: {

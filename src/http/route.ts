@@ -152,7 +152,9 @@ export function route<
   handler: (c: AppContext, input: Input<Infer<B>, Infer<Q>, Infer<P>>) => Promise<Response> | Response,
 ): void {
   operations.push(op as Operation);
+  const label = `${op.method.toUpperCase()} ${op.path}`;
   app.on(op.method.toUpperCase(), honoPath(op.path), async (c) => {
+    c.set("route", label);
     let identity: Identity | null = null;
     if (op.access === "cart" || op.access === "user") identity = await resolveIdentity(c, op.access);
     if (op.access === "admin") await requireAdmin(c);

@@ -105,6 +105,10 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
           await recordRedemptions(tx, redemptions as Envelope<"promotion.redeemed" | "promotion.released">[]);
         break;
       }
+      case "ops":
+        // Alerts and heartbeats write nothing but their claim in processed_events (a heartbeat's
+        // landing is that claim, src/ops/queue-lag.ts); the queue is where a subscriber hooks in.
+        break;
       default:
         throw new Error(`no projection for ${batch[0]!.type}`);
     }
