@@ -58,6 +58,7 @@ function refresh(): Promise<void> {
 
 function startRefreshing(): void {
   byId("token-form").hidden = true;
+  byId("token-error").textContent = "";
   byId("dashboard").hidden = false;
   void refresh();
   timer = window.setInterval(() => void refresh(), REFRESH_MS);
