@@ -8,6 +8,9 @@ import { DIRTY_CARTS_SET } from "../cache/cart-snapshots";
 import { redisClient, WRITE_TIMEOUT_MS } from "../cache/redis";
 import { withDatabase } from "../db/client";
 import { carts, orders } from "../db/schema";
+import { checkAlerts } from "../ops/alerts";
+import { metricsSink } from "../ops/metrics";
+import { deleteOldMetrics } from "../ops/metrics-retention";
 import { reconcileInventory } from "./reconcile";
 
 export const HOURLY_SYNC_CRON = "0 * * * *";
@@ -88,8 +91,11 @@ export async function runScheduled(cron: string, env: Env, now = new Date()): Pr
     console.log(
       `reconciliation: ${checked.checked} SKUs, ${checked.drifting.length} drifting, ${checked.repaired} repaired`,
     );
+    if (metricsSink(env) === "postgres") await deleteOldMetrics(env, now.getTime());
   }
   // The sweep runs on every trigger (the hourly one included): it is cheap and idempotent.
   const swept = await sweepExpiredOrders(env, now);
   if (swept.checked > 0) console.log(`expiry sweep: ${swept.expired} of ${swept.checked} overdue orders expired`);
+  // After the reconciliation, so its drift is seen in the same run.
+  await checkAlerts(env, now.getTime());
 }

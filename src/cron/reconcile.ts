@@ -5,9 +5,12 @@
 import { and, eq, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
-import { inventoryAudit, inventoryDrift, promotionRedemptions, promotions, skus } from "../db/schema";
+import { inventoryAudit, inventoryDrift, promotionRedemptions, promotions, reconciliations, skus } from "../db/schema";
 import { budgetLedgerId } from "../domain/promotions";
 import type { StockCounters } from "../domain/stock";
+
+/** The name of the row holding the last run's result (reconciliations). */
+export const LAST_RECONCILIATION = "inventory";
 
 /** SKUs compared per run (the oldest-checked first would need a cursor; a catalog this size is read whole). */
 const MAX_SKUS = 5_000;
@@ -96,8 +99,22 @@ export async function reconcileInventory(
         );
       }
     }
+    await recordResult(db, report);
     return report;
   });
+}
+
+/** The run's result, for the stock view (src/ops/stock.ts): one row, the last run's. */
+async function recordResult(db: Database, report: ReconcileReport): Promise<void> {
+  const row = {
+    ranAt: new Date().toISOString(),
+    ok: report.drifting.length === 0 && report.promotions.drifting.length === 0,
+    report,
+  };
+  await db
+    .insert(reconciliations)
+    .values({ name: LAST_RECONCILIATION, ...row })
+    .onConflictDoUpdate({ target: reconciliations.name, set: row });
 }
 
 async function limitedPromotions(db: Database): Promise<string[]> {

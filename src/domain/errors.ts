@@ -30,6 +30,7 @@ export type ProblemCode =
   | "IDEMPOTENCY_KEY_REUSED"
   | "PAYMENT_REFUSED"
   | "VERSION_CONFLICT"
+  | "DEAD_LETTER_RESOLVED"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "UPGRADE_REQUIRED"
@@ -72,6 +73,7 @@ export const STATUS_OF: Record<ProblemCode, number> = {
   /** The payment provider refuses to take this order's payment (e.g. an amount over Stripe's maximum): the order is cancelled. */
   PAYMENT_REFUSED: 422,
   VERSION_CONFLICT: 412,
+  DEAD_LETTER_RESOLVED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UPGRADE_REQUIRED: 426,

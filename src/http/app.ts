@@ -9,6 +9,7 @@ import { checkoutRoutes } from "./checkout";
 import { devRoutes } from "./dev";
 import { edge } from "./edge";
 import { operationRoutes } from "./operations";
+import { opsRoutes } from "./ops";
 import { orderRoutes } from "./orders";
 import { paymentConfigRoutes } from "./payment-config";
 import { paymentIntentRoutes } from "./payment-intents";
@@ -39,6 +40,7 @@ function buildApp(): Hono<AppEnv> {
   paymentConfigRoutes(app);
   operationRoutes(app);
   reconcileRoutes(app);
+  opsRoutes(app);
   devRoutes(app);
   return app;
 }

@@ -34,6 +34,7 @@ export const TITLES: Record<ProblemCode, string> = {
   IDEMPOTENCY_KEY_REUSED: "Idempotency key reused",
   PAYMENT_REFUSED: "The payment provider refuses this payment",
   VERSION_CONFLICT: "Version conflict",
+  DEAD_LETTER_RESOLVED: "The dead letter was resolved otherwise",
   PAYLOAD_TOO_LARGE: "Payload too large",
   UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
   UPGRADE_REQUIRED: "Upgrade required",

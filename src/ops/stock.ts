@@ -1,0 +1,88 @@
+/**
+ * The stock view for the operator: per SKU and stripe, the actors' onHand/reserved/sold (asked
+ * now, the source of truth), the drift the last reconciliation left open, its result, and the
+ * promotions' budgets (used/reserved/remaining).
+ */
+import { eq, isNull } from "drizzle-orm";
+import { promotionCatalog } from "../cache/promotions";
+import type { Database } from "../db/client";
+import { inventoryDrift, reconciliations, skus } from "../db/schema";
+import type { StockCounters } from "../domain/stock";
+import { stripeName } from "../domain/stripes";
+import type { ReconcileReport } from "../cron/reconcile";
+import { LAST_RECONCILIATION } from "../cron/reconcile";
+
+/** SKUs shown (the stock table is for a shop's sale, not a whole catalog), and actors asked at once. */
+const MAX_SKUS = 500;
+const FAN_OUT = 25;
+const MAX_PROMOTIONS = 200;
+
+export interface SkuStock extends StockCounters {
+  skuId: string;
+  stripes: (StockCounters & { stripe: number })[];
+  /** How far the actor and the audit disagree (sum of the open drift's counters, absolute); 0 = agrees. */
+  drift: number;
+}
+
+export interface StockView {
+  skus: SkuStock[];
+  reconciledAt: string | null;
+  reconcile: { ok: boolean; drift: ReconcileReport["drifting"] } | null;
+  promotions: {
+    id: string;
+    code: string | null;
+    limit: number | null;
+    used: number | null;
+    reserved: number | null;
+    remaining: number | null;
+  }[];
+}
+
+async function skuStock(env: Env, skuId: string, drift: number): Promise<SkuStock | null> {
+  const main = env.SKUS.getByName(skuId);
+  const view = await main.adminView();
+  if (!view) return null;
+  const stripes = await Promise.all(
+    Array.from({ length: Math.max(1, view.stripes) }, async (_, stripe) => {
+      const counters =
+        stripe === 0
+          ? await main.stripeCounters()
+          : await env.SKUS.getByName(stripeName(skuId, stripe)).stripeCounters();
+      return { stripe, onHand: counters.onHand, reserved: counters.reserved, sold: counters.sold };
+    }),
+  );
+  return { skuId, onHand: view.onHand, reserved: view.reserved, sold: view.sold, stripes, drift };
+}
+
+export async function stockView(env: Env, db: Database): Promise<StockView> {
+  const [ids, open, [last], promotions] = await Promise.all([
+    db.select({ skuId: skus.skuId }).from(skus).orderBy(skus.skuId).limit(MAX_SKUS),
+    db.select().from(inventoryDrift).where(isNull(inventoryDrift.repairedAt)),
+    db.select().from(reconciliations).where(eq(reconciliations.name, LAST_RECONCILIATION)),
+    promotionCatalog(env).list(null, MAX_PROMOTIONS),
+  ]);
+  const driftOf = new Map(
+    open.map((d) => [d.skuId, Math.abs(d.onHandDrift) + Math.abs(d.reservedDrift) + Math.abs(d.soldDrift)]),
+  );
+  const rows: SkuStock[] = [];
+  for (let i = 0; i < ids.length; i += FAN_OUT) {
+    const chunk = await Promise.all(
+      ids.slice(i, i + FAN_OUT).map(({ skuId }) => skuStock(env, skuId, driftOf.get(skuId) ?? 0)),
+    );
+    for (const row of chunk) if (row) rows.push(row);
+  }
+  const report = last?.report as ReconcileReport | undefined;
+  return {
+    skus: rows,
+    reconciledAt: last ? new Date(last.ranAt).toISOString() : null,
+    reconcile: last && report ? { ok: last.ok, drift: report.drifting } : null,
+    promotions: promotions.items.map((p) => ({
+      id: p.promotionId,
+      code: p.code,
+      limit: p.limit,
+      used: p.used,
+      reserved: p.reserved,
+      remaining: p.remaining,
+    })),
+  };
+}
