@@ -50,8 +50,8 @@ export interface Stock {
     id: string;
     code: string | null;
     limit: number | null;
-    used: number;
-    reserved: number;
+    used: number | null;
+    reserved: number | null;
     remaining: number | null;
   }[];
 }
@@ -86,14 +86,20 @@ export const adminToken = {
   forget: (): void => sessionStorage.removeItem(TOKEN_KEY),
 };
 
-/** One admin call; the page's own refresh must never be answered from the browser's cache. */
-export async function admin<T>(method: "GET" | "POST", path: string): Promise<T> {
+/** One admin call (`body` sent as JSON); the page's own refresh must never be answered from the browser's cache. */
+export async function admin<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    authorization: `Bearer ${adminToken.get() ?? ""}`,
+  };
+  if (body !== undefined) headers["content-type"] = "application/json";
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       cache: "no-store",
-      headers: { accept: "application/json", authorization: `Bearer ${adminToken.get() ?? ""}` },
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw new ApiError({ title: "Network error", status: 0, detail: "the service could not be reached" });

@@ -1,15 +1,32 @@
 // Dead letters (GET /v1/admin/dead-letters): what could not be written to Postgres, with the
-// reason and the payload as it was kept. Replay sends a letter's event again (one, or every
-// open one): an event that already landed is not applied twice. Discard closes a letter and
-// keeps it for the audit trail (the "discarded" filter still lists it).
+// reason and the payload as it was kept. The payload is editable: the operator fixes the data
+// there, and Replay sends the fixed payload with the letter (POST .../replay { payload }), or
+// the stored one when nothing was changed. An event that already landed is not applied twice.
+// Discard closes a letter and keeps it for the audit trail (the "discarded" filter lists it).
 import { h, mount, tableHead } from "../shop/dom";
 import { admin, type DeadLetter, type DeadLetterStatus } from "./api";
 import { showError, showOk } from "./notice";
 
 type Filter = DeadLetterStatus | "all";
 let filter: Filter = "open";
-/** Payloads the operator opened stay open across the page's refreshes. */
+/** Payloads the operator opened stay open across the page's refreshes, and so does their text being fixed. */
 const expanded = new Set<string>();
+const edits = new Map<string, string>();
+/** What the list was last drawn from: an unchanged list is not redrawn, so a payload being edited keeps its caret. */
+let drawn = "";
+
+const storedText = (letter: DeadLetter) => JSON.stringify(letter.payload, null, 2);
+
+/** `{ payload }` when the operator changed the stored payload, `{}` when not; throws on text that is not JSON. */
+function replayBody(letter: DeadLetter): { payload?: unknown } {
+  const text = edits.get(letter.id);
+  if (text === undefined || text === storedText(letter)) return {};
+  try {
+    return { payload: JSON.parse(text) };
+  } catch {
+    throw new Error("the edited payload is not valid JSON; fix it or undo the edit");
+  }
+}
 
 export function deadLettersPath(): string {
   return `/v1/admin/dead-letters?status=${filter}`;
@@ -20,7 +37,9 @@ async function act(letter: DeadLetter, action: "replay" | "discard", refresh: ()
     const res = await admin<{ applied?: boolean }>(
       "POST",
       `/v1/admin/dead-letters/${encodeURIComponent(letter.id)}/${action}`,
+      action === "replay" ? replayBody(letter) : undefined,
     );
+    edits.delete(letter.id);
     const what = letter.eventId ?? letter.id;
     if (action === "discard") showOk(`Discarded ${what}; the record is kept.`);
     else if (res.applied) showOk(`Replayed ${what}: it landed in Postgres.`);
@@ -42,11 +61,21 @@ async function replayAll(refresh: () => Promise<void>): Promise<void> {
 }
 
 function payloadView(letter: DeadLetter): HTMLElement {
+  const editable = letter.status !== "discarded";
+  const text = h("textarea", {
+    "data-testid": "payload",
+    "aria-label": `Payload of ${letter.eventId ?? letter.id}`,
+    rows: 12,
+    spellcheck: false,
+    readOnly: !editable,
+    oninput: () => edits.set(letter.id, text.value),
+  });
+  text.value = edits.get(letter.id) ?? storedText(letter);
   const details = h(
     "details",
     { open: expanded.has(letter.id) },
-    h("summary", {}, "payload"),
-    h("pre", { "data-testid": "payload" }, JSON.stringify(letter.payload, null, 2)),
+    h("summary", {}, editable ? "payload (edit to fix the data, then replay)" : "payload"),
+    text,
   );
   details.addEventListener("toggle", () => {
     if (details.open) expanded.add(letter.id);
@@ -56,6 +85,9 @@ function payloadView(letter: DeadLetter): HTMLElement {
 }
 
 export function drawDeadLetters(target: HTMLElement, letters: DeadLetter[], refresh: () => Promise<void>): void {
+  const key = JSON.stringify([filter, letters]);
+  if (key === drawn && target.querySelector("#dead-letter-filter")) return;
+  drawn = key;
   const open = letters.filter((l) => l.status === "open").length;
   const choose = h(
     "select",

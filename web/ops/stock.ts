@@ -7,7 +7,10 @@ import { admin, type ReconcileReport, type Stock } from "./api";
 import { formatNumber } from "./chart";
 import { showError, showOk } from "./notice";
 
-const count = (n: number | null) => (n === null ? "unlimited" : formatNumber(n));
+/** A budget's limit or remainder: none is "unlimited". */
+const budget = (n: number | null) => (n === null ? "unlimited" : formatNumber(n));
+/** A count the API could not read (the ledger did not answer) is a dash, not a zero. */
+const known = (n: number | null) => (n === null ? "—" : formatNumber(n));
 
 function lastReconciliation(stock: Stock): HTMLElement {
   const at = stock.reconciledAt ? new Date(stock.reconciledAt).toLocaleString() : null;
@@ -96,10 +99,10 @@ export function drawStock(target: HTMLElement, stock: Stock, refresh: () => Prom
                 { "data-promotion": p.id },
                 h("th", { scope: "row" }, p.code ?? "(automatic)"),
                 h("td", {}, p.id),
-                h("td", {}, count(p.limit)),
-                h("td", { "data-field": "used" }, formatNumber(p.used)),
-                h("td", { "data-field": "reserved" }, formatNumber(p.reserved)),
-                h("td", { "data-field": "remaining" }, count(p.remaining)),
+                h("td", {}, budget(p.limit)),
+                h("td", { "data-field": "used" }, known(p.used)),
+                h("td", { "data-field": "reserved" }, known(p.reserved)),
+                h("td", { "data-field": "remaining" }, budget(p.remaining)),
               ),
             ),
           ),
