@@ -23,20 +23,28 @@ function recordLag(m: Metrics, now: number): void {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
+/**
+ * One series of the buckets. Its legend figure: the window's total (counts), or the latest
+ * bucket with the window's peak (rates and latencies: "now" alone reads 0 once a burst is over).
+ */
 function bucketSeries(
   m: Metrics,
   name: string,
   color: string,
   value: (b: MetricsBucket) => number | null,
-  figure: "total" | "latest" | "peak",
+  figure: "total" | "now",
   unit = "",
 ): Series {
   const points = m.series.map((b) => ({ at: Date.parse(b.at), value: value(b) }));
   const known = points.map((p) => p.value).filter((v): v is number => v !== null);
-  const n = figure === "total" ? sum(known) : figure === "peak" ? Math.max(0, ...known) : (known.at(-1) ?? null);
-  const words =
-    n === null ? "no data" : `${formatNumber(n)}${unit}${figure === "total" ? " in the window" : ` ${figure}`}`;
-  return { name, color, points, figure: words, value: n };
+  if (figure === "total") {
+    const total = sum(known);
+    return { name, color, points, figure: `${formatNumber(total)}${unit} in the window`, value: total };
+  }
+  const latest = known.at(-1) ?? null;
+  const peak = Math.max(0, ...known);
+  const words = latest === null ? "no data" : `${formatNumber(latest)}${unit} now, peak ${formatNumber(peak)}${unit}`;
+  return { name, color, points, figure: words, value: latest };
 }
 
 /** The flash SKUs of the window, most attempted first. */
@@ -91,7 +99,7 @@ export function drawCharts(target: HTMLElement, m: Metrics, now = Date.now()): v
       unit: "per second",
       from,
       to,
-      series: [bucketSeries(m, "requests/s", PALETTE[0]!, (b) => b.requests / step, "latest")],
+      series: [bucketSeries(m, "requests/s", PALETTE[0]!, (b) => b.requests / step, "now")],
     }),
     lineChart({
       id: "latency",
@@ -100,8 +108,8 @@ export function drawCharts(target: HTMLElement, m: Metrics, now = Date.now()): v
       from,
       to,
       series: [
-        bucketSeries(m, "p50", PALETTE[2]!, (b) => b.p50Ms, "latest", " ms"),
-        bucketSeries(m, "p99", PALETTE[1]!, (b) => b.p99Ms, "latest", " ms"),
+        bucketSeries(m, "p50", PALETTE[2]!, (b) => b.p50Ms, "now", " ms"),
+        bucketSeries(m, "p99", PALETTE[1]!, (b) => b.p99Ms, "now", " ms"),
       ],
     }),
     lineChart({
