@@ -1,7 +1,8 @@
 // The API reference is a static asset of the Worker: built from swagger-ui-dist into
 // public/docs/ and served by the asset layer configured in wrangler.toml, before the
-// Worker, without touching any API path; so are the storefront (/shop/) and the ops page (/ops/). Uses wrangler's own reading of wrangler.toml
-// and Miniflare's asset router, with a stub Worker that names the path it was asked for.
+// Worker, without touching any API path; so are the storefront (/shop/) and the ops page
+// (/ops/). Uses wrangler's own reading of wrangler.toml and Miniflare's asset router, with
+// a stub Worker that names the path it was asked for.
 import fs from "node:fs";
 import path from "node:path";
 import { Miniflare } from "miniflare";
