@@ -26,7 +26,14 @@ function list<T extends string>(name: string, all: readonly T[]): T[] {
 
 export const SUITES = ["flash", "cart"] as const;
 export type SuiteName = (typeof SUITES)[number];
-export const TARGETS = ["postgres", "redis-lua", "edge-cart", "edge-cart-striped", "floor"] as const;
+export const TARGETS = [
+  "postgres",
+  "redis-lua",
+  "edge-cart",
+  "edge-cart-metrics-off",
+  "edge-cart-striped",
+  "floor",
+] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export const suites = list("BENCH_SUITES", SUITES);

@@ -4,6 +4,7 @@
 //   postgres           bench/baselines/postgres.ts: a pg Pool, one row-lock transaction per buy
 //   redis-lua          bench/baselines/redis-lua.ts: one EVALSHA per buy
 //   edge-cart          the Worker as `npm start` serves it (dev/stack.ts mode "start"), fresh database
+//   edge-cart-metrics-off  edge-cart with METRICS=off: the metrics' cost is edge-cart's attempts/s against this
 //   edge-cart-striped  the same, every SKU split into BENCH_STRIPES stock stripes
 //   floor              bench/floor-worker: reads the body, answers JSON, served like `npm start`
 import { int, type TargetName } from "./config.ts";
@@ -40,6 +41,7 @@ export const ALL_TARGETS: Record<TargetName, Target> = {
   postgres,
   "redis-lua": redisLua,
   "edge-cart": edgeCart("edge-cart", 1),
+  "edge-cart-metrics-off": edgeCart("edge-cart-metrics-off", 1, { METRICS: "off" }),
   "edge-cart-striped": edgeCart("edge-cart-striped", stripes),
   floor,
 };

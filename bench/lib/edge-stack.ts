@@ -27,6 +27,8 @@ const stack = await startLocalStack({
   databaseName: "edge_cart_bench",
   quiet: !logFile,
   persistDir,
+  // BENCH_WORKER_VARS: a JSON object of Worker vars for this target (bench/targets/edge-cart.ts), e.g. {"METRICS":"off"}.
+  extraVars: JSON.parse(process.env.BENCH_WORKER_VARS || "{}") as Record<string, string>,
 });
 process.stdout.write(`READY ${JSON.stringify({ baseUrl: stack.baseUrl, databaseUrl: stack.databaseUrl })}\n`);
 let stopping = false;

@@ -214,6 +214,7 @@ const COLORS: Record<string, string> = {
   postgres: "#336791",
   "redis-lua": "#d82c20",
   "edge-cart": "#f38020",
+  "edge-cart-metrics-off": "#c96a1b",
   "edge-cart-striped": "#fbad41",
   floor: "#9aa0a6",
 };

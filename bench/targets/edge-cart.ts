@@ -47,16 +47,28 @@ async function ordersLanded(
   }
 }
 
-export function edgeCart(name: "edge-cart" | "edge-cart-striped", skuStripes: number): Target {
+/** `vars`: Worker vars on top of .dev.vars (BENCH_WORKER_VARS, read by bench/lib/edge-stack.ts), e.g. METRICS=off. */
+export function edgeCart(
+  name: "edge-cart" | "edge-cart-striped" | "edge-cart-metrics-off",
+  skuStripes: number,
+  vars: Record<string, string> = {},
+): Target {
+  const settings = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
   return {
     name,
     description:
-      skuStripes > 1
+      (skuStripes > 1
         ? `the Worker as npm start serves it (workerd via Miniflare), SKU split into ${skuStripes} stripes`
-        : "the Worker as npm start serves it (workerd via Miniflare): SKU actor, order, outbox -> queue -> Postgres",
+        : "the Worker as npm start serves it (workerd via Miniflare): SKU actor, order, outbox -> queue -> Postgres") +
+      (settings.length > 0 ? `, with ${settings.join(", ")}` : ""),
     async start() {
       const cleanups = new Cleanups();
-      const child = await startChild("bench/lib/edge-stack.ts", [], {}, { startMs: 180_000, stopMs: 60_000 });
+      const child = await startChild(
+        "bench/lib/edge-stack.ts",
+        [],
+        { BENCH_WORKER_VARS: JSON.stringify(vars) },
+        { startMs: 180_000, stopMs: 60_000 },
+      );
       cleanups.add(() => child.stop());
       const { baseUrl, databaseUrl } = JSON.parse(child.ready) as { baseUrl: string; databaseUrl: string };
       const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });

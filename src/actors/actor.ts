@@ -10,6 +10,7 @@ import { clockAdjustable, readClockOffset, writeClockOffset } from "./clock";
 import type { Command, OutboxSinks } from "./outbox";
 import { Outbox } from "./outbox";
 import { ActorSchema } from "./schema";
+import { flushSoon } from "../ops/metrics";
 import { recordRelay } from "../ops/pipeline-metrics";
 import { SingleFlight } from "../single-flight";
 
@@ -278,6 +279,7 @@ export abstract class Actor extends DurableObject<Env> {
       sendEvents: async (queue: QueueName, events: Envelope[]) => {
         await queues[queue].sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
         recordRelay(this.env, events);
+        flushSoon(this.env, (work) => this.ctx.waitUntil(work));
       },
       runCommand: (command) => this.runCommand(command),
     };

@@ -4,7 +4,7 @@
  * template (`POST /v1/cart/items/{skuId}`), set by `route()`, never the raw path: labels stay
  * few, and a malformed path needs no decoding to be counted.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { flushSoon, metricsSink, record } from "../ops/metrics";
 import type { AppEnv } from "./context";
 
@@ -32,6 +32,15 @@ export function pathSegment(path: string, index: number): string {
   }
 }
 
+/** Keeps the write alive after the answer; without an execution context (a test calling app.fetch bare) it just runs. */
+function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    void work;
+  }
+}
+
 export function requestMetrics(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const env = c.env;
@@ -51,6 +60,6 @@ export function requestMetrics(): MiddlewareHandler<AppEnv> {
     } else if (status < 300 && CART_EDIT_ROUTES.has(route)) {
       record(env, { metric: "cart_edit", dim1: route });
     }
-    flushSoon(env, (work) => c.executionCtx.waitUntil(work));
+    flushSoon(env, (work) => waitUntil(c, work));
   };
 }

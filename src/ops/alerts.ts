@@ -74,7 +74,10 @@ async function read(db: Database, thresholds: Thresholds, now: number): Promise<
       condition: "queue_lag",
       value: lagMs,
       threshold: thresholds.queueLagMs,
-      detail: `${slowest} lags ${Math.round(lagMs / 1000)} s: events are not landing in Postgres`,
+      detail:
+        lagMs > 0
+          ? `${slowest}: its oldest heartbeat has not landed in Postgres for ${Math.round(lagMs / 1000)} s`
+          : "every heartbeat landed",
     },
   ];
 }

@@ -51,6 +51,16 @@ const MAX_LABEL = 96;
  * (ENVIRONMENT development or test), Analytics Engine (the OPS_METRICS binding) elsewhere.
  */
 export function metricsSink(env: Env): MetricsSink {
+  // The same env object serves an isolate's requests: decided once per env, not per data point.
+  if (env === sinkOf.env) return sinkOf.sink;
+  const sink = chooseSink(env);
+  sinkOf = { env, sink };
+  return sink;
+}
+
+let sinkOf: { env: Env | null; sink: MetricsSink } = { env: null, sink: "off" };
+
+function chooseSink(env: Env): MetricsSink {
   const setting = env.METRICS?.trim().toLowerCase();
   if (setting === "off") return "off";
   const local = env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test";
@@ -79,8 +89,15 @@ function label(s: string | undefined): string {
   return s.length > MAX_LABEL ? s.slice(0, MAX_LABEL) : s;
 }
 
+/** The current bucket's start, as text (made once per bucket, not per point). */
+let bucket = { from: 0, to: 0, at: "" };
+
 function bucketStart(now: number): string {
-  return new Date(now - (now % (STEP_SECONDS * 1000))).toISOString();
+  if (now < bucket.from || now >= bucket.to) {
+    const from = now - (now % (STEP_SECONDS * 1000));
+    bucket = { from, to: from + STEP_SECONDS * 1000, at: new Date(from).toISOString() };
+  }
+  return bucket.at;
 }
 
 /** Records one data point (a no-op with metrics off). Never throws. */
