@@ -1,6 +1,8 @@
 // The admin API as the ops page calls it (docs/API.md, "Operations"): the admin token the
 // operator typed in, kept in sessionStorage (gone when the tab closes), sent as a Bearer
 // token; problem+json answers turned into errors that carry the problem's title and detail.
+import type { z } from "zod";
+import type { DeadLettersSchema, MetricsSchema, StockSchema } from "../../src/http/schemas/ops";
 
 export interface Problem {
   title: string;
@@ -15,59 +17,20 @@ export class ApiError extends Error {
   }
 }
 
-/** GET /v1/admin/metrics: one bucket of `stepSeconds`. */
-export interface MetricsBucket {
-  at: string;
-  requests: number;
-  status5xx: number;
-  shed: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  flash: Record<string, { attempts: number; wins: number }>;
-  cartEdits: number;
-}
-export interface Metrics {
-  since: string;
-  until: string;
-  stepSeconds: number;
-  series: MetricsBucket[];
-  refusals: Record<string, number>;
-  queueLagMs: number | null;
-  outbox: Record<string, { depth: number; lagMs: number }> | null;
-}
+/**
+ * The answers' shapes are the API's own zod schemas (type-only: nothing of them is bundled), so
+ * the page stops compiling when the admin API changes a field it reads.
+ */
+export type Metrics = z.output<typeof MetricsSchema>;
+export type MetricsBucket = Metrics["series"][number];
+export type Stock = z.output<typeof StockSchema>;
+export type DeadLetter = z.output<typeof DeadLettersSchema>["deadLetters"][number];
+export type DeadLetterStatus = DeadLetter["status"];
 
 export interface Counters {
   onHand: number;
   reserved: number;
   sold: number;
-}
-/** GET /v1/admin/stock */
-export interface Stock {
-  skus: (Counters & { skuId: string; stripes: (Counters & { stripe: number })[]; drift: number })[];
-  reconciledAt: string | null;
-  reconcile: { ok: boolean; drift: unknown[] } | null;
-  promotions: {
-    id: string;
-    code: string | null;
-    limit: number | null;
-    used: number | null;
-    reserved: number | null;
-    remaining: number | null;
-  }[];
-}
-
-export type DeadLetterStatus = "open" | "replayed" | "discarded";
-/** GET /v1/admin/dead-letters */
-export interface DeadLetter {
-  id: string;
-  queue: string;
-  eventId: string | null;
-  type: string | null;
-  reason: string | null;
-  payload: unknown;
-  receivedAt: string;
-  status: DeadLetterStatus;
-  resolvedAt: string | null;
 }
 
 /** POST /v1/admin/reconcile */
@@ -105,20 +68,25 @@ export async function admin<T>(method: "GET" | "POST", path: string, body?: unkn
     throw new ApiError({ title: "Network error", status: 0, detail: "the service could not be reached" });
   }
   const text = await res.text();
-  let json: unknown = null;
+  const json = parsed(text);
+  if (res.ok) return json as T;
+  throw new ApiError(
+    isProblem(json)
+      ? json
+      : { title: res.statusText || "Request failed", status: res.status, detail: text.slice(0, 200) },
+  );
+}
+
+function parsed(text: string): unknown {
   try {
-    json = text ? JSON.parse(text) : null;
+    return text ? JSON.parse(text) : null;
   } catch {
-    json = null;
+    return null;
   }
-  if (!res.ok) {
-    const problem =
-      json && typeof json === "object" && "title" in json
-        ? (json as Problem)
-        : { title: res.statusText || "Request failed", status: res.status, detail: text.slice(0, 200) };
-    throw new ApiError(problem);
-  }
-  return json as T;
+}
+
+function isProblem(json: unknown): json is Problem {
+  return json !== null && typeof json === "object" && "title" in json;
 }
 
 /** The token is refused (missing, wrong, or the admin API is disabled): ask for it again. */

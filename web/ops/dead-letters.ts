@@ -131,7 +131,7 @@ export function drawDeadLetters(target: HTMLElement, letters: DeadLetter[], refr
                 h("td", {}, new Date(l.receivedAt).toLocaleString()),
                 h("td", {}, l.queue),
                 h("td", {}, h("code", {}, l.eventId ?? l.id), h("br", {}), h("span", { class: "muted" }, l.type ?? "")),
-                h("td", { class: "reason" }, l.reason ?? "", payloadView(l)),
+                h("td", { class: "reason" }, l.reason, payloadView(l)),
                 h(
                   "td",
                   { class: `letter-status ${l.status}` },
