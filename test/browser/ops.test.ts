@@ -128,8 +128,13 @@ describeInBrowser("ops page", () => {
         }),
       );
     }
+    // Each paid order commits its unit through its outbox (retried with backoff up to a minute
+    // when a SKU actor is busy): the actors get there first, then the page shows it.
     await expect
-      .poll(() => stockRow(sku), { timeout: 90_000 })
+      .poll(async () => (await s.stack.api.skuCounters(sku)).sold, { timeout: 180_000, interval: 1000 })
+      .toBe(UNITS);
+    await expect
+      .poll(() => stockRow(sku), { timeout: 30_000 })
       .toEqual({ sold: String(UNITS), reserved: "0", drift: "none", red: false });
     expect(await page.locator(`tr[data-stripe^="${sku}~"]`).count()).toBe(4);
 
@@ -146,7 +151,7 @@ describeInBrowser("ops page", () => {
     await page.getByRole("button", { name: "Reconcile now" }).click();
     await expect.poll(notice, { timeout: 60_000 }).toMatch(/^Reconciled \d+ SKUs: no drift/);
     await expect.poll(() => page.getByTestId("reconcile-result").textContent()).toMatch(/all agree/);
-  });
+  }, 420_000);
 
   it("a poisoned event (a NUL byte) shows as a dead letter; replayed twice it lands once; a discarded one is kept", async () => {
     const poison = async (eventId: string, cartKey: string) => {

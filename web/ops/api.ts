@@ -42,6 +42,7 @@ export interface ReconcileReport {
 }
 
 const TOKEN_KEY = "edgeCart.adminToken";
+const CALL_TIMEOUT_MS = 15_000;
 
 export const adminToken = {
   get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
@@ -61,11 +62,17 @@ export async function admin<T>(method: "GET" | "POST", path: string, body?: unkn
     res = await fetch(path, {
       method,
       cache: "no-store",
+      // A call that hangs must not hold the page's refresh (main.ts runs one at a time).
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError({ title: "Network error", status: 0, detail: "the service could not be reached" });
+    throw new ApiError({
+      title: "Network error",
+      status: 0,
+      detail: `the service could not be reached, or did not answer within ${CALL_TIMEOUT_MS / 1000} s`,
+    });
   }
   const text = await res.text();
   const json = parsed(text);
