@@ -8,7 +8,7 @@ import { deadLetters } from "../db/schema";
 import { guestCartTtlMs } from "../env";
 import type { Envelope } from "../events/envelope";
 import { parseEnvelope } from "../events/schemas";
-import { flushSoon, record } from "../ops/metrics";
+import { flushDue, flushMetrics, flushSoon, record } from "../ops/metrics";
 import { recordBatch, recordLanded } from "../ops/pipeline-metrics";
 import { isPermanentFailure, sqlStateOf, storableJson, storableText, unstorableTextAt } from "./failures";
 
@@ -110,6 +110,8 @@ async function applyBatch(batch: MessageBatch, env: Env): Promise<"ok" | "retrie
           batch.queue,
           valid.map((v) => v.event),
         );
+        // On the connection this batch holds: the metrics need no connection of their own.
+        if (flushDue()) await flushMetrics(env, db);
       } catch (err) {
         console.warn(`consumer: batch of ${valid.length} failed (${errorText(err)}); applying one by one`);
         const landed = await applyOneByOne(db, valid, settings, (message, error) => {

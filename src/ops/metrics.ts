@@ -6,6 +6,7 @@
  * (`ops_metrics`) now and then, off the request path, never one write per request.
  * METRICS=off records nothing (the overhead measurement's "off" side).
  */
+import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
 import { opsMetrics } from "../db/schema";
 import { bucketOf, emptyHistogram } from "./histogram";
@@ -40,8 +41,12 @@ export type MetricsSink = "off" | "analytics-engine" | "postgres";
 
 /** Points are added up per bucket of this many seconds (the ops page's step). */
 export const STEP_SECONDS = 5;
-/** An isolate writes its points at most this often (and at once past MAX_BUFFERED series). */
-const FLUSH_EVERY_MS = 1_000;
+/**
+ * An isolate writes its points at most this often (and at once past MAX_BUFFERED series). Each
+ * write on its own connection costs a connection set-up, so the queue consumer writes them on the
+ * connection it already holds when it can (flushMetrics with `db`).
+ */
+const FLUSH_EVERY_MS = 2_000;
 const MAX_BUFFERED = 2_000;
 /** A label longer than this is cut (a path parameter is the client's to choose). */
 const MAX_LABEL = 96;
@@ -151,21 +156,29 @@ export function record(env: Env, point: DataPoint, now = Date.now()): void {
  * buffer), through `waitUntil` so the request that triggers it does not wait. Call after recording.
  */
 export function flushSoon(env: Env, waitUntil: (work: Promise<unknown>) => void, now = Date.now()): void {
-  if (buffer.size === 0 || flushing) return;
-  if (now - lastFlushAt < FLUSH_EVERY_MS && buffer.size < MAX_BUFFERED) return;
-  waitUntil(flushMetrics(env));
+  if (flushDue(now)) waitUntil(flushMetrics(env));
 }
 
-/** Writes this isolate's buffered points now (waits for a write already under way first). Never throws. */
-export async function flushMetrics(env: Env): Promise<void> {
+/** Whether this isolate has points to write and it is time (no write under way). */
+export function flushDue(now = Date.now()): boolean {
+  if (buffer.size === 0 || flushing) return false;
+  return now - lastFlushAt >= FLUSH_EVERY_MS || buffer.size >= MAX_BUFFERED;
+}
+
+/**
+ * Writes this isolate's buffered points now (waits for a write already under way first), on `db`
+ * when the caller holds a connection, else on one of its own. Never throws.
+ */
+export async function flushMetrics(env: Env, db?: Database): Promise<void> {
   while (flushing) await flushing;
   if (buffer.size === 0 || metricsSink(env) !== "postgres") return;
   const rows = [...buffer.values()];
   buffer = new Map();
   lastFlushAt = Date.now();
-  flushing = withDatabase(env, async (db) => {
-    for (let i = 0; i < rows.length; i += 500) await db.insert(opsMetrics).values(rows.slice(i, i + 500));
-  })
+  const write = async (d: Database) => {
+    for (let i = 0; i < rows.length; i += 500) await d.insert(opsMetrics).values(rows.slice(i, i + 500));
+  };
+  flushing = (db ? write(db) : withDatabase(env, write))
     .catch((err) => {
       // Metrics are best effort: a Postgres outage loses this second's points, never a request.
       console.warn(`metrics: ${rows.length} series not written`, err instanceof Error ? err.message : err);
