@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { buildStorefrontAssets } from "./storefront-assets.ts";
+import { buildWebAssets } from "./storefront-assets.ts";
 import { isMain, ROOT } from "./util.ts";
 
 export const DOCS_ASSETS_DIR = path.join(ROOT, "public", "docs");
@@ -68,7 +68,6 @@ export function buildDocsAssets(outDir = DOCS_ASSETS_DIR): string {
 if (isMain(import.meta.url)) {
   const out = buildDocsAssets();
   console.log(`API reference assets in ${path.relative(process.cwd(), out) || out}`);
-  // The storefront is the other static asset set; one build step (wrangler.toml [build]) makes both.
-  const shop = buildStorefrontAssets();
-  console.log(`storefront assets in ${path.relative(process.cwd(), shop) || shop}`);
+  // The storefront and the ops page are the other static asset sets; one build step (wrangler.toml [build]) makes all.
+  for (const out of buildWebAssets()) console.log(`page assets in ${path.relative(process.cwd(), out) || out}`);
 }

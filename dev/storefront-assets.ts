@@ -1,19 +1,26 @@
-// `npm run shop:build`: bundles the storefront (web/shop, plain TypeScript, no framework)
-// into public/shop/ with esbuild, next to the API reference (dev/docs-assets.ts, whose
-// build step runs this too). The Worker serves it as static assets at /shop/; the pages
-// call the public API exactly as any other client would.
+// `npm run shop:build`: bundles the browser pages under web/ (plain TypeScript, no framework)
+// into public/<page>/ with esbuild, next to the API reference (dev/docs-assets.ts, whose
+// build step runs this too). The Worker serves them as static assets: the storefront
+// (web/shop) at /shop/, the ops page (web/ops) at /ops/. The pages call the API exactly as
+// any other client would (the ops page with the admin token its operator types in).
 import fs from "node:fs";
 import path from "node:path";
 import { buildSync } from "esbuild";
 import { isMain, ROOT } from "./util.ts";
 
-export const SHOP_SOURCE_DIR = path.join(ROOT, "web", "shop");
-export const SHOP_ASSETS_DIR = path.join(ROOT, "public", "shop");
+/** Each page: web/<page>/main.ts bundled to app.js, with its index.html and style.css beside it. */
+export const WEB_PAGES = ["shop", "ops"] as const;
+export type WebPage = (typeof WEB_PAGES)[number];
 
-export function buildStorefrontAssets(outDir = SHOP_ASSETS_DIR): string {
+export function webAssetsDir(page: WebPage): string {
+  return path.join(ROOT, "public", page);
+}
+
+export function buildPageAssets(page: WebPage, outDir = webAssetsDir(page)): string {
+  const source = path.join(ROOT, "web", page);
   fs.mkdirSync(outDir, { recursive: true });
   buildSync({
-    entryPoints: [path.join(SHOP_SOURCE_DIR, "main.ts")],
+    entryPoints: [path.join(source, "main.ts")],
     bundle: true,
     format: "esm",
     target: "es2022",
@@ -22,12 +29,15 @@ export function buildStorefrontAssets(outDir = SHOP_ASSETS_DIR): string {
     outfile: path.join(outDir, "app.js"),
     logLevel: "warning",
   });
-  for (const file of ["index.html", "style.css"])
-    fs.copyFileSync(path.join(SHOP_SOURCE_DIR, file), path.join(outDir, file));
+  for (const file of ["index.html", "style.css"]) fs.copyFileSync(path.join(source, file), path.join(outDir, file));
   return outDir;
 }
 
+/** Builds every page; returns their output directories. */
+export function buildWebAssets(): string[] {
+  return WEB_PAGES.map((page) => buildPageAssets(page));
+}
+
 if (isMain(import.meta.url)) {
-  const out = buildStorefrontAssets();
-  console.log(`storefront assets in ${path.relative(process.cwd(), out) || out}`);
+  for (const out of buildWebAssets()) console.log(`page assets in ${path.relative(process.cwd(), out) || out}`);
 }

@@ -2,14 +2,15 @@ import { sign } from "hono/jwt";
 import { z } from "zod";
 import { DomainError } from "../domain/errors";
 import { hmacSha256Hex } from "./signing";
-import { USER_ID } from "./identity";
+import { requireAdmin, USER_ID } from "./identity";
 import type { App } from "./route";
 import { readJsonBody } from "./route";
 
 /**
  * Development-only helpers for the storefront (web/shop): a demo sign-in that issues user
  * tokens and a "pay with the test provider" button that goes through the signed payment
- * webhook. They exist only while ENVIRONMENT is "development" (.dev.vars, the local stack);
+ * webhook; and for the ops page's tests, a raw message put on an event queue (a poisoned
+ * event, to see it dead-lettered and replayed). They exist only while ENVIRONMENT is "development" (.dev.vars, the local stack);
  * wrangler.toml sets "production", where every path below is a plain 404.
  * They are not in the OpenAPI document: no client outside the local stack may rely on them.
  */
@@ -18,6 +19,9 @@ const DEMO_TOKEN_SECONDS = 8 * 3600;
 
 const DEMO_USERS = ["alice", "bob", "carol"];
 const TokenBody = z.object({ userId: z.string().regex(USER_ID) });
+
+/** The event queues a raw message may be put on, by queue name (as wrangler.toml names them). */
+const EVENT_QUEUES = { "cart-events": "CART_EVENTS", "order-events": "ORDER_EVENTS" } as const;
 
 export function devEnabled(env: Env): boolean {
   return env.ENVIRONMENT === "development";
@@ -73,5 +77,19 @@ export function devRoutes(app: App): void {
       c.env,
       c.executionCtx,
     );
+  });
+
+  // Puts any JSON value on an event queue as it is, past the edge's validation (a NUL byte
+  // included): what a producer bug or an older version could send. Admin token as well, so a
+  // development stack reachable by others cannot be fed events by anyone.
+  app.post(`${DEV_PREFIX}/queues/:queue/messages`, async (c) => {
+    await requireAdmin(c);
+    const name = c.req.param("queue");
+    const binding = Object.hasOwn(EVENT_QUEUES, name) ? EVENT_QUEUES[name as keyof typeof EVENT_QUEUES] : null;
+    if (!binding)
+      throw new DomainError("NOT_FOUND", `no event queue ${name}: one of ${Object.keys(EVENT_QUEUES).join(", ")}`);
+    const message = await readJsonBody(c, z.unknown());
+    await c.env[binding].send(message, { contentType: "json" });
+    return c.json({ queue: name, sent: true }, 202);
   });
 }

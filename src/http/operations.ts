@@ -13,8 +13,9 @@ import { openDrift } from "../cron/reconcile";
 import { userTokenHealth } from "./user-tokens";
 import { DOCS_PATH, docsFallbackPage, openApiDocument } from "./openapi";
 
-/** The storefront: static assets built from web/shop by dev/storefront-assets.ts. */
+/** The storefront and the ops page: static assets built from web/shop and web/ops by dev/storefront-assets.ts. */
 export const SHOP_PATH = "/shop/";
+export const OPS_PATH = "/ops/";
 import type { App } from "./route";
 import { route } from "./route";
 import { CartKeyParams, HealthSchema } from "./schemas/operations";
@@ -195,7 +196,14 @@ export function operationRoutes(app: App): void {
   app.get("/", (c) =>
     /\btext\/html\b/.test(c.req.header("accept") ?? "")
       ? c.redirect(SHOP_PATH, 302)
-      : c.json({ name: "edge-cart", shop: SHOP_PATH, docs: DOCS_PATH, openapi: "/openapi.json", health: "/healthz" }),
+      : c.json({
+          name: "edge-cart",
+          shop: SHOP_PATH,
+          ops: OPS_PATH,
+          docs: DOCS_PATH,
+          openapi: "/openapi.json",
+          health: "/healthz",
+        }),
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
   // The reference UI is a static asset (public/docs/, served before the Worker); these answer only where it was not built.

@@ -1,13 +1,15 @@
 // The API reference is a static asset of the Worker: built from swagger-ui-dist into
 // public/docs/ and served by the asset layer configured in wrangler.toml, before the
-// Worker, without touching any API path. Uses wrangler's own reading of wrangler.toml
-// and Miniflare's asset router, with a stub Worker that names the path it was asked for.
+// Worker, without touching any API path; so are the storefront (/shop/) and the ops page
+// (/ops/). Uses wrangler's own reading of wrangler.toml and Miniflare's asset router, with
+// a stub Worker that names the path it was asked for.
 import fs from "node:fs";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDocsAssets } from "../../dev/docs-assets.ts";
+import { buildWebAssets } from "../../dev/storefront-assets.ts";
 import { ROOT } from "../../dev/util.ts";
 
 let mf: Miniflare;
@@ -15,6 +17,7 @@ const get = (p: string) => mf.dispatchFetch(`http://localhost${p}`, { redirect: 
 
 beforeAll(async () => {
   buildDocsAssets();
+  buildWebAssets();
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
   mf = new Miniflare({
     modules: true,
@@ -51,6 +54,21 @@ describe("the API reference as static assets", () => {
     expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(500_000);
   });
 
+  it("serves the storefront at /shop/ and the ops page at /ops/, each with its bundle", async () => {
+    for (const [page, marker] of [
+      ["/shop/", 'id="cart"'],
+      ["/ops/", 'id="admin-token"'],
+    ] as const) {
+      const html = await get(page);
+      expect(html.status, page).toBe(200);
+      const text = await html.text();
+      expect(text, page).toContain(marker);
+      expect(text, page).not.toMatch(/(src|href)="(https?:)?\/\//);
+      const bundle = await get(`${page}app.js`);
+      expect(bundle.status, `${page}app.js`).toBe(200);
+    }
+  });
+
   it("leaves every API path to the Worker", async () => {
     for (const p of [
       "/",
@@ -59,6 +77,7 @@ describe("the API reference as static assets", () => {
       "/v1/cart",
       "/v1/skus/tee-red-m",
       "/v1/admin/reconcile",
+      "/v1/admin/dead-letters",
       "/docs/nothing-here",
     ]) {
       const res = await get(p);

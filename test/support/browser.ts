@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { describe, inject } from "vitest";
-import { buildStorefrontAssets } from "../../dev/storefront-assets.ts";
+import { buildWebAssets } from "../../dev/storefront-assets.ts";
 import { ROOT } from "../../dev/util.ts";
 import { eventually, startE2eStack, type E2eStack } from "./e2e.ts";
 
@@ -42,7 +42,7 @@ export interface BrowserStack {
 
 /** `extraVars`: more Worker vars (e.g. Stripe's keys and the local stand-in's address). */
 export async function startBrowserStack(extraVars: Record<string, string> = {}): Promise<BrowserStack> {
-  buildStorefrontAssets();
+  buildWebAssets();
   const stack = await startE2eStack({ ENVIRONMENT: "development", ...extraVars });
   let browser: Browser;
   try {
