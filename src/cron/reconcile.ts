@@ -8,6 +8,7 @@ import { withDatabase } from "../db/client";
 import { inventoryAudit, inventoryDrift, promotionRedemptions, promotions, skus } from "../db/schema";
 import { budgetLedgerId } from "../domain/promotions";
 import type { StockCounters } from "../domain/stock";
+import { log } from "../log/logger";
 
 /** SKUs compared per run (the oldest-checked first would need a cursor; a catalog this size is read whole). */
 const MAX_SKUS = 5_000;
@@ -91,9 +92,7 @@ export async function reconcileInventory(
         const repaired = await recordDrift(db, skuId, drift, fingerprint, view.version, options.repair);
         report.drifting.push({ skuId, drift, repaired });
         if (repaired) report.repaired += 1;
-        console.warn(
-          `inventory drift on ${skuId}: actor minus audit = ${JSON.stringify(drift)}${repaired ? "; repaired from the actor" : ""}`,
-        );
+        log.warn("inventory drift: actor minus audit", { skuId, drift, outcome: repaired ? "repaired" : "drift" });
       }
     }
     return report;
@@ -138,7 +137,12 @@ async function checkRedemptions(
       const inPostgres = redeemed.get(promotionId) ?? 0;
       if (view.sold === inPostgres) return;
       report.drifting.push({ promotionId, used: view.sold, redeemed: inPostgres });
-      console.warn(`promotion ${promotionId}: ledger used ${view.sold}, Postgres redeemed ${inPostgres}`);
+      log.warn("promotion drift: ledger against Postgres", {
+        promotionId,
+        used: view.sold,
+        redeemed: inPostgres,
+        outcome: "drift",
+      });
     });
   }
   return report;
