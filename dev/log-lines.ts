@@ -1,6 +1,6 @@
 // The Worker's log lines made readable for the local stack: each is one JSON object
 // (src/log/logger.ts); this prints it as `LEVEL msg  field=value ...`, coloured by level,
-// with the request id, actor, event id, outcome and duration first. `LOG_FORMAT=json` keeps
+// the request id, actor and event id first, the outcome and duration last. `LOG_FORMAT=json` keeps
 // the raw lines (to pipe into jq); a line that is not one of ours (wrangler's own) passes as is.
 
 export type LogFormat = "pretty" | "json";
@@ -12,12 +12,11 @@ export interface PrintOptions {
 }
 
 const LEVEL_COLOR: Record<string, string> = { debug: "90", info: "36", warn: "33", error: "31" };
-/** Fields shown first, under short names. */
+/** Fields shown first, under short names; the outcome and duration close the line. */
 const LEADING: [field: string, label: string][] = [
   ["requestId", "req"],
   ["actor", "actor"],
   ["eventId", "event"],
-  ["outcome", "outcome"],
 ];
 
 export function logFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {
@@ -52,7 +51,10 @@ export function formatLogLine(line: string, options: PrintOptions): string {
   if (options.format === "json") return line;
   const fields = parseLogLine(line);
   if (!fields) return line;
-  const { level, msg, durationMs, ...rest } = fields as Record<string, unknown> & { level: string; msg: string };
+  const { level, msg, outcome, durationMs, ...rest } = fields as Record<string, unknown> & {
+    level: string;
+    msg: string;
+  };
   const color = LEVEL_COLOR[level] ?? "0";
   const parts = [paint(level.toUpperCase().padEnd(5), color, options.color), paint(msg, color, options.color)];
   const pairs: string[] = [];
@@ -61,8 +63,9 @@ export function formatLogLine(line: string, options: PrintOptions): string {
     pairs.push(`${paint(`${label}=`, "2", options.color)}${show(rest[field])}`);
     delete rest[field];
   }
-  if (typeof durationMs === "number") pairs.push(`${durationMs}ms`);
   for (const [field, value] of Object.entries(rest))
     pairs.push(`${paint(`${field}=`, "2", options.color)}${show(value)}`);
+  if (outcome !== undefined) pairs.push(`${paint("outcome=", "2", options.color)}${show(outcome)}`);
+  if (typeof durationMs === "number") pairs.push(`${durationMs}ms`);
   return pairs.length ? `${parts.join(" ")}  ${pairs.join(" ")}` : parts.join(" ");
 }

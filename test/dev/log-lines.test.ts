@@ -88,9 +88,9 @@ describe("the local stack's log printer", () => {
     detail: "two words",
   });
 
-  it("prints a line readably, the request id, actor and outcome first", () => {
+  it("prints a line readably: the request id and actor first, the outcome and duration last", () => {
     expect(formatLogLine(raw, { format: "pretty", color: false })).toBe(
-      'WARN  placeCheckout  req=r-1 actor=order:ord_1 outcome=OUT_OF_STOCK 35ms skus=2 detail="two words"',
+      'WARN  placeCheckout  req=r-1 actor=order:ord_1 skus=2 detail="two words" outcome=OUT_OF_STOCK 35ms',
     );
   });
 
