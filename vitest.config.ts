@@ -64,6 +64,8 @@ export default defineConfig({
                 // Bursts of several hundred concurrent requests are correctness tests here, not overload:
                 // no shedding (test/http/overload.test.ts turns it on for itself).
                 MAX_IN_FLIGHT: "0",
+                // One info line per request, actor call and applied event would bury the test report.
+                LOG_LEVEL: "warn",
               },
               // A buyer gets 30 buy requests per 10 s in tests, a guest address 60 (production: wrangler.toml).
               ratelimits: {

@@ -53,6 +53,8 @@ declare global {
       STRIPE_API_URL?: string;
       /** Where the storefront loads Stripe.js from (default https://js.stripe.com/v3/); a local stand-in in development. */
       STRIPE_JS_URL?: string;
+      /** The lowest level of log line written: debug, info (default), warn or error (src/log/logger.ts). */
+      LOG_LEVEL?: string;
       /** How long checkout waits for Stripe to create the PaymentIntent (ms, default 4000). */
       STRIPE_TIMEOUT_MS?: string;
     }

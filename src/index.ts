@@ -5,6 +5,7 @@
 import "./env";
 import { consumeBatch } from "./consumer";
 import { runScheduled } from "./cron";
+import { tracedEnv } from "./actors/traced";
 import { app } from "./http/app";
 
 export { CartActor } from "./actors/cart-actor";
@@ -16,7 +17,8 @@ export { SkuWatch } from "./actors/sku-watch";
 
 /** The Worker: the HTTP API, the queue consumer (events -> Postgres) and the cron triggers. */
 export default {
-  fetch: app.fetch,
+  // Actor calls made while a request is served carry its id (src/actors/traced.ts).
+  fetch: (request, env, ctx) => app.fetch(request, tracedEnv(env), ctx),
   async queue(batch, env, ctx) {
     await consumeBatch(batch, env, (work) => ctx.waitUntil(work));
   },

@@ -1,3 +1,5 @@
+import { log } from "./log/logger";
+import { errorText } from "./log/redact";
 /**
  * Runs an async task at most once at a time; a request that arrives while it
  * runs makes it run once more afterwards. Used for work that should always
@@ -44,9 +46,10 @@ export class SingleFlight {
       return;
     }
     this.run().catch((err: unknown) =>
-      console.warn(
-        `background task failed (retried later): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
-      ),
+      log.warn("background task failed (retried later)", {
+        outcome: "retry",
+        error: err instanceof Error ? `${err.name}: ${errorText(err)}` : errorText(err),
+      }),
     );
   }
 }

@@ -26,6 +26,8 @@ export interface LocalStackOptions {
   persistDir?: string;
   /** No progress output (wrangler's output is still kept for error messages). */
   quiet?: boolean;
+  /** Every line the Worker prints (stdout and stderr), raw: its JSON log lines and the runtime's own. */
+  onWorkerLine?: (line: string) => void;
   /** More Worker vars; they win over .dev.vars. */
   extraVars?: Record<string, string>;
   /** Wrangler config to run (default: the project's wrangler.toml). For tooling tests. */

@@ -10,6 +10,7 @@ import { spawnGroup } from "../processes.ts";
 import type { ServeWorkerOptions } from "../serve-worker.ts";
 import type { StackMode } from "./types.ts";
 import { readDevVars } from "../dev-vars.ts";
+import { formatLogLine, logFormat } from "../log-lines.ts";
 import { ROOT, freePort, pickPort, sleep } from "../util.ts";
 import type { StackDatabase, StackProxy } from "./database.ts";
 import type { StackRedis } from "./redis.ts";
@@ -59,6 +60,8 @@ export async function startWorker(
     NEON_WS_PROXY: deps.proxy.address,
     OUTBOX_KEEP_SENT_MS: String(LOCAL_OUTBOX_KEEP_SENT_MS),
   };
+  // `LOG_LEVEL=debug npm run dev` reaches the Worker's logger (src/log/logger.ts).
+  if (process.env.LOG_LEVEL) vars.LOG_LEVEL = process.env.LOG_LEVEL;
   if (deps.redis.adapter) {
     vars.UPSTASH_REDIS_REST_URL = deps.redis.adapter.url;
     vars.UPSTASH_REDIS_REST_TOKEN = deps.redis.upstashToken;
@@ -92,7 +95,7 @@ export async function startWorker(
     pid: worker.pid!,
     match: mode === "dev" ? path.join(ROOT, "node_modules") : "serve-worker",
   });
-  const tail = captureOutput(worker, mode === "dev" ? "[wrangler]" : "[worker]", () => !opts.quiet);
+  const tail = captureOutput(worker, mode === "dev" ? "[wrangler]" : "[worker]", () => !opts.quiet, opts.onWorkerLine);
   // Its output was already shown unless quiet; then put it in the error instead.
   const output = () => (opts.quiet ? `\n${tail()}` : " (see its output above)");
   run.log(`starting the Worker: ${workerLabel} on 127.0.0.1:${port}`);
@@ -118,16 +121,27 @@ export async function startWorker(
   return { mode, baseUrl, worker, inspectorPort, crons: mode === "start" ? ((await served)?.crons ?? []) : [] };
 }
 
-/** Keeps the last lines of a child's output for error messages, optionally echoing them. */
-function captureOutput(child: ChildProcess, prefix: string, echo: () => boolean): () => string {
+/**
+ * Keeps the last lines of a child's output for error messages, optionally echoing them (the
+ * Worker's JSON log lines made readable unless LOG_FORMAT=json: dev/log-lines.ts) and handing
+ * each raw line to `onLine`.
+ */
+function captureOutput(
+  child: ChildProcess,
+  prefix: string,
+  echo: () => boolean,
+  onLine?: (line: string) => void,
+): () => string {
   const tail: string[] = [];
+  const print = { format: logFormat(), color: process.stdout.isTTY === true };
   for (const input of [child.stdout, child.stderr]) {
     if (!input) continue;
     readline.createInterface({ input, crlfDelay: Infinity }).on("line", (line) => {
       if (!line.trim()) return;
       tail.push(line);
       if (tail.length > 60) tail.shift();
-      if (echo()) console.log(`${prefix} ${line}`);
+      onLine?.(line);
+      if (echo()) console.log(`${prefix} ${formatLogLine(line, print)}`);
     });
   }
   return () => tail.join("\n");

@@ -13,6 +13,11 @@ import { ActorSchema } from "./schema";
 import { flushSoon } from "../ops/metrics";
 import { recordRelay } from "../ops/pipeline-metrics";
 import { SingleFlight } from "../single-flight";
+import { withLogContext } from "../log/context";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
+import type { TraceContext } from "./traced";
+import { outcomeOf, tracedEnv } from "./traced";
 
 /** How long after a change an undelivered outbox row is retried by alarm at the latest (plus up to as much again, jitter). */
 const RELAY_BACKSTOP_MS = 5_000;
@@ -91,8 +96,12 @@ export abstract class Actor extends DurableObject<Env> {
   private clockOffsetMs = 0;
   private firstUnrelayedAt = 0;
 
+  /** The actor kind in log lines (`cart`, `sku`, `order`, ...): `{kind}:{name}` names the actor (see `logName`). */
+  protected abstract readonly logKind: string;
+
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    // Calls this actor makes to other actors carry the request id it serves (traced.ts).
+    super(ctx, tracedEnv(env));
     this.sql = ctx.storage.sql;
     this.schema = new ActorSchema(this.sql);
     this.storedName = rememberName(this.sql, this.schema, ctx.id.name);
@@ -110,7 +119,7 @@ export abstract class Actor extends DurableObject<Env> {
       this.reschedule();
     });
     this.host = {
-      env,
+      env: this.env,
       sql: this.sql,
       schema: this.schema,
       outbox: this.outbox,
@@ -125,6 +134,38 @@ export abstract class Actor extends DurableObject<Env> {
   /** The actor's time, in ms since the epoch: every duty and room reads it (through `host.now()`). */
   protected now(): number {
     return Date.now() + this.clockOffsetMs;
+  }
+
+  /** How log lines name this actor: `{kind}:{name}` (`cart:user:alice`, `order:ord_…`). */
+  protected logName(): string {
+    return `${this.logKind}:${this.storedName ?? this.ctx.id.toString()}`;
+  }
+
+  /**
+   * A call made while a request is served (traced.ts): runs `method` in that
+   * request's log context, so its lines and the events it writes carry the
+   * request id, and logs one line with the call's outcome and duration.
+   */
+  async traced(context: TraceContext, method: string, args: unknown[]): Promise<unknown> {
+    const run = (this as unknown as Record<string, unknown>)[method];
+    if (typeof run !== "function" || method === "constructor" || method === "traced" || method.startsWith("_"))
+      throw new Error(`${this.constructor.name} has no method ${method}`);
+    const started = Date.now();
+    return withLogContext({ requestId: context.requestId, actor: this.logName() }, async () => {
+      try {
+        const result: unknown = await run.apply(this, args);
+        log.info(method, { outcome: outcomeOf(result), durationMs: Date.now() - started });
+        return result;
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        log.warn(method, {
+          outcome: typeof code === "string" ? code : "error",
+          durationMs: Date.now() - started,
+          error: errorText(err),
+        });
+        throw err;
+      }
+    });
   }
 
   /**
@@ -214,7 +255,11 @@ export abstract class Actor extends DurableObject<Env> {
     return this.relayer.run();
   }
 
-  override async alarm(): Promise<void> {
+  override alarm(): Promise<void> {
+    return withLogContext({ actor: this.logName() }, () => this.runAlarm());
+  }
+
+  private async runAlarm(): Promise<void> {
     const now = this.now();
     this.alarmAt = undefined;
     let notBefore = 0;
@@ -227,9 +272,12 @@ export abstract class Actor extends DurableObject<Env> {
       this.dutyFailures++;
       const pause = Math.min(MAX_DUTY_RETRY_MS, DUTY_RETRY_MS * 2 ** (this.dutyFailures - 1));
       notBefore = now + Math.round(pause * (0.5 + Math.random()));
-      console.error(
-        `${this.constructor.name}: timed duty failed (${this.dutyFailures} in a row, next try in ${Math.round((notBefore - now) / 1000)} s): ${err instanceof Error ? err.message : String(err)}`,
-      );
+      log.error("timed duty failed", {
+        outcome: "retry",
+        failuresInARow: this.dutyFailures,
+        retryInS: Math.round((notBefore - now) / 1000),
+        error: errorText(err),
+      });
     }
     await this.relayer.run();
     if (this.outbox.cleanupDue()) this.transact(() => undefined);

@@ -54,6 +54,7 @@ const CART_RELAY_BACKSTOP_MS = 60_000;
  * cart event, and is mirrored to Redis and to every connected device.
  */
 export class CartActor extends Actor {
+  protected readonly logKind = "cart";
   private readonly book: CartBook;
   private readonly skus: CartSkus;
   private readonly lines: CartLines;

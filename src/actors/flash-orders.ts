@@ -4,6 +4,7 @@ import { addOrderEvents } from "./order-events";
 import type { Outbox } from "./outbox";
 import type { StripeCommand } from "./commands";
 import type { ActorSchema } from "./schema";
+import { log } from "../log/logger";
 
 /** What the flash order book needs from the stock actor that keeps it. */
 export interface FlashHost {
@@ -77,7 +78,10 @@ export class FlashOrders {
       !this.host.settle(order.orderId, decision.effect, decision.events[0] ?? decision.effect) &&
       decision.effect === "commit"
     ) {
-      console.error(`flash order ${order.orderId}: reservation no longer held at payment; flagged for refund`);
+      log.error("flash order flagged for refund: reservation no longer held at payment", {
+        orderId: order.orderId,
+        outcome: "refund_required",
+      });
       order = { ...order, refundRequired: true };
       events = [...events, "order.refund_required"];
     }

@@ -21,6 +21,7 @@ import type { Command } from "./outbox";
 export type { CheckoutRequest, PlacedOrder } from "../domain/checkout";
 
 export class OrderActor extends Actor {
+  protected readonly logKind = "order";
   private readonly store: OrderStore;
   private readonly checkout: OrderCheckout;
   private readonly lifecycle: OrderLifecycle;
@@ -41,19 +42,19 @@ export class OrderActor extends Actor {
     this.lifecycle = new OrderLifecycle(host, this.store);
     this.commands = {
       commit: async (skuId, { reservationId }) => {
-        const done = await env.SKUS.getByName(skuId).commit(reservationId);
+        const done = await this.env.SKUS.getByName(skuId).commit(reservationId);
         if (!done.ok) this.lifecycle.flagUnfulfillable(skuId);
       },
       release: async (skuId, { reservationId, reason }) => {
-        await env.SKUS.getByName(skuId).release(reservationId, reason);
+        await this.env.SKUS.getByName(skuId).release(reservationId, reason);
       },
       restock: async (skuId, { reservationId }) => {
-        await env.SKUS.getByName(skuId).restock(reservationId);
+        await this.env.SKUS.getByName(skuId).restock(reservationId);
       },
       applyCheckout: (cartKey, { orderId, lines, createdAt, code }) =>
-        env.CARTS.getByName(cartKey).applyCheckout(orderId, lines, createdAt, code),
+        this.env.CARTS.getByName(cartKey).applyCheckout(orderId, lines, createdAt, code),
       releaseCheckout: (cartKey, { orderId, attempt }) =>
-        env.CARTS.getByName(cartKey).releaseCheckout(orderId, attempt),
+        this.env.CARTS.getByName(cartKey).releaseCheckout(orderId, attempt),
     };
   }
 

@@ -9,6 +9,7 @@ import type { Envelope, QueueName } from "../events/envelope";
 import { queueOf } from "../events/envelope";
 import { KeptEvents } from "./outbox-kept";
 import { ActorSchema } from "./schema";
+import { log } from "../log/logger";
 
 export interface Command {
   /** Who receives it, e.g. `sku:{skuId}` or `cart:{cartKey}`; commands to one target run in order. */
@@ -242,7 +243,13 @@ export class Outbox {
 
   private postpone(rows: Row[], err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
-    console.warn(`outbox: ${rows.length} ${rows[0]?.kind}(s) to ${rows[0]?.target} postponed: ${message}`);
+    log.warn("outbox relay postponed", {
+      rows: rows.length,
+      kind: rows[0]?.kind,
+      target: rows[0]?.target,
+      outcome: "retry",
+      error: message,
+    });
     for (const row of rows) {
       this.sql.exec(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?",

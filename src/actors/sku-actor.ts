@@ -13,6 +13,7 @@ import type { Outcome } from "../domain/errors";
 import type { Order, PaymentEvent } from "../domain/order";
 import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest, SkuInput } from "../domain/sku-contract";
 import type { StockCounters } from "../domain/stock";
+import { parseStripeName } from "../domain/stripes";
 import { Actor } from "./actor";
 import type { CommandTable, StripeCommand } from "./commands";
 import { dispatch } from "./commands";
@@ -56,6 +57,7 @@ const SKU_VIEW_PUBLISH_INTERVAL_MS = 250;
  * (outside its check-and-write) before refusing.
  */
 export class SkuActor extends Actor {
+  protected readonly logKind = "sku";
   private readonly book: SkuBook;
   private readonly carry: SkuCarry;
   private readonly ledger: SkuLedger;
@@ -103,22 +105,32 @@ export class SkuActor extends Actor {
     this.commands = {
       // A flash order's stock effects on the promotions' redemptions it holds (their budget ledgers).
       commit: async (holder, { reservationId }) => {
-        await env.SKUS.getByName(holder).commit(reservationId);
+        await this.env.SKUS.getByName(holder).commit(reservationId);
       },
       release: async (holder, { reservationId, reason }) => {
-        await env.SKUS.getByName(holder).release(reservationId, reason);
+        await this.env.SKUS.getByName(holder).release(reservationId, reason);
       },
       restock: async (holder, { reservationId }) => {
-        await env.SKUS.getByName(holder).restock(reservationId);
+        await this.env.SKUS.getByName(holder).restock(reservationId);
       },
-      credit: (stripe, { transferId, units }) => env.SKUS.getByName(stripe).credit(transferId, units),
+      credit: (stripe, { transferId, units }) => this.env.SKUS.getByName(stripe).credit(transferId, units),
       configureStripe: (stripe, { catalog, generation }) =>
-        env.SKUS.getByName(stripe).configureStripe(catalog, generation),
-      receiveCarried: (stripe, report) => env.SKUS.getByName(stripe).receiveCarried(report),
-      releaseCarried: (stripe, release) => env.SKUS.getByName(stripe).releaseCarried(release),
+        this.env.SKUS.getByName(stripe).configureStripe(catalog, generation),
+      receiveCarried: (stripe, report) => this.env.SKUS.getByName(stripe).receiveCarried(report),
+      releaseCarried: (stripe, release) => this.env.SKUS.getByName(stripe).releaseCarried(release),
     };
     // After a restart we do not know what Redis holds: publish once.
     this.mirror.kick();
+  }
+
+  /** `sku:{skuId}~{stripe}`: which stripe of the SKU wrote the line. */
+  protected override logName(): string {
+    try {
+      const { skuId, index } = parseStripeName(this.name);
+      return `sku:${skuId}~${index}`;
+    } catch {
+      return super.logName();
+    }
   }
 
   // ---- catalog (sku/catalog.ts) ----------------------------------------------

@@ -5,6 +5,8 @@ import { withDatabase } from "../db/client";
 import { cartItems } from "../db/schema";
 import type { CartAlertData, CartAlertType, Envelope } from "../events/envelope";
 import type { SkuAlertJob } from "./plan";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 /**
  * Price and stock alerts, fan-out side: one `cart-alerts` message is one page of holders.
@@ -35,7 +37,12 @@ export async function runAlertJobs(batch: MessageBatch, env: Env): Promise<void>
       await runAlertJob(env, message.body as SkuAlertJob);
       message.ack();
     } catch (err) {
-      console.error(`cart alerts: ${(message.body as SkuAlertJob).skuId} failed (attempt ${message.attempts})`, err);
+      log.error("cart alerts failed", {
+        skuId: (message.body as SkuAlertJob).skuId,
+        attempt: message.attempts,
+        outcome: "retry",
+        error: errorText(err),
+      });
       message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
     }
   }

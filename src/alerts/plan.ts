@@ -2,6 +2,8 @@ import { inArray } from "drizzle-orm";
 import type { Writer } from "../db/projections/writer";
 import { skus } from "../db/schema";
 import type { Envelope } from "../events/envelope";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 /**
  * Price and stock alerts, planning side (docs/events.md, "Cart alerts"). The consumer
@@ -139,9 +141,7 @@ async function publishStock(env: Env, after: Map<string, AlertState>): Promise<v
           saleStartsAt: s.saleStartsAt,
           at,
         })
-        .catch((err: unknown) =>
-          console.warn(`stock push for ${skuId} failed`, err instanceof Error ? err.message : err),
-        ),
+        .catch((err: unknown) => log.warn("stock push failed", { skuId, error: errorText(err) })),
     ),
   );
 }

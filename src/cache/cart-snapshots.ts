@@ -13,6 +13,8 @@ import {
   writeAllIfNewer,
   writeIfNewer,
 } from "./redis";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 /** Members are the cart keys changed since the last hourly sync. */
 export const DIRTY_CARTS_SET = "carts:dirty";
@@ -44,7 +46,7 @@ export async function readCartSnapshot(env: Env, cartKey: string): Promise<CartS
   } catch (err) {
     // While the write gate's breaker is open Redis is known down: it logged that once already.
     if (!(err instanceof RedisUnavailableError))
-      console.warn("cart snapshot: Redis unavailable, reading the actor", err instanceof Error ? err.message : err);
+      log.warn("cart snapshot: Redis unavailable, reading the actor", { error: errorText(err) });
     return null;
   }
 }
@@ -110,9 +112,7 @@ export class CartSnapshotWriter {
     } catch (err) {
       // The gate logs Redis going down and coming back once; other failures are worth a line.
       if (!(err instanceof RedisUnavailableError))
-        console.warn(
-          `cart snapshots: ${batch.length} not written (their carts retry): ${err instanceof Error ? err.message : String(err)}`,
-        );
+        log.warn("cart snapshots not written (their carts retry)", { count: batch.length, error: errorText(err) });
     } finally {
       this.scheduledAt = 0;
       if (this.pending.size > 0) this.schedule(env);

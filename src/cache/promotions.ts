@@ -10,6 +10,8 @@
  */
 import type { ActivePromotions } from "../actors/promotions/promotion-catalog";
 import type { Promotion } from "../domain/promotions";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 export const PROMOTIONS_FRESH_MS = 1_000;
 export const PROMOTIONS_MAX_STALE_MS = 60_000;
@@ -49,7 +51,7 @@ export class PromotionCache {
       this.put(await promotionCatalog(env).active());
     } catch (err) {
       this.refreshingUntil = 0;
-      console.warn("promotions: background refresh failed", err instanceof Error ? err.message : err);
+      log.warn("promotions: background refresh failed", { error: errorText(err) });
     }
   }
 

@@ -3,6 +3,8 @@
  * Redis is down, and versioned writes that never move a key back in time.
  */
 import { Redis } from "@upstash/redis/cloudflare";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 /** Reads give up fast and fall back to the actors; writes get a little longer. */
 export const READ_TIMEOUT_MS = 250;
@@ -213,7 +215,7 @@ export class RedisWriteGate {
 
   private succeeded(): void {
     this.failuresInRow = 0;
-    if (this.state !== "closed") console.log("redis: snapshot writes resumed");
+    if (this.state !== "closed") log.info("redis: snapshot writes resumed");
     this.state = "closed";
     this.cooldownMs = BREAKER_COOLDOWN_MS;
   }
@@ -224,9 +226,11 @@ export class RedisWriteGate {
       this.cooldownMs = Math.min(BREAKER_MAX_COOLDOWN_MS, this.cooldownMs * 2);
       this.open();
     } else if (this.state === "closed" && this.failuresInRow >= BREAKER_THRESHOLD) {
-      console.warn(
-        `redis: snapshot writes paused after ${this.failuresInRow} failures in a row (${err instanceof Error ? err.message : String(err)}); probing again every ${BREAKER_COOLDOWN_MS / 1000}-${BREAKER_MAX_COOLDOWN_MS / 1000} s`,
-      );
+      log.warn("redis: snapshot writes paused", {
+        failuresInARow: this.failuresInRow,
+        probeEveryS: `${BREAKER_COOLDOWN_MS / 1000}-${BREAKER_MAX_COOLDOWN_MS / 1000}`,
+        error: errorText(err),
+      });
       this.open();
     }
   }

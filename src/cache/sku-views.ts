@@ -8,6 +8,8 @@ import type { SkuPublicView } from "../domain/catalog";
 import { promotionCache } from "./promotions";
 import type { VersionedValue } from "./redis";
 import { readVersioned, redisClient, RedisUnavailableError } from "./redis";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 export const skuViewKey = (skuId: string) => `sku:${skuId}`;
 
@@ -35,7 +37,7 @@ export async function loadSkuViews(env: Env, skuIds: readonly string[]): Promise
       }
     } catch (err) {
       if (!(err instanceof RedisUnavailableError))
-        console.warn("sku views: Redis unavailable, asking the SKU actors", err instanceof Error ? err.message : err);
+        log.warn("sku views: Redis unavailable, asking the SKU actors", { error: errorText(err) });
     }
   }
   const missing = unique.filter((id) => !views.has(id));
@@ -151,7 +153,7 @@ export class SkuViewCache {
         const entry = this.entries.get(skuId);
         if (entry) entry.refreshingUntil = 0;
       }
-      console.warn("sku views: background refresh failed", err instanceof Error ? err.message : err);
+      log.warn("sku views: background refresh failed", { error: errorText(err) });
     }
   }
 

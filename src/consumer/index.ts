@@ -8,6 +8,8 @@ import { deadLetters } from "../db/schema";
 import { guestCartTtlMs } from "../env";
 import type { Envelope } from "../events/envelope";
 import { parseEnvelope } from "../events/schemas";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 import { flushDue, flushMetrics, flushSoon, record } from "../ops/metrics";
 import { recordBatch, recordLanded } from "../ops/pipeline-metrics";
 import { isPermanentFailure, sqlStateOf, storableJson, storableText, unstorableTextAt } from "./failures";
@@ -86,6 +88,7 @@ async function applyBatch(batch: MessageBatch, env: Env): Promise<"ok" | "retrie
   }
   if (valid.length === 0) return parked ? "dead_letter" : "ok";
   const settings: ProjectionSettings = { guestCartTtlMs: guestCartTtlMs(env) };
+  const started = Date.now();
 
   try {
     return await withDatabase(env, async (db) => {
@@ -104,7 +107,11 @@ async function applyBatch(batch: MessageBatch, env: Env): Promise<"ok" | "retrie
             },
           ),
         );
-        for (const { message } of valid) message.ack();
+        const durationMs = Date.now() - started;
+        for (const { message, event } of valid) {
+          message.ack();
+          logApplied(event, durationMs);
+        }
         recordLanded(
           env,
           batch.queue,
@@ -113,7 +120,12 @@ async function applyBatch(batch: MessageBatch, env: Env): Promise<"ok" | "retrie
         // On the connection this batch holds: the metrics need no connection of their own.
         if (flushDue()) await flushMetrics(env, db);
       } catch (err) {
-        console.warn(`consumer: batch of ${valid.length} failed (${errorText(err)}); applying one by one`);
+        log.warn("batch failed; applying one by one", {
+          queue: batch.queue,
+          size: valid.length,
+          outcome: "retry",
+          error: errorText(err),
+        });
         const landed = await applyOneByOne(db, valid, settings, (message, error) => {
           parked = true;
           return deadLetter(dlq, batch.queue, message, error);
@@ -125,7 +137,12 @@ async function applyBatch(batch: MessageBatch, env: Env): Promise<"ok" | "retrie
     });
   } catch (err) {
     // No database at all (not configured or unreachable): everything waits for a retry.
-    console.error(`consumer: database unavailable: ${errorText(err)}`);
+    log.error("database unavailable", {
+      queue: batch.queue,
+      size: valid.length,
+      outcome: "retry",
+      error: errorText(err),
+    });
     for (const { message } of valid) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     return "retried";
   }
@@ -133,13 +150,18 @@ async function applyBatch(batch: MessageBatch, env: Env): Promise<"ok" | "retrie
 
 /** Parks a message that can never be processed in the dead-letter queue and acks it (retried only if the DLQ is unreachable). */
 async function deadLetter(dlq: Queue, queue: string, message: Message, error: string): Promise<void> {
-  console.error(`consumer: dead-lettering message ${message.id} from ${queue}: ${error}`);
+  log.error("dead-lettered", { queue, messageId: message.id, outcome: "dead_letter", error });
   try {
     const letter: DeadLetter = { deadLetter: true, queue, messageId: message.id, error, body: message.body };
     await dlq.send(letter, { contentType: "json" });
     message.ack();
   } catch (err) {
-    console.error("consumer: dead-letter queue unavailable", err);
+    log.error("dead-letter queue unavailable", {
+      queue,
+      messageId: message.id,
+      outcome: "retry",
+      error: errorText(err),
+    });
     message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   }
 }
@@ -152,10 +174,12 @@ async function applyOneByOne(
 ): Promise<Envelope[]> {
   const landed: Envelope[] = [];
   for (const { message, event } of items) {
+    const started = Date.now();
     try {
       await db.transaction((tx) => applyEvent(tx, event, settings));
       message.ack();
       landed.push(event);
+      logApplied(event, Date.now() - started);
     } catch (err) {
       if (isPermanentFailure(err)) {
         await park(
@@ -164,7 +188,12 @@ async function applyOneByOne(
         );
         continue;
       }
-      console.error(`consumer: ${event.type} ${event.id} failed (attempt ${message.attempts}): ${errorText(err)}`);
+      log.error("event failed", {
+        ...eventFields(event),
+        outcome: "retry",
+        attempt: message.attempts,
+        error: errorText(err),
+      });
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
   }
@@ -193,18 +222,29 @@ async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
       }
     });
   } catch (err) {
-    console.error(`dead letters: database unavailable: ${errorText(err)}`);
+    log.error("dead letters not recorded: database unavailable", {
+      queue: batch.queue,
+      outcome: "retry",
+      error: errorText(err),
+    });
     batch.retryAll({ delaySeconds: 60 });
   }
 }
 
-function errorText(err: unknown): string {
-  // A failed WebSocket connection surfaces as an ErrorEvent, not an Error.
-  if (typeof ErrorEvent !== "undefined" && err instanceof ErrorEvent)
-    return `connection failed: ${err.message || "socket error"}`;
-  if (err instanceof Error) {
-    const cause = (err as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-  }
-  return String(err);
+/** The fields that tie an event's line to the request and the actor that wrote it. */
+function eventFields(event: Envelope): Record<string, string | undefined> {
+  return { requestId: event.requestId, actor: actorOf(event), eventId: event.id, type: event.type };
+}
+
+/** The actor that wrote the event, named as in its own lines (`order:…`, `cart:…`; a SKU event's stripe is not in it). */
+function actorOf(event: Envelope): string {
+  const kind = event.type.slice(0, event.type.indexOf("."));
+  if (kind === "inventory") return `sku:${event.aggregateId}`;
+  if (kind === "payment") return `order:${event.aggregateId}`;
+  return `${kind}:${event.aggregateId}`;
+}
+
+/** One line per applied event; `durationMs` is its transaction's (the batch's when applied together). */
+function logApplied(event: Envelope, durationMs: number): void {
+  log.info("event applied", { ...eventFields(event), outcome: "applied", durationMs });
 }

@@ -12,6 +12,8 @@ import { checkAlerts } from "../ops/alerts";
 import { metricsSink } from "../ops/metrics";
 import { deleteOldMetrics } from "../ops/metrics-retention";
 import { reconcileInventory } from "./reconcile";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 export const HOURLY_SYNC_CRON = "0 * * * *";
 const SWEEP_BATCH = 500;
@@ -71,7 +73,7 @@ export async function syncChangedCarts(env: Env): Promise<{ carts: number; sourc
       }
       return { carts: total, source: "redis" };
     } catch (err) {
-      console.warn("hourly sync: Redis unavailable, using Postgres", err instanceof Error ? err.message : err);
+      log.warn("hourly sync: Redis unavailable, using Postgres", { error: errorText(err) });
     }
   }
   const since = new Date(Date.now() - 2 * 3600_000).toISOString();
@@ -86,20 +88,23 @@ export async function syncChangedCarts(env: Env): Promise<{ carts: number; sourc
 export async function runScheduled(cron: string, env: Env, now = new Date()): Promise<void> {
   if (cron === HOURLY_SYNC_CRON) {
     const result = await syncChangedCarts(env);
-    console.log(`hourly sync: ${result.carts} carts from ${result.source}`);
+    log.info("hourly sync", { carts: result.carts, source: result.source, outcome: "ok" });
     const checked = await reconcileInventory(env);
-    console.log(
-      `reconciliation: ${checked.checked} SKUs, ${checked.drifting.length} drifting, ${checked.repaired} repaired`,
-    );
+    log.info("reconciliation", {
+      skus: checked.checked,
+      drifting: checked.drifting.length,
+      repaired: checked.repaired,
+      outcome: checked.drifting.length === 0 ? "ok" : "drift",
+    });
     // Housekeeping: a failure must not keep the sweep below from running.
     if (metricsSink(env) === "postgres")
       await deleteOldMetrics(env, now.getTime()).catch((err) =>
-        console.warn("metrics cleanup failed", err instanceof Error ? err.message : err),
+        log.warn("metrics cleanup failed", { error: errorText(err) }),
       );
   }
   // The sweep runs on every trigger (the hourly one included): it is cheap and idempotent.
   const swept = await sweepExpiredOrders(env, now);
-  if (swept.checked > 0) console.log(`expiry sweep: ${swept.expired} of ${swept.checked} overdue orders expired`);
+  if (swept.checked > 0) log.info("expiry sweep", { overdue: swept.checked, expired: swept.expired });
   // After the reconciliation, so its drift is seen in the same run.
   await checkAlerts(env, now.getTime());
 }

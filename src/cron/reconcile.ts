@@ -8,6 +8,7 @@ import { withDatabase } from "../db/client";
 import { inventoryAudit, inventoryDrift, promotionRedemptions, promotions, reconciliations, skus } from "../db/schema";
 import { budgetLedgerId } from "../domain/promotions";
 import type { StockCounters } from "../domain/stock";
+import { log } from "../log/logger";
 
 /** The name of the row holding the last run's result (reconciliations). */
 export const LAST_RECONCILIATION = "inventory";
@@ -94,9 +95,7 @@ export async function reconcileInventory(
         const repaired = await recordDrift(db, skuId, drift, fingerprint, view.version, options.repair);
         report.drifting.push({ skuId, drift, repaired });
         if (repaired) report.repaired += 1;
-        console.warn(
-          `inventory drift on ${skuId}: actor minus audit = ${JSON.stringify(drift)}${repaired ? "; repaired from the actor" : ""}`,
-        );
+        log.warn("inventory drift: actor minus audit", { skuId, drift, outcome: repaired ? "repaired" : "drift" });
       }
     }
     await recordResult(db, report);
@@ -155,7 +154,12 @@ async function checkRedemptions(
       const inPostgres = redeemed.get(promotionId) ?? 0;
       if (view.sold === inPostgres) return;
       report.drifting.push({ promotionId, used: view.sold, redeemed: inPostgres });
-      console.warn(`promotion ${promotionId}: ledger used ${view.sold}, Postgres redeemed ${inPostgres}`);
+      log.warn("promotion drift: ledger against Postgres", {
+        promotionId,
+        used: view.sold,
+        redeemed: inPostgres,
+        outcome: "drift",
+      });
     });
   }
   return report;

@@ -6,6 +6,8 @@ import { neonConfig, Pool } from "@neondatabase/serverless";
 import type { NeonDatabase } from "drizzle-orm/neon-serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "./schema";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 export type Database = NeonDatabase<typeof schema>;
 
@@ -40,7 +42,7 @@ export async function withDatabase<T>(env: Env, work: (db: Database) => Promise<
   configureDriver(env);
   const pool = new Pool({ connectionString: env.DATABASE_URL, max: 4, connectionTimeoutMillis: 5_000 });
   // A dropped connection must fail the work in hand, not crash the isolate.
-  pool.on("error", (err: Error) => console.error("postgres pool error", err.message));
+  pool.on("error", (err: Error) => log.error("postgres pool error", { error: errorText(err) }));
   try {
     return await work(drizzle({ client: pool, schema }));
   } finally {

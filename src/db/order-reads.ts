@@ -7,6 +7,7 @@ import { DomainError } from "../domain/errors";
 import { withTimeout } from "../timeout";
 import { withDatabase } from "./client";
 import { orders } from "./schema";
+import { log } from "../log/logger";
 
 /** A listing that waits longer than this for Postgres is refused (503). */
 const LIST_TIMEOUT_MS = 2_000;
@@ -53,7 +54,7 @@ export async function ownerOrderIds(
 }
 
 function listingUnavailable(reason: string): DomainError {
-  console.warn(`order listing refused: Postgres not read (${reason})`);
+  log.warn("order listing refused: Postgres not read", { outcome: "unavailable", error: reason });
   return new DomainError(
     "DEPENDENCY_UNAVAILABLE",
     "the order listing is unavailable right now (its store does not answer); retry shortly",

@@ -8,6 +8,7 @@ import type { SkuAdminView } from "../domain/catalog";
 import type { Order, Payment } from "../domain/order";
 import type { Promotion } from "../domain/promotions";
 import type { Movement, StockCounters } from "../domain/stock";
+import { currentRequestId } from "../log/context";
 
 export interface Envelope<T extends EventType = EventType> {
   id: string;
@@ -16,6 +17,8 @@ export interface Envelope<T extends EventType = EventType> {
   aggregateId: string;
   version: number;
   data: EventData[T];
+  /** The request whose change wrote the event (absent for timed work and older events): the consumer logs it. */
+  requestId?: string;
 }
 
 export interface InventoryMovementData extends Movement {
@@ -181,5 +184,15 @@ export function envelope<T extends EventType>(
   data: EventData[T],
   now = Date.now(),
 ): Envelope<T> {
-  return { id: crypto.randomUUID(), type, occurredAt: new Date(now).toISOString(), aggregateId, version, data };
+  const event: Envelope<T> = {
+    id: crypto.randomUUID(),
+    type,
+    occurredAt: new Date(now).toISOString(),
+    aggregateId,
+    version,
+    data,
+  };
+  const requestId = currentRequestId();
+  if (requestId !== undefined) event.requestId = requestId;
+  return event;
 }

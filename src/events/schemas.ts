@@ -109,6 +109,7 @@ const envelopeSchema = z.object({
   aggregateId: z.string().min(1),
   version: Int.nonnegative(),
   data: z.unknown(),
+  requestId: z.string().max(255).optional(),
 });
 
 export type ParsedEnvelope = { ok: true; event: Envelope } | { ok: false; error: string };

@@ -9,6 +9,8 @@ import { renderCart } from "../cache/sku-views";
 import { DomainError } from "../domain/errors";
 import type { AppContext } from "./route";
 import { issuesOf } from "./route";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 const Version = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -119,9 +121,11 @@ export async function readCart(
     if (snapshot && (seen === null || snapshot.version >= seen)) {
       const view = await renderCart(c.env, snapshot).catch(() => null);
       if (view) {
-        console.warn(
-          `cart ${cartKey}: actor did not answer (${err instanceof Error ? err.message : err}); served the Redis snapshot v${snapshot.version}`,
-        );
+        log.warn("cart actor did not answer; served the Redis snapshot", {
+          actor: `cart:${cartKey}`,
+          version: snapshot.version,
+          error: errorText(err),
+        });
         return { view: JSON.stringify(view), version: snapshot.version };
       }
     }
@@ -138,7 +142,7 @@ export async function countCart(
   return cartOf(c, cartKey)
     .count()
     .catch((err: unknown) => {
-      console.warn(`cart ${cartKey}: count not answered`, err instanceof Error ? err.message : err);
+      log.warn("cart count not answered", { actor: `cart:${cartKey}`, error: errorText(err) });
       throw cartBusy();
     });
 }

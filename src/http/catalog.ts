@@ -18,6 +18,8 @@ import {
   SkuUpsertBody,
 } from "./schemas/catalog";
 import { SkuParams } from "./schemas/fields";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 /** What the product listing answers. */
 type ProductListing = z.output<typeof ProductListSchema>;
@@ -124,7 +126,7 @@ export function catalogRoutes(app: App): void {
           : [];
         return { page, rows, more: products.length > query.limit };
       }).catch((err: unknown) => {
-        console.error("products: Postgres unavailable", err);
+        log.error("products: Postgres unavailable", { error: errorText(err) });
         throw new DomainError("DEPENDENCY_UNAVAILABLE", "the catalog listing is unavailable right now; retry shortly");
       });
       const items = listing.page.map((productId): ProductListing["items"][number] => {

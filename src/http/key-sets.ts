@@ -10,6 +10,7 @@
 import type { JWTHeaderParameters, FlattenedJWSInput, RemoteJWKSet } from "jose";
 import { createRemoteJWKSet, errors, jwksCache } from "jose";
 import { withTimeout } from "../timeout";
+import { log } from "../log/logger";
 
 const KEY_SET_COOLDOWN_MS = 30_000;
 export const KEY_SET_MAX_AGE_MS = 600_000;
@@ -57,7 +58,7 @@ function remoteKeySet(url: URL, timeoutMs: number): KeySet {
   let failure: { reason: string; at: number } | null = null;
   const failed = (err: unknown): KeySetUnavailable => {
     const unavailable = new KeySetUnavailable(reasonOf(err, timeoutMs));
-    if (!failure) console.warn(`user tokens: the key set at ${url.href} cannot be fetched: ${unavailable.reason}`);
+    if (!failure) log.warn("user tokens: the key set cannot be fetched", { url: url.href, error: unavailable.reason });
     failure = { reason: unavailable.reason, at: Date.now() };
     return unavailable;
   };

@@ -12,6 +12,8 @@ import { syncChangedCarts } from "../cron";
 import { openDrift } from "../cron/reconcile";
 import { userTokenHealth } from "./user-tokens";
 import { DOCS_PATH, docsFallbackPage, openApiDocument } from "./openapi";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 /** The storefront and the ops page: static assets built from web/shop and web/ops by dev/storefront-assets.ts. */
 export const SHOP_PATH = "/shop/";
@@ -78,7 +80,7 @@ async function checkPostgres(env: Env): Promise<{ state: string; inventory: stri
     );
     return { state: "ok", inventory: drifting === 0 ? "ok" : `drift on ${drifting} SKU(s): POST /v1/admin/reconcile` };
   } catch (err) {
-    console.warn("healthz: postgres", err instanceof Error ? err.message : err);
+    log.warn("healthz: postgres unavailable", { error: errorText(err) });
     return { state: "unavailable", inventory: "unknown" };
   }
 }
@@ -89,7 +91,7 @@ async function checkRedis(env: Env): Promise<string> {
   try {
     return (await redis.ping()) === "PONG" ? "ok" : "unavailable";
   } catch (err) {
-    console.warn("healthz: redis", err instanceof Error ? err.message : err);
+    log.warn("healthz: redis unavailable", { error: errorText(err) });
     return "unavailable";
   }
 }
@@ -147,7 +149,7 @@ export function operationRoutes(app: App): void {
         written = receipt;
         landed = eventId === null || (await projectedWithin(c.env, eventId, SYNC_WAIT_MS));
       } catch (err) {
-        console.error(`admin sync of ${cartKey} failed`, err);
+        log.error("admin sync of a cart failed", { cartKey, error: errorText(err) });
         throw new DomainError(
           "DEPENDENCY_UNAVAILABLE",
           "Postgres is unavailable; the cart stays queued for the hourly sync",
@@ -183,7 +185,7 @@ export function operationRoutes(app: App): void {
       try {
         return c.json(await syncChangedCarts(c.env));
       } catch (err) {
-        console.error("admin sync failed", err);
+        log.error("admin sync failed", { error: errorText(err) });
         throw new DomainError(
           "DEPENDENCY_UNAVAILABLE",
           "neither Redis nor Postgres can list the changed carts right now",

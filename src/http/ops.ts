@@ -21,6 +21,8 @@ import {
   ReplayBody,
   StockSchema,
 } from "./schemas/ops";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 /** Postgres work of an admin view: a refusal passes through, anything else is 503 DEPENDENCY_UNAVAILABLE. */
 async function withAdminDatabase<T>(env: Env, what: string, work: (db: Database) => Promise<T>): Promise<T> {
@@ -28,7 +30,7 @@ async function withAdminDatabase<T>(env: Env, what: string, work: (db: Database)
     return await withDatabase(env, work);
   } catch (err) {
     if (err instanceof DomainError) throw err;
-    console.error(`${what} failed`, err);
+    log.error(`${what} failed`, { error: errorText(err) });
     throw new DomainError(
       "DEPENDENCY_UNAVAILABLE",
       `Postgres is unavailable; ${what} cannot be answered now`,

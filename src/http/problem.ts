@@ -6,6 +6,9 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ProblemCode, ProblemItem } from "../domain/errors";
 import { DomainError, STATUS_OF } from "../domain/errors";
+import { noteOutcome } from "../log/context";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 export const TITLES: Record<ProblemCode, string> = {
   VALIDATION_FAILED: "The request is not valid",
@@ -68,6 +71,7 @@ export function problem(
   headers?: Record<string, string>,
 ): Response {
   const status = STATUS_OF[code];
+  noteOutcome(code);
   const body: Problem = { type: problemType(code), title: TITLES[code], status, detail, code };
   if (errors && errors.length > 0) body.errors = errors;
   const requestId = c.get("requestId" as never) as string | undefined;
@@ -97,7 +101,7 @@ export function onError(err: Error, c: Context): Response {
     return problem(c, code, err.message || TITLES[code]);
   }
   const flags = err as Error & { retryable?: boolean; overloaded?: boolean; durableObjectReset?: boolean };
-  console.error(`request ${c.get("requestId" as never) ?? "-"} ${c.req.method} ${c.req.path} failed:`, err);
+  log.error("request failed", { method: c.req.method, path: c.req.path, error: errorText(err), stack: err.stack });
   // An actor that is overloaded or was reset mid-request: the client retries (with the same Idempotency-Key for buys).
   if (flags.overloaded || flags.retryable || flags.durableObjectReset) {
     return problem(c, "DEPENDENCY_UNAVAILABLE", "the service is busy; retry shortly", undefined, {

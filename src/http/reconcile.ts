@@ -6,6 +6,8 @@ import { reconcileInventory } from "../cron/reconcile";
 import { DomainError } from "../domain/errors";
 import type { App } from "./route";
 import { route } from "./route";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 const Counters = z.object({ onHand: z.number().int(), reserved: z.number().int(), sold: z.number().int() });
 const ReconcileReportSchema = z.object({
@@ -40,7 +42,7 @@ export function reconcileRoutes(app: App): void {
       try {
         return c.json(await reconcileInventory(c.env));
       } catch (err) {
-        console.error("reconciliation failed", err);
+        log.error("reconciliation failed", { error: errorText(err) });
         throw new DomainError(
           "DEPENDENCY_UNAVAILABLE",
           "Postgres is unavailable; the reconciliation runs again with the hourly cron",

@@ -17,6 +17,7 @@ import { StripeEventSchema, stripeOutcome } from "../domain/stripe-payments";
 import { stripeSignatureValid } from "../payments/stripe";
 import type { App } from "./route";
 import { parseJsonBody, readBodyText, route } from "./route";
+import { log } from "../log/logger";
 
 export const STRIPE_WEBHOOK_PATH = "/v1/payments/stripe/webhook";
 
@@ -34,7 +35,12 @@ const StripeWebhookReply = z.object({
 
 /** Keeps an event no order can take in `dead_letters` (through the DLQ, like any message the consumer cannot process). */
 async function keepForOperator(env: Env, event: StripeEvent, error: string): Promise<void> {
-  console.warn(`stripe webhook: event ${event.id} (${event.type}) kept as a dead letter: ${error}`);
+  log.warn("stripe webhook: event kept as a dead letter", {
+    eventId: event.id,
+    type: event.type,
+    outcome: "dead_letter",
+    error,
+  });
   const letter: DeadLetter = {
     deadLetter: true,
     queue: "stripe-webhook",

@@ -13,6 +13,7 @@ import { DomainError } from "../domain/errors";
 import type { KeySet } from "./key-sets";
 import { KEY_SET_MAX_AGE_MS, KeySetUnavailable, keySet } from "./key-sets";
 import { hmacKey } from "./signing";
+import { log } from "../log/logger";
 
 /** What a token's `sub` may be: Auth0's `auth0|…`, Clerk's `user_…`, Access's UUIDs, the demo users. */
 export const USER_ID = /^[\w.@:|+-]{1,128}$/;
@@ -46,7 +47,7 @@ function verifierFor(env: Env): Verifier {
 }
 
 function misconfigured(problem: string): Verifier {
-  console.error(`user sign-in is refused until the configuration is fixed: ${problem}`);
+  log.error("user sign-in is refused until the configuration is fixed", { problem });
   return {
     kind: "refused",
     reason: `user sign-in is misconfigured on this server: ${problem}`,

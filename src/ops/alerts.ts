@@ -14,6 +14,7 @@ import type { Envelope, OpsAlertData } from "../events/envelope";
 import { openDrift } from "../cron/reconcile";
 import { openDeadLetters } from "./dead-letters";
 import { queueLag, sendHeartbeats } from "./queue-lag";
+import { log } from "../log/logger";
 
 export type AlertCondition = OpsAlertData["condition"];
 
@@ -137,8 +138,9 @@ export async function checkAlerts(
       const change = await transition(env, db, r, r.value > r.threshold, now);
       if (!change) continue;
       changes.push(change);
-      if (change.state === "firing") console.error(`ALERT ${change.condition}: ${change.detail}`);
-      else console.log(`alert cleared: ${change.condition} (${change.detail})`);
+      if (change.state === "firing")
+        log.error("alert", { condition: change.condition, detail: change.detail, outcome: "firing" });
+      else log.info("alert cleared", { condition: change.condition, detail: change.detail, outcome: "cleared" });
     }
     await sendHeartbeats(env, db, now);
     return changes;

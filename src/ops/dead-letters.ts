@@ -12,6 +12,8 @@ import { DomainError } from "../domain/errors";
 import { guestCartTtlMs } from "../env";
 import { parseEnvelope } from "../events/schemas";
 import { isPermanentFailure, sqlStateOf, unstorableTextAt } from "../consumer/failures";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 export type DeadLetterStatus = "open" | "replayed" | "discarded";
 
@@ -145,7 +147,7 @@ export async function replayOpenDeadLetters(env: Env, db: Database): Promise<{ r
       await replayDeadLetter(env, db, id);
       replayed += 1;
     } catch (err) {
-      console.warn(`dead letter ${id} not replayed: ${err instanceof Error ? err.message : err}`);
+      log.warn("dead letter not replayed", { deadLetterId: id, error: errorText(err) });
     }
   }
   return { replayed };

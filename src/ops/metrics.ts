@@ -10,6 +10,8 @@ import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
 import { opsMetrics } from "../db/schema";
 import { bucketOf, emptyHistogram } from "./histogram";
+import { log } from "../log/logger";
+import { errorText } from "../log/redact";
 
 /** One name per series; the dimensions each takes are in docs/operations.md. */
 export type MetricName =
@@ -122,7 +124,7 @@ export function record(env: Env, point: DataPoint, now = Date.now()): void {
       });
     } catch (err) {
       // A full invocation (250 points) or a bad point must never fail the request.
-      console.warn("metrics: data point dropped", err instanceof Error ? err.message : err);
+      log.warn("metrics: data point dropped", { error: errorText(err) });
     }
     return;
   }
@@ -181,7 +183,7 @@ export async function flushMetrics(env: Env, db?: Database): Promise<void> {
   flushing = (db ? write(db) : withDatabase(env, write))
     .catch((err) => {
       // Metrics are best effort: a Postgres outage loses this second's points, never a request.
-      console.warn(`metrics: ${rows.length} series not written`, err instanceof Error ? err.message : err);
+      log.warn("metrics: series not written", { series: rows.length, error: errorText(err) });
     })
     .finally(() => {
       flushing = null;

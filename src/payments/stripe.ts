@@ -13,6 +13,7 @@ import type Stripe from "stripe";
 import type { Order } from "../domain/order";
 import { paymentIntentKey, paymentIntentRequest } from "../domain/stripe-payments";
 import { withTimeout } from "../timeout";
+import { log } from "../log/logger";
 
 /** Stripe's own default; a signature older than this is refused (so is a replay later on). */
 export const STRIPE_SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -121,10 +122,10 @@ function classify(err: unknown, Library: typeof Stripe): IntentOutcome {
     const words = err.type === "StripeAuthenticationError" ? "authentication failed" : err.message;
     const detail = `Stripe ${err.statusCode ?? "error"} ${err.code ?? err.type}: ${words}`;
     if (refused) return { kind: "refused", detail: err.message };
-    console.error(`stripe: payment intent not created: ${detail}`);
+    log.error("stripe: payment intent not created", { outcome: "unavailable", error: detail });
     return { kind: "unavailable", detail };
   }
   const detail = err instanceof Error ? err.message : String(err);
-  console.warn(`stripe: payment intent not created: ${detail}`);
+  log.warn("stripe: payment intent not created", { outcome: "unavailable", error: detail });
   return { kind: "unavailable", detail };
 }

@@ -27,10 +27,18 @@ export interface E2eStack extends LocalStack {
 export async function startE2eStack(
   extraVars: Record<string, string> = {},
   quiet = !process.env.E2E_VERBOSE,
+  onWorkerLine?: (line: string) => void,
 ): Promise<E2eStack> {
   const t0 = performance.now();
   // snapshot: the Worker runs the src/ of this moment; a concurrent edit must not reload it mid-test.
-  const stack = await startLocalStack({ port: 0, databaseName: "edge_cart_e2e", quiet, extraVars, snapshot: true });
+  const stack = await startLocalStack({
+    port: 0,
+    databaseName: "edge_cart_e2e",
+    quiet,
+    extraVars,
+    snapshot: true,
+    onWorkerLine,
+  });
   const startSeconds = (performance.now() - t0) / 1000;
   const vars = { ...readDevVars(), ...extraVars };
   const secrets = {

@@ -13,6 +13,8 @@ import type { Refusal } from "../../domain/errors";
 import type { CartChangeData, CartEventType } from "../../events/envelope";
 import { envelope } from "../../events/envelope";
 import type { CartHost } from "./host";
+import { log } from "../../log/logger";
+import { errorText } from "../../log/redact";
 
 /** How long a rebuild waits for Postgres / Redis before starting the cart empty. */
 const REBUILD_TIMEOUT_MS = 3_000;
@@ -192,10 +194,7 @@ export class CartBook {
         ? cartLookups(env)
             .load(cartKey, REBUILD_TIMEOUT_MS)
             .catch((err: unknown) => {
-              console.warn(
-                `cart ${cartKey}: Postgres not reachable for a rebuild:`,
-                err instanceof Error ? err.message : err,
-              );
+              log.warn("cart not rebuilt: Postgres not reachable", { cartKey, error: errorText(err) });
               return null;
             })
         : null,
@@ -209,7 +208,7 @@ export class CartBook {
       for (const line of restored.lines) this.writeLine(line);
     });
     if (restored.version > 0)
-      console.log(`cart ${cartKey}: rebuilt at version ${restored.version} with ${restored.lines.length} lines`);
+      log.info("cart rebuilt", { cartKey, version: restored.version, lines: restored.lines.length });
     return restored;
   }
 

@@ -16,6 +16,8 @@ import type { CartHost } from "./host";
 import type { CartPromotions } from "./promotions";
 import type { CartSkus } from "./skus";
 import { promotionCatalog } from "../../cache/promotions";
+import { log } from "../../log/logger";
+import { errorText } from "../../log/redact";
 
 export class CartHandoff {
   private mergeQueue: Promise<unknown> = Promise.resolve();
@@ -86,7 +88,10 @@ export class CartHandoff {
     );
     // On a refusal (If-Match went stale meanwhile) the guest gets its lines back.
     await guest.settleHandoff(handoff.token, outcome.ok ? "merged" : "returned").catch((err: unknown) => {
-      console.warn(`merge ${handoff.token}: guest cart not settled yet, the next merge will`, err);
+      log.warn("merge: guest cart not settled yet, the next merge will", {
+        guest: guestCartKey,
+        error: errorText(err),
+      });
     });
     if (!outcome.ok) return outcome;
     const clamped = decisions.filter((d) => d.clamp).map((d) => ({ skuId: d.skuId, ...d.clamp! }));

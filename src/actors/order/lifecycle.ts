@@ -15,6 +15,7 @@ import type { ActorHost } from "../actor";
 import { addOrderEvents } from "../order-events";
 import type { OrderStore } from "./store";
 import { stockCommand } from "./store";
+import { log } from "../../log/logger";
 
 export class OrderLifecycle {
   constructor(
@@ -74,7 +75,11 @@ export class OrderLifecycle {
   flagUnfulfillable(skuId: string): void {
     const order = this.store.record?.order;
     if (!order || order.refundRequired) return;
-    console.error(`order ${order.orderId}: reservation on ${skuId} was no longer held at payment; flagged for refund`);
+    log.error("order flagged for refund: reservation no longer held at payment", {
+      orderId: order.orderId,
+      skuId,
+      outcome: "refund_required",
+    });
     this.apply({
       status: order.status,
       refundRequired: true,

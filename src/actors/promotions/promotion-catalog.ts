@@ -33,6 +33,7 @@ interface Row extends Record<string, SqlStorageValue> {
 }
 
 export class PromotionCatalog extends Actor {
+  protected readonly logKind = "promotions";
   /** Admin writes run one at a time: each awaits its budget ledger between reading and writing. */
   private writes: Promise<unknown> = Promise.resolve();
 

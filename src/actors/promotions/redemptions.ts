@@ -10,6 +10,8 @@ import type { Redemption } from "../../domain/order";
 import type { Promotion } from "../../domain/promotions";
 import { budgetLedgerId, redemptionRefused } from "../../domain/promotions";
 import { reserveAtHome } from "../sku-routing";
+import { log } from "../../log/logger";
+import { errorText } from "../../log/redact";
 
 /**
  * Reserves one redemption of each promotion for an order, at the buyer's home
@@ -57,7 +59,13 @@ export async function releaseRedemptions(env: Env, redemptions: readonly Redempt
     redemptions.map((r) =>
       env.SKUS.getByName(r.holder)
         .release(r.reservationId, reason)
-        .catch((err: unknown) => console.warn(`redemption ${r.reservationId} at ${r.holder} not released now`, err)),
+        .catch((err: unknown) =>
+          log.warn("redemption not released now", {
+            reservationId: r.reservationId,
+            holder: r.holder,
+            error: errorText(err),
+          }),
+        ),
     ),
   );
 }

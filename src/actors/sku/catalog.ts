@@ -16,6 +16,8 @@ import type { SkuBook, SkuHost, SkuState } from "./book";
 import type { SkuCarry } from "./carry";
 import type { SkuLedger } from "./ledger";
 import type { SkuStripes } from "./stripes";
+import { log } from "../../log/logger";
+import { errorText } from "../../log/redact";
 
 export class SkuCatalogDesk {
   constructor(
@@ -85,7 +87,7 @@ export class SkuCatalogDesk {
         result.span > 1 ? this.host.relayNow() : Promise.resolve(),
         this.mirror()
           .flush()
-          .catch((err: unknown) => console.warn("sku view not published", err)),
+          .catch((err: unknown) => log.warn("sku view not published", { error: errorText(err) })),
       ]);
     }
     return { ok: true, sku: await this.stripes.aggregateAdmin(result.state), created: result.created };
