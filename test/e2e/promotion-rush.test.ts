@@ -98,8 +98,9 @@ class Runtime {
         // The first answers after a restart may be the stack's own 503s (a waking actor, a paced alarm).
         if (res.status !== 503 || tries >= 20) return res;
       } catch (err) {
-        // Cut off by the crash (or a kept-alive socket to the killed process): sent again.
-        if (!this.crashed || tries >= 20) throw err;
+        if (process.env.E2E_VERBOSE) console.log(`[e2e] ${method} ${path} try ${tries}: ${String(err)}`);
+        // Cut off by the crash, or a kept-alive socket the server had just closed: sent again.
+        if (tries >= (this.crashed ? 20 : 3)) throw err;
       }
       this.retried++;
       await new Promise((r) => setTimeout(r, 200));
@@ -191,39 +192,52 @@ async function attempt(rt: Runtime, rush: Rush, i: number, userId: string): Prom
   return { orderId: res.body.orderId, userId, total: res.body.total, discount };
 }
 
-/** What becomes of a placed order: cancelled, expired (cart checkouts: their own actor's clock moves) or paid. */
-async function settle(rt: Runtime, placed: Placed, i: number, final: boolean): Promise<void> {
+/**
+ * What becomes of the n-th placed order: cancelled, expired (the clock of the actor that keeps it
+ * moves past its expiry: a checkout's own order actor, or a flash order's stock stripe, where other
+ * buyers' unpaid orders may expire with it) or paid.
+ */
+async function settle(
+  rt: Runtime,
+  placed: Placed,
+  n: number,
+  final: boolean,
+): Promise<"paid" | "cancelled" | "expired"> {
   const { orderId, userId } = placed;
-  if (!final && i % CANCEL_EVERY === 0) {
+  if (!final && n % CANCEL_EVERY === 1) {
     const res = await rt.request("POST", `/v1/orders/${orderId}/cancel`, { headers: await as(userId) });
     if (res.status !== 200 && res.body?.code !== "ORDER_NOT_PENDING")
       throw new Error(`cancel ${orderId}: ${res.status} ${res.text}`);
-  } else if (!final && i % 2 === 0 && i % EXPIRE_EVERY === 2) {
+    return "cancelled";
+  }
+  if (!final && n % EXPIRE_EVERY === 2) {
     const res = await rt.request("POST", `/v1/dev/orders/${orderId}/advance-clock`, {
       headers: api.admin(),
       body: { advanceMs: 16 * 60_000 },
     });
     if (res.status !== 200) throw new Error(`expire ${orderId}: ${res.status} ${res.text}`);
-  } else {
-    const raw = JSON.stringify({
-      eventId: `evt-${orderId}`,
-      type: "payment.succeeded",
-      orderId,
-      transactionId: `tx-${orderId}`,
-      amount: placed.total,
-      currency: "USD",
-    });
-    const res = await rt.request("POST", "/v1/payments/webhook", {
-      headers: { "payment-signature": signPayment(raw, secrets.PAYMENT_WEBHOOK_SECRET) },
-      body: raw,
-    });
-    if (res.status !== 200) throw new Error(`pay ${orderId}: ${res.status} ${res.text}`);
+    return "expired";
   }
+  const raw = JSON.stringify({
+    eventId: `evt-${orderId}`,
+    type: "payment.succeeded",
+    orderId,
+    transactionId: `tx-${orderId}`,
+    amount: placed.total,
+    currency: "USD",
+  });
+  const res = await rt.request("POST", "/v1/payments/webhook", {
+    headers: { "payment-signature": signPayment(raw, secrets.PAYMENT_WEBHOOK_SECRET) },
+    body: raw,
+  });
+  if (res.status !== 200) throw new Error(`pay ${orderId}: ${res.status} ${res.text}`);
+  return "paid";
 }
 
 interface RushResult {
   placed: Placed[];
   refusals: Record<string, number>;
+  fates: Record<"paid" | "cancelled" | "expired", number>;
   seconds: number;
 }
 
@@ -236,6 +250,7 @@ async function runRush(rt: Runtime, rush: Rush, onPlaced: (n: number) => void = 
   const perUser = Math.max(1, Math.ceil(ATTEMPTS / USERS));
   const placed: Placed[] = [];
   const refusals: Record<string, number> = {};
+  const fates = { paid: 0, cancelled: 0, expired: 0 };
   let next = 0;
   const t0 = performance.now();
   const worker = async () => {
@@ -247,12 +262,13 @@ async function runRush(rt: Runtime, rush: Rush, onPlaced: (n: number) => void = 
         continue;
       }
       placed.push(outcome);
-      onPlaced(placed.length);
-      await settle(rt, outcome, i, i >= ATTEMPTS * SETTLE_FROM);
+      const n = placed.length;
+      onPlaced(n);
+      fates[await settle(rt, outcome, n, i >= ATTEMPTS * SETTLE_FROM)]++;
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { placed, refusals, seconds: (performance.now() - t0) / 1000 };
+  return { placed, refusals, fates, seconds: (performance.now() - t0) / 1000 };
 }
 
 async function budget(promotionId: string): Promise<{ used: number; reserved: number; remaining: number }> {
@@ -288,6 +304,23 @@ async function takeWhatIsLeft(rt: Runtime, rush: Rush, placed: Placed[]): Promis
     extra += remaining;
   }
   return extra;
+}
+
+/** On a failure: the ledger's reservations the audit still shows as held, and what the test knows of each. */
+async function heldRedemptions(rush: Rush, placed: Placed[]): Promise<string> {
+  const { rows } = await db.query(
+    `select ref_id, sum(reserved_delta)::int as held, array_agg(kind || ':' || reason order by id) as history
+       from inventory_audit where sku_id = $1 group by ref_id having sum(reserved_delta) <> 0`,
+    [`promotion:${rush.promotionId}`],
+  );
+  const known = new Map(placed.map((p) => [p.orderId, p]));
+  const states = await finalStates(placed.filter((p) => rows.some((r) => String(r.ref_id).includes(p.orderId))));
+  return JSON.stringify(
+    rows.map((r) => {
+      const order = [...known.keys()].find((id) => String(r.ref_id).includes(id));
+      return { ...r, order: order ?? "unknown to the clients", state: order ? states.get(order) : null };
+    }),
+  );
 }
 
 /** Every placed order as its owner reads it now. */
@@ -402,7 +435,7 @@ async function expectExactCounts(rush: Rush, placed: Placed[]): Promise<void> {
 }
 
 function summary(label: string, r: RushResult, extra: number, rt: Runtime): string {
-  return `[e2e] promotion rush ${label}: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users, ${CONCURRENCY} at once: ${r.seconds.toFixed(1)} s (${(ATTEMPTS / r.seconds).toFixed(0)} attempts/s); ${r.placed.length} orders placed, refusals ${JSON.stringify(r.refusals)}, ${extra} late attempts, ${rt.retried} requests retried`;
+  return `[e2e] promotion rush ${label}: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users, ${CONCURRENCY} at once: ${r.seconds.toFixed(1)} s (${(ATTEMPTS / r.seconds).toFixed(0)} attempts/s); ${r.placed.length} orders placed (${JSON.stringify(r.fates)}), refusals ${JSON.stringify(r.refusals)}, ${extra} late attempts, ${rt.retried} requests retried`;
 }
 
 describe(`promotion rush: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users, ${CONCURRENCY} at once`, () => {
@@ -415,7 +448,6 @@ describe(`promotion rush: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users
       const extra = await takeWhatIsLeft(rt, rush, result.placed);
       console.log(summary("", result, extra, rt));
       expect(result.refusals.PROMOTION_EXHAUSTED ?? 0).toBeGreaterThan(0);
-      expect(result.refusals.PROMOTION_LIMIT_PER_CUSTOMER ?? 0).toBeGreaterThan(0);
       await expectExactCounts(rush, result.placed);
     },
     TIMEOUT_MS,
@@ -432,7 +464,11 @@ describe(`promotion rush: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users
       });
       expect(crashed, "the runtime was killed mid-rush").not.toBeNull();
       await crashed;
-      const extra = await takeWhatIsLeft(rt, rush, result.placed);
+      console.log(summary("with kill -9 (before the late attempts)", result, 0, rt));
+      const extra = await takeWhatIsLeft(rt, rush, result.placed).catch(async (err) => {
+        console.log(`[e2e] held redemptions: ${await heldRedemptions(rush, result.placed)}`);
+        throw err;
+      });
       console.log(summary("with kill -9", result, extra, rt));
       await expectExactCounts(rush, result.placed);
     },
