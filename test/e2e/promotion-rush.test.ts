@@ -100,7 +100,7 @@ class Runtime {
       } catch (err) {
         if (process.env.E2E_VERBOSE) console.log(`[e2e] ${method} ${path} try ${tries}: ${String(err)}`);
         // Cut off by the crash, or a kept-alive socket the server had just closed: sent again.
-        if (tries >= (this.crashed ? 20 : 3)) throw err;
+        if (tries >= (this.crashed ? 20 : 5)) throw err;
       }
       this.retried++;
       await new Promise((r) => setTimeout(r, 200));
@@ -369,6 +369,9 @@ async function expectExactCounts(rt: Runtime, rush: Rush, placed: Placed[]): Pro
     { timeoutMs: 60_000, intervalMs: 1_000 },
   );
   const paid = placed.filter((p) => states.get(p.orderId) === "PAID");
+  const byState: Record<string, number> = {};
+  for (const st of states.values()) byState[st] = (byState[st] ?? 0) + 1;
+  console.log(`[e2e] the ${placed.length} orders in the end: ${JSON.stringify(byState)}`);
   const counters = await eventually(
     async () => {
       const c = await budget(rush.promotionId);
@@ -448,7 +451,7 @@ async function expectExactCounts(rt: Runtime, rush: Rush, placed: Placed[]): Pro
 }
 
 function summary(label: string, r: RushResult, extra: number, rt: Runtime): string {
-  return `[e2e] promotion rush ${label}: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users, ${CONCURRENCY} at once: ${r.seconds.toFixed(1)} s (${(ATTEMPTS / r.seconds).toFixed(0)} attempts/s); ${r.placed.length} orders placed (${JSON.stringify(r.fates)}), refusals ${JSON.stringify(r.refusals)}, ${extra} late attempts, ${rt.retried} requests retried`;
+  return `[e2e] promotion rush ${label}: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users, ${CONCURRENCY} at once: ${r.seconds.toFixed(1)} s (${(ATTEMPTS / r.seconds).toFixed(0)} attempts/s); ${r.placed.length} orders placed (the clients chose ${JSON.stringify(r.fates)}), refusals ${JSON.stringify(r.refusals)}, ${extra} late attempts, ${rt.retried} requests retried`;
 }
 
 describe(`promotion rush: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users, ${CONCURRENCY} at once`, () => {
