@@ -38,6 +38,8 @@ export interface PromotionPhase {
   latencyMs: { p50: number; p99: number };
   created: number;
   refusals: Record<string, number>;
+  /** Requests sent again after a drop or a 503 OVERLOADED (their latency includes the retries). */
+  retries: number;
 }
 
 export interface PromotionResult {
@@ -52,6 +54,13 @@ interface Answer {
   status: number;
   code: string | null;
 }
+
+/**
+ * Sent again with the same Idempotency-Key, as a client would: a connection dropped in transit,
+ * or 503 OVERLOADED (the admission control refused it before doing anything).
+ */
+const retryable = (r: BenchResponse) => r.status === 0 || r.status === 503;
+const MAX_RETRIES = 50;
 
 const classify = (res: BenchResponse): Answer => ({
   status: res.status,
@@ -94,7 +103,8 @@ async function prepareCarts(t: Running, users: string[], skuId: string, code: st
     lanes,
     concurrency: lanes.length,
     classify,
-    retryable: (r) => r.status === 0,
+    retryable,
+    maxRetries: MAX_RETRIES,
     onProgress: p.onProgress,
   });
   p.end();
@@ -130,7 +140,8 @@ async function phase(
     requests,
     concurrency: P.concurrency,
     classify,
-    retryable: (r) => r.status === 0,
+    retryable,
+    maxRetries: MAX_RETRIES,
     onProgress: p.onProgress,
   });
   p.end();
@@ -154,9 +165,10 @@ async function phase(
     latencyMs: { p50: r1(percentile(sorted, 50)), p99: r1(percentile(sorted, 99)) },
     created,
     refusals,
+    retries: load.samples.reduce((n, x) => n + x.retries, 0),
   };
   console.log(
-    `  ${label}: ${result.attempts} attempts in ${result.seconds} s: ${result.rps}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms; 201 ${created}, ${JSON.stringify(refusals)}`,
+    `  ${label}: ${result.attempts} attempts in ${result.seconds} s: ${result.rps}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms; 201 ${created}, ${JSON.stringify(refusals)}, ${result.retries} resent`,
   );
   return result;
 }
