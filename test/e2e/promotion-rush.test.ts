@@ -238,6 +238,8 @@ interface RushResult {
   placed: Placed[];
   refusals: Record<string, number>;
   fates: Record<"paid" | "cancelled" | "expired", number>;
+  /** The most redemptions the ledger held (used + reserved) in any sample during the rush. */
+  peak: number;
   seconds: number;
 }
 
@@ -253,6 +255,15 @@ async function runRush(rt: Runtime, rush: Rush, onPlaced: (n: number) => void = 
   const fates = { paid: 0, cancelled: 0, expired: 0 };
   let next = 0;
   const t0 = performance.now();
+  // "Never LIMIT + 1" at any moment, not only at the end: the ledger's counters, read once a second.
+  let peak = 0;
+  const sampler = setInterval(() => {
+    budget(rush.promotionId)
+      .then((b) => {
+        peak = Math.max(peak, b.used + b.reserved);
+      })
+      .catch(() => undefined); // the runtime is down (crash case)
+  }, 1_000);
   let failed = false;
   const worker = async () => {
     for (let i = next++; i < ATTEMPTS && !failed; i = next++) {
@@ -277,8 +288,9 @@ async function runRush(rt: Runtime, rush: Rush, onPlaced: (n: number) => void = 
       }),
     ),
   );
+  clearInterval(sampler);
   for (const s of settled) if (s.status === "rejected") throw s.reason;
-  return { placed, refusals, fates, seconds: (performance.now() - t0) / 1000 };
+  return { placed, refusals, fates, peak, seconds: (performance.now() - t0) / 1000 };
 }
 
 async function budget(promotionId: string): Promise<{ used: number; reserved: number; remaining: number }> {
@@ -451,7 +463,7 @@ async function expectExactCounts(rt: Runtime, rush: Rush, placed: Placed[]): Pro
 }
 
 function summary(label: string, r: RushResult, extra: number, rt: Runtime): string {
-  return `[e2e] promotion rush ${label}: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users, ${CONCURRENCY} at once: ${r.seconds.toFixed(1)} s (${(ATTEMPTS / r.seconds).toFixed(0)} attempts/s); ${r.placed.length} orders placed (the clients chose ${JSON.stringify(r.fates)}), refusals ${JSON.stringify(r.refusals)}, ${extra} late attempts, ${rt.retried} requests retried`;
+  return `[e2e] promotion rush ${label}: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users, ${CONCURRENCY} at once: ${r.seconds.toFixed(1)} s (${(ATTEMPTS / r.seconds).toFixed(0)} attempts/s); ${r.placed.length} orders placed (the clients chose ${JSON.stringify(r.fates)}), refusals ${JSON.stringify(r.refusals)}, ${extra} late attempts, ${rt.retried} requests retried; at most ${r.peak} used + reserved`;
 }
 
 describe(`promotion rush: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users, ${CONCURRENCY} at once`, () => {
@@ -463,6 +475,7 @@ describe(`promotion rush: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users
       const result = await runRush(rt, rush);
       const extra = await takeWhatIsLeft(rt, rush, result.placed);
       console.log(summary("", result, extra, rt));
+      expect(result.peak, "used + reserved never above the limit").toBeLessThanOrEqual(LIMIT);
       expect(result.refusals.PROMOTION_EXHAUSTED ?? 0).toBeGreaterThan(0);
       await expectExactCounts(rt, rush, result.placed);
     },
@@ -486,6 +499,7 @@ describe(`promotion rush: limit ${LIMIT}, ${ATTEMPTS} attempts by ${USERS} users
         throw err;
       });
       console.log(summary("with kill -9", result, extra, rt));
+      expect(result.peak, "used + reserved never above the limit").toBeLessThanOrEqual(LIMIT);
       await expectExactCounts(rt, rush, result.placed);
     },
     TIMEOUT_MS,
