@@ -24,7 +24,7 @@ function list<T extends string>(name: string, all: readonly T[]): T[] {
   return picked as T[];
 }
 
-export const SUITES = ["flash", "cart"] as const;
+export const SUITES = ["flash", "cart", "promotion"] as const;
 export type SuiteName = (typeof SUITES)[number];
 export const TARGETS = [
   "postgres",

@@ -1,5 +1,6 @@
-// `npm run bench`: the flash-sale suite (bench/flash-sale.ts) and the cart-traffic suite
-// (bench/cart.ts) against the targets of bench/targets.ts, one after the other, then
+// `npm run bench`: the flash-sale suite (bench/flash-sale.ts), the cart-traffic suite
+// (bench/cart.ts) and the promotion suite (bench/promotion.ts) against the targets of
+// bench/targets.ts, one after the other, then
 // bench/results/latest.{json,md,svg}. Knobs (BENCH_SUITES, BENCH_TARGETS, ...) in bench/README.md.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -9,12 +10,15 @@ import { runCart, cartScenario, type CartResult } from "./cart.ts";
 import { outDir, suites, targets } from "./config.ts";
 import { flashScenario, runFlash, type FlashResult } from "./flash-sale.ts";
 import { machineInfo } from "./lib/machine.ts";
-import { cartRows, chart, consoleTable, flashRows, markdown, type RunResults } from "./lib/results.ts";
+import { promotionScenario, runPromotion, type PromotionResult } from "./promotion.ts";
+import { cartRows, chart, consoleTable, flashRows, markdown, promotionRows, type RunResults } from "./lib/results.ts";
 import { stopAllChildren } from "./lib/servers.ts";
 import { ALL_TARGETS } from "./targets.ts";
 
 /** The cart suite runs where the cart API exists (and on the floor, for comparison). */
 const CART_TARGETS = new Set(["edge-cart", "floor"]);
+/** Promotions exist only in edge-cart. */
+const PROMOTION_TARGETS = new Set(["edge-cart", "edge-cart-striped"]);
 
 /** Which code was measured: the commit, and whether src/ had uncommitted changes. */
 function codeVersion(): { commit: string; srcDirty: boolean } | null {
@@ -73,7 +77,25 @@ async function main(): Promise<void> {
     results.cart = { scenario: C, targets: out };
     if (out.length) console.log(`\n${consoleTable(cartRows(out))}\n`);
   }
-  const failedChecks = [...(results.flash?.targets ?? []), ...(results.cart?.targets ?? [])].filter((r) => !r.verified);
+  if (suites.includes("promotion")) {
+    const P = promotionScenario;
+    console.log(
+      `[bench] promotion: ${P.attempts} checkout and ${P.attempts} flash attempts against one code limited to ${P.limit}, and the same without a promotion, ${P.concurrency} clients`,
+    );
+    const out: PromotionResult[] = [];
+    for (const name of targets.filter((t) => PROMOTION_TARGETS.has(t))) {
+      console.log(`[bench] promotion / ${name}`);
+      const r = await runPromotion(ALL_TARGETS[name]).catch(failed(name));
+      if (r) out.push(r);
+    }
+    results.promotion = { scenario: P, targets: out };
+    if (out.length) console.log(`\n${consoleTable(promotionRows(out))}\n`);
+  }
+  const failedChecks = [
+    ...(results.flash?.targets ?? []),
+    ...(results.cart?.targets ?? []),
+    ...(results.promotion?.targets ?? []),
+  ].filter((r) => !r.verified);
   for (const r of failedChecks)
     for (const c of r.checks) if (!c.ok) console.log(`[bench] ${r.target}: check FAILED: ${c.name} (${c.detail})`);
   fs.mkdirSync(outDir, { recursive: true });

@@ -2,6 +2,7 @@
 // and p99 per target for the flash sale, ops/s per operation for the cart traffic).
 import type { CartResult, CartScenario } from "../cart.ts";
 import type { FlashResult, FlashScenario } from "../flash-sale.ts";
+import type { PromotionResult, PromotionScenario } from "../promotion.ts";
 import type { HealthProbe } from "./health.ts";
 import type { MachineInfo } from "./machine.ts";
 
@@ -10,6 +11,7 @@ export interface RunResults {
   code: { commit: string; srcDirty: boolean } | null;
   flash?: { scenario: FlashScenario; targets: FlashResult[] };
   cart?: { scenario: CartScenario; targets: CartResult[] };
+  promotion?: { scenario: PromotionScenario; targets: PromotionResult[] };
 }
 
 const na = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "n/a" : `${v}${unit}`);
@@ -95,6 +97,25 @@ export function cartRows(results: CartResult[]): string[][] {
   ];
 }
 
+export function promotionRows(results: PromotionResult[]): string[][] {
+  const head = ["target", "path", "promotion", "attempts/s", "p50 ms", "p99 ms", "201", "refusals"];
+  const rows = results.flatMap((r) =>
+    r.phases.map((p) => [
+      r.target,
+      p.path,
+      p.promotion ? "limited code" : "none",
+      String(p.rps),
+      String(p.latencyMs.p50),
+      String(p.latencyMs.p99),
+      String(p.created),
+      Object.entries(p.refusals)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", "),
+    ]),
+  );
+  return [head, ...rows];
+}
+
 export function consoleTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
@@ -173,6 +194,21 @@ export function markdown(res: RunResults): string {
       md.push(`- **${r.target}**`, ...r.checks.map((c) => `  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`));
       if (Object.keys(r.failures).length) md.push(`  - non-2xx answers: ${JSON.stringify(r.failures)}`);
     }
+    md.push("");
+  }
+  if (res.promotion) {
+    const s = res.promotion.scenario;
+    md.push(
+      "## Promotion",
+      "",
+      `**${s.attempts}** attempts per phase from as many buyers, **${s.concurrency}** concurrent clients: \`POST /v1/checkout\` (carts prepared before the clock starts) and flash buy-now, ` +
+        `each against one code limited to **${s.limit}** redemptions (stock for everyone) and without a promotion (stock ${s.limit}), so both place the same number of orders.`,
+      "",
+      ...mdTable(promotionRows(res.promotion.targets)),
+      "",
+    );
+    for (const r of res.promotion.targets)
+      md.push(`- **${r.target}**`, ...r.checks.map((c) => `  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`));
     md.push("");
   }
   md.push("See bench/README.md for what each target is and the caveats.", "");

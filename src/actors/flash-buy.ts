@@ -14,7 +14,7 @@ import { flashOrderId } from "../domain/order-ids";
 import type { FlashBuyRequest, PlacedFlash } from "../domain/sku-contract";
 import { homeStripe } from "../domain/stripes";
 import { releaseRedemptions, reserveRedemptions } from "./promotions/redemptions";
-import { atHome } from "./sku-routing";
+import { atHome, learnStripes } from "./sku-routing";
 
 /**
  * Places a flash buy-now at the buyer's home stripe: the only actor the burst
@@ -33,6 +33,10 @@ export async function flashBuyAtHome(
 ): Promise<PlacedFlash> {
   if (redeem.length === 0)
     return atHome<PlacedFlash>(env, skuId, req.ownerId, (stripe, stripes) => stripe.flashBuy({ ...req, stripes }));
+  // The redemptions are reserved under the order's id, which names the buyer's home stripe: with
+  // the stripe count guessed, a retry of a buy cut off after its reservation (a crash) would reserve
+  // under another id and be refused by the per-customer limit its own first attempt holds.
+  await learnStripes(env, skuId, req.ownerId);
   // By order id: a re-route to another stripe (a stale stripe count) is another order id.
   const reserved = new Map<string, { granted: Redemption[]; dropped: string[] }>();
   const all = () => [...reserved.values()].flatMap((r) => r.granted);

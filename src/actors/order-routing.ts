@@ -14,6 +14,8 @@ export interface OrderDesk {
   /** `usedBy`: the other order that already owns the event's provider ids, if any. */
   applyPayment(event: PaymentEvent, usedBy: string | null): Promise<Outcome<{ order: Order; duplicate: boolean }>>;
   expireIfDue(): Promise<{ expired: boolean }>;
+  /** Tests and development only: moves the clock of the actor that keeps the order (src/actors/clock.ts). */
+  advanceClock(ms: number): Promise<number>;
 }
 
 /**
@@ -31,6 +33,7 @@ export function orderDesk(env: Env, orderId: string): OrderDesk | null {
       cancel: (ownerId) => actor.cancel(ownerId),
       applyPayment: (event, usedBy) => actor.applyPayment(event, usedBy),
       expireIfDue: () => actor.expireIfDue(),
+      advanceClock: (ms) => actor.advanceClock(ms),
     };
   }
   const stripe = env.SKUS.getByName(stripeName(home.skuId, home.stripe));
@@ -39,5 +42,6 @@ export function orderDesk(env: Env, orderId: string): OrderDesk | null {
     cancel: (ownerId) => stripe.cancelFlash(orderId, ownerId),
     applyPayment: (event, usedBy) => stripe.payFlash(event, usedBy),
     expireIfDue: () => stripe.expireFlash(orderId),
+    advanceClock: (ms) => stripe.advanceClock(ms),
   };
 }

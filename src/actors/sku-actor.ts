@@ -176,6 +176,11 @@ export class SkuActor extends Actor {
     return this.batch.submit(() => this.ledger.tryReserve(req));
   }
 
+  /** Whether the buyer's home is this stripe for a caller that counts `stripes`: ok with the true count, or STALE_ROUTE. */
+  route(ownerId: string, stripes: number): Outcome<{ stripes: number }> {
+    return this.ledger.misrouted(ownerId, stripes, "") ?? { ok: true, stripes: this.book.stripes };
+  }
+
   commit(reservationId: string): Outcome<{ replayed: boolean }> {
     return this.ledger.commit(reservationId);
   }

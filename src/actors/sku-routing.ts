@@ -2,7 +2,7 @@
  * Calling a SKU at the buyer's home stripe: the stripe count is learned once
  * per isolate and calls re-route on STALE_ROUTE.
  */
-import type { Refusal } from "../domain/errors";
+import type { Outcome, Refusal } from "../domain/errors";
 import type { ReserveOutcome, ReserveRequest } from "../domain/sku-contract";
 import { restriping } from "../domain/sku-refusals";
 import { homeStripe, stripeName } from "../domain/stripes";
@@ -32,6 +32,19 @@ export async function atHome<T extends { ok: boolean }>(
     knownStripes.set(skuId, stripes);
   }
   return restriping(skuId);
+}
+
+/**
+ * Learns a SKU's stripe count (one call, once per isolate) before a caller derives an id from
+ * the buyer's home stripe: a flash order's id names it, so a guess of 1 would be another order.
+ */
+export async function learnStripes(env: Env, skuId: string, ownerId: string): Promise<void> {
+  if (knownStripes.has(skuId)) return;
+  const outcome = await atHome<Outcome<{ stripes: number }>>(env, skuId, ownerId, async (stripe, stripes) => {
+    const answer = await stripe.route(ownerId, stripes);
+    return answer.ok ? { ok: true, stripes: answer.stripes } : answer;
+  });
+  if (outcome.ok) knownStripes.set(skuId, outcome.stripes);
 }
 
 /** Reserves at the buyer's home stripe (checkout). */

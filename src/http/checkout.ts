@@ -72,6 +72,11 @@ export function checkoutRoutes(app: App): void {
         "SALE_NOT_STARTED",
         "PRICE_CHANGED",
         "IDEMPOTENCY_KEY_REUSED",
+        "PROMOTION_UNKNOWN",
+        "PROMOTION_EXPIRED",
+        "PROMOTION_NOT_APPLICABLE",
+        "PROMOTION_EXHAUSTED",
+        "PROMOTION_LIMIT_PER_CUSTOMER",
       ],
     },
     async (c, { identity, body }) => {

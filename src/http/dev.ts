@@ -2,6 +2,8 @@ import { sign } from "hono/jwt";
 import { z } from "zod";
 import { DomainError } from "../domain/errors";
 import { hmacSha256Hex } from "./signing";
+
+import { orderDesk } from "../actors/order-routing";
 import { requireAdmin, USER_ID } from "./identity";
 import type { App } from "./route";
 import { readJsonBody } from "./route";
@@ -19,6 +21,8 @@ const DEMO_TOKEN_SECONDS = 8 * 3600;
 
 const DEMO_USERS = ["alice", "bob", "carol"];
 const TokenBody = z.object({ userId: z.string().regex(USER_ID) });
+/** At most a day per call: enough to pass any reservation's expiry. */
+const ClockBody = z.object({ advanceMs: z.number().int().min(0).max(86_400_000) });
 
 /** The event queues a raw message may be put on, by queue name (as wrangler.toml names them). */
 const EVENT_QUEUES = { "cart-events": "CART_EVENTS", "order-events": "ORDER_EVENTS" } as const;
@@ -43,6 +47,20 @@ export function devRoutes(app: App): void {
     const now = Math.floor(Date.now() / 1000);
     const token = await sign({ sub: userId, iat: now, exp: now + DEMO_TOKEN_SECONDS }, c.env.JWT_SECRET, "HS256");
     return c.json({ userId, token, expiresAt: new Date((now + DEMO_TOKEN_SECONDS) * 1000).toISOString() });
+  });
+
+  // Moves the clock of the actor that keeps an order (admin): its own order actor, or for a flash
+  // order the stock stripe that sold it (every order of that stripe sees the new time), then
+  // expires the order if it is now due. End-to-end tests move time with it instead of sleeping.
+  app.post(`${DEV_PREFIX}/orders/:orderId/advance-clock`, async (c) => {
+    await requireAdmin(c);
+    const { advanceMs } = await readJsonBody(c, ClockBody);
+    const orderId = c.req.param("orderId");
+    const desk = orderDesk(c.env, orderId);
+    if (!desk) throw new DomainError("NOT_FOUND", "no such order");
+    const aheadMs = await desk.advanceClock(advanceMs);
+    const { expired } = await desk.expireIfDue();
+    return c.json({ orderId, aheadMs, expired });
   });
 
   // Plays the test payment provider for one of the caller's orders: reads the order with the

@@ -109,6 +109,19 @@ describe("/openapi.json", () => {
     expect(failures).toEqual([]);
   });
 
+  it("lists the promotion refusals wherever a code is redeemed or applied", () => {
+    const refusals = [
+      "PROMOTION_EXPIRED",
+      "PROMOTION_NOT_APPLICABLE",
+      "PROMOTION_EXHAUSTED",
+      "PROMOTION_LIMIT_PER_CUSTOMER",
+    ];
+    for (const path of ["/v1/checkout", "/v1/flash/{skuId}/orders", "/v1/cart/promotions"]) {
+      const conflicts = doc.paths[path].post.responses["409"].content["application/problem+json"].examples;
+      expect(Object.keys(conflicts), path).toEqual(expect.arrayContaining(refusals));
+    }
+  });
+
   it("documents every registered operation once", () => {
     const documented = Object.entries<Json>(doc.paths).flatMap(([path, item]) =>
       Object.keys(item).map((m) => `${m} ${path}`),

@@ -28,6 +28,12 @@ describe("percentage discounts", () => {
     expect(lineDiscounts(promo({ value: 15 }), [line("a", 333), line("b", 199, 2)])).toEqual([49, 59]);
   });
 
+  it("round the line, not each unit: 15% of 3 x 333 is 149, not 3 x 49", () => {
+    expect(lineDiscounts(promo({ value: 15 }), [line("a", 333, 3)])).toEqual([149]);
+    // 100% takes the line exactly, no unit more
+    expect(applyPromotions([line("a", 333, 3)], [promo({ value: 100 })])).toMatchObject({ subtotal: 999, total: 0 });
+  });
+
   it("stay exact at the largest amounts (no float past 2^53)", () => {
     const lines = Array.from({ length: MAX_CART_LINES }, (_, i) => line(`s${i}`, MAX_UNIT_PRICE, MAX_LINE_QUANTITY));
     const priced = applyPromotions(lines, [promo({ value: 33 })]);
@@ -47,6 +53,12 @@ describe("fixed discounts", () => {
   it("never take more than the lines are worth: the total stops at zero", () => {
     const priced = applyPromotions([line("a", 300)], [promo({ kind: "fixed", value: 1000, currency: "USD" })]);
     expect(priced).toMatchObject({ subtotal: 300, total: 0, discounts: [{ amount: 300 }] });
+  });
+
+  it("larger than the line it applies to: that line goes to zero, the other lines keep their price", () => {
+    const p = promo({ kind: "fixed", value: 1000, currency: "USD", appliesTo: { skuIds: ["a"] } });
+    expect(lineDiscounts(p, [line("a", 300), line("b", 5000)])).toEqual([300, 0]);
+    expect(applyPromotions([line("a", 300), line("b", 5000)], [p])).toMatchObject({ subtotal: 5300, total: 5000 });
   });
 
   it("split over the matching lines in proportion, the parts adding up exactly", () => {
@@ -100,6 +112,14 @@ describe("conditions", () => {
       code: "PROMOTION_NOT_APPLICABLE",
       condition: "currency",
       currency: "EUR",
+    });
+  });
+
+  it("a percentage without a currency applies in any currency; one with a currency only in it", () => {
+    expect(checkPromotion(promo({ value: 10 }), [line("a", 1000)], "JPY", NOW)).toBeNull();
+    expect(checkPromotion(promo({ value: 10, currency: "EUR" }), [line("a", 1000)], "USD", NOW)).toMatchObject({
+      code: "PROMOTION_NOT_APPLICABLE",
+      condition: "currency",
     });
   });
 

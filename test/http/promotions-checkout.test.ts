@@ -5,6 +5,11 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { orders, promotionRedemptions, promotions } from "../../src/db/schema";
+import { budgetLedgerId } from "../../src/domain/promotions";
+import { flashOrderId } from "../../src/domain/order-ids";
+import { homeStripe } from "../../src/domain/stripes";
+import { reserveAtHome } from "../../src/actors/sku-routing";
+import { sha256Hex } from "../../src/http/signing";
 import { ADMIN, adminSku, api, asUser, checkout, db, eventually, putSku, sendPayment, unique } from "../support/worker";
 
 type Headers = Record<string, string>;
@@ -158,6 +163,37 @@ describe("promotions on a flash buy", () => {
     ).toEqual(expect.arrayContaining(["SOLD_OUT"]));
     expect((await sendPayment({ orderId: placed[0]!.body.orderId, amount: 4000 })).body.status).toBe("PAID");
     await expect.poll(async () => counters(id)).toMatchObject({ used: 1, reserved: 2 });
+  });
+
+  it("a buy cut off after its redemption was reserved (a crash) is placed by its retry, under a per-customer limit", async () => {
+    const sku = await putSku(unique("fl"), { price: 5000, stock: 10, stripes: 4 });
+    const { id, code } = await promotion({
+      kind: "fixed",
+      value: 1000,
+      currency: "USD",
+      limit: 5,
+      limitPerCustomer: 1,
+    });
+    // A buyer whose home is not stripe 0: a fresh isolate, not yet knowing the SKU's 4 stripes, routes to 0 first.
+    let user = await asUser();
+    while (homeStripe(user.cartKey, 4) === 0) user = await asUser();
+    const key = unique("k");
+    // What the crash left: the redemption held under the order's id, the order never placed.
+    const orderId = flashOrderId(await sha256Hex(`${user.cartKey}\n${key}`), homeStripe(user.cartKey, 4), sku);
+    const ledger = budgetLedgerId(id);
+    const held = await reserveAtHome(env, ledger, {
+      reservationId: orderId,
+      orderId,
+      ownerId: user.cartKey,
+      quantity: 1,
+      expiresAt: Date.now() + 900_000,
+    });
+    expect(held.ok, JSON.stringify(held)).toBe(true);
+    // The buyer's retry, same key: the one order, discounted, holding that one redemption.
+    const retry = await flash(user.headers, sku, { quantity: 1, code }, key);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.body).toMatchObject({ orderId, total: 4000 });
+    expect(await counters(id)).toMatchObject({ used: 0, reserved: 1, remaining: 4 });
   });
 
   it("an unknown code refuses the buy before any stock is taken", async () => {
