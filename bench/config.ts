@@ -24,9 +24,18 @@ function list<T extends string>(name: string, all: readonly T[]): T[] {
   return picked as T[];
 }
 
-export const SUITES = ["flash", "cart"] as const;
+export const SUITES = ["flash", "cart", "overload"] as const;
 export type SuiteName = (typeof SUITES)[number];
-export const TARGETS = ["postgres", "redis-lua", "edge-cart", "edge-cart-striped", "floor"] as const;
+export const TARGETS = [
+  "postgres",
+  "redis-lua",
+  "edge-cart",
+  "edge-cart-striped",
+  "floor",
+  "actor-rpc",
+  "actor-write",
+  "cart-actors",
+] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export const suites = list("BENCH_SUITES", SUITES);

@@ -6,11 +6,14 @@
 //   edge-cart          the Worker as `npm start` serves it (dev/stack.ts mode "start"), fresh database
 //   edge-cart-striped  the same, every SKU split into BENCH_STRIPES stock stripes
 //   floor              bench/floor-worker: reads the body, answers JSON, served like `npm start`
+//   actor-rpc          bench/ceiling-worker: the floor plus a call to one actor with a constant answer
+//   actor-write        bench/ceiling-worker: the floor plus a group-committed reservation + outbox row
+//   cart-actors        bench/ceiling-worker: the floor plus a call to the cart's own actor (cart suite)
 import { int, type TargetName } from "./config.ts";
 import type { FlashRun, FlashVerdict } from "./lib/flash-checks.ts";
 import { postgres, redisLua } from "./targets/baselines.ts";
 import { edgeCart } from "./targets/edge-cart.ts";
-import { floor } from "./targets/floor.ts";
+import { actorRpc, actorWrite, cartActors, floor } from "./targets/floor.ts";
 
 export interface SeedSku {
   skuId: string;
@@ -31,6 +34,8 @@ export interface Running {
 export interface Target {
   name: TargetName;
   description: string;
+  /** A reference Worker (the floor, a ceiling): measured, never checked, edge-cart's figures are divided by it. */
+  reference?: boolean;
   start(): Promise<Running>;
 }
 
@@ -42,4 +47,7 @@ export const ALL_TARGETS: Record<TargetName, Target> = {
   "edge-cart": edgeCart("edge-cart", 1),
   "edge-cart-striped": edgeCart("edge-cart-striped", stripes),
   floor,
+  "actor-rpc": actorRpc,
+  "actor-write": actorWrite,
+  "cart-actors": cartActors,
 };
