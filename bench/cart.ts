@@ -122,12 +122,19 @@ function result(res: BenchResponse, edit: Edit): Result {
   return out;
 }
 
-/** Lanes of requests, one per client: client k owns carts k, k + clients, k + 2*clients, ... */
+/**
+ * Lanes of requests, one per client: client k owns carts k, k + clients, k + 2*clients, ... and
+ * takes them in turn (the first edit of each of its carts, then the second of each, ...), as a
+ * client serving several shoppers would: a cart's next request comes a round of the client's
+ * other carts later, not on the heels of its last answer. Each cart's edits stay in order.
+ */
 function lanesOf(perCart: (cart: number) => Edit[], cartIds: string[], seen: SeenVersions): BenchRequest[][] {
   return Array.from({ length: Math.min(C.clients, C.carts) }, (_, k) => {
+    const queues: Edit[][] = [];
+    for (let cart = k; cart < C.carts; cart += C.clients) queues.push(perCart(cart));
     const lane: BenchRequest[] = [];
-    for (let cart = k; cart < C.carts; cart += C.clients)
-      lane.push(...perCart(cart).map((e) => request(e, cartIds, seen)));
+    for (let round = 0; queues.some((q) => round < q.length); round++)
+      for (const q of queues) if (round < q.length) lane.push(request(q[round]!, cartIds, seen));
     return lane;
   });
 }
