@@ -2,9 +2,10 @@
 // floor (bench/floor-worker: reads the body, answers JSON) and the runtime ceilings
 // (bench/ceiling-worker: the same plus one Durable Object call, docs/performance.md):
 //   actor-rpc    Worker -> one actor, constant answer
-//   actor-write  Worker -> one actor, a group-committed reservation row with its outbox row in SQLite
+//   actor-write  Worker -> the SKU's actor, a group-committed reservation row with its outbox row in SQLite
+//                while the seeded stock lasts (then SOLD_OUT, no per-buyer limit)
 //   cart-actors  Worker -> the cart's own SQLite actor (one per X-Cart-Id), constant answer
-// Nothing is seeded or verified: they show what this runtime allows, not a correct shop.
+// Nothing is verified: they show what this runtime allows, not a correct shop.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -36,10 +37,18 @@ function referenceWorker(
       const options = { config, port: 0, buildDir, persistTo, vars, crons: false };
       const child = await startChild("dev/serve-worker.ts", [JSON.stringify(options)], {}, { startMs: 60_000 });
       cleanups.add(() => child.stop());
+      const baseUrl = (JSON.parse(child.ready) as { url: string }).url;
       return {
-        baseUrl: (JSON.parse(child.ready) as { url: string }).url,
+        baseUrl,
         pids: [child.pid],
-        seed: async () => {},
+        // A ceiling's SKU actor gets the run's stock, so actor-write sells out when edge-cart does.
+        async seed(sku) {
+          if (!withState) return;
+          const res = await fetch(`${baseUrl}/__ceiling/stock/${encodeURIComponent(sku.skuId)}?units=${sku.units}`, {
+            method: "PUT",
+          });
+          if (!res.ok) throw new Error(`seeding ${sku.skuId}: ${res.status}`);
+        },
         verify: async () => ({ checks: [], unitsTaken: null, ordersInPostgres: null, lastOrderSeconds: null }),
         stop: () => cleanups.run(),
       };
