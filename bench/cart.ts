@@ -62,13 +62,16 @@ const skuIds = Array.from({ length: C.skus }, (_, i) => `bench-cart-${runId}-${i
  */
 type SeenVersions = Map<number, string>;
 
+/** BENCH_CART_READ=actor: GETs say nothing of what the client has seen (the actor answers), to compare with the edge read. */
+const sendsVersion = process.env.BENCH_CART_READ !== "actor";
+
 function request(edit: Edit, cartIds: string[], seen: SeenVersions): BenchRequest {
   const headers: Record<string, string> = { "x-cart-id": cartIds[edit.cart]!, "content-type": "application/json" };
   const meta = JSON.stringify(edit);
   switch (edit.op) {
     case "get": {
       const headersAtSend = (): Record<string, string> => {
-        const version = seen.get(edit.cart);
+        const version = sendsVersion ? seen.get(edit.cart) : undefined;
         return version === undefined ? {} : { "x-cart-version": version };
       };
       return { method: "GET", path: "/v1/cart", headers, headersAtSend, meta };
