@@ -42,6 +42,10 @@ export interface CartResult {
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   byOp: Record<Op, LatencyStats>;
   failures: Record<string, number>;
+  /** GETs answered from the cart's snapshot (X-Cart-Source: snapshot) rather than its actor. */
+  getsFromSnapshot: number;
+  /** A reference Worker (floor, ceiling): not checked. */
+  reference: boolean;
   health: HealthProbe;
   peakRss: PeakRss | null;
   cpu: CpuUse | null;
@@ -51,12 +55,27 @@ export interface CartResult {
 
 const skuIds = Array.from({ length: C.skus }, (_, i) => `bench-cart-${runId}-${i}`);
 
-function request(edit: Edit, cartIds: string[]): BenchRequest {
+/**
+ * What each client has seen of its carts: the version (ETag) of the last answer it got for each cart.
+ * A GET sends it as `X-Cart-Version`, as a client that keeps its last answer does, so edge-cart may
+ * answer from the cart's snapshot at the edge (docs/API.md, Cart reads) rather than ask the actor.
+ */
+type SeenVersions = Map<number, string>;
+
+/** BENCH_CART_READ=actor: GETs say nothing of what the client has seen (the actor answers), to compare with the edge read. */
+const sendsVersion = process.env.BENCH_CART_READ !== "actor";
+
+function request(edit: Edit, cartIds: string[], seen: SeenVersions): BenchRequest {
   const headers: Record<string, string> = { "x-cart-id": cartIds[edit.cart]!, "content-type": "application/json" };
   const meta = JSON.stringify(edit);
   switch (edit.op) {
-    case "get":
-      return { method: "GET", path: "/v1/cart", headers, meta };
+    case "get": {
+      const headersAtSend = (): Record<string, string> => {
+        const version = sendsVersion ? seen.get(edit.cart) : undefined;
+        return version === undefined ? {} : { "x-cart-version": version };
+      };
+      return { method: "GET", path: "/v1/cart", headers, headersAtSend, meta };
+    }
     case "read": // from the actor: a version newer than any snapshot skips Redis
       return { method: "GET", path: "/v1/cart", headers: { ...headers, "x-cart-version": "1000000000" }, meta };
     case "set":
@@ -78,9 +97,23 @@ function request(edit: Edit, cartIds: string[]): BenchRequest {
   }
 }
 
-function classify(res: BenchResponse, req: BenchRequest): Result {
-  const edit = JSON.parse(req.meta!) as Edit;
-  const out: Result = { edit, status: res.status, ...(res.status === 0 ? { error: res.text.slice(0, 60) } : {}) };
+/** Turns an answer into the client's record of it, and remembers the cart version it carried. */
+const classifier =
+  (seen: SeenVersions) =>
+  (res: BenchResponse, req: BenchRequest): Result => {
+    const edit = JSON.parse(req.meta!) as Edit;
+    const version = /^(?:W\/)?"?(\d+)"?$/.exec(res.etag)?.[1];
+    if (res.status >= 200 && res.status < 300 && version !== undefined) seen.set(edit.cart, version);
+    return result(res, edit);
+  };
+
+function result(res: BenchResponse, edit: Edit): Result {
+  const out: Result = {
+    edit,
+    status: res.status,
+    ...(res.status === 0 ? { error: res.text.slice(0, 60) } : {}),
+    ...(res.source ? { source: res.source } : {}),
+  };
   if (edit.op === "read" && res.status === 200) {
     try {
       const view = JSON.parse(res.text) as { items: { skuId: string; quantity: number }[] };
@@ -92,11 +125,19 @@ function classify(res: BenchResponse, req: BenchRequest): Result {
   return out;
 }
 
-/** Lanes of requests, one per client: client k owns carts k, k + clients, k + 2*clients, ... */
-function lanesOf(perCart: (cart: number) => Edit[], cartIds: string[]): BenchRequest[][] {
+/**
+ * Lanes of requests, one per client: client k owns carts k, k + clients, k + 2*clients, ... and
+ * takes them in turn (the first edit of each of its carts, then the second of each, ...), as a
+ * client serving several shoppers would: a cart's next request comes a round of the client's
+ * other carts later, not on the heels of its last answer. Each cart's edits stay in order.
+ */
+function lanesOf(perCart: (cart: number) => Edit[], cartIds: string[], seen: SeenVersions): BenchRequest[][] {
   return Array.from({ length: Math.min(C.clients, C.carts) }, (_, k) => {
+    const queues: Edit[][] = [];
+    for (let cart = k; cart < C.carts; cart += C.clients) queues.push(perCart(cart));
     const lane: BenchRequest[] = [];
-    for (let cart = k; cart < C.carts; cart += C.clients) lane.push(...perCart(cart).map((e) => request(e, cartIds)));
+    for (let round = 0; queues.some((q) => round < q.length); round++)
+      for (const q of queues) if (round < q.length) lane.push(request(q[round]!, cartIds, seen));
     return lane;
   });
 }
@@ -150,14 +191,15 @@ export async function runCart(target: Target): Promise<CartResult> {
     console.log(`  ${target.name} up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${t.baseUrl})`);
     for (const skuId of skuIds) await t.seed({ skuId, units: 1_000_000, limit: null });
     const cartIds = Array.from({ length: C.carts }, () => randomUUID());
+    const seen: SeenVersions = new Map();
 
     // Warm every cart (its actor, its snapshot): one add each.
     const pw = progress(`${target.name} warm ${C.carts} carts`);
     const warm = await runLoad({
       baseUrl: t.baseUrl,
-      lanes: lanesOf((cart) => [{ op: "warm", cart, skuId: skuIds[cart % C.skus]!, quantity: 1 }], cartIds),
+      lanes: lanesOf((cart) => [{ op: "warm", cart, skuId: skuIds[cart % C.skus]!, quantity: 1 }], cartIds, seen),
       concurrency: C.clients,
-      classify,
+      classify: classifier(seen),
       onProgress: pw.onProgress,
     });
     pw.end();
@@ -170,9 +212,9 @@ export async function runCart(target: Target): Promise<CartResult> {
     const p = progress(`${target.name} cart ops`);
     const load = await runLoad({
       baseUrl: t.baseUrl,
-      lanes: lanesOf((cart) => edits.get(cart)!, cartIds),
+      lanes: lanesOf((cart) => edits.get(cart)!, cartIds, seen),
       concurrency: C.clients,
-      classify,
+      classify: classifier(seen),
       onProgress: p.onProgress,
     });
     p.end();
@@ -197,10 +239,13 @@ export async function runCart(target: Target): Promise<CartResult> {
       const key = `${s.outcome.edit.op} ${s.outcome.status}${s.outcome.error ? ` ${s.outcome.error}` : ""}`;
       failures[key] = (failures[key] ?? 0) + 1;
     }
+    const gets = load.samples.filter((s) => s.outcome.edit.op === "get");
+    const getsFromSnapshot = gets.filter((s) => s.outcome.source === "snapshot").length;
     const r = (n: number) => Math.round(n * 10) / 10;
     console.log(
       `  ${load.samples.length} ops in ${load.seconds.toFixed(1)} s: ${Math.round(load.samples.length / load.seconds)}/s; ` +
         OPS.map((op) => `${op} ${byOp[op].rps}/s p50 ${byOp[op].p50} p99 ${byOp[op].p99} ms`).join("; ") +
+        `; ${getsFromSnapshot} of ${gets.length} GETs from the snapshot` +
         (Object.keys(failures).length ? `; failures ${JSON.stringify(failures)}` : ""),
     );
     console.log(
@@ -214,12 +259,12 @@ export async function runCart(target: Target): Promise<CartResult> {
         `${healthResult.probes} probes, max ${healthResult.maxMs} ms`,
       ),
     ];
-    if (target.name !== "floor") {
+    if (!target.reference) {
       const reads = await runLoad({
         baseUrl: t.baseUrl,
-        lanes: lanesOf((cart) => [{ op: "read", cart }], cartIds),
+        lanes: lanesOf((cart) => [{ op: "read", cart }], cartIds, seen),
         concurrency: C.clients,
-        classify,
+        classify: classifier(seen),
       });
       checks.push(
         ...editChecks(
@@ -242,6 +287,8 @@ export async function runCart(target: Target): Promise<CartResult> {
       },
       byOp,
       failures,
+      getsFromSnapshot,
+      reference: target.reference === true,
       health: healthResult,
       peakRss,
       cpu,

@@ -24,7 +24,7 @@ function list<T extends string>(name: string, all: readonly T[]): T[] {
   return picked as T[];
 }
 
-export const SUITES = ["flash", "cart", "promotion"] as const;
+export const SUITES = ["flash", "cart", "promotion", "overload"] as const;
 export type SuiteName = (typeof SUITES)[number];
 export const TARGETS = [
   "postgres",
@@ -33,6 +33,9 @@ export const TARGETS = [
   "edge-cart-metrics-off",
   "edge-cart-striped",
   "floor",
+  "actor-rpc",
+  "actor-write",
+  "cart-actors",
 ] as const;
 export type TargetName = (typeof TARGETS)[number];
 

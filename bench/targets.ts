@@ -7,11 +7,14 @@
 //   edge-cart-metrics-off  edge-cart with METRICS=off: the metrics' cost is edge-cart's attempts/s against this
 //   edge-cart-striped  the same, every SKU split into BENCH_STRIPES stock stripes
 //   floor              bench/floor-worker: reads the body, answers JSON, served like `npm start`
+//   actor-rpc          bench/ceiling-worker: the floor plus a call to one actor with a constant answer
+//   actor-write        bench/ceiling-worker: the floor plus a group-committed reservation + outbox row
+//   cart-actors        bench/ceiling-worker: the floor plus a call to the cart's own actor (cart suite)
 import { int, type TargetName } from "./config.ts";
 import type { FlashRun, FlashVerdict } from "./lib/flash-checks.ts";
 import { postgres, redisLua } from "./targets/baselines.ts";
 import { edgeCart } from "./targets/edge-cart.ts";
-import { floor } from "./targets/floor.ts";
+import { actorRpc, actorWrite, cartActors, floor } from "./targets/floor.ts";
 
 export interface SeedSku {
   skuId: string;
@@ -32,6 +35,8 @@ export interface Running {
 export interface Target {
   name: TargetName;
   description: string;
+  /** A reference Worker (the floor, a ceiling): measured, never checked, edge-cart's figures are divided by it. */
+  reference?: boolean;
   start(): Promise<Running>;
 }
 
@@ -44,4 +49,7 @@ export const ALL_TARGETS: Record<TargetName, Target> = {
   "edge-cart-metrics-off": edgeCart("edge-cart-metrics-off", 1, { METRICS: "off" }),
   "edge-cart-striped": edgeCart("edge-cart-striped", stripes),
   floor,
+  "actor-rpc": actorRpc,
+  "actor-write": actorWrite,
+  "cart-actors": cartActors,
 };

@@ -28,6 +28,8 @@ export interface Result {
   status: number;
   /** For a connection error: what it was. */
   error?: string;
+  /** X-Cart-Source of the answer ("snapshot": the edge read), when it said. */
+  source?: string;
   /** For the final reads: the cart's lines. */
   lines?: Map<string, number>;
 }

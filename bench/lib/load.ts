@@ -12,6 +12,8 @@ export interface BenchRequest {
   /** Path and query, e.g. /v1/flash/sku-1/orders. */
   path: string;
   headers: Record<string, string>;
+  /** More headers, computed when the request is sent (e.g. the cart version the client last saw). */
+  headersAtSend?: () => Record<string, string>;
   body?: string;
   /** Not sent: for the caller's bookkeeping (e.g. who the buyer is). */
   meta?: string;
@@ -20,6 +22,9 @@ export interface BenchRequest {
 export interface BenchResponse {
   status: number;
   contentType: string;
+  /** The answer's ETag and X-Cart-Source headers, "" when absent. */
+  etag: string;
+  source: string;
   text: string;
 }
 
@@ -63,10 +68,22 @@ async function send(agent: http.Agent, url: URL, req: BenchRequest, timeoutMs: n
   const res = await sendRaw(
     agent,
     { host: url.hostname, port: url.port },
-    { method: req.method ?? "POST", path: req.path, headers: req.headers, body: req.body },
+    {
+      method: req.method ?? "POST",
+      path: req.path,
+      headers: req.headersAtSend ? { ...req.headers, ...req.headersAtSend() } : req.headers,
+      body: req.body,
+    },
     timeoutMs,
   );
-  return { status: res.status, contentType: String(res.headers["content-type"] ?? ""), text: res.text };
+  const header = (name: string) => String(res.headers[name] ?? "");
+  return {
+    status: res.status,
+    contentType: header("content-type"),
+    etag: header("etag"),
+    source: header("x-cart-source"),
+    text: res.text,
+  };
 }
 
 export async function runLoad<T>(opts: LoadOptions<T>): Promise<LoadResult<T>> {

@@ -3,6 +3,8 @@
 import type { CartResult, CartScenario } from "../cart.ts";
 import type { FlashResult, FlashScenario } from "../flash-sale.ts";
 import type { PromotionResult, PromotionScenario } from "../promotion.ts";
+import type { OverloadResult } from "../overload.ts";
+import { goalRows, goals, ratio } from "./goals.ts";
 import type { HealthProbe } from "./health.ts";
 import type { MachineInfo } from "./machine.ts";
 
@@ -12,6 +14,32 @@ export interface RunResults {
   flash?: { scenario: FlashScenario; targets: FlashResult[] };
   cart?: { scenario: CartScenario; targets: CartResult[] };
   promotion?: { scenario: PromotionScenario; targets: PromotionResult[] };
+  overload?: OverloadResult;
+}
+
+/** Every figure of the run against its ceiling and the trivial Worker, with the goals. */
+export const runGoals = (res: RunResults) =>
+  goals({ flash: res.flash?.targets, cart: res.cart?.targets, overload: res.overload });
+
+const rpsIn = (all: FlashResult[], name: string) => all.find((x) => x.target === name)?.rps;
+const opRps = (all: CartResult[], name: string, op: "get" | "add" | "set") =>
+  all.find((x) => x.target === name)?.byOp[op].rps;
+/** "0.33x floor · 0.72x actor-write", for the chart. */
+const ratioNote = (rps: number, floor: number | undefined, ceiling: number | undefined, ceilingName: string) =>
+  `${ratio(rps, floor)} floor · ${ratio(rps, ceiling)} ${ceilingName}`;
+
+/** A flash row's attempts/s as ratios: to the floor, and (for the services) to actor-write. */
+function flashRatios(r: FlashResult, all: FlashResult[]): string {
+  const vsFloor = r.target === "floor" ? "1x" : ratio(r.rps, rpsIn(all, "floor"));
+  return r.reference ? vsFloor : `${vsFloor} · ${ratio(r.rps, rpsIn(all, "actor-write"))}`;
+}
+
+/** A cart op's ops/s with its ratios to the floor and to cart-actors. */
+function cartCell(r: CartResult, op: "get" | "add" | "set", all: CartResult[]): string {
+  const rps = r.byOp[op].rps;
+  return r.reference
+    ? String(rps)
+    : `${rps} (${ratio(rps, opRps(all, "floor", op))} · ${ratio(rps, opRps(all, "cart-actors", op))})`;
 }
 
 const na = (v: number | null | undefined, unit = "") => (v === null || v === undefined ? "n/a" : `${v}${unit}`);
@@ -22,6 +50,7 @@ export function flashRows(results: FlashResult[]): string[][] {
   const head = [
     "target",
     "attempts/s",
+    "x floor · x actor-write",
     "p50 ms",
     "p95 ms",
     "p99 ms",
@@ -41,6 +70,7 @@ export function flashRows(results: FlashResult[]): string[][] {
     ...results.map((r) => [
       r.target,
       String(r.rps),
+      flashRatios(r, results),
       r.latencyMs.p50.toFixed(1),
       r.latencyMs.p95.toFixed(1),
       r.latencyMs.p99.toFixed(1),
@@ -53,7 +83,7 @@ export function flashRows(results: FlashResult[]): string[][] {
       r.lastOrderSeconds === null ? "n/a" : `+${r.lastOrderSeconds} s`,
       na(r.peakRss?.totalMiB),
       healthMax(r.health),
-      r.target === "floor" ? "n/a" : r.verified ? "yes" : "NO",
+      r.reference ? "n/a" : r.verified ? "yes" : "NO",
     ]),
   ];
 }
@@ -62,11 +92,12 @@ export function cartRows(results: CartResult[]): string[][] {
   const head = [
     "target",
     "ops/s",
-    "GET /v1/cart /s",
+    "GET /v1/cart /s (x floor · x cart-actors)",
     "p50 / p99 ms",
-    "add /s",
+    "from snapshot",
+    "add /s (x floor · x cart-actors)",
     "p50 / p99 ms",
-    "set qty /s",
+    "set qty /s (x floor · x cart-actors)",
     "p50 / p99 ms",
     "failed",
     "/healthz max ms",
@@ -82,11 +113,12 @@ export function cartRows(results: CartResult[]): string[][] {
       return [
         r.target,
         String(r.rps),
-        String(r.byOp.get.rps),
+        cartCell(r, "get", results),
         `${r.byOp.get.p50} / ${r.byOp.get.p99}`,
-        String(r.byOp.add.rps),
+        r.reference ? "n/a" : `${Math.round((100 * r.getsFromSnapshot) / Math.max(1, r.byOp.get.n))}%`,
+        cartCell(r, "add", results),
         `${r.byOp.add.p50} / ${r.byOp.add.p99}`,
-        String(r.byOp.set.rps),
+        cartCell(r, "set", results),
         `${r.byOp.set.p50} / ${r.byOp.set.p99}`,
         String(failed),
         healthMax(r.health),
@@ -116,6 +148,35 @@ export function promotionRows(results: PromotionResult[]): string[][] {
   return [head, ...rows];
 }
 
+export function overloadRows(o: OverloadResult): string[][] {
+  return [
+    [
+      "answers/s",
+      "shed (503/429)",
+      "shed p50 / p99 / max ms",
+      "no Retry-After",
+      "admitted",
+      "admitted p50 / p99 / max ms",
+      "transport errors",
+      "/healthz probes",
+      "/healthz max ms",
+      "healthy again after",
+    ],
+    [
+      String(o.rps),
+      String(o.shed.count),
+      `${o.shed.p50} / ${o.shed.p99} / ${o.shed.max}`,
+      String(o.shed.withoutRetryAfter),
+      String(o.admitted.count),
+      `${o.admitted.p50} / ${o.admitted.p99} / ${o.admitted.max}`,
+      String(o.transportErrors),
+      String(o.health.probes),
+      healthMax(o.health),
+      Number.isFinite(o.recoveredMs) ? `${o.recoveredMs} ms` : "not within 15 s",
+    ],
+  ];
+}
+
 export function consoleTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
@@ -141,6 +202,19 @@ export function markdown(res: RunResults): string {
     "![benchmark chart](latest.svg)",
     "",
   );
+  const goalList = runGoals(res);
+  if (goalList.length)
+    md.push(
+      "## Against the runtime's ceilings",
+      "",
+      "Each edge-cart figure as a ratio to the trivial Worker (`floor`) and to the ceiling of its path, measured in this run " +
+        "with the same load generator: `actor-write` (Worker -> one actor, a group-committed reservation row with its outbox row) " +
+        "for the flash sale, `cart-actors` (Worker -> the cart's own SQLite actor, constant answer, same mix and clients) for the cart. " +
+        "`actor-rpc` (Worker -> one actor, constant answer) is in the flash table. What the ceilings are and what bounds a missed goal: docs/performance.md.",
+      "",
+      ...mdTable(goalRows(goalList)),
+      "",
+    );
   if (res.flash) {
     const s = res.flash.scenario;
     md.push(
@@ -211,6 +285,18 @@ export function markdown(res: RunResults): string {
       md.push(`- **${r.target}**`, ...r.checks.map((c) => `  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`));
     md.push("");
   }
+  if (res.overload) {
+    const o = res.overload;
+    md.push(
+      "## Overload",
+      "",
+      `**${o.clients}** keep-alive clients send cart traffic (60% GET, 40% add, 2,000 warm carts) as fast as they are answered for ${o.seconds} s ` +
+        "against edge-cart; `/healthz` is probed every 250 ms on a fresh connection, as a load balancer would. Goals: every refusal answered within 1 s (p99), `/healthz` within 1 s every time.",
+      "",
+      ...mdTable(overloadRows(o)),
+      "",
+    );
+  }
   md.push("See bench/README.md for what each target is and the caveats.", "");
   return md.join("\n");
 }
@@ -231,7 +317,7 @@ function panel(title: string, bars: Bar[], y0: number, width: number): { svg: st
   const labelW = 190;
   const barH = 22;
   const gap = 8;
-  const maxBar = width - labelW - 240;
+  const maxBar = width - labelW - 380;
   const max = Math.max(1, ...bars.map((b) => b.value));
   const svg = [`<text x="16" y="${y0 + 18}" font-size="15" font-weight="bold">${esc(title)}</text>`];
   bars.forEach((b, i) => {
@@ -253,17 +339,20 @@ const COLORS: Record<string, string> = {
   "edge-cart-metrics-off": "#c96a1b",
   "edge-cart-striped": "#fbad41",
   floor: "#9aa0a6",
+  "actor-rpc": "#b7bcc2",
+  "actor-write": "#7d848c",
+  "cart-actors": "#7d848c",
 };
 
 export function chart(res: RunResults): string {
-  const width = 760;
+  const width = 960;
   const parts: string[] = [];
   let y = 10;
   if (res.flash) {
     const bars = res.flash.targets.map((r) => ({
       label: r.target,
       value: r.rps,
-      note: `${r.rps}/s · p50 ${Math.round(r.latencyMs.p50)} · p99 ${Math.round(r.latencyMs.p99)} ms${r.oversell ? ` · OVERSELL ${r.oversell}` : ""}`,
+      note: `${r.rps}/s${r.reference ? "" : ` · ${ratioNote(r.rps, rpsIn(res.flash!.targets, "floor"), rpsIn(res.flash!.targets, "actor-write"), "actor-write")}`} · p99 ${Math.round(r.latencyMs.p99)} ms${r.oversell ? ` · OVERSELL ${r.oversell}` : ""}`,
       color: COLORS[r.target] ?? "#666",
     }));
     const p = panel(
@@ -280,7 +369,7 @@ export function chart(res: RunResults): string {
       (["get", "add", "set"] as const).map((op) => ({
         label: `${r.target} ${op === "get" ? "GET cart" : op === "add" ? "add" : "set qty"}`,
         value: r.byOp[op].rps,
-        note: `${r.byOp[op].rps}/s · p50 ${Math.round(r.byOp[op].p50)} · p99 ${Math.round(r.byOp[op].p99)} ms`,
+        note: `${r.byOp[op].rps}/s${r.reference ? "" : ` · ${ratioNote(r.byOp[op].rps, opRps(res.cart!.targets, "floor", op), opRps(res.cart!.targets, "cart-actors", op), "cart-actors")}`} · p99 ${Math.round(r.byOp[op].p99)} ms`,
         color: COLORS[r.target] ?? "#666",
       })),
     );
@@ -292,6 +381,19 @@ export function chart(res: RunResults): string {
     );
     parts.push(...p.svg);
     y += p.height;
+  }
+  const goalList = runGoals(res);
+  if (goalList.length) {
+    parts.push(`<text x="16" y="${y + 18}" font-size="15" font-weight="bold">Goals (ratios in this run)</text>`);
+    goalList.forEach((g, i) => {
+      const got = g.vsCeiling || g.value;
+      const color = g.met === null ? "#555" : g.met ? "#137333" : "#c5221f";
+      const mark = g.met === null ? "" : g.met ? " · met" : " · MISSED";
+      parts.push(
+        `<text x="16" y="${y + 40 + i * 18}" font-size="12" fill="${color}">${esc(`${g.figure}: ${got} (goal ${g.goal})${mark}`)}</text>`,
+      );
+    });
+    y += 40 + goalList.length * 18;
   }
   const foot = `${res.machine.cpus} CPUs · ${res.machine.date.slice(0, 16).replace("T", " ")} UTC${res.code ? ` · ${res.code.commit}` : ""} · one machine, everything local`;
   parts.push(`<text x="16" y="${y + 8}" font-size="11" fill="#555">${esc(foot)}</text>`);
