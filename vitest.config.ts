@@ -45,8 +45,9 @@ export default defineConfig({
     maxWorkers: TEST_WORKERS,
     // A passing test's console output (expected warnings, measurements) is dropped; a failing one's is shown.
     silent: "passed-only",
-    // One line per file and the summary; `--reporter=verbose` lists every test.
+    // One line per file, a line for each test over 10 s, and the summary; `--reporter=verbose` lists every test.
     reporters: [["default", { summary: false }]],
+    slowTestThreshold: 10_000,
     // Slowest files first, and only a few local stacks (e2e, browser files) at a time (test/support/sequencer.ts).
     sequence: { sequencer: StackAwareSequencer },
     projects: [
