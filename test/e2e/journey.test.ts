@@ -62,17 +62,19 @@ interface Skus {
 /** Three fresh SKUs (A, B, C) with PRICES and STOCK. */
 async function createSkus(stack: E2eStack): Promise<Skus> {
   const skus = { A: newId("sku-a"), B: newId("sku-b"), C: newId("sku-c") };
-  for (const key of ["A", "B", "C"] as const) {
-    const res = await stack.api.putSku(skus[key], {
-      productId: "prod-journey",
-      name: `Item ${skus[key]}`,
-      merchantId: "m-journey",
-      price: PRICES[key],
-      stock: STOCK[key],
-      purchaseLimit: 5,
-    });
-    if (res.status !== 201) throw new Error(`PUT sku ${skus[key]}: ${res.status} ${res.text}`);
-  }
+  await Promise.all(
+    (["A", "B", "C"] as const).map(async (key) => {
+      const res = await stack.api.putSku(skus[key], {
+        productId: "prod-journey",
+        name: `Item ${skus[key]}`,
+        merchantId: "m-journey",
+        price: PRICES[key],
+        stock: STOCK[key],
+        purchaseLimit: 5,
+      });
+      if (res.status !== 201) throw new Error(`PUT sku ${skus[key]}: ${res.status} ${res.text}`);
+    }),
+  );
   return skus;
 }
 
@@ -88,10 +90,14 @@ async function userAndGuestCarts(stack: E2eStack) {
   const user = await stack.api.user(userId);
   const guestId = randomUUID();
   const guest = stack.api.guest(guestId);
-  await add(stack, user, skus.A, 1);
-  await add(stack, guest, skus.A, 2);
-  await add(stack, guest, skus.B, 1);
-  await add(stack, guest, skus.C, 1);
+  await Promise.all([
+    add(stack, user, skus.A, 1),
+    (async () => {
+      await add(stack, guest, skus.A, 2);
+      await add(stack, guest, skus.B, 1);
+      await add(stack, guest, skus.C, 1);
+    })(),
+  ]);
   return { skus, userId, user, guestId, guest };
 }
 
@@ -153,7 +159,8 @@ async function paymentRows(stack: E2eStack, orderId: string, eventIds: string[])
   );
 }
 
-describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
+// The tests share nothing but the stack, so they run at once.
+describe.concurrent("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
   let stack: E2eStack;
 
   beforeAll(async () => {
@@ -458,7 +465,7 @@ describe("journey: guest cart -> merge -> checkout -> pay -> refund", () => {
   });
 });
 
-describe("journey: an unpaid order expires (RESERVATION_TTL_SECONDS=3), a late payment is not honoured", () => {
+describe.concurrent("journey: an unpaid order expires (RESERVATION_TTL_SECONDS=3), a late payment is not honoured", () => {
   let stack: E2eStack;
 
   beforeAll(async () => {
