@@ -324,8 +324,10 @@ describe("cart editing", () => {
     expect(
       (await api("/v1/cart/count", { headers: { ...user.headers, "x-cart-version": "200" } })).body.totalItems,
     ).toBe(200);
-    // Only those warnings: a view refused by the gate, or one whose write timed out on the busy machine.
+    // Only those warnings: a view refused by the gate or timed out on the busy machine, and the
+    // gate's own line when it opens.
     for (const [message, err] of warn.mock.calls) {
+      if (String(message).startsWith("redis: snapshot writes paused")) continue;
       expect(message).toBe("sku view not published");
       expect(err instanceof RedisUnavailableError || (err as Error).name === "TimeoutError", String(err)).toBe(true);
     }
