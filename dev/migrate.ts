@@ -159,6 +159,16 @@ export function randomDatabaseName(prefix: string): string {
   return `${prefix}_${Math.random().toString(36).slice(2, 10)}`;
 }
 
+/** A new empty database on the server, named `<prefix>_<random>` so no concurrent run picks it; `drop` removes it. */
+export async function freshDatabase(
+  serverUrl: string,
+  prefix: string,
+): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = randomDatabaseName(prefix);
+  const url = await ensureDatabase(serverUrl, name);
+  return { name, url, drop: () => dropDatabase(serverUrl, name) };
+}
+
 if (isMain(import.meta.url)) {
   // The database of the stack on $PORT (edge_cart_dev for 8787, edge_cart_dev_<port> for others).
   const url = process.env.DATABASE_URL ?? (await ensureDatabase(DEV_SERVER_URL, devDatabaseName(requestedPort())));

@@ -1,7 +1,7 @@
 // The two baselines: postgres (a pg Pool, one row-lock transaction per buy) and redis-lua (one EVALSHA per
 // buy), each started as a child server, seeded and verified from its own records.
 import pg from "pg";
-import { dropDatabase, ensureDatabase, randomDatabaseName } from "../../dev/migrate.ts";
+import { freshDatabase } from "../../dev/migrate.ts";
 import { RespConnection, RespError } from "../../dev/resp.ts";
 import { SCHEMA_SQL, seedSku as seedPostgresSku } from "../baselines/postgres.ts";
 import { redisKeys, seedSku as seedRedisSku } from "../baselines/redis-lua.ts";
@@ -15,9 +15,8 @@ export const postgres: Target = {
   description: `Node http + pg Pool(${pgPoolSize}), one transaction: orders insert, buyer_units upsert, stock row decrement`,
   async start() {
     const cleanups = new Cleanups();
-    const name = randomDatabaseName("edge_cart_bench_pg");
-    const databaseUrl = await ensureDatabase(pgServerUrl, name);
-    cleanups.add(() => dropDatabase(pgServerUrl, name));
+    const { url: databaseUrl, drop } = await freshDatabase(pgServerUrl, "edge_cart_bench_pg");
+    cleanups.add(drop);
     const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     db.on("error", () => undefined);
     cleanups.add(() => db.end());

@@ -6,10 +6,9 @@ import { startEmbeddedPostgres } from "../embedded-postgres.ts";
 import {
   DEFAULT_MIGRATIONS,
   DEV_SERVER_URL,
-  dropDatabase,
   ensureDatabase,
+  freshDatabase,
   migrateDatabase,
-  randomDatabaseName,
   serverAnswers,
   testServerUrl,
 } from "../migrate.ts";
@@ -34,11 +33,11 @@ export async function startDatabase(run: Startup, preferredPort: number): Promis
   const candidate = run.testMode ? testServerUrl() : DEV_SERVER_URL;
   const serverUrl = process.env.DATABASE_URL ?? ((await serverAnswers(candidate)) ? candidate : null);
   if (serverUrl && run.testMode) {
-    const name = randomDatabaseName(run.opts.databaseName!);
-    databaseUrl = await ensureDatabase(serverUrl, name);
-    run.onStop(() => dropDatabase(serverUrl, name));
-    pgLabel = `fresh database ${name}`;
-    scope = `fresh database ${name} (dropped at stop)`;
+    const fresh = await freshDatabase(serverUrl, run.opts.databaseName!);
+    databaseUrl = fresh.url;
+    run.onStop(fresh.drop);
+    pgLabel = `fresh database ${fresh.name}`;
+    scope = `fresh database ${fresh.name} (dropped at stop)`;
   } else if (process.env.DATABASE_URL) {
     databaseUrl = process.env.DATABASE_URL;
     pgLabel = "from DATABASE_URL";

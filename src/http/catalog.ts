@@ -2,6 +2,7 @@
  * Catalog routes: SKU pages and listings for storefronts, and admin writes.
  */
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import type { z } from "zod";
 import { loadSkuViews } from "../cache/sku-views";
 import { withDatabase } from "../db/client";
 import { productSnapshot } from "../domain/catalog";
@@ -17,6 +18,9 @@ import {
   SkuUpsertBody,
 } from "./schemas/catalog";
 import { SkuParams } from "./schemas/fields";
+
+/** What the product listing answers. */
+type ProductListing = z.output<typeof ProductListSchema>;
 
 export function catalogRoutes(app: App): void {
   route(
@@ -123,7 +127,7 @@ export function catalogRoutes(app: App): void {
         console.error("products: Postgres unavailable", err);
         throw new DomainError("DEPENDENCY_UNAVAILABLE", "the catalog listing is unavailable right now; retry shortly");
       });
-      const items = listing.page.map((productId) => {
+      const items = listing.page.map((productId): ProductListing["items"][number] => {
         const group = listing.rows.filter((r) => r.productId === productId);
         const first = group[0]!;
         const prices = group.map((r) => r.price);
@@ -144,7 +148,11 @@ export function catalogRoutes(app: App): void {
           })),
         };
       });
-      return c.json({ items, next: listing.more ? (listing.page[listing.page.length - 1] ?? null) : null });
+      const list: ProductListing = {
+        items,
+        next: listing.more ? (listing.page[listing.page.length - 1] ?? null) : null,
+      };
+      return c.json(list);
     },
   );
 }

@@ -54,6 +54,17 @@ export const ProblemSchema = z
           skuId: z.string().optional(),
           path: z.string().optional(),
           message: z.string().optional(),
+          // A line's refusal (OUT_OF_STOCK, SOLD_OUT, LIMIT_EXCEEDED, SALE_NOT_STARTED):
+          requested: z.number().int().optional(),
+          available: z.number().int().optional(),
+          limit: z.number().int().optional(),
+          saleStartsAt: z.string().optional(),
+          // A promotion's refusal: the code, and for PROMOTION_NOT_APPLICABLE the unmet condition and its terms.
+          promotionCode: z.string().optional(),
+          condition: z.string().optional(),
+          minSubtotal: z.number().int().optional(),
+          currency: z.string().optional(),
+          startsAt: z.string().optional(),
         }),
       )
       .optional(),

@@ -1,6 +1,7 @@
 /**
  * Order routes: one order, the owner's listing, cancel.
  */
+import type { z } from "zod";
 import type { OrderDesk } from "../actors/order-routing";
 import { orderDesk } from "../actors/order-routing";
 import { ownerOrderIds } from "../db/order-reads";
@@ -83,7 +84,11 @@ export function orderRoutes(app: App): void {
       const page = mine.slice(0, query.limit);
       const last = page[page.length - 1];
       const more = mine.length > query.limit || indexed.next !== null;
-      return c.json({ items: page.map(orderView), next: more && last ? `${last.createdAt}|${last.orderId}` : null });
+      const list: z.output<typeof OrderListSchema> = {
+        items: page.map(orderView),
+        next: more && last ? `${last.createdAt}|${last.orderId}` : null,
+      };
+      return c.json(list);
     },
   );
 

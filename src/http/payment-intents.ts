@@ -11,6 +11,7 @@ import { orderDesk } from "../actors/order-routing";
 import { DomainError } from "../domain/errors";
 import type { Order } from "../domain/order";
 import { orderPaymentIntent, stripeEnabled } from "../payments/stripe";
+import type { PlacedOrderView } from "./order-views";
 import { placedView } from "./order-views";
 import type { App } from "./route";
 import { route } from "./route";
@@ -32,7 +33,7 @@ async function refuse(env: Env, order: Order, detail: string): Promise<never> {
  * `clientSecret` when Stripe is on and the order is PENDING (null when Stripe
  * did not answer within STRIPE_TIMEOUT_MS).
  */
-export async function placedWithIntent(env: Env, order: Order) {
+export async function placedWithIntent(env: Env, order: Order): Promise<PlacedOrderView> {
   const view = placedView(order);
   if (!stripeEnabled(env) || order.status !== "PENDING") return view;
   const intent = await orderPaymentIntent(env, order);

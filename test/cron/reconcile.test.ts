@@ -19,16 +19,7 @@ describe("inventory reconciliation (docs/invariants.md 4 checked from the outsid
   it("finds audit drift left by lost events, reports it, and repairs it from the actor once the actor is quiet", async () => {
     const sku = await putSku(unique("rec"), { stock: 10 });
     const buyers = await Promise.all([asUser(), asUser(), asUser()]);
-    for (const b of buyers) {
-      expect(
-        (
-          await api(`/v1/flash/${sku}/orders`, {
-            headers: { ...b.headers, "idempotency-key": unique("k") },
-            body: { quantity: 1 },
-          })
-        ).status,
-      ).toBe(201);
-    }
+    for (const b of buyers) await buyOne(sku, b.headers);
     await eventually(() => auditBalances(sku), 20_000, "audit balances");
     // Two reservations' events are lost (as after a crash of the local queue).
     const reserves = await db((d) => d.select().from(inventoryAudit).where(eq(inventoryAudit.skuId, sku)));
@@ -68,14 +59,7 @@ describe("inventory reconciliation (docs/invariants.md 4 checked from the outsid
     );
     // The actor changes between the two runs: the drift is seen anew, not repaired.
     const b = await asUser();
-    expect(
-      (
-        await api(`/v1/flash/${sku}/orders`, {
-          headers: { ...b.headers, "idempotency-key": unique("k") },
-          body: { quantity: 1 },
-        })
-      ).status,
-    ).toBe(201);
+    await buyOne(sku, b.headers);
     const again = await api("/v1/admin/reconcile", { method: "POST", headers: ADMIN });
     expect(again.body.drifting).toContainEqual(expect.objectContaining({ skuId: sku, repaired: false }));
   });
@@ -124,3 +108,12 @@ describe("inventory reconciliation (docs/invariants.md 4 checked from the outsid
     expect((await reconcile()).body.promotions.drifting).toContainEqual({ promotionId: id, used: 1, redeemed: 0 });
   });
 });
+
+/** One flash unit of `sku` bought by the user of `headers`. */
+async function buyOne(sku: string, headers: Record<string, string>) {
+  const bought = await api(`/v1/flash/${sku}/orders`, {
+    headers: { ...headers, "idempotency-key": unique("k") },
+    body: { quantity: 1 },
+  });
+  expect(bought.status, JSON.stringify(bought.body)).toBe(201);
+}

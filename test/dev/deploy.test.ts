@@ -12,35 +12,27 @@ import { checkConfig } from "../../dev/deploy/config-checks.ts";
 import { checkMigrations } from "../../dev/deploy/migration-check.ts";
 import type { EmbeddedPostgres } from "../../dev/embedded-postgres.ts";
 import { startEmbeddedPostgres } from "../../dev/embedded-postgres.ts";
-import {
-  DEFAULT_MIGRATIONS,
-  dropDatabase,
-  ensureDatabase,
-  migrateDatabase,
-  randomDatabaseName,
-  serverAnswers,
-  testServerUrl,
-} from "../../dev/migrate.ts";
+import { DEFAULT_MIGRATIONS, freshDatabase, migrateDatabase, serverAnswers, testServerUrl } from "../../dev/migrate.ts";
 import { ROOT } from "../../dev/util.ts";
 import { writeMigrations } from "./fixtures.ts";
 
 const REPO_CONFIG = path.join(ROOT, "wrangler.toml");
 const SERVER = testServerUrl();
 const HAS_SERVER = await serverAnswers(SERVER);
-const databases: string[] = [];
+const databases: (() => Promise<void>)[] = [];
 const embedded: EmbeddedPostgres[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edge-cart-deploy-"));
 
 /** An empty database on this machine's Postgres (an embedded one where none answers). */
-async function freshDatabase(): Promise<string> {
+async function emptyDatabase(): Promise<string> {
   if (!HAS_SERVER) {
     const db = await startEmbeddedPostgres();
     embedded.push(db);
     return db.url;
   }
-  const name = randomDatabaseName("edge_cart_deploytest");
-  databases.push(name);
-  return ensureDatabase(SERVER, name);
+  const fresh = await freshDatabase(SERVER, "edge_cart_deploytest");
+  databases.push(fresh.drop);
+  return fresh.url;
 }
 
 let nextId = 71_000;
@@ -167,7 +159,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   vi.restoreAllMocks();
-  for (const name of databases) await dropDatabase(SERVER, name);
+  for (const drop of databases) await drop();
   for (const db of embedded) await db.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -265,13 +257,13 @@ describe("npm run deploy", () => {
     const wrangler = recordingWrangler(account, drifted);
     capture(wrangler.timeline);
     await expect(
-      deploy({ dryRun: true, configPath: drifted, run: wrangler.run, secrets: {}, databaseUrl: await freshDatabase() }),
+      deploy({ dryRun: true, configPath: drifted, run: wrangler.run, secrets: {}, databaseUrl: await emptyDatabase() }),
     ).rejects.toThrow("[env.staging] lacks durable_objects.bindings WATCHERS");
     expect(wrangler.calls).toEqual([]);
   });
 
   it("walks a fresh account: account, queues, migrations, upload, then the secrets, then verifies; a second run changes nothing", async () => {
-    const databaseUrl = await freshDatabase();
+    const databaseUrl = await emptyDatabase();
     const configPath = configFile();
     const account: Account = { queues: ["someone-elses-queue"], workers: new Map() };
     const first = recordingWrangler(account, configPath);
@@ -313,7 +305,7 @@ describe("npm run deploy", () => {
     const configPath = configFile();
     const account: Account = { queues: [], workers: new Map([["edge-cart", { secrets: new Map() }]]) };
     const wrangler = recordingWrangler(account, configPath);
-    await deployWith(wrangler, configPath, { env: "staging", databaseUrl: await freshDatabase() });
+    await deployWith(wrangler, configPath, { env: "staging", databaseUrl: await emptyDatabase() });
     expect(wrangler.violations).toEqual([]);
     expect(wrangler.calls.filter((c) => c[1] === "create").map((c) => c[2])).toEqual([
       "staging-cart-alerts",
@@ -335,7 +327,7 @@ describe("npm run deploy", () => {
   });
 
   it("refuses to send a placeholder: REPLACE_ME, the documentation's namespace ids, a local default secret", async () => {
-    const databaseUrl = await freshDatabase();
+    const databaseUrl = await emptyDatabase();
     const refused = async (configPath: string, secrets: Record<string, string>, message: string | RegExp) => {
       const account: Account = { queues: [], workers: new Map() };
       const wrangler = recordingWrangler(account, configPath);
@@ -391,7 +383,7 @@ describe("npm run deploy", () => {
     const wrangler = recordingWrangler(account, configPath);
     const { ADMIN_TOKEN: _a, PAYMENT_WEBHOOK_SECRET: _p, ...given } = SECRETS;
     await expect(
-      deployWith(wrangler, configPath, { databaseUrl: await freshDatabase(), secrets: given }),
+      deployWith(wrangler, configPath, { databaseUrl: await emptyDatabase(), secrets: given }),
     ).rejects.toThrow(
       /nothing was changed[\s\S]*ADMIN_TOKEN: no value given\n {2}- PAYMENT_WEBHOOK_SECRET: no value given/,
     );
@@ -402,7 +394,7 @@ describe("npm run deploy", () => {
     const timeline: string[] = [];
     const wrangler = recordingWrangler({ queues: [], workers: new Map() }, REPO_CONFIG);
     capture(timeline);
-    await deploy({ dryRun: true, run: wrangler.run, databaseUrl: await freshDatabase(), secrets: {} });
+    await deploy({ dryRun: true, run: wrangler.run, databaseUrl: await emptyDatabase(), secrets: {} });
     expect(wrangler.calls).toEqual([["deploy", "--dry-run", "--outdir", ".wrangler/dry-run", "--env", ""]]);
     const said = output.join("\n");
     expect(said).toContain(
@@ -471,7 +463,7 @@ describe("npm run deploy", () => {
     ).toEqual([]);
 
     // Against a database running 0000 and 0001: a DROP COLUMN pending stops the deploy, nothing applied.
-    const databaseUrl = await freshDatabase();
+    const databaseUrl = await emptyDatabase();
     const older = writeMigrations([
       { tag: "0000_init", sql: [`CREATE TABLE "skus" ("id" text PRIMARY KEY NOT NULL, "legacy" text);`] },
       { tag: "0001_expand", sql: [`ALTER TABLE "skus" ADD COLUMN "note" text;`] },
@@ -502,7 +494,7 @@ describe("npm run deploy", () => {
     const broken = { postgres: "unavailable", redis: "ok", inventory: "unknown" };
     await expect(
       deployWith(wrangler, configPath, {
-        databaseUrl: await freshDatabase(),
+        databaseUrl: await emptyDatabase(),
         fetch: healthz(wrangler.timeline, broken),
       }),
     ).rejects.toThrow(

@@ -9,7 +9,7 @@ const DEV = path.join(ROOT, "dev");
 
 function devModules(): string[] {
   return (fs.readdirSync(DEV, { recursive: true }) as string[])
-    .filter((f) => f.endsWith(".ts"))
+    .filter((f) => f.endsWith(".ts") && !f.split(path.sep).includes("node_modules")) // a workspace's own packages (dev/api-types)
     .map((f) => path.join(DEV, f));
 }
 

@@ -5,6 +5,7 @@ import { refuse } from "../../src/domain/errors";
 import type { Promotion } from "../../src/domain/promotions";
 import type { ReservedItem } from "../../src/domain/sku-contract";
 import { productSnapshot } from "../../src/domain/catalog";
+import { promotionFixture } from "../support/promotions";
 import { skuQuote } from "../support/quotes";
 
 const quote = skuQuote;
@@ -149,25 +150,8 @@ describe("reservation verdict of an order", () => {
 
 describe("checkout with promotions", () => {
   const cart = [line("sku_a", 2)];
-  const promo = (over: Partial<Promotion> = {}): Promotion => ({
-    promotionId: "p1",
-    code: "SAVE10",
-    kind: "percent",
-    value: 10,
-    get: null,
-    currency: null,
-    appliesTo: null,
-    minSubtotal: null,
-    startsAt: null,
-    endsAt: null,
-    limit: null,
-    limitPerCustomer: null,
-    stripes: 1,
-    active: true,
-    version: 1,
-    updatedAt: "2026-11-01T00:00:00.000Z",
-    ...over,
-  });
+  const promo = (over: Partial<Promotion> = {}) => promotionFixture({ code: "SAVE10", ...over });
+
   const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
     guest: false,
     code: "SAVE10",

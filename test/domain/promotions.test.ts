@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MAX_AMOUNT, MAX_CART_LINES, MAX_LINE_QUANTITY, MAX_UNIT_PRICE } from "../../src/domain/limits";
-import type { PricedLine, Promotion } from "../../src/domain/promotions";
+import type { PricedLine } from "../../src/domain/promotions";
+import { promotionFixture } from "../support/promotions";
 import {
   applicationOrder,
   applyPromotions,
@@ -12,25 +13,7 @@ import {
 
 const NOW = Date.parse("2026-11-27T10:00:00.000Z");
 
-const promo = (over: Partial<Promotion> = {}): Promotion => ({
-  promotionId: "p1",
-  code: "SAVE",
-  kind: "percent",
-  value: 10,
-  get: null,
-  currency: null,
-  appliesTo: null,
-  minSubtotal: null,
-  startsAt: null,
-  endsAt: null,
-  limit: null,
-  limitPerCustomer: null,
-  stripes: 1,
-  active: true,
-  version: 1,
-  updatedAt: "2026-11-01T00:00:00.000Z",
-  ...over,
-});
+const promo = promotionFixture;
 
 const line = (skuId: string, unitPrice: number, quantity = 1, merchantId = "m1"): PricedLine => ({
   skuId,

@@ -2,7 +2,7 @@
 // runs: no key set configured. The identity provider's key set: identity-provider.test.ts.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, userToken } from "../support/worker";
+import { api, hmacSha256, userToken } from "../support/worker";
 import { bearer, callWith } from "../support/identity-provider";
 
 afterEach(() => {
@@ -45,15 +45,8 @@ describe("user token checks", () => {
     btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
   const now = () => Math.floor(Date.now() / 1000);
   async function signed(header: unknown, claims: unknown, secret = "test-jwt-secret"): Promise<string> {
-    const key = await crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
     const input = `${b64(header)}.${b64(claims)}`;
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input)));
+    const mac = await hmacSha256(secret, input);
     return `${input}.${btoa(String.fromCharCode(...mac))
       .replaceAll("+", "-")
       .replaceAll("/", "_")

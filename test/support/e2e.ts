@@ -77,28 +77,36 @@ export async function http<T = any>(
   path: string,
   opts: RequestOptions = {},
 ): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = { ...opts.headers };
-  let body: string | undefined;
-  if (opts.body !== undefined) {
-    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-    headers["content-type"] ??= opts.contentType ?? "application/json";
-  }
+  const { headers, body } = encodeBody(opts);
   const res = await fetch(baseUrl + path, {
     method,
     headers,
     body,
     signal: opts.signal ?? AbortSignal.timeout(60_000),
   });
-  const text = await res.text();
+  return decoded<T>(res.status, res.headers, await res.text());
+}
+
+/** The request's headers and body: an object body is sent as JSON. */
+function encodeBody(opts: RequestOptions): { headers: Record<string, string>; body: string | undefined } {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.body === undefined) return { headers, body: undefined };
+  const body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+  headers["content-type"] ??= opts.contentType ?? "application/json";
+  return { headers, body };
+}
+
+/** A response whose JSON body (when it says it is JSON and parses) is parsed. */
+function decoded<T>(status: number, headers: Headers, text: string): HttpResult<T> {
   let parsed: unknown = text;
-  if (/json/i.test(res.headers.get("content-type") ?? "") && text !== "") {
+  if (/json/i.test(headers.get("content-type") ?? "") && text !== "") {
     try {
       parsed = JSON.parse(text);
     } catch {
       parsed = text;
     }
   }
-  return { status: res.status, headers: res.headers, body: parsed as T, text };
+  return { status, headers, body: parsed as T, text };
 }
 
 /**
@@ -114,13 +122,8 @@ export function httpVia<T = any>(
   path: string,
   opts: RequestOptions = {},
 ): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = { ...opts.headers };
-  let payload: string | undefined;
-  if (opts.body !== undefined) {
-    payload = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-    headers["content-type"] ??= opts.contentType ?? "application/json";
-    headers["content-length"] = String(Buffer.byteLength(payload));
-  }
+  const { headers, body: payload } = encodeBody(opts);
+  if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
   return new Promise((resolve, reject) => {
     const req = nodeHttp.request(
       new URL(path, baseUrl),
@@ -134,15 +137,7 @@ export function httpVia<T = any>(
           const h = new Headers();
           for (const [k, v] of Object.entries(res.headers))
             if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
-          let parsed: unknown = text;
-          if (/json/i.test(h.get("content-type") ?? "") && text !== "") {
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              parsed = text;
-            }
-          }
-          resolve({ status: res.statusCode ?? 0, headers: h, body: parsed as T, text });
+          resolve(decoded<T>(res.statusCode ?? 0, h, text));
         });
       },
     );

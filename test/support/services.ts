@@ -15,14 +15,7 @@ import { randomBytes } from "node:crypto";
 import { startEmbeddedPostgres } from "../../dev/embedded-postgres.ts";
 import { startNeonWsProxy } from "../../dev/neon-ws-proxy.ts";
 import { startUpstashAdapter } from "../../dev/upstash-adapter.ts";
-import {
-  dropDatabase,
-  ensureDatabase,
-  migrateDatabase,
-  randomDatabaseName,
-  serverAnswers,
-  testServerUrl,
-} from "../../dev/migrate.ts";
+import { freshDatabase, migrateDatabase, serverAnswers, testServerUrl } from "../../dev/migrate.ts";
 import { findBinary, redisAnswers, startRedisServer } from "../../dev/redis-server.ts";
 
 export interface TestServices {
@@ -84,9 +77,9 @@ export async function startTestServices(opts: TestServiceOptions = {}): Promise<
     let databaseUrl: string;
     let postgres: TestServices["postgres"];
     if (await serverAnswers(serverUrl)) {
-      const name = randomDatabaseName("edge_cart_test");
-      databaseUrl = await ensureDatabase(serverUrl, name);
-      undo.push(() => dropDatabase(serverUrl, name));
+      const fresh = await freshDatabase(serverUrl, "edge_cart_test");
+      databaseUrl = fresh.url;
+      undo.push(fresh.drop);
       postgres = "server";
     } else {
       // Many test files run at once, each Worker with its own pools: more clients than the dev default.

@@ -1,6 +1,7 @@
 // The account box in the header: who is shopping (a guest, or a signed-in user), the demo
 // sign-in of a development stack (GET /v1/dev lists its demo users) with the choice of how the
 // guest cart merges into the user's, and sign-out, which starts a fresh guest cart.
+import type { MergeResult } from "./api";
 import { api, ApiError, identity } from "./api";
 import { reloadCart, setCart } from "./cart";
 import { h, mount } from "./dom";
@@ -79,11 +80,7 @@ async function signIn(): Promise<void> {
     const { token } = await api<{ token: string }>("POST", "/v1/dev/token", { userId });
     identity.signIn(userId, token);
     void connectLive(); // closes the guest cart's socket at once; the user's opens when its ticket comes
-    const merged = await api<Parameters<typeof setCart>[0] & { merge?: { clamped?: unknown[] } }>(
-      "POST",
-      "/v1/cart/merge",
-      { clientCartId: guestCartId, strategy },
-    );
+    const merged = await api<MergeResult>("POST", "/v1/cart/merge", { clientCartId: guestCartId, strategy });
     identity.newGuestCart(); // the guest cart is emptied by the merge; signing out starts a fresh one
     setCart(merged);
     showOk(

@@ -1,47 +1,39 @@
 // The public API as the storefront calls it: identity (guest cart id or a signed-in user's
 // token, kept in localStorage), JSON requests, and problem+json answers turned into errors
 // that carry the problem's title and detail for the person reading the page.
+import type { components, operations } from "./api-types";
 import { promotionSentence } from "./discounts";
 
-export interface Problem {
-  type?: string;
-  title: string;
-  status: number;
-  detail?: string;
-  code?: string;
-  errors?: ({
-    skuId?: string;
-    code?: string;
-    requested?: number;
-    available?: number;
-    limit?: number;
-    message?: string;
-    path?: string;
-    promotionCode?: string;
-  } & PromotionTerms)[];
+// The API's shapes, generated from its OpenAPI document into api-types.ts (`npm run api:types`).
+type Schemas = components["schemas"];
+/** The JSON body of an operation's 200 answer. */
+type Answer<Op extends keyof operations> = operations[Op]["responses"] extends {
+  200: { content: { "application/json": infer Body } };
 }
+  ? Body
+  : never;
 
-/** Why a promotion code gives no discount: the unmet condition and the promotion's terms it names. */
-export interface PromotionTerms {
-  condition?: "starts_at" | "currency" | "matching_lines" | "min_subtotal" | "buy_x" | "sign_in";
-  minSubtotal?: number;
-  currency?: string;
-  startsAt?: string;
-}
-export interface PromotionReason extends PromotionTerms {
-  code: string;
-  detail: string;
-}
+/** A problem+json answer; the storefront makes one itself for a network error (no type, code or detail). */
+export type Problem = Partial<Schemas["Problem"]> & Pick<Schemas["Problem"], "title" | "status">;
 
-/** One promotion's discount on a line, or (with its kind) on a whole cart or order; no code = automatic. */
-export interface LineDiscount {
-  promotionId: string;
-  code: string | null;
-  amount: number;
-}
-export interface Discount extends LineDiscount {
-  kind: "percent" | "fixed" | "buy_x_get_y";
-}
+export type Cart = Schemas["Cart"];
+export type Line = Cart["items"][number];
+
+export type ProductPage = Answer<"getV1Products">;
+export type Product = ProductPage["items"][number];
+/** A SKU as the product listing shows it; GET /v1/skus/{skuId} answers the same and its version. */
+export type Sku = Product["skus"][number];
+
+/** What checkout and flash buy answer. */
+export type PlacedOrder = Schemas["PlacedOrder"];
+/** An order as its owner reads it. */
+export type Order = Schemas["Order"];
+export type OrderPage = Answer<"getV1Orders">;
+/** The user's cart after a guest cart was merged into it, and what the merge did. */
+export type MergeResult = Answer<"postV1CartMerge">;
+export type LiveTicket = Answer<"postV1CartLiveTicket">;
+export type PaymentConfig = Answer<"getV1PaymentsConfig">;
+export type PaymentIntent = Answer<"postV1OrdersOrderIdPaymentIntent">;
 
 export class ApiError extends Error {
   constructor(
@@ -53,85 +45,6 @@ export class ApiError extends Error {
   get code(): string {
     return this.problem.code ?? "";
   }
-}
-
-/** What a SKU, and a cart line's snapshot of it, says about the product. */
-interface ProductSnapshot {
-  skuId: string;
-  productId: string;
-  merchantId: string;
-  name: string;
-  image: string | null;
-  spec: unknown;
-}
-export interface Sku extends ProductSnapshot {
-  price: number;
-  currency: string;
-  status: "active" | "inactive";
-  purchaseLimit: number | null;
-  saleStartsAt: string | null;
-  available: number;
-}
-export interface Product {
-  productId: string;
-  merchantId: string;
-  name: string;
-  image: string | null;
-  priceRange: { min: number; max: number; currency: string };
-  skus: Sku[];
-}
-export interface Line extends ProductSnapshot {
-  quantity: number;
-  selected: boolean;
-  unitPrice: number;
-  currentPrice: number;
-  priceChange: "up" | "down" | null;
-  available: boolean;
-  outOfStock: boolean;
-  limitExceeded: boolean;
-  lineTotal: number;
-  discounts: LineDiscount[];
-}
-export interface Cart {
-  cartId: string;
-  version: number;
-  currency: string | null;
-  items: Line[];
-  totals: {
-    totalItems: number;
-    totalQuantity: number;
-    totalAmount: number;
-    selectedCount: number;
-    selectedAmount: number;
-    /** What checkout prices: the selected, available lines (= selectedAmount). */
-    subtotal: number;
-    discounts: Discount[];
-    /** subtotal less the discounts: what the buyer pays, and what checkout's expectedTotal says. */
-    total: number;
-  };
-  /** The cart's code, and why it gives no discount now (it stays on the cart). */
-  promotion: { code: string; promotionId: string | null; applied: boolean; reason: PromotionReason | null } | null;
-}
-export interface Order {
-  orderId: string;
-  status: "PENDING" | "PAID" | "CANCELLED" | "EXPIRED" | "REFUNDED";
-  items: {
-    skuId: string;
-    name: string;
-    quantity: number;
-    unitPrice: number;
-    spec?: unknown;
-    discounts?: LineDiscount[];
-  }[];
-  /** Before discounts (absent on orders placed before promotions). */
-  subtotal?: number;
-  discounts?: Discount[];
-  /** What is paid. */
-  total: number;
-  currency: string;
-  expiresAt: string;
-  createdAt?: string;
-  paidAt?: string | null;
 }
 
 const KEY = { cartId: "edgeCart.guestCartId", token: "edgeCart.token", user: "edgeCart.userId" };

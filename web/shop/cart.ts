@@ -2,7 +2,7 @@
 // discounts, quantity +/-, remove, batch remove, select per line / merchant / all, the
 // promotion code (cart-code.ts), the selected lines' subtotal, discounts and total, and
 // checkout. It stays live through live.ts, which hands it each cart pushed by the service.
-import type { Cart, Line, Order } from "./api";
+import type { Cart, Line, PlacedOrder } from "./api";
 import { ApiError, api, identity } from "./api";
 import { codeField, codeRefused } from "./cart-code";
 import { lineDiscounts, sumsView } from "./discounts";
@@ -10,7 +10,7 @@ import { h, money, mount, specText } from "./dom";
 import { showError, showOk } from "./notice";
 
 let cart: Cart | null = null;
-let onCheckout: (order: Order) => void = () => {};
+let onCheckout: (order: PlacedOrder) => void = () => {};
 const marked = new Set<string>(); // lines ticked for batch removal
 
 const drawer = () => document.getElementById("cart")!;
@@ -20,7 +20,7 @@ export function currentCart(): Cart | null {
   return cart;
 }
 
-export function initCart(checkoutDone: (order: Order) => void): void {
+export function initCart(checkoutDone: (order: PlacedOrder) => void): void {
   onCheckout = checkoutDone;
   toggle().addEventListener("click", () => (drawer().hidden ? openCart() : closeCart()));
   document.addEventListener("keydown", (e) => {
@@ -285,7 +285,7 @@ async function checkout(): Promise<void> {
     pendingKey = { key: crypto.randomUUID(), version: cart.version };
   try {
     // The total after discounts: what the shopper saw and will pay (the subtotal would be refused).
-    const order = await api<Order>(
+    const order = await api<PlacedOrder>(
       "POST",
       "/v1/checkout",
       { expectedTotal: cart.totals.total },

@@ -1,7 +1,7 @@
 // The catalog pages: the product grid (filter by merchant, page by cursor, add a single-variant
 // product at once) and a product's page, its variants with live price and stock from the SKU
 // views (the listing may trail them by the queue delay) and a link to each variant's flash sale.
-import type { Product, Sku } from "./api";
+import type { Product, ProductPage, Sku } from "./api";
 import { api } from "./api";
 import { setCart } from "./cart";
 import { countdown, h, money, mount, specText, tableHead } from "./dom";
@@ -32,7 +32,7 @@ export async function gridPage(params: URLSearchParams): Promise<void> {
   const q = new URLSearchParams({ limit: "12" });
   if (merchant) q.set("merchantId", merchant);
   if (cursor) q.set("cursor", cursor);
-  const page = await api<{ items: Product[]; next: string | null }>("GET", `/v1/products?${q}`);
+  const page = await api<ProductPage>("GET", `/v1/products?${q}`);
   page.items.forEach((p) => productCache.set(p.productId, p));
   const go = (next: Record<string, string>) => {
     const p = new URLSearchParams(Object.entries(next).filter(([, v]) => v));
@@ -102,7 +102,7 @@ async function findProduct(productId: string): Promise<Product | null> {
   let cursor: string | null = null;
   do {
     const q = new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) });
-    const page = await api<{ items: Product[]; next: string | null }>("GET", `/v1/products?${q}`);
+    const page = await api<ProductPage>("GET", `/v1/products?${q}`);
     page.items.forEach((p) => productCache.set(p.productId, p));
     if (productCache.has(productId)) return productCache.get(productId)!;
     cursor = page.next;

@@ -1,8 +1,15 @@
 // How discounts are shown and said: the sums (subtotal, each discount, total) of the cart drawer
 // and the order page, a line's discounts, and why a promotion code gives no discount, in plain
 // sentences (the API's refusal codes and conditions: docs/API.md, Promotions).
-import type { Discount, LineDiscount, PromotionReason } from "./api";
+import type { components } from "./api-types";
 import { h, money } from "./dom";
+
+type Cart = components["schemas"]["Cart"];
+/** Why a promotion code gives no discount: the unmet condition and the promotion's terms it names. */
+export type PromotionReason = NonNullable<NonNullable<Cart["promotion"]>["reason"]>;
+/** One promotion's discount on a line, or (with its kind) on a whole cart or order; no code = automatic. */
+export type LineDiscount = Cart["items"][number]["discounts"][number];
+export type Discount = Cart["totals"]["discounts"][number];
 
 /** A discount's name for the shopper: its code, or "automatic" for a promotion without one. */
 export function discountName(d: LineDiscount): string {

@@ -1,6 +1,6 @@
 // The flash-sale page of one SKU: units left (pushed live), the countdown to the sale, and the
 // buy button, one idempotency key per intended purchase, with each refusal said in plain words.
-import type { Order, Sku } from "./api";
+import type { PlacedOrder, Sku } from "./api";
 import { api, ApiError, identity } from "./api";
 import { countdown, h, money, mount, specText } from "./dom";
 import { watchStock } from "./live";
@@ -43,7 +43,7 @@ export async function flashPage(skuId: string): Promise<void> {
     }
     buy.disabled = true;
     try {
-      const order = await api<Order>(
+      const order = await api<PlacedOrder>(
         "POST",
         `/v1/flash/${encodeURIComponent(skuId)}/orders`,
         { quantity: Number(qty.value) || 1 },

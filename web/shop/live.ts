@@ -2,7 +2,7 @@
 // (POST /v1/cart/live/ticket, then /v1/cart/live?ticket=) brings the new cart whenever the same
 // cart changes in another tab or device, and the service's price and stock alerts; a SKU's
 // (/v1/skus/{skuId}/live, fed by the queue consumer) brings the flash page its units left.
-import type { Cart, Sku } from "./api";
+import type { Cart, LiveTicket, Sku } from "./api";
 import { api } from "./api";
 import { setCart } from "./cart";
 import { money } from "./dom";
@@ -26,7 +26,7 @@ export async function connectLive(): Promise<void> {
   setLive(false);
   let ticket: string;
   try {
-    ticket = (await api<{ ticket: string }>("POST", "/v1/cart/live/ticket")).ticket;
+    ticket = (await api<LiveTicket>("POST", "/v1/cart/live/ticket")).ticket;
   } catch {
     if (gen === socketGen) setTimeout(() => gen === socketGen && void connectLive(), 3000);
     return;

@@ -2,7 +2,7 @@
 // subtotal, discounts and total (what is paid) and, while it is PENDING, the time left to pay,
 // the payment (Stripe's Payment Element, or the development test provider: payment.ts) and a
 // cancel button.
-import type { Order } from "./api";
+import type { Order, OrderPage } from "./api";
 import { api, identity } from "./api";
 import { lineDiscounts, sumsView } from "./discounts";
 import { countdown, h, money, mount, specText, tableHead } from "./dom";
@@ -25,7 +25,7 @@ export async function ordersPage(): Promise<void> {
     mount(main(), h("h1", {}, "Orders"), h("p", {}, "Sign in to see your orders."));
     return;
   }
-  const list = await api<{ items: Order[]; next: string | null }>("GET", "/v1/orders?limit=50");
+  const list = await api<OrderPage>("GET", "/v1/orders?limit=50");
   mount(
     main(),
     h("h1", {}, "Orders"),

@@ -2,14 +2,10 @@
 // key (GET /v1/payments/config), else the development test provider. Stripe.js is loaded from
 // the configured URL (js.stripe.com in production, a local stand-in in development and tests)
 // only when an order is to be paid.
+import type { PaymentConfig, PaymentIntent } from "./api";
 import { api, ApiError } from "./api";
 import { h } from "./dom";
 import { showError, showOk } from "./notice";
-
-type PaymentConfig =
-  | { provider: "stripe"; publishableKey: string; scriptUrl: string }
-  | { provider: "test" }
-  | { provider: "none" };
 
 /** The part of Stripe.js this page uses (docs.stripe.com/js). */
 interface StripeElements {
@@ -81,7 +77,7 @@ export async function paymentBox(orderId: string, paid: () => Promise<void>): Pr
   const element = h("div", { class: "payment-element", "data-testid": "payment-element" });
   try {
     const [{ clientSecret }] = await Promise.all([
-      api<{ clientSecret: string }>("POST", `/v1/orders/${encodeURIComponent(orderId)}/payment-intent`),
+      api<PaymentIntent>("POST", `/v1/orders/${encodeURIComponent(orderId)}/payment-intent`),
       loadScript(settings.scriptUrl),
     ]);
     if (!window.Stripe) throw new Error("Stripe.js did not load");
