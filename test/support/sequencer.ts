@@ -20,7 +20,7 @@ export class StackAwareSequencer extends BaseSequencer {
     const duration = (f: TestSpecification) => {
       const key = `${f.project.name}:${path.relative(this.ctx.config.root, f.moduleId)}`;
       const last = this.ctx.cache.getFileTestResults(key);
-      return last && !last.failed ? last.duration : (GUESS_MS[f.project.name] ?? 8_000);
+      return last?.duration || (GUESS_MS[f.project.name] ?? 8_000);
     };
     const slowestFirst = (a: TestSpecification, b: TestSpecification) => duration(b) - duration(a);
     const stacks = files.filter((f) => STACK_PROJECTS.has(f.project.name)).sort(slowestFirst);
