@@ -32,6 +32,10 @@ export const TEST_SECRETS = {
  */
 const TEST_WORKERS = Number(process.env.TEST_WORKERS ?? 3);
 
+// wrangler's informational lines ("Using secrets defined in .dev.vars", once per workers file)
+// are left out; its warnings and errors stay. E2E_VERBOSE shows everything.
+if (!process.env.E2E_VERBOSE) process.env.WRANGLER_LOG ??= "warn";
+
 // Four projects (docs/testing.md):
 //  - node:    pure domain rules and the local-stack tools (dev/), in Node.
 //  - workers: actors, HTTP routes, the queue consumer and cron inside workerd
