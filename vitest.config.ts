@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { StackAwareSequencer } from "./test/support/sequencer.ts";
 
 /**
  * The `stripe` package ships source maps whose sources it does not ship: loading it as
@@ -24,15 +25,35 @@ export const TEST_SECRETS = {
   STRIPE_WEBHOOK_SECRET: "whsec_test_edge_cart",
 };
 
-// Four projects:
+/**
+ * Test files run at once, over all four projects in one pool (docs/testing.md). Most of an e2e
+ * file's time is spent waiting (a stack starting, a crashed Worker's alarms coming due), so more
+ * files than cores keeps the machine busy; TEST_WORKERS=1 runs one file at a time.
+ */
+const TEST_WORKERS = Number(process.env.TEST_WORKERS ?? 3);
+
+// wrangler's informational lines ("Using secrets defined in .dev.vars", once per workers file)
+// are left out; its warnings and errors stay. E2E_VERBOSE shows everything.
+if (!process.env.E2E_VERBOSE) process.env.WRANGLER_LOG ??= "warn";
+
+// Four projects (docs/testing.md):
 //  - node:    pure domain rules and the local-stack tools (dev/), in Node.
 //  - workers: actors, HTTP routes, the queue consumer and cron inside workerd
 //             (Miniflare), against the real Postgres and Redis of this machine.
 //  - e2e:     the whole local stack (`npm run dev` pieces) driven over real HTTP.
 //  - browser: the storefront in a Chromium (playwright-core) against that stack; its globalSetup
 //             finds the browser once, and without one the tests skip with one line.
+// Every file gets its own stack or its own ids, so files of every project run side by side.
 export default defineConfig({
   test: {
+    maxWorkers: TEST_WORKERS,
+    // A passing test's console output (expected warnings, measurements) is dropped; a failing one's is shown.
+    silent: "passed-only",
+    // One line per file, a line for each test over 10 s, and the summary; `--reporter=verbose` lists every test.
+    reporters: [["default", { summary: false }]],
+    slowTestThreshold: 10_000,
+    // Slowest files first, and only a few local stacks (e2e, browser files) at a time (test/support/sequencer.ts).
+    sequence: { sequencer: StackAwareSequencer },
     projects: [
       {
         test: {
@@ -94,7 +115,6 @@ export default defineConfig({
           environment: "node",
           include: ["test/browser/**/*.test.ts"],
           globalSetup: ["test/support/browser-setup.ts"],
-          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 240_000,
         },
@@ -104,7 +124,6 @@ export default defineConfig({
           name: "e2e",
           environment: "node",
           include: ["test/e2e/**/*.test.ts"],
-          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 240_000,
         },

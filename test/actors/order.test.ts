@@ -28,14 +28,12 @@ async function shortOrder(skuId: string, quantity: number, ttlSeconds: number) {
   return { user, orderId, stub, total: placed.order.total };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe("order actor", () => {
   it("expires an unpaid order at expiresAt and releases its stock once, however often the alarm runs", async () => {
     const sku = await putSku(unique("exp"), { stock: 5 });
     const { stub, orderId, user } = await shortOrder(sku, 2, 1);
     expect(await adminSku(sku)).toMatchObject({ reserved: 2 });
-    await sleep(1_100);
+    await stub.advanceClock(1_100);
     await runDurableObjectAlarm(stub);
     await runDurableObjectAlarm(stub);
     expect((await stub.expireIfDue()).expired).toBe(false);
@@ -55,8 +53,8 @@ describe("order actor", () => {
 
   it("a payment after expiry is recorded with refundRequired and never oversells", async () => {
     const sku = await putSku(unique("late"), { stock: 2 });
-    const { orderId, total, user } = await shortOrder(sku, 2, 1);
-    await sleep(1_100);
+    const { stub, orderId, total, user } = await shortOrder(sku, 2, 1);
+    await stub.advanceClock(1_100);
     // Someone else buys the released units before the late payment arrives.
     await eventually(
       async () => (await adminSku(sku)).available === 2 || (await env.ORDERS.getByName(orderId).expireIfDue(), false),
@@ -86,7 +84,8 @@ describe("order actor", () => {
       const sku = await putSku(unique("race"), { stock: 3 });
       const { stub, orderId, total } = await shortOrder(sku, 1, 1);
       const due = Date.parse((await stub.get())!.expiresAt);
-      await sleep(Math.max(0, due - Date.now() - 5 + round * 3));
+      // The order's clock lands a few ms before, at or after expiresAt, then payment and expiry race.
+      await stub.advanceClock(Math.max(0, due - Date.now() - 5 + round * 3));
       const [paid] = await Promise.all([
         sendPayment({ orderId, amount: total }),
         runDurableObjectAlarm(stub),

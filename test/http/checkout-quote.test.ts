@@ -1,6 +1,9 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { inventoryAudit } from "../../src/db/schema";
+import { orderIdFor } from "../../src/http/checkout";
 import { adminSku, api, asUser, auditBalances, checkout, db, eventually, putSku, unique } from "../support/worker";
 
 async function add(headers: Record<string, string>, skuId: string, quantity: number) {
@@ -8,9 +11,23 @@ async function add(headers: Record<string, string>, skuId: string, quantity: num
   if (res.status !== 200) throw new Error(`add: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
-/** The refused checkout's reserve/release, if any, would reach the SKU's counters and its audit rows. */
+/**
+ * The refused checkout left no order and no command for a SKU in its order actor's outbox (where a
+ * reserve's release would wait to reach the SKU), so what the SKU shows now is final.
+ */
+async function expectNothingPending(cartKey: string, key: string) {
+  const stub = env.ORDERS.getByName(await orderIdFor(cartKey, key));
+  expect(await stub.get()).toBeNull();
+  const skuCommands = await runInDurableObject(stub, (_actor, state) => {
+    const sql = state.storage.sql;
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").toArray().length === 0) return [];
+    return sql.exec("SELECT payload FROM outbox WHERE kind = 'command' AND target LIKE 'sku:%'").toArray();
+  });
+  expect(skuCommands).toEqual([]);
+}
+
+/** The SKU's counters and audit rows show no reserve or release. */
 async function expectUntouched(skuId: string, version: number) {
-  await new Promise((r) => setTimeout(r, 300)); // a release would come through the outbox by now
   expect((await adminSku(skuId)).version).toBe(version);
   await eventually(() => auditBalances(skuId), 20_000, "audit balances");
   const rows = await db((d) => d.select().from(inventoryAudit).where(eq(inventoryAudit.skuId, skuId)));
@@ -39,9 +56,11 @@ describe("checkout refuses what quotes show before reserving anything", () => {
     const user = await asUser();
     await add(user.headers, sku, 2);
     const { version } = await adminSku(sku);
-    const res = await checkout(user.headers, { expectedTotal: 1 });
+    const key = unique("key");
+    const res = await checkout(user.headers, { expectedTotal: 1 }, key);
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ code: "PRICE_CHANGED", errors: [{ expectedTotal: 1, total: 2000 }] });
+    await expectNothingPending(user.cartKey, key);
     await expectUntouched(sku, version);
     // the honest retry with the right total goes through
     expect((await checkout(user.headers, { expectedTotal: 2000 })).status).toBe(201);
@@ -55,12 +74,14 @@ describe("checkout refuses what quotes show before reserving anything", () => {
     await add(user.headers, other, 1);
     await putSku(other, { price: 700, currency: "EUR" });
     const versions = await Promise.all([adminSku(usd), adminSku(other)]);
-    const res = await checkout(user.headers);
+    const key = unique("key");
+    const res = await checkout(user.headers, {}, key);
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({
       code: "PRICE_CHANGED",
       errors: [{ skuId: other, currency: "EUR", shownCurrency: "USD" }],
     });
+    await expectNothingPending(user.cartKey, key);
     await expectUntouched(usd, versions[0].version);
     await expectUntouched(other, versions[1].version);
   });

@@ -227,18 +227,28 @@ describe("checkout", () => {
 });
 
 describe("orders", () => {
-  it("shows an order only to its owner; lists newest first with pagination; cancels a PENDING one", async () => {
+  /** A user with `count` PENDING orders of one unit each, oldest first. */
+  async function ordersOf(count: number) {
     const sku = await putSku(unique("s"), { stock: 20 });
     const user = await asUser();
     const placed: string[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < count; i++) {
       await add(user.headers, sku, 1);
       placed.push((await checkout(user.headers)).body.orderId);
     }
+    return { sku, user, placed };
+  }
+
+  it("shows an order only to its owner: 404 to anyone else and for an unknown id", async () => {
+    const { user, placed } = await ordersOf(1);
     const stranger = await asUser();
+    expect((await api(`/v1/orders/${placed[0]}`, { headers: user.headers })).status).toBe(200);
     expect((await api(`/v1/orders/${placed[0]}`, { headers: stranger.headers })).status).toBe(404);
     expect((await api(`/v1/orders/ord_nonsense`, { headers: user.headers })).status).toBe(404);
+  });
 
+  it("lists a user's orders newest first, a page at a time", async () => {
+    const { user, placed } = await ordersOf(3);
     const page1 = await api("/v1/orders?limit=2", { headers: user.headers });
     expect(page1.body.items.map((o: any) => o.orderId)).toEqual([placed[2], placed[1]]);
     const page2 = await api(`/v1/orders?limit=2&cursor=${encodeURIComponent(page1.body.next)}`, {
@@ -247,7 +257,11 @@ describe("orders", () => {
     expect(page2.body.items.map((o: any) => o.orderId)).toEqual([placed[0]]);
     expect(page2.body.next).toBeNull();
     expect((await api("/v1/orders?limit=500", { headers: user.headers })).status).toBe(400);
+  });
 
+  it("cancels a PENDING order for its owner only, once, and releases its stock", async () => {
+    const { sku, user, placed } = await ordersOf(3);
+    const stranger = await asUser();
     expect((await api(`/v1/orders/${placed[0]}/cancel`, { method: "POST", headers: stranger.headers })).status).toBe(
       404,
     );

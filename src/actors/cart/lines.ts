@@ -33,6 +33,7 @@ export class CartLines {
           newQuantity,
           lineCount: draft.size,
           cartCurrency: this.book.currencyOf(draft),
+          now: this.host.now(),
         });
         if (problem) return lineRefusal(problem, skuId);
         draft.put(
@@ -66,6 +67,7 @@ export class CartLines {
             newQuantity: patch.quantity,
             lineCount: draft.size,
             cartCurrency: this.book.currencyOf(draft),
+            now: this.host.now(),
           });
           if (problem) return lineRefusal(problem, skuId);
           next.quantity = patch.quantity;

@@ -1,0 +1,45 @@
+// The order in which `npm test` hands files to its workers (vitest.config.ts, docs/testing.md).
+// e2e and browser files each start a whole local stack (wrangler, workerd, Redis, proxies) and
+// spend most of their time waiting on it; node and workers files are short and busy. Run side by
+// side, a few stacks at a time keep two cores busy, and more than that starve each other. So the
+// order is planned as if the workers were lanes: a stack file goes to a free lane only while fewer
+// than STACKS_AT_ONCE stack files run, otherwise the next short file does. Durations come from the
+// last run's timings (vitest's results cache) or, for a file never timed, a guess per project.
+import path from "node:path";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+/** Projects whose files each start a local stack. */
+const STACK_PROJECTS = new Set(["e2e", "browser"]);
+/** A guess at a file's duration (ms) when no earlier run timed it. */
+const GUESS_MS: Record<string, number> = { e2e: 60_000, browser: 40_000, workers: 8_000, node: 2_000 };
+
+export class StackAwareSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const lanes = Math.max(1, this.ctx.config.maxWorkers ?? 1);
+    const stacksAtOnce = Math.max(1, Number(process.env.TEST_STACKS ?? Math.max(1, lanes - 1)));
+    const duration = (f: TestSpecification) => {
+      const key = `${f.project.name}:${path.relative(this.ctx.config.root, f.moduleId)}`;
+      const last = this.ctx.cache.getFileTestResults(key);
+      return last?.duration || (GUESS_MS[f.project.name] ?? 8_000);
+    };
+    const slowestFirst = (a: TestSpecification, b: TestSpecification) => duration(b) - duration(a);
+    const stacks = files.filter((f) => STACK_PROJECTS.has(f.project.name)).sort(slowestFirst);
+    const others = files.filter((f) => !STACK_PROJECTS.has(f.project.name)).sort(slowestFirst);
+
+    const order: TestSpecification[] = [];
+    const laneFreeAt = Array.from({ length: lanes }, () => 0);
+    const stackEnds: number[] = []; // when each stack file planned so far ends
+    while (stacks.length > 0 || others.length > 0) {
+      const lane = laneFreeAt.indexOf(Math.min(...laneFreeAt));
+      const now = laneFreeAt[lane]!;
+      const stacksRunning = stackEnds.filter((end) => end > now).length;
+      const takeStack = stacks.length > 0 && (stacksRunning < stacksAtOnce || others.length === 0);
+      const next = (takeStack ? stacks : others).shift()!;
+      const end = now + duration(next);
+      if (takeStack) stackEnds.push(end);
+      laneFreeAt[lane] = end;
+      order.push(next);
+    }
+    return order;
+  }
+}
