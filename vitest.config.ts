@@ -56,6 +56,10 @@ export default defineConfig({
     sequence: { sequencer: StackAwareSequencer },
     projects: [
       {
+        // The logger (src/log/logger.ts) reads LOG_LEVEL from workerd's module; Node gets a stand-in.
+        resolve: {
+          alias: { "cloudflare:workers": new URL("./test/support/cloudflare-workers.ts", import.meta.url).pathname },
+        },
         test: {
           name: "node",
           environment: "node",

@@ -20,7 +20,9 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
         name: "workerd-stub",
         setup(b) {
           b.onResolve({ filter: /^cloudflare:workers$/ }, () => ({ path: "cloudflare:workers", namespace: "stub" }));
-          b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export class DurableObject {}" }));
+          b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
+            contents: "export class DurableObject {}\nexport const env = {};",
+          }));
         },
       },
     ],
