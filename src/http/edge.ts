@@ -89,7 +89,9 @@ async function serve(
     outcome: context.outcome ?? (status < 400 ? "ok" : String(status)),
     durationMs: Date.now() - started,
   };
-  if (status >= 500) log.warn("request", fields);
+  // A shed request is the service working as designed (counted in the metrics): one warn line per
+  // shed would add a write to every refusal of a flood.
+  if (status >= 500 && fields.outcome !== "OVERLOADED") log.warn("request", fields);
   else log.info("request", fields);
   return preflight ?? undefined;
 }
