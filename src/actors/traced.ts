@@ -30,7 +30,9 @@ function tracedStub<S extends object>(stub: S): S {
   return new Proxy(stub, {
     get(target, prop) {
       const value = Reflect.get(target, prop);
-      if (typeof prop !== "string" || PASS_THROUGH.has(prop) || typeof value !== "function") return value;
+      if (typeof value !== "function") return value;
+      // Native stub methods (fetch, connect) must be called on the stub itself, not on this proxy.
+      if (typeof prop !== "string" || PASS_THROUGH.has(prop)) return value.bind(target);
       return (...args: unknown[]) => {
         const requestId = currentRequestId();
         if (requestId === undefined) return Reflect.apply(value, target, args);

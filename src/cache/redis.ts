@@ -215,7 +215,8 @@ export class RedisWriteGate {
 
   private succeeded(): void {
     this.failuresInRow = 0;
-    if (this.state !== "closed") log.info("redis: snapshot writes resumed");
+    // A warn like the pause it ends, so whoever saw the one sees the other.
+    if (this.state !== "closed") log.warn("redis: snapshot writes resumed");
     this.state = "closed";
     this.cooldownMs = BREAKER_COOLDOWN_MS;
   }

@@ -139,7 +139,7 @@ export async function checkAlerts(
       if (!change) continue;
       changes.push(change);
       if (change.state === "firing")
-        log.error("alert", { condition: change.condition, detail: change.detail, outcome: "firing" });
+        log.error(`ALERT ${change.condition}`, { detail: change.detail, outcome: "firing" });
       else log.info("alert cleared", { condition: change.condition, detail: change.detail, outcome: "cleared" });
     }
     await sendHeartbeats(env, db, now);
