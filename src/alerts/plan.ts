@@ -1,9 +1,11 @@
 import { inArray } from "drizzle-orm";
+import { z } from "zod";
 import type { Writer } from "../db/projections/writer";
 import { skus } from "../db/schema";
 import type { Envelope } from "../events/envelope";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";
+import { SkuId, UnitPrice } from "../schemas/scalars";
 
 /**
  * Price and stock alerts, planning side (docs/events.md, "Cart alerts"). The consumer
@@ -13,21 +15,23 @@ import { errorText } from "../log/redact";
  * available stock fell, it queues ONE job on `cart-alerts`. The jobs do the fan-out to the
  * holders (fanout.ts), a page at a time. Nothing here calls a cart actor.
  */
-export interface SkuAlertJob {
-  skuId: string;
+/** One page of a SKU's alert fan-out: the `cart-alerts` message (and what a replay of one must hold). */
+export const SkuAlertJobSchema = z.object({
+  skuId: SkuId,
   /** The SKU's catalog version after the change: carts accept one alert per SKU version and kind. */
-  version: number;
-  price: number;
-  status: string;
-  available: number;
+  version: z.number().int().nonnegative(),
+  price: UnitPrice,
+  status: z.string().min(1).max(32),
+  available: z.number().int(),
   /** Units available before the drop; holders of more than `available` but no more than this are newly short. */
-  prevAvailable: number;
-  priceChanged: boolean;
-  wentInactive: boolean;
-  stockFell: boolean;
+  prevAvailable: z.number().int(),
+  priceChanged: z.boolean(),
+  wentInactive: z.boolean(),
+  stockFell: z.boolean(),
   /** Keyset cursor over the holders (cart_key), null for the first page. */
-  after: string | null;
-}
+  after: z.string().max(300).nullable(),
+});
+export type SkuAlertJob = z.infer<typeof SkuAlertJobSchema>;
 
 interface AlertState {
   version: number;

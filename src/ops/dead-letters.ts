@@ -5,6 +5,8 @@
  * or discarded. A resolved letter keeps its row, with its status and time, for the audit trail.
  */
 import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { SkuAlertJobSchema } from "../alerts/plan";
 import type { Database } from "../db/client";
 import { applyEvent } from "../db/projections/batch";
 import { deadLetters } from "../db/schema";
@@ -96,8 +98,14 @@ export async function replayDeadLetter(
   let applied: boolean;
   if (row.queue.endsWith("cart-alerts")) {
     // A page of the alert fan-out, not an event: it runs again (its alerts are idempotent per cart and SKU version).
+    const job = SkuAlertJobSchema.safeParse(body);
+    if (!job.success)
+      throw new DomainError(
+        "VALIDATION_FAILED",
+        `dead letter ${id} does not hold a cart-alerts page: ${z.prettifyError(job.error).replaceAll("\n", "; ")}`,
+      );
     applied = row.status === "open";
-    if (applied) await env.CART_ALERTS.send(body, { contentType: "json" });
+    if (applied) await env.CART_ALERTS.send(job.data, { contentType: "json" });
   } else {
     applied = await applyReplayed(env, db, id, body);
   }

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { opsMetrics, orders, processedEvents } from "../../src/db/schema";
+import { deadLetters, opsMetrics, orders, processedEvents } from "../../src/db/schema";
 import { flushMetrics, metricsSink, record } from "../../src/ops/metrics";
 import type { Order } from "../../src/domain/order";
 import { envelope } from "../../src/events/envelope";
@@ -243,5 +243,36 @@ describe("ops admin API", () => {
     expect(kept.resolvedAt).not.toBeNull();
     const unknown = await api("/v1/admin/dead-letters/no-such-letter/replay", { method: "POST", headers: ADMIN });
     expect(unknown).toMatchObject({ status: 404, body: { code: "NOT_FOUND" } });
+  });
+
+  it("replays a cart-alerts page only when it holds one; a malformed payload is 400 and the letter stays open", async () => {
+    const messageId = unique("alerts-letter");
+    const page = {
+      skuId: unique("alerted"),
+      version: 3,
+      price: 1200,
+      status: "active",
+      available: 0,
+      prevAvailable: 5,
+      priceChanged: false,
+      wentInactive: false,
+      stockFell: true,
+      after: null,
+    };
+    await db((d) =>
+      d.insert(deadLetters).values({ messageId, queue: "cart-alerts", body: page, error: "gave up after 8 tries" }),
+    );
+    const url = `/v1/admin/dead-letters/${messageId}/replay`;
+    for (const payload of [{ ...page, version: "3" }, { skuId: page.skuId }, "page"]) {
+      const refused = await api(url, { method: "POST", headers: ADMIN, body: { payload } });
+      expect(refused, JSON.stringify(payload)).toMatchObject({ status: 400, body: { code: "VALIDATION_FAILED" } });
+    }
+    const [stored] = await db((d) => d.select().from(deadLetters).where(eq(deadLetters.messageId, messageId)));
+    expect(stored).toMatchObject({ status: "open", body: page });
+    const replayed = await api(url, { method: "POST", headers: ADMIN });
+    expect(replayed, JSON.stringify(replayed.body)).toMatchObject({
+      status: 200,
+      body: { status: "replayed", applied: true },
+    });
   });
 });
