@@ -5,7 +5,15 @@
 import { and, eq, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
-import { inventoryAudit, inventoryDrift, promotionRedemptions, promotions, reconciliations, skus } from "../db/schema";
+import {
+  deadLetters,
+  inventoryAudit,
+  inventoryDrift,
+  promotionRedemptions,
+  promotions,
+  reconciliations,
+  skus,
+} from "../db/schema";
 import { budgetLedgerId } from "../domain/promotions";
 import type { StockCounters } from "../domain/stock";
 import { log } from "../log/logger";
@@ -50,7 +58,8 @@ const isZero = (d: StockCounters) => d.onHand === 0 && d.reserved === 0 && d.sol
  * source of truth) against the sum of its `inventory_audit` rows. A drift is
  * recorded and logged; when the next run finds the same drift with the actor
  * unchanged (so no event can be in flight), one `reconcile` audit row repairs
- * it. `repair: false` only reports.
+ * it, unless an open dead letter holds a movement of that SKU (its replay would count it
+ * twice). `repair: false` only reports.
  */
 export async function reconcileInventory(
   env: Env,
@@ -71,9 +80,10 @@ export async function reconcileInventory(
     };
     for (let i = 0; i < skuIds.length; i += FAN_OUT) {
       const chunk = skuIds.slice(i, i + FAN_OUT);
-      const [views, sums] = await Promise.all([
+      const [views, sums, parked] = await Promise.all([
         Promise.all(chunk.map((id) => env.SKUS.getByName(id).adminView())),
         auditSums(db, chunk),
+        skusWithOpenDeadLetters(db, chunk),
       ]);
       for (const [j, skuId] of chunk.entries()) {
         const view = views[j];
@@ -92,7 +102,9 @@ export async function reconcileInventory(
             .where(and(eq(inventoryDrift.skuId, skuId), isNull(inventoryDrift.repairedAt)));
           continue;
         }
-        const repaired = await recordDrift(db, skuId, drift, fingerprint, view.version, options.repair);
+        // A dead-lettered movement of this SKU would land again when replayed: no repair until it is resolved.
+        const repair = options.repair && !parked.has(skuId);
+        const repaired = await recordDrift(db, skuId, drift, fingerprint, view.version, repair);
         report.drifting.push({ skuId, drift, repaired });
         if (repaired) report.repaired += 1;
         log.warn("inventory drift: actor minus audit", { skuId, drift, outcome: repaired ? "repaired" : "drift" });
@@ -177,6 +189,18 @@ async function auditSums(db: Database, skuIds: string[]): Promise<Map<string, St
     .where(inArray(inventoryAudit.skuId, skuIds))
     .groupBy(inventoryAudit.skuId);
   return new Map(rows.map((r) => [r.skuId, { onHand: r.onHand, reserved: r.reserved, sold: r.sold }]));
+}
+
+/** The SKUs among `skuIds` with an inventory movement in an open dead letter (one a replay would still land). */
+async function skusWithOpenDeadLetters(db: Database, skuIds: string[]): Promise<Set<string>> {
+  const skuOf = sql<string>`${deadLetters.body}->'data'->>'skuId'`;
+  const rows = await db
+    .selectDistinct({ skuId: skuOf })
+    .from(deadLetters)
+    .where(
+      and(eq(deadLetters.status, "open"), sql`${deadLetters.body}->>'type' like 'inventory.%'`, inArray(skuOf, skuIds)),
+    );
+  return new Set(rows.map((r) => r.skuId));
 }
 
 /** Records the drift; repairs it when the previous run saw exactly this drift on an unchanged actor. Returns whether it repaired. */

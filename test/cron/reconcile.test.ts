@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { inventoryAudit, promotionRedemptions } from "../../src/db/schema";
+import { deadLetters, inventoryAudit, promotionRedemptions } from "../../src/db/schema";
 import {
   ADMIN,
   api,
@@ -62,6 +62,36 @@ describe("inventory reconciliation (docs/invariants.md 4 checked from the outsid
     await buyOne(sku, b.headers);
     const again = await api("/v1/admin/reconcile", { method: "POST", headers: ADMIN });
     expect(again.body.drifting).toContainEqual(expect.objectContaining({ skuId: sku, repaired: false }));
+  });
+
+  it("does not repair a SKU while an open dead letter holds one of its movements; once it is discarded, it does", async () => {
+    const sku = await putSku(unique("rec-dlq"), { stock: 10 });
+    await buyOne(sku, (await asUser()).headers);
+    await eventually(() => auditBalances(sku), 20_000, "audit balances");
+    const rows = await db((d) => d.select().from(inventoryAudit).where(eq(inventoryAudit.skuId, sku)));
+    const reserve = rows.find((r) => r.kind === "reserve");
+    // The reservation's event was dead-lettered instead of landing: its audit row is missing.
+    await db((d) => d.delete(inventoryAudit).where(eq(inventoryAudit.eventId, reserve!.eventId)));
+    const letter = unique("dlq-reserve");
+    await db((d) =>
+      d.insert(deadLetters).values({
+        messageId: letter,
+        queue: "order-events",
+        body: { id: reserve!.eventId, type: "inventory.reserved", data: { skuId: sku } },
+        error: "gave up after 8 tries",
+      }),
+    );
+    const reconcile = async () =>
+      (await api("/v1/admin/reconcile", { method: "POST", headers: ADMIN })).body.drifting.find(
+        (d: { skuId: string }) => d.skuId === sku,
+      );
+    expect(await reconcile()).toMatchObject({ repaired: false });
+    expect(await reconcile()).toMatchObject({ repaired: false });
+    expect((await api(`/v1/admin/dead-letters/${letter}/discard`, { method: "POST", headers: ADMIN })).status).toBe(
+      200,
+    );
+    expect(await reconcile()).toMatchObject({ repaired: true });
+    expect(await auditBalances(sku)).toBe(true);
   });
 
   it("checks each limited promotion: the ledger's used redemptions against the paid orders in Postgres", async () => {
