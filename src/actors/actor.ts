@@ -9,7 +9,7 @@ import { outboxKeepSentMs } from "../env";
 import { clockAdjustable, readClockOffset, writeClockOffset } from "./clock";
 import type { Command, OutboxSinks } from "./outbox";
 import { Outbox } from "./outbox";
-import { ActorSchema } from "./schema";
+import { ActorSchema } from "./sqlite";
 import { flushSoon } from "../ops/metrics";
 import { recordRelay } from "../ops/pipeline-metrics";
 import { SingleFlight } from "../single-flight";

@@ -1,6 +1,6 @@
 import { inArray } from "drizzle-orm";
 import type { Writer } from "../db/projections/writer";
-import { skus } from "../db/schema";
+import { skus } from "../db/tables";
 import type { Envelope } from "../events/envelope";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";
@@ -123,7 +123,7 @@ export async function withSkuAlerts(
 }
 
 /**
- * The same after-state, pushed to the pages watching each SKU (src/actors/sku-watch.ts): one
+ * The same after-state, pushed to the pages watching each SKU (src/actors/sku/sku-watch.ts): one
  * call per SKU per consumed batch. Best effort: a page that misses one gets the next, and
  * re-reads the SKU view now and then anyway.
  */

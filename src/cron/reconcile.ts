@@ -5,7 +5,7 @@
 import { and, eq, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
-import { inventoryAudit, inventoryDrift, promotionRedemptions, promotions, reconciliations, skus } from "../db/schema";
+import { inventoryAudit, inventoryDrift, promotionRedemptions, promotions, reconciliations, skus } from "../db/tables";
 import { budgetLedgerId } from "../domain/promotions";
 import type { StockCounters } from "../domain/stock";
 import { log } from "../log/logger";

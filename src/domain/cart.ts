@@ -3,7 +3,7 @@
  * check and the draft a change is made on (merge rules: cart-merge.ts).
  */
 import type { z } from "zod";
-import type { CartLineSchema, CartLineViewSchema, PriceChangeSchema } from "../schemas/cart";
+import type { CartLineSchema, CartLineViewSchema, PriceChangeSchema } from "../contracts/cart";
 import type { ProblemItem } from "./errors";
 import type { SkuPublicView, SkuQuote } from "./catalog";
 import { productSnapshot, saleNotStarted } from "./catalog";

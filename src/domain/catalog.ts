@@ -3,8 +3,8 @@
  * see, and the product snapshot lines and orders keep.
  */
 import type { z } from "zod";
-import type { ProductSnapshotSchema, SkuSpecSchema } from "../schemas/product";
-import type { SkuCatalogSchema, SkuPublicSchema, SkuSchema, SkuStatusSchema } from "../schemas/sku";
+import type { ProductSnapshotSchema, SkuSpecSchema } from "../contracts/product";
+import type { SkuCatalogSchema, SkuPublicSchema, SkuSchema, SkuStatusSchema } from "../contracts/sku";
 import type { StockCounters } from "./stock";
 import { availableOf } from "./stock";
 

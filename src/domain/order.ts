@@ -13,7 +13,7 @@ import type {
   PaymentSchema,
   PaymentStatusSchema,
   RedemptionSchema,
-} from "../schemas/order";
+} from "../contracts/order";
 import type { ProductSnapshot } from "./catalog";
 import { productSnapshot } from "./catalog";
 import { lineAmount, sumAmounts } from "./money";

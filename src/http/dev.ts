@@ -3,7 +3,7 @@ import { z } from "zod";
 import { DomainError } from "../domain/errors";
 import { hmacSha256Hex } from "./signing";
 
-import { orderDesk } from "../actors/order-routing";
+import { orderDesk } from "../actors/order/order-routing";
 import { requireAdmin, USER_ID } from "./identity";
 import type { App } from "./route";
 import { readJsonBody } from "./route";

@@ -20,7 +20,7 @@ import {
   MetricsSchema,
   ReplayBody,
   StockSchema,
-} from "./schemas/ops";
+} from "./validation/ops";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";
 

@@ -8,7 +8,7 @@
  */
 import type { z } from "zod";
 import type { Order } from "../domain/order";
-import { OrderSchema, PlacedOrderSchema } from "./schemas/orders";
+import { OrderSchema, PlacedOrderSchema } from "./validation/orders";
 
 /** What checkout and flash buy answer (clientSecret is Stripe's, added by payment-intents.ts). */
 export type PlacedOrderView = z.output<typeof PlacedOrderSchema>;

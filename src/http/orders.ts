@@ -2,15 +2,15 @@
  * Order routes: one order, the owner's listing, cancel.
  */
 import type { z } from "zod";
-import type { OrderDesk } from "../actors/order-routing";
-import { orderDesk } from "../actors/order-routing";
+import type { OrderDesk } from "../actors/order/order-routing";
+import { orderDesk } from "../actors/order/order-routing";
 import { ownerOrderIds } from "../db/order-reads";
 import type { Order } from "../domain/order";
 import { DomainError, unwrap } from "../domain/errors";
 import { orderView } from "./order-views";
 import type { App } from "./route";
 import { route } from "./route";
-import { OrderListSchema, OrderParams, OrderSchema, OrdersQuery } from "./schemas/orders";
+import { OrderListSchema, OrderParams, OrderSchema, OrdersQuery } from "./validation/orders";
 
 /** The order's home; anything that is not a well-formed order id is simply not found (and never wakes an actor). */
 function deskOrNotFound(env: Env, orderId: string): OrderDesk {

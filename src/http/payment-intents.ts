@@ -7,7 +7,7 @@
  * same intent: Stripe's idempotency key is derived from the order id).
  */
 import { z } from "zod";
-import { orderDesk } from "../actors/order-routing";
+import { orderDesk } from "../actors/order/order-routing";
 import { DomainError } from "../domain/errors";
 import type { Order } from "../domain/order";
 import { orderPaymentIntent, stripeEnabled } from "../payments/stripe";
@@ -15,7 +15,7 @@ import type { PlacedOrderView } from "./order-views";
 import { placedView } from "./order-views";
 import type { App } from "./route";
 import { route } from "./route";
-import { OrderParams } from "./schemas/orders";
+import { OrderParams } from "./validation/orders";
 
 export const PAYMENT_INTENT_RETRY_SECONDS = 5;
 

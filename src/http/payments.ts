@@ -3,12 +3,12 @@
  * then the order applies the event.
  */
 import { z } from "zod";
-import { orderDesk } from "../actors/order-routing";
-import { foreignPaymentOwner } from "../actors/payment-ledger";
+import { orderDesk } from "../actors/order/order-routing";
+import { foreignPaymentOwner } from "../actors/order/payment-ledger";
 import { DomainError, unwrap } from "../domain/errors";
 import type { App } from "./route";
 import { parseJsonBody, readBodyText, route } from "./route";
-import { PaymentWebhookBody } from "./schemas/orders";
+import { PaymentWebhookBody } from "./validation/orders";
 import { constantTimeEqual, hmacSha256Hex } from "./signing";
 
 export const SIGNATURE_TOLERANCE_SECONDS = 300;

@@ -7,8 +7,8 @@
  * does not retry it for days.
  */
 import { z } from "zod";
-import { orderDesk } from "../actors/order-routing";
-import { foreignPaymentOwner } from "../actors/payment-ledger";
+import { orderDesk } from "../actors/order/order-routing";
+import { foreignPaymentOwner } from "../actors/order/payment-ledger";
 import type { DeadLetter } from "../consumer";
 import type { Order } from "../domain/order";
 import { DomainError, unwrap } from "../domain/errors";

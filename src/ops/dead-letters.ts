@@ -7,10 +7,10 @@
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { applyEvent } from "../db/projections/batch";
-import { deadLetters } from "../db/schema";
+import { deadLetters } from "../db/tables";
 import { DomainError } from "../domain/errors";
 import { guestCartTtlMs } from "../env";
-import { parseEnvelope } from "../events/schemas";
+import { parseEnvelope } from "../events/types";
 import { isPermanentFailure, sqlStateOf, unstorableTextAt } from "../consumer/failures";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";

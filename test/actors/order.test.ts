@@ -2,12 +2,12 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { OrderActor } from "../../src/actors/order-actor";
-import { orderDesk } from "../../src/actors/order-routing";
-import type { SkuActor } from "../../src/actors/sku-actor";
+import type { OrderActor } from "../../src/actors/order/order-actor";
+import { orderDesk } from "../../src/actors/order/order-routing";
+import type { SkuActor } from "../../src/actors/sku/sku-actor";
 import { orderHome } from "../../src/domain/order-ids";
 import { stripeName } from "../../src/domain/stripes";
-import { inventoryAudit } from "../../src/db/schema";
+import { inventoryAudit } from "../../src/db/tables";
 import { orderIdFor } from "../../src/http/checkout";
 import { adminSku, api, asUser, auditBalances, db, eventually, putSku, sendPayment, unique } from "../support/worker";
 

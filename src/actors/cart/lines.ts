@@ -8,7 +8,7 @@ import { checkLineQuantity, lineFromSku } from "../../domain/cart";
 import type { CartEditOutcome, Selection } from "../../domain/cart-contract";
 import { lineRefusal, notInCart } from "../../domain/cart-refusals";
 import { guestCartTtlMs } from "../../env";
-import type { CartBook } from "./book";
+import type { CartBook } from "./store";
 import type { CartHost } from "./host";
 import type { CartSkus } from "./skus";
 

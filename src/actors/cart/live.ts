@@ -4,7 +4,7 @@
  * cannot set headers on a WebSocket) connect.
  */
 import { SingleFlight } from "../../single-flight";
-import type { CartBook } from "./book";
+import type { CartBook } from "./store";
 import type { CartHost } from "./host";
 import type { CartSkus } from "./skus";
 

@@ -9,7 +9,7 @@ import type { TakenLine } from "../../domain/cart-contract";
 import { checkoutInProgress, notInCartForCheckout } from "../../domain/cart-refusals";
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
-import type { CartBook } from "./book";
+import type { CartBook } from "./store";
 import type { CartHost } from "./host";
 
 export class CartOrders {

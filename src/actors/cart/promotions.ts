@@ -12,7 +12,7 @@ import type { CartEditOutcome } from "../../domain/cart-contract";
 import { promotionRefusal, unknownCode } from "../../domain/cart-refusals";
 import type { Promotion, Unmet } from "../../domain/promotions";
 import { budgetLedgerId, checkBudget, checkPromotion, isLimited, normalizeCode } from "../../domain/promotions";
-import type { CartBook } from "./book";
+import type { CartBook } from "./store";
 import type { CartHost } from "./host";
 import type { CartSkus } from "./skus";
 

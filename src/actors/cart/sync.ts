@@ -10,7 +10,7 @@ import type { CartState } from "../../domain/cart";
 import { guestCartTtlMs } from "../../env";
 import type { CartChangeData } from "../../events/envelope";
 import { envelope } from "../../events/envelope";
-import type { CartBook } from "./book";
+import type { CartBook } from "./store";
 import type { CartHost } from "./host";
 
 /** A snapshot Redis missed is written again by the alarm after about this long, at most MAX_SNAPSHOT_RETRIES times per change. */

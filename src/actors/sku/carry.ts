@@ -9,7 +9,7 @@ import type { CarriedRelease, CarriedUnits, CarryGeneration, CarryReport, PartsR
 import { carriedTo, carryReports, FIRST_GENERATION, reportsComplete } from "../../domain/carry";
 import { stripeName } from "../../domain/stripes";
 import type { StripeCommand } from "../commands";
-import type { SkuBook, SkuHost } from "./book";
+import type { SkuBook, SkuHost } from "./store";
 
 /** How long a buy under a purchase limit waits for the reports of a change before a retryable refusal. */
 const REPORT_WAIT_MS = 3_000;

@@ -12,7 +12,7 @@ import { refuse } from "../../domain/errors";
 import { applyMovement, changeAvailable, EMPTY_STOCK, setAvailable } from "../../domain/stock";
 import { homeStripe } from "../../domain/stripes";
 import { envelope } from "../../events/envelope";
-import type { SkuBook, SkuHost, SkuState } from "./book";
+import type { SkuBook, SkuHost, SkuState } from "./store";
 import type { SkuCarry } from "./carry";
 import type { SkuLedger } from "./ledger";
 import type { SkuStripes } from "./stripes";

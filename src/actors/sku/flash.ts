@@ -2,7 +2,7 @@
  * Flash orders at a stock stripe: the buy-now check-and-write (reservation and
  * PENDING order together, inside the stripe's group commit), and the order's
  * later changes (payment, cancel, expiry), each with its stock effect in one
- * transaction. The orders themselves are kept by `../flash-orders.ts`.
+ * transaction. The orders themselves are kept by `./flash-orders.ts`.
  */
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
@@ -15,8 +15,8 @@ import type { Promotion } from "../../domain/promotions";
 import { isLimited, selectPromotions } from "../../domain/promotions";
 import { staleRoute } from "../../domain/sku-refusals";
 import type { FlashBuyRequest, PlacedFlash } from "../../domain/sku-contract";
-import { FlashOrders } from "../flash-orders";
-import type { SkuBook, SkuHost } from "./book";
+import { FlashOrders } from "./flash-orders";
+import type { SkuBook, SkuHost } from "./store";
 import type { SkuLedger } from "./ledger";
 
 /** Flash orders expired per alarm run. */

@@ -16,7 +16,7 @@ import { reserveRefusal, restriping, skuMissing, staleRoute } from "../../domain
 import type { Movement } from "../../domain/stock";
 import { checkReserve, isGuestOwner, movement } from "../../domain/stock";
 import { homeStripe } from "../../domain/stripes";
-import type { SkuBook, SkuHost } from "./book";
+import type { SkuBook, SkuHost } from "./store";
 import type { SkuCarry } from "./carry";
 
 type ReservationStatus = "held" | "committed" | "released" | "refunded";

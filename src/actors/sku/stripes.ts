@@ -14,7 +14,7 @@ import { availableOf, EMPTY_STOCK, shiftOnHand } from "../../domain/stock";
 import { shares, stripeName, unitsToGive } from "../../domain/stripes";
 import type { StripeCommand } from "../commands";
 import { SingleFlight } from "../../single-flight";
-import type { SkuBook, SkuHost, SkuState } from "./book";
+import type { SkuBook, SkuHost, SkuState } from "./store";
 import type { SkuCarry } from "./carry";
 
 /** A stripe tells its SKU its counters at most this often (for the SKU's public view). */

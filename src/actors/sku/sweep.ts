@@ -8,8 +8,8 @@
 import type { ReservationVerdict } from "../../domain/checkout";
 import { verdictOf } from "../../domain/checkout";
 import { orderHome } from "../../domain/order-ids";
-import { orderDesk } from "../order-routing";
-import type { SkuBook, SkuHost } from "./book";
+import { orderDesk } from "../order/order-routing";
+import type { SkuBook, SkuHost } from "./store";
 import type { ReservationRow, SkuLedger } from "./ledger";
 
 /** How long past its expiry a held reservation waits before the SKU asks its order what to do with it. */

@@ -4,9 +4,9 @@
  */
 import { z } from "zod";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../../domain/limits";
-import { CartLineViewSchema } from "../../schemas/cart";
-import { DiscountSchema } from "../../schemas/promotion";
-import { Amount } from "../../schemas/scalars";
+import { CartLineViewSchema } from "../../contracts/cart";
+import { DiscountSchema } from "../../contracts/promotion";
+import { Amount } from "../../contracts/scalars";
 import { EXAMPLE, GuestCartId, Iso, Quantity, SkuId, Text } from "./fields";
 
 export const AddItemBody = z

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { MAX_LINE_QUANTITY } from "../../domain/limits";
-import { SkuPublicSchema, SkuSchema } from "../../schemas/sku";
+import { SkuPublicSchema, SkuSchema } from "../../contracts/sku";
 import { Currency, EXAMPLE, HttpsUrl, Price, Spec, Text } from "./fields";
 
 export const SkuUpsertBody = z

@@ -5,25 +5,25 @@
  * and the order index, live devices, copies in Redis and Postgres), and every
  * room works through the same narrow host.
  */
-import type { CartLine, CartState } from "../domain/cart";
-import type { MergeStrategy } from "../domain/cart-merge";
-import type { CartEditOutcome, Handoff, MergeOutcome, Selection, TakenLine } from "../domain/cart-contract";
-import type { Outcome } from "../domain/errors";
-import { skuViewCache } from "../cache/sku-views";
-import type { CartAlertType } from "../events/envelope";
-import { Actor } from "./actor";
-import type { CartAlertHost } from "./cart-alerts";
-import { acceptSkuAlert } from "./cart-alerts";
-import { CartBook } from "./cart/book";
-import { CartHandoff } from "./cart/handoff";
-import type { CartHost } from "./cart/host";
-import { CartLines } from "./cart/lines";
-import { CartLive } from "./cart/live";
-import { CartOrders } from "./cart/orders";
-import { CartPromotions } from "./cart/promotions";
-import { CartSkus } from "./cart/skus";
-import type { SnapshotReceipt } from "./cart/sync";
-import { CartSync } from "./cart/sync";
+import type { CartLine, CartState } from "../../domain/cart";
+import type { MergeStrategy } from "../../domain/cart-merge";
+import type { CartEditOutcome, Handoff, MergeOutcome, Selection, TakenLine } from "../../domain/cart-contract";
+import type { Outcome } from "../../domain/errors";
+import { skuViewCache } from "../../cache/sku-views";
+import type { CartAlertType } from "../../events/envelope";
+import { Actor } from "../actor";
+import type { CartAlertHost } from "./alerts";
+import { acceptSkuAlert } from "./alerts";
+import { CartBook } from "./store";
+import { CartHandoff } from "./merge";
+import type { CartHost } from "./host";
+import { CartLines } from "./lines";
+import { CartLive } from "./live";
+import { CartOrders } from "./orders";
+import { CartPromotions } from "./promotions";
+import { CartSkus } from "./skus";
+import type { SnapshotReceipt } from "./sync";
+import { CartSync } from "./sync";
 
 export type {
   CartEditOutcome,
@@ -32,7 +32,7 @@ export type {
   MergeOutcome,
   MergeReport,
   Selection,
-} from "../domain/cart-contract";
+} from "../../domain/cart-contract";
 
 /**
  * A cart sends its events to the queue once no edit came for this long (at most 2 s after the

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { MAX_LINE_QUANTITY } from "../../domain/limits";
 import { ORDER_ID } from "../../domain/order-ids";
-import { Amount as AmountScalar, IsoTime, UnitPrice } from "../../schemas/scalars";
+import { Amount as AmountScalar, IsoTime, UnitPrice } from "../../contracts/scalars";
 import { UUID as GUEST_CART_ID } from "../identity";
 
 /** Example values of the OpenAPI document (each one is checked against its schema in test/dev/openapi-document.test.ts). */

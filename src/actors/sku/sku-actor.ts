@@ -5,30 +5,30 @@
  * catalog and its views, the orphan sweep. The SKU's public view is mirrored
  * to Redis by stripe 0 (`cache/mirror.ts`).
  */
-import { RedisMirror } from "../cache/mirror";
-import { skuViewValue } from "../cache/sku-views";
-import type { CarriedRelease, CarryGeneration, CarryReport } from "../domain/carry";
-import type { SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../domain/catalog";
-import type { Outcome } from "../domain/errors";
-import type { Order, PaymentEvent } from "../domain/order";
-import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest, SkuInput } from "../domain/sku-contract";
-import type { StockCounters } from "../domain/stock";
-import { parseStripeName } from "../domain/stripes";
-import { Actor } from "./actor";
-import type { CommandTable, StripeCommand } from "./commands";
-import { dispatch } from "./commands";
-import { GroupCommit } from "./group-commit";
-import type { Command } from "./outbox";
-import type { SkuHost } from "./sku/book";
-import { SkuBook } from "./sku/book";
-import { SkuCarry } from "./sku/carry";
-import { SkuCatalogDesk } from "./sku/catalog";
-import { SkuFlash } from "./sku/flash";
-import { SkuLedger } from "./sku/ledger";
-import { SkuStripes } from "./sku/stripes";
-import { SkuSweep } from "./sku/sweep";
+import { RedisMirror } from "../../cache/mirror";
+import { skuViewValue } from "../../cache/sku-views";
+import type { CarriedRelease, CarryGeneration, CarryReport } from "../../domain/carry";
+import type { SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../../domain/catalog";
+import type { Outcome } from "../../domain/errors";
+import type { Order, PaymentEvent } from "../../domain/order";
+import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest, SkuInput } from "../../domain/sku-contract";
+import type { StockCounters } from "../../domain/stock";
+import { parseStripeName } from "../../domain/stripes";
+import { Actor } from "../actor";
+import type { CommandTable, StripeCommand } from "../commands";
+import { dispatch } from "../commands";
+import { GroupCommit } from "../group-commit";
+import type { Command } from "../outbox";
+import type { SkuHost } from "./store";
+import { SkuBook } from "./store";
+import { SkuCarry } from "./carry";
+import { SkuCatalogDesk } from "./catalog";
+import { SkuFlash } from "./flash";
+import { SkuLedger } from "./ledger";
+import { SkuStripes } from "./stripes";
+import { SkuSweep } from "./sweep";
 
-export type { ReservationVerdict } from "../domain/checkout";
+export type { ReservationVerdict } from "../../domain/checkout";
 export type {
   FlashBuyRequest,
   PlacedFlash,
@@ -36,8 +36,8 @@ export type {
   ReserveOutcome,
   ReserveRequest,
   SkuInput,
-} from "../domain/sku-contract";
-export { ORPHAN_GRACE_MS } from "./sku/sweep";
+} from "../../domain/sku-contract";
+export { ORPHAN_GRACE_MS } from "./sweep";
 
 /** A stock actor relays its events once no reservation came for this long (see Actor.relayQuietMs). */
 const RELAY_QUIET_MS = 250;

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { MAX_CART_LINES } from "../../domain/limits";
 import { MAX_ORDER_ID_LENGTH } from "../../domain/order-ids";
-import { OrderSchema as OrderEntity } from "../../schemas/order";
+import { OrderSchema as OrderEntity } from "../../contracts/order";
 import { Amount, Currency, EXAMPLE, Quantity, SkuId, Text } from "./fields";
 import { PromotionCode } from "./promotions";
 

@@ -11,7 +11,7 @@ import { planMerge } from "../../domain/cart-merge";
 import type { Handoff, MergeOutcome } from "../../domain/cart-contract";
 import { versionConflict } from "../../domain/cart-refusals";
 import type { SkuQuote } from "../../domain/catalog";
-import type { CartBook } from "./book";
+import type { CartBook } from "./store";
 import type { CartHost } from "./host";
 import type { CartPromotions } from "./promotions";
 import type { CartSkus } from "./skus";

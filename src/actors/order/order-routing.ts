@@ -2,10 +2,10 @@
  * Where an order lives (its own actor, or the stock stripe that sold it in a
  * flash sale) and what routes, the webhook and the cron sweep do with it there.
  */
-import type { Outcome } from "../domain/errors";
-import type { Order, PaymentEvent } from "../domain/order";
-import { orderHome } from "../domain/order-ids";
-import { stripeName } from "../domain/stripes";
+import type { Outcome } from "../../domain/errors";
+import type { Order, PaymentEvent } from "../../domain/order";
+import { orderHome } from "../../domain/order-ids";
+import { stripeName } from "../../domain/stripes";
 
 /** What the routes, the webhook and the cron sweep do with an order, wherever it lives. */
 export interface OrderDesk {
