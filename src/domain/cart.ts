@@ -13,7 +13,7 @@ import type { CodeStatus, Discount, Promotion } from "./promotions";
 import { applyPromotions, selectPromotions } from "./promotions";
 import { isGuestOwner, remainingAllowance } from "./stock";
 
-/** A stored cart line: the SKU as it was when added, plus the buyer's choices (schemas/cart.ts). */
+/** A stored cart line: the SKU as it was when added, plus the buyer's choices (contracts/cart.ts). */
 export type CartLine = z.infer<typeof CartLineSchema>;
 
 /** What the cart actor stores and what the Redis snapshot holds. */

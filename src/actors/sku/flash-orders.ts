@@ -6,7 +6,7 @@ import type { StripeCommand } from "../commands";
 import type { ActorSchema } from "../sqlite";
 import { log } from "../../log/logger";
 
-/** What the flash order book needs from the stock actor that keeps it. */
+/** What the flash orders need from the stock actor that keeps them. */
 export interface FlashHost {
   readonly sql: SqlStorage;
   readonly schema: ActorSchema;

@@ -1,6 +1,6 @@
 /**
  * Cart schemas: the edit bodies, and the cart view whose lines are the cart
- * line entity's view (schemas/cart.ts); merge result, count, live tickets.
+ * line entity's view (contracts/cart.ts); merge result, count, live tickets.
  */
 import { z } from "zod";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../../domain/limits";

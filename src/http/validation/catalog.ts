@@ -1,6 +1,6 @@
 /**
  * Catalog schemas: the admin's SKU upsert, the SKU views (picked from the SKU
- * entity, schemas/sku.ts) and the product listing.
+ * entity, contracts/sku.ts) and the product listing.
  */
 import { z } from "zod";
 import { MAX_LINE_QUANTITY } from "../../domain/limits";
