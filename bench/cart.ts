@@ -13,7 +13,7 @@ import { percentile, runLoad, type BenchRequest, type BenchResponse, type Sample
 import { sampleRss, type PeakRss } from "./lib/memory.ts";
 import { progress } from "./lib/progress.ts";
 import { editChecks, type Edit, type LatencyStats, type Op, OPS, type Result, stats } from "./lib/cart-checks.ts";
-import type { Running, Target } from "./targets.ts";
+import type { Running, Target } from "./targets/target.ts";
 
 export interface CartScenario {
   carts: number;

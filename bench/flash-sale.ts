@@ -11,7 +11,7 @@ import { cpuMeter } from "./lib/machine.ts";
 import { sampleRss, type PeakRss } from "./lib/memory.ts";
 import { progress } from "./lib/progress.ts";
 import { summarize, type Outcome, type TargetResult } from "./lib/report.ts";
-import type { Running, Target } from "./targets.ts";
+import type { Running, Target } from "./targets/target.ts";
 
 export interface FlashScenario {
   units: number;

@@ -12,7 +12,7 @@
 import { ADMIN_TOKEN, check, concurrency, int, jsonOf, runId, tokenFor, type Check } from "./config.ts";
 import { percentile, runLoad, type BenchRequest, type BenchResponse } from "./lib/load.ts";
 import { progress } from "./lib/progress.ts";
-import type { Running, Target } from "./targets.ts";
+import type { Running, Target } from "./targets/target.ts";
 
 export interface PromotionScenario {
   attempts: number;

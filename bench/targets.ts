@@ -11,34 +11,10 @@
 //   actor-write        bench/ceiling-worker: the floor plus a group-committed reservation + outbox row
 //   cart-actors        bench/ceiling-worker: the floor plus a call to the cart's own actor (cart suite)
 import { int, type TargetName } from "./config.ts";
-import type { FlashRun, FlashVerdict } from "./lib/flash-checks.ts";
 import { postgres, redisLua } from "./targets/baselines.ts";
 import { edgeCart } from "./targets/edge-cart.ts";
 import { actorRpc, actorWrite, cartActors, floor } from "./targets/floor.ts";
-
-export interface SeedSku {
-  skuId: string;
-  units: number;
-  /** Purchase limit per buyer; null: none. */
-  limit: number | null;
-}
-
-export interface Running {
-  baseUrl: string;
-  /** Roots of the process trees that serve the target (their peak RSS is reported). */
-  pids: number[];
-  seed(sku: SeedSku): Promise<void>;
-  verify(run: FlashRun): Promise<FlashVerdict>;
-  stop(): Promise<void>;
-}
-
-export interface Target {
-  name: TargetName;
-  description: string;
-  /** A reference Worker (the floor, a ceiling): measured, never checked, edge-cart's figures are divided by it. */
-  reference?: boolean;
-  start(): Promise<Running>;
-}
+import type { Target } from "./targets/target.ts";
 
 const stripes = Math.min(64, Math.max(2, int("BENCH_STRIPES", 8)));
 

@@ -7,7 +7,7 @@ import { SCHEMA_SQL, seedSku as seedPostgresSku } from "../baselines/postgres.ts
 import { redisKeys, seedSku as seedRedisSku } from "../baselines/redis-lua.ts";
 import { check, pgPoolSize, pgServerUrl, redisUrl, runId } from "../config.ts";
 import { ownerChecks, sameIds, unitsPerOwner } from "../lib/flash-checks.ts";
-import type { Target } from "../targets.ts";
+import type { Target } from "./target.ts";
 import { baselineServer, Cleanups } from "./shared.ts";
 
 export const postgres: Target = {

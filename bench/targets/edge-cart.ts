@@ -5,7 +5,7 @@ import { sleep } from "../../dev/util.ts";
 import { ADMIN_TOKEN, check, drainTimeoutMs } from "../config.ts";
 import { ownerChecks, sameIds, unitsPerOwner, type FlashRun } from "../lib/flash-checks.ts";
 import { startChild } from "../lib/servers.ts";
-import type { Target } from "../targets.ts";
+import type { Target } from "./target.ts";
 import { Cleanups } from "./shared.ts";
 
 async function admin(

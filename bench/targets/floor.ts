@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startChild } from "../lib/servers.ts";
-import type { Target } from "../targets.ts";
+import type { Target } from "./target.ts";
 import { Cleanups } from "./shared.ts";
 
 function referenceWorker(

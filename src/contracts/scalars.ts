@@ -26,3 +26,9 @@ export const Amount = z
 
 /** An ISO 8601 time as the service writes it (`new Date().toISOString()`). */
 export const IsoTime = z.string().min(10).meta({ format: "date-time" });
+
+/** A SKU id: what a path, a cart line and a stock stripe name it by. */
+export const SkuId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit")
+  .meta({ example: "sku-red-shirt-m" });

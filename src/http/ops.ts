@@ -19,6 +19,7 @@ import {
   MetricsQuery,
   MetricsSchema,
   ReplayBody,
+  StockQuery,
   StockSchema,
 } from "./validation/ops";
 import { log } from "../log/logger";
@@ -73,12 +74,14 @@ export function opsRoutes(app: App): void {
       tag: "Operations",
       summary: "Stock per SKU and stripe, the last reconciliation and the promotions' budgets",
       description:
-        "onHand, reserved and sold per SKU and per stripe, asked of the actors now; the drift the last reconciliation left open (0 = the actor and `inventory_audit` agree) and its result; each promotion's used, reserved and remaining redemptions.",
+        "onHand, reserved and sold per SKU and per stripe, asked of the actors now, for the SKUs named in `skus` or one page of every SKU Postgres knows (in id order; `next` is the following page's `after`); the drift the last reconciliation left open (0 = the actor and `inventory_audit` agree) and its result; each promotion's used, reserved and remaining redemptions.",
       access: "admin",
+      query: StockQuery,
       ok: { status: 200, description: "The stock table", schema: StockSchema },
       problems: ["DEPENDENCY_UNAVAILABLE"],
     },
-    async (c) => c.json(await withAdminDatabase(c.env, "the stock view", (db) => stockView(c.env, db))),
+    async (c, { query }) =>
+      c.json(await withAdminDatabase(c.env, "the stock view", (db) => stockView(c.env, db, query))),
   );
 
   route(

@@ -3,7 +3,7 @@
  * now, the source of truth), the drift the last reconciliation left open, its result, and the
  * promotions' budgets (used/reserved/remaining).
  */
-import { eq, isNull } from "drizzle-orm";
+import { eq, gt, inArray, isNull } from "drizzle-orm";
 import { promotionCatalog } from "../cache/promotions";
 import type { Database } from "../db/client";
 import { inventoryDrift, reconciliations, skus } from "../db/tables";
@@ -12,8 +12,7 @@ import { stripeName } from "../domain/stripes";
 import type { ReconcileReport } from "../cron/reconcile";
 import { LAST_RECONCILIATION } from "../cron/reconcile";
 
-/** SKUs shown (the stock table is for a shop's sale, not a whole catalog), and actors asked at once. */
-const MAX_SKUS = 500;
+/** Actors asked at once. */
 const FAN_OUT = 25;
 const MAX_PROMOTIONS = 200;
 
@@ -24,8 +23,17 @@ export interface SkuStock extends StockCounters {
   drift: number;
 }
 
+/** Which SKUs: the ones named, or a page of every SKU in id order after `after`. */
+export interface StockPage {
+  skus?: string[];
+  after?: string;
+  limit: number;
+}
+
 export interface StockView {
   skus: SkuStock[];
+  /** `after` for the next page; null on the last. */
+  next: string | null;
   reconciledAt: string | null;
   reconcile: { ok: boolean; drift: ReconcileReport["drifting"] } | null;
   promotions: {
@@ -54,13 +62,24 @@ async function skuStock(env: Env, skuId: string, drift: number): Promise<SkuStoc
   return { skuId, onHand: view.onHand, reserved: view.reserved, sold: view.sold, stripes, drift };
 }
 
-export async function stockView(env: Env, db: Database): Promise<StockView> {
-  const [ids, open, [last], promotions] = await Promise.all([
-    db.select({ skuId: skus.skuId }).from(skus).orderBy(skus.skuId).limit(MAX_SKUS),
+function skuPage(db: Database, page: StockPage) {
+  const where = page.skus ? inArray(skus.skuId, page.skus) : page.after ? gt(skus.skuId, page.after) : undefined;
+  return db
+    .select({ skuId: skus.skuId })
+    .from(skus)
+    .where(where)
+    .orderBy(skus.skuId)
+    .limit(page.limit + 1);
+}
+
+export async function stockView(env: Env, db: Database, page: StockPage): Promise<StockView> {
+  const [found, open, [last], promotions] = await Promise.all([
+    skuPage(db, page),
     db.select().from(inventoryDrift).where(isNull(inventoryDrift.repairedAt)),
     db.select().from(reconciliations).where(eq(reconciliations.name, LAST_RECONCILIATION)),
     promotionCatalog(env).list(null, MAX_PROMOTIONS),
   ]);
+  const ids = found.slice(0, page.limit);
   const driftOf = new Map(
     open.map((d) => [d.skuId, Math.abs(d.onHandDrift) + Math.abs(d.reservedDrift) + Math.abs(d.soldDrift)]),
   );
@@ -74,6 +93,7 @@ export async function stockView(env: Env, db: Database): Promise<StockView> {
   const report = last?.report as ReconcileReport | undefined;
   return {
     skus: rows,
+    next: found.length > page.limit ? ids.at(-1)!.skuId : null,
     reconciledAt: last ? new Date(last.ranAt).toISOString() : null,
     reconcile: last && report ? { ok: last.ok, drift: report.drifting } : null,
     promotions: promotions.items.map((p) => ({

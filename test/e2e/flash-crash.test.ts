@@ -11,42 +11,23 @@
 // 1,826 acknowledged orders never reached the audit this way (and 747 to 1,367 of ~1,500 with
 // the consumer's database up).
 import http from "node:http";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readDevVars, startLocalStack, type LocalStack } from "../../dev/stack.ts";
-import { Api, eventually, httpVia, newId } from "../support/e2e.ts";
+import { type E2eStack, eventually, httpVia, newId, startE2eStack } from "../support/e2e.ts";
 
 /** How long buys go on before the crash: stock actors relay at least every 2 s under load and delete what left with their next write. */
 const BURST_MS = Number(process.env.FLASH_CRASH_BURST_MS ?? 5_000);
 const SOCKETS = 32;
 const STRIPES = 4;
 
-const vars = readDevVars();
-const secrets = {
-  JWT_SECRET: vars.JWT_SECRET!,
-  ADMIN_TOKEN: vars.ADMIN_TOKEN!,
-  PAYMENT_WEBHOOK_SECRET: vars.PAYMENT_WEBHOOK_SECRET!,
-};
 const agent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS });
-let stack: LocalStack;
-let db: pg.Pool;
-let api: Api;
+let stack: E2eStack;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    mode: "start",
-    port: 0,
-    databaseName: "edge_cart_e2e_crash",
-    quiet: !process.env.E2E_VERBOSE,
-  });
-  db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
-  db.on("error", () => undefined);
-  api = new Api(stack.baseUrl, secrets);
+  stack = await startE2eStack({ mode: "start", databaseName: "edge_cart_e2e_crash", poolSize: 2 });
 }, 180_000);
 
 afterAll(async () => {
   agent.destroy();
-  await db?.end().catch(() => undefined);
   await stack?.stop();
 });
 
@@ -60,7 +41,7 @@ async function burstUntilCrash(skuId: string): Promise<string[]> {
     while (!crash) {
       const i = next++;
       const res = await httpVia(agent, stack.baseUrl, "POST", `/v1/flash/${skuId}/orders`, {
-        headers: { ...(await api.user(`crash-${skuId}-${i}`)), "idempotency-key": `crash-${i}` },
+        headers: { ...(await stack.api.user(`crash-${skuId}-${i}`)), "idempotency-key": `crash-${i}` },
         body: { quantity: 1 },
       }).catch(() => null); // cut off by the crash: not acknowledged
       if (res?.status === 201) acknowledged.push(res.body.orderId as string);
@@ -77,7 +58,7 @@ async function burstUntilCrash(skuId: string): Promise<string[]> {
 describe("kill -9 of the runtime mid flash burst", () => {
   it("every acknowledged order keeps its reserve row, and the audit sums to the stripes' counters", async () => {
     const skuId = newId("sku-crash");
-    const put = await api.putSku(skuId, {
+    const put = await stack.api.putSku(skuId, {
       productId: "prod-crash",
       name: "Crash Tee",
       merchantId: "m-crash",
@@ -88,7 +69,7 @@ describe("kill -9 of the runtime mid flash burst", () => {
     expect(put.status, put.text).toBe(201);
     // The stock reaches the audit before its database goes away.
     await eventually(async () => {
-      const { rows } = await db.query(
+      const { rows } = await stack.db.query(
         "select coalesce(sum(on_hand_delta), 0)::int as n from inventory_audit where sku_id = $1",
         [skuId],
       );
@@ -102,10 +83,10 @@ describe("kill -9 of the runtime mid flash burst", () => {
 
     // The stripes' counters (summed by the admin view) hold every acknowledged reservation, and
     // maybe a few more whose answer the crash cut off.
-    const counters = await api.skuCounters(skuId);
+    const counters = await stack.api.skuCounters(skuId);
     expect(counters.reserved).toBeGreaterThanOrEqual(acknowledged.length);
     const audit = async () => {
-      const { rows } = await db.query(
+      const { rows } = await stack.db.query(
         `select coalesce(sum(on_hand_delta), 0)::int as "onHand", coalesce(sum(reserved_delta), 0)::int as reserved,
                 coalesce(sum(sold_delta), 0)::int as sold, count(*) filter (where kind = 'reconcile')::int as repairs,
                 coalesce(array_agg(ref_id) filter (where kind = 'reserve'), '{}') as reserves

@@ -469,7 +469,7 @@ describe.concurrent("journey: an unpaid order expires (RESERVATION_TTL_SECONDS=3
   let stack: E2eStack;
 
   beforeAll(async () => {
-    stack = await startE2eStack({ RESERVATION_TTL_SECONDS: "3" });
+    stack = await startE2eStack({ vars: { RESERVATION_TTL_SECONDS: "3" } });
   });
 
   afterAll(async () => {

@@ -22,7 +22,7 @@ describe("structured logs", () => {
   beforeAll(async () => {
     // This file reads the Worker's info lines: wrangler must print them (vitest.config.ts quiets it to warn).
     process.env.WRANGLER_LOG = "log";
-    stack = await startE2eStack({}, !process.env.E2E_VERBOSE, (line) => output.push(line));
+    stack = await startE2eStack({ onWorkerLine: (line) => output.push(line) });
     token = await userToken(stack.secrets.JWT_SECRET, userId);
   });
 

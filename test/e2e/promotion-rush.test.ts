@@ -17,10 +17,17 @@
 //   PROMOTION_RUSH_LIMIT=500 PROMOTION_RUSH_ATTEMPTS=10000 PROMOTION_RUSH_USERS=5000 \
 //   PROMOTION_RUSH_CONCURRENCY=100 npx vitest run --project e2e test/e2e/promotion-rush.test.ts
 import http from "node:http";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readDevVars, startLocalStack, type LocalStack } from "../../dev/stack.ts";
-import { Api, eventually, type HttpResult, httpVia, newId, type RequestOptions, signPayment } from "../support/e2e.ts";
+import {
+  type E2eStack,
+  eventually,
+  type HttpResult,
+  httpVia,
+  newId,
+  type RequestOptions,
+  signPayment,
+  startE2eStack,
+} from "../support/e2e.ts";
 
 const LIMIT = Number(process.env.PROMOTION_RUSH_LIMIT ?? 100);
 const ATTEMPTS = Number(process.env.PROMOTION_RUSH_ATTEMPTS ?? LIMIT * 10);
@@ -36,32 +43,15 @@ const DISCOUNT = 300; // fixed off per order
 const STRIPES = 4;
 const TIMEOUT_MS = Number(process.env.PROMOTION_RUSH_TIMEOUT_MS ?? 1_500_000);
 
-const vars = readDevVars();
-const secrets = {
-  JWT_SECRET: vars.JWT_SECRET!,
-  ADMIN_TOKEN: vars.ADMIN_TOKEN!,
-  PAYMENT_WEBHOOK_SECRET: vars.PAYMENT_WEBHOOK_SECRET!,
-};
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-let stack: LocalStack;
-let db: pg.Pool;
-let api: Api;
+let stack: E2eStack;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    mode: "start",
-    port: 0,
-    databaseName: "edge_cart_e2e_promotion_rush",
-    quiet: !process.env.E2E_VERBOSE,
-  });
-  db = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
-  db.on("error", () => undefined);
-  api = new Api(stack.baseUrl, secrets);
+  stack = await startE2eStack({ mode: "start", databaseName: "edge_cart_e2e_promotion_rush", poolSize: 2 });
 }, 240_000);
 
 afterAll(async () => {
   agent.destroy();
-  await db?.end().catch(() => undefined);
   await stack?.stop();
 });
 
@@ -124,7 +114,7 @@ const tokens = new Map<string, Record<string, string>>();
 async function as(userId: string): Promise<Record<string, string>> {
   let headers = tokens.get(userId);
   if (!headers) {
-    headers = await api.user(userId);
+    headers = await stack.api.user(userId);
     tokens.set(userId, headers);
   }
   return headers;
@@ -138,7 +128,7 @@ async function setUp(label: string): Promise<Rush> {
     flashSku: newId(`rush-flash-${label}`),
   };
   for (const skuId of [rush.cartSku, rush.flashSku]) {
-    const put = await api.putSku(skuId, {
+    const put = await stack.api.putSku(skuId, {
       productId: `prod-${skuId}`,
       name: "Rush Hoodie",
       merchantId: "m-rush",
@@ -148,8 +138,8 @@ async function setUp(label: string): Promise<Rush> {
     });
     expect(put.status, put.text).toBe(201);
   }
-  const created = await api.request("PUT", `/v1/admin/promotions/${rush.promotionId}`, {
-    headers: api.admin(),
+  const created = await stack.api.request("PUT", `/v1/admin/promotions/${rush.promotionId}`, {
+    headers: stack.api.admin(),
     body: {
       code: rush.code,
       kind: "fixed",
@@ -212,7 +202,7 @@ async function settle(
   }
   if (!final && n % EXPIRE_EVERY === 2) {
     const res = await rt.request("POST", `/v1/dev/orders/${orderId}/advance-clock`, {
-      headers: api.admin(),
+      headers: stack.api.admin(),
       body: { advanceMs: 16 * 60_000 },
     });
     if (res.status !== 200) throw new Error(`expire ${orderId}: ${res.status} ${res.text}`);
@@ -227,7 +217,7 @@ async function settle(
     currency: "USD",
   });
   const res = await rt.request("POST", "/v1/payments/webhook", {
-    headers: { "payment-signature": signPayment(raw, secrets.PAYMENT_WEBHOOK_SECRET) },
+    headers: { "payment-signature": signPayment(raw, stack.secrets.PAYMENT_WEBHOOK_SECRET) },
     body: raw,
   });
   if (res.status !== 200) throw new Error(`pay ${orderId}: ${res.status} ${res.text}`);
@@ -294,7 +284,7 @@ async function runRush(rt: Runtime, rush: Rush, onPlaced: (n: number) => void = 
 }
 
 async function budget(promotionId: string): Promise<{ used: number; reserved: number; remaining: number }> {
-  const res = await api.get(`/v1/admin/promotions/${promotionId}`, api.admin());
+  const res = await stack.api.get(`/v1/admin/promotions/${promotionId}`, stack.api.admin());
   if (res.status !== 200) throw new Error(`promotion ${promotionId}: ${res.status} ${res.text}`);
   const { used, reserved, remaining } = res.body;
   return { used, reserved, remaining };
@@ -330,7 +320,7 @@ async function takeWhatIsLeft(rt: Runtime, rush: Rush, placed: Placed[]): Promis
 
 /** On a failure: the ledger's reservations the audit still shows as held, and what the test knows of each. */
 async function heldRedemptions(rt: Runtime, rush: Rush, placed: Placed[]): Promise<string> {
-  const { rows } = await db.query(
+  const { rows } = await stack.db.query(
     `select ref_id, sum(reserved_delta)::int as held, array_agg(kind || ':' || reason order by id) as history
        from inventory_audit where sku_id = $1 group by ref_id having sum(reserved_delta) <> 0`,
     [`promotion:${rush.promotionId}`],
@@ -403,13 +393,13 @@ async function expectExactCounts(rt: Runtime, rush: Rush, placed: Placed[]): Pro
   const ledger = `promotion:${rush.promotionId}`;
   await eventually(
     async () => {
-      const { rows } = await db.query(
+      const { rows } = await stack.db.query(
         `select coalesce(sum(sold_delta), 0)::int as used, coalesce(sum(reserved_delta), 0)::int as reserved
            from inventory_audit where sku_id = $1`,
         [ledger],
       );
       expect(rows[0]).toEqual({ used: counters.used, reserved: 0 });
-      const redeemed = await db.query(
+      const redeemed = await stack.db.query(
         "select count(*)::int as n from promotion_redemptions where promotion_id = $1 and status = 'redeemed'",
         [rush.promotionId],
       );
@@ -418,14 +408,14 @@ async function expectExactCounts(rt: Runtime, rush: Rush, placed: Placed[]): Pro
     { timeoutMs: 120_000, intervalMs: 1_000 },
   );
   const ids = placed.map((p) => p.orderId);
-  const { rows: orderRows } = await db.query(
+  const { rows: orderRows } = await stack.db.query(
     "select order_id, status, discount, total from orders where order_id = any($1::text[])",
     [ids],
   );
   const paidInPg = orderRows.filter((r) => r.status === "PAID");
   expect(paidInPg.map((r) => r.order_id).sort()).toEqual(paid.map((p) => p.orderId).sort());
   for (const r of paidInPg) expect(r, `order ${r.order_id}`).toMatchObject({ discount: DISCOUNT });
-  const { rows: redemptionRows } = await db.query(
+  const { rows: redemptionRows } = await stack.db.query(
     `select order_id, customer_id, amount, status from promotion_redemptions where promotion_id = $1 and status = 'redeemed'`,
     [rush.promotionId],
   );
@@ -439,10 +429,10 @@ async function expectExactCounts(rt: Runtime, rush: Rush, placed: Placed[]): Pro
 
   // The reconciliation agrees, with the consumer caught up for the stock too.
   for (const skuId of [rush.cartSku, rush.flashSku]) {
-    const live = await api.skuCounters(skuId);
+    const live = await stack.api.skuCounters(skuId);
     await eventually(
       async () => {
-        const { rows } = await db.query(
+        const { rows } = await stack.db.query(
           `select coalesce(sum(on_hand_delta), 0)::int as "onHand", coalesce(sum(reserved_delta), 0)::int as reserved,
                   coalesce(sum(sold_delta), 0)::int as sold from inventory_audit where sku_id = $1`,
           [skuId],
@@ -452,7 +442,7 @@ async function expectExactCounts(rt: Runtime, rush: Rush, placed: Placed[]): Pro
       { timeoutMs: 120_000, intervalMs: 1_000 },
     );
   }
-  const report = await api.post("/v1/admin/reconcile", {}, api.admin());
+  const report = await stack.api.post("/v1/admin/reconcile", {}, stack.api.admin());
   expect(report.status, report.text).toBe(200);
   expect(
     report.body.promotions.drifting.filter((d: { promotionId: string }) => d.promotionId === rush.promotionId),

@@ -335,7 +335,7 @@ describe("cart editing", () => {
       );
     }
     warn.mockRestore();
-  });
+  }, 180_000); // 200 SKUs and 200 cart lines: a minute on a busy 2-core machine
 
   it("rate-limits the buy paths per buyer with 429 and Retry-After", async () => {
     const sku = await putSku(unique("rl"), { stock: 1000 });

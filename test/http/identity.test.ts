@@ -11,6 +11,7 @@ afterEach(() => {
 
 describe("user tokens", () => {
   it("a token verified once is accepted until its exp plus the 30 s skew, then refused; a tampered copy never rides on it", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 60;
     const token = await userToken("short-lived", 60);
     const headers = bearer(token);
     const first = await api("/v1/cart", { headers });
@@ -18,11 +19,10 @@ describe("user tokens", () => {
     const [head, payload] = token.split(".");
     const forged = `${head}.${payload}.${"A".repeat(43)}`;
     expect((await api("/v1/cart", { headers: bearer(forged) })).status).toBe(401);
-    // Move this isolate's clock instead of waiting: 89 s is past exp, within the skew; 91 s is past both.
-    const start = Date.now();
-    vi.useFakeTimers({ toFake: ["Date"], now: start + 89_000 });
+    // Move this isolate's clock instead of waiting: 29 s past exp is within the skew; 31 s is past it.
+    vi.useFakeTimers({ toFake: ["Date"], now: (exp + 29) * 1000 });
     expect((await api("/v1/cart", { headers })).status).toBe(200);
-    vi.setSystemTime(start + 91_000);
+    vi.setSystemTime((exp + 31) * 1000);
     const late = await api("/v1/cart", { headers });
     expect(late.status).toBe(401);
     expect(late.body.detail).toMatch(/expired/);

@@ -55,6 +55,8 @@ describe("ops admin API", () => {
     const bad = await api("/v1/admin/metrics?since=yesterday", { headers: ADMIN });
     expect(bad).toMatchObject({ status: 400, body: { code: "VALIDATION_FAILED" } });
     expect((await api("/v1/admin/dead-letters?status=lost", { headers: ADMIN })).status).toBe(400);
+    for (const query of ["skus=", "skus=a,,b", "skus=-bad", "limit=0", "limit=501", "after=%20"])
+      expect((await api(`/v1/admin/stock?${query}`, { headers: ADMIN })).status, query).toBe(400);
     const doc = (await api("/openapi.json")).body;
     for (const path of [
       "/v1/admin/metrics",
@@ -136,17 +138,15 @@ describe("ops admin API", () => {
     });
     expect(put.status).toBe(201);
     // Its SKU row reaches Postgres through the consumer; the stock view lists what Postgres knows.
+    const mineOnly = `/v1/admin/stock?skus=${sku}`;
     await eventually(
-      async () => {
-        const stock = await api("/v1/admin/stock", { headers: ADMIN });
-        return stock.body.skus.some((s: { skuId: string }) => s.skuId === sku);
-      },
+      async () => (await api(mineOnly, { headers: ADMIN })).body.skus.length === 1,
       60_000,
       "SKU in the stock view",
     );
     // One reconciliation (it checks every SKU of the shared test database), then the view with its result.
     expect((await api("/v1/admin/reconcile", { method: "POST", headers: ADMIN })).status).toBe(200);
-    const row = (await api("/v1/admin/stock", { headers: ADMIN })).body;
+    const row = (await api(mineOnly, { headers: ADMIN })).body;
     const mine = row.skus.find((s: { skuId: string }) => s.skuId === sku);
     const actor = await adminSku(sku);
     expect(mine).toMatchObject({ onHand: actor.onHand, reserved: 1, sold: 0 });
@@ -158,6 +158,22 @@ describe("ops admin API", () => {
     expect(row.promotions).toContainEqual(
       expect.objectContaining({ id: promotionId, code, limit: 50, used: 0, reserved: 0, remaining: 50 }),
     );
+  });
+
+  it("pages the stock table in SKU id order, and shows only the SKUs asked for", async () => {
+    const prefix = unique("page");
+    const ids = await Promise.all(["a", "b", "c"].map((n) => putSku(`${prefix}-${n}`, { stock: 5 })));
+    const list = async (query: string) => (await api(`/v1/admin/stock?${query}`, { headers: ADMIN })).body;
+    await eventually(async () => (await list(`skus=${ids.join(",")}`)).skus.length === 3, 60_000, "SKUs in Postgres");
+
+    const first = await list(`after=${prefix}-&limit=2`);
+    expect(first.skus.map((s: { skuId: string }) => s.skuId)).toEqual(ids.slice(0, 2));
+    expect(first.next).toBe(ids[1]);
+    const second = await list(`after=${first.next}&limit=2`);
+    expect(second.skus[0].skuId).toBe(ids[2]);
+    const named = await list(`skus=${ids[2]},${ids[0]}`);
+    expect(named.skus.map((s: { skuId: string }) => s.skuId)).toEqual([ids[0], ids[2]]);
+    expect(named.next).toBeNull();
   });
 
   it("METRICS=off records nothing; unset, tests and development write to Postgres, elsewhere Analytics Engine", async () => {

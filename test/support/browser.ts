@@ -43,7 +43,7 @@ export interface BrowserStack {
 /** `extraVars`: more Worker vars (e.g. Stripe's keys and the local stand-in's address). */
 export async function startBrowserStack(extraVars: Record<string, string> = {}): Promise<BrowserStack> {
   buildWebAssets();
-  const stack = await startE2eStack({ ENVIRONMENT: "development", ...extraVars });
+  const stack = await startE2eStack({ vars: { ENVIRONMENT: "development", ...extraVars } });
   let browser: Browser;
   try {
     if (!CHROMIUM) throw new Error("startBrowserStack: no browser (use describeInBrowser)");

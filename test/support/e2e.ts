@@ -6,6 +6,7 @@ import nodeHttp from "node:http";
 import pg from "pg";
 import { sign } from "hono/jwt";
 import { readDevVars, startLocalStack, type LocalStack } from "../../dev/stack.ts";
+import type { StackMode } from "../../dev/stack/types.ts";
 import type { PaymentEvent } from "../../src/domain/order.ts";
 
 // Money and stock counters are bigint columns; every value the API accepts is below 2^53
@@ -23,17 +24,28 @@ export interface E2eStack extends LocalStack {
   startSeconds: number;
 }
 
-/** One stack per test file: fresh database, private Redis, wrangler dev on a free port. */
-export async function startE2eStack(
-  extraVars: Record<string, string> = {},
-  quiet = !process.env.E2E_VERBOSE,
-  onWorkerLine?: (line: string) => void,
-): Promise<E2eStack> {
+export interface E2eStackOptions {
+  /** Vars over .dev.vars. */
+  vars?: Record<string, string>;
+  quiet?: boolean;
+  onWorkerLine?: (line: string) => void;
+  /** "dev" (wrangler dev, the default) or "start" (built once, served by workerd: what `npm start` runs). */
+  mode?: StackMode;
+  /** The fresh database's name prefix. */
+  databaseName?: string;
+  /** Connections of the test's own Postgres pool. */
+  poolSize?: number;
+}
+
+/** One stack per test file: fresh database, private Redis, the Worker on a free port. */
+export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eStack> {
+  const { vars: extraVars = {}, quiet = !process.env.E2E_VERBOSE, onWorkerLine } = options;
   const t0 = performance.now();
   // snapshot: the Worker runs the src/ of this moment; a concurrent edit must not reload it mid-test.
   const stack = await startLocalStack({
+    mode: options.mode,
     port: 0,
-    databaseName: "edge_cart_e2e",
+    databaseName: options.databaseName ?? "edge_cart_e2e",
     quiet,
     extraVars,
     snapshot: true,
@@ -46,7 +58,7 @@ export async function startE2eStack(
     ADMIN_TOKEN: required(vars, "ADMIN_TOKEN"),
     PAYMENT_WEBHOOK_SECRET: required(vars, "PAYMENT_WEBHOOK_SECRET"),
   };
-  const db = new pg.Pool({ connectionString: stack.databaseUrl, max: 4 });
+  const db = new pg.Pool({ connectionString: stack.databaseUrl, max: options.poolSize ?? 4 });
   db.on("error", () => undefined); // an idle client dropped at stop() must not crash the run
   const stop = async () => {
     await db.end().catch(() => undefined);

@@ -83,6 +83,13 @@ export function drawStock(target: HTMLElement, stock: Stock, refresh: () => Prom
       tableHead("SKU", "Stripe", "On hand", "Reserved", "Sold", "Drift"),
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No SKUs."))),
     ),
+    stock.next === null
+      ? null
+      : h(
+          "p",
+          { class: "muted", "data-testid": "stock-more" },
+          `The first ${stock.skus.length} SKUs by id; GET /v1/admin/stock?after=${stock.next} lists the next ones.`,
+        ),
     h("h2", {}, "Promotions"),
     stock.promotions.length === 0
       ? h("p", { class: "muted" }, "No promotions with a budget.")

@@ -18,6 +18,10 @@ import { byKey, latestBy } from "./writer";
 
 export type { ProjectionSettings, Writer } from "./writer";
 
+/** The order families are written in: every batch takes its locks table by table in this order. */
+const FAMILIES = ["sku", "inventory", "promotion", "cart", "order", "payment", "ops"];
+const familyRank = (family: string) => (FAMILIES.includes(family) ? FAMILIES.indexOf(family) : FAMILIES.length);
+
 /**
  * Applies one event exactly once: the event id is claimed in
  * processed_events in the same transaction as the writes, so a duplicate
@@ -59,7 +63,9 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
     if (list) list.push(e);
     else families.set(family, [e]);
   }
-  for (const [family, batch] of families) {
+  // Families in one fixed order, so two batches lock tables (not only rows) in the same order.
+  const ordered = [...families].sort(([a], [b]) => familyRank(a) - familyRank(b));
+  for (const [family, batch] of ordered) {
     switch (family) {
       case "sku":
         await upsertSkus(

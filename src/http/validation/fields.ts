@@ -6,7 +6,9 @@
 import { z } from "zod";
 import { MAX_LINE_QUANTITY } from "../../domain/limits";
 import { ORDER_ID } from "../../domain/order-ids";
-import { Amount as AmountScalar, IsoTime, UnitPrice } from "../../contracts/scalars";
+import { Amount as AmountScalar, IsoTime, SkuId, UnitPrice } from "../../contracts/scalars";
+
+export { SkuId };
 import { UUID as GUEST_CART_ID } from "../identity";
 
 /** Example values of the OpenAPI document (each one is checked against its schema in test/dev/openapi-document.test.ts). */
@@ -26,10 +28,6 @@ export const EXAMPLE = {
   },
 };
 
-export const SkuId = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit")
-  .meta({ example: "sku-red-shirt-m" });
 export const Currency = z
   .string()
   .regex(/^[A-Z]{3}$/, "an ISO 4217 code such as USD")

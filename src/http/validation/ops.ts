@@ -3,6 +3,7 @@
  * the shape /ops/ reads, as written in the contract (docs/operations.md).
  */
 import { z } from "zod";
+import { SkuId } from "../../contracts/scalars";
 
 const Count = z.number().int().nonnegative();
 const IsoTime = z.string().meta({ example: "2026-05-01T12:00:00.000Z" });
@@ -53,6 +54,18 @@ export const MetricsSchema = z.object({
     }),
 });
 
+/** Which SKUs the stock view shows: one page in SKU id order, or the SKUs named. */
+export const StockQuery = z.object({
+  skus: z
+    .string()
+    .optional()
+    .transform((v) => v?.split(","))
+    .pipe(z.array(SkuId).min(1).max(50).optional())
+    .meta({ description: "Only these SKUs, comma-separated (at most 50); default: a page of every SKU" }),
+  after: SkuId.optional().meta({ description: "The page after this SKU id (the previous page's `next`)" }),
+  limit: z.coerce.number().int().min(1).max(500).default(100).meta({ description: "SKUs per page, 1-500" }),
+});
+
 const Counters = { onHand: z.number().int(), reserved: z.number().int(), sold: z.number().int() };
 
 export const StockSchema = z.object({
@@ -64,6 +77,7 @@ export const StockSchema = z.object({
       drift: Count.meta({ description: "0 when the actor and inventory_audit agree" }),
     }),
   ),
+  next: z.string().nullable().meta({ description: "`after` for the next page; null on the last page" }),
   reconciledAt: IsoTime.nullable(),
   reconcile: z.object({ ok: z.boolean(), drift: z.array(z.unknown()) }).nullable(),
   promotions: z.array(
