@@ -3,7 +3,7 @@
 // or built once and served by workerd through Miniflare (mode "start", dev/serve-worker.ts).
 //   npm run dev / npm start -> CLI below (prints a summary, Ctrl-C stops everything)
 //   startLocalStack({...})  -> the same, for end-to-end tests and the benchmark (fresh database, random ports)
-// Each step is a room of its own under dev/stack/ (startup, database, redis, worker, summary).
+// Each step is a module of its own under dev/stack/ (startup, database, redis, worker, summary).
 import type { ChildProcess } from "node:child_process";
 import { startDatabase, startDatabaseProxy } from "./stack/database.ts";
 import { startRedis } from "./stack/redis.ts";

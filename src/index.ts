@@ -8,12 +8,12 @@ import { runScheduled } from "./cron";
 import { tracedEnv } from "./actors/traced";
 import { app } from "./http/app";
 
-export { CartActor } from "./actors/cart-actor";
-export { OrderActor } from "./actors/order-actor";
-export { PaymentLedger } from "./actors/payment-ledger";
+export { CartActor } from "./actors/cart/cart-actor";
+export { OrderActor } from "./actors/order/order-actor";
+export { PaymentLedger } from "./actors/order/payment-ledger";
 export { PromotionCatalog } from "./actors/promotions/promotion-catalog";
-export { SkuActor } from "./actors/sku-actor";
-export { SkuWatch } from "./actors/sku-watch";
+export { SkuActor } from "./actors/sku/sku-actor";
+export { SkuWatch } from "./actors/sku/sku-watch";
 
 /** The Worker: the HTTP API, the queue consumer (events -> Postgres) and the cron triggers. */
 export default {

@@ -1,7 +1,7 @@
 /**
  * The base every actor extends: SQLite storage, the outbox and its relay, one
  * alarm for the relay backstop and the actor's own timed duties, and the narrow
- * host its rooms work through.
+ * host its modules work through.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Envelope, QueueName } from "../events/envelope";
@@ -9,7 +9,7 @@ import { outboxKeepSentMs } from "../env";
 import { clockAdjustable, readClockOffset, writeClockOffset } from "./clock";
 import type { Command, OutboxSinks } from "./outbox";
 import { Outbox } from "./outbox";
-import { ActorSchema } from "./schema";
+import { ActorSchema } from "./sqlite";
 import { flushSoon } from "../ops/metrics";
 import { recordRelay } from "../ops/pipeline-metrics";
 import { SingleFlight } from "../single-flight";
@@ -28,14 +28,14 @@ const DUTY_RETRY_MS = 30_000;
 const MAX_DUTY_RETRY_MS = 10 * 60_000;
 
 /**
- * The narrow face an actor shows the modules (rooms) that hold its concerns:
+ * The narrow face an actor shows the modules that hold its concerns:
  * its storage, one way to change it atomically, the outbox, and the clock.
- * A room never sees the Durable Object itself.
+ * A module never sees the Durable Object itself.
  */
 export interface ActorHost {
   readonly env: Env;
   readonly sql: SqlStorage;
-  /** Declares the room's tables and indexes (created once, skipped on later starts). */
+  /** Declares the module's tables and indexes (created once, skipped on later starts). */
   readonly schema: ActorSchema;
   readonly outbox: Outbox;
   /** Runs a state change atomically: either all its writes and outbox rows land, or none. */
@@ -63,7 +63,7 @@ export abstract class Actor extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
   protected readonly schema: ActorSchema;
   protected readonly outbox: Outbox;
-  /** What this actor's rooms work through. */
+  /** What this actor's modules work through. */
   protected readonly host: ActorHost;
   private readonly relayer: SingleFlight;
   /**
@@ -131,7 +131,7 @@ export abstract class Actor extends DurableObject<Env> {
     };
   }
 
-  /** The actor's time, in ms since the epoch: every duty and room reads it (through `host.now()`). */
+  /** The actor's time, in ms since the epoch: every duty and module reads it (through `host.now()`). */
   protected now(): number {
     return Date.now() + this.clockOffsetMs;
   }

@@ -1,4 +1,4 @@
-import { ActorSchema } from "./schema";
+import { ActorSchema } from "./sqlite";
 
 /**
  * The actors' clock: real time plus an offset that only a test or development

@@ -8,7 +8,7 @@
  * transaction, and go with its first transaction or alarm after the window: no storage
  * commit and no alarm of their own.
  */
-import type { ActorSchema } from "./schema";
+import type { ActorSchema } from "./sqlite";
 
 /**
  * When this isolate started its first actor: rows kept before then were sent by an

@@ -8,7 +8,7 @@
 import type { Envelope, QueueName } from "../events/envelope";
 import { queueOf } from "../events/envelope";
 import { KeptEvents } from "./outbox-kept";
-import { ActorSchema } from "./schema";
+import { ActorSchema } from "./sqlite";
 import { log } from "../log/logger";
 
 export interface Command {

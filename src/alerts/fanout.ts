@@ -2,7 +2,7 @@ import { and, asc, eq, gt, lte, ne, or, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
-import { cartItems } from "../db/schema";
+import { cartItems } from "../db/tables";
 import type { CartAlertData, CartAlertType, Envelope } from "../events/envelope";
 import type { SkuAlertJob } from "./plan";
 import { log } from "../log/logger";

@@ -1,11 +1,11 @@
 import { inArray } from "drizzle-orm";
 import { z } from "zod";
 import type { Writer } from "../db/projections/writer";
-import { skus } from "../db/schema";
+import { skus } from "../db/tables";
 import type { Envelope } from "../events/envelope";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";
-import { SkuId, UnitPrice } from "../schemas/scalars";
+import { SkuId, UnitPrice } from "../contracts/scalars";
 
 /**
  * Price and stock alerts, planning side (docs/events.md, "Cart alerts"). The consumer
@@ -127,7 +127,7 @@ export async function withSkuAlerts(
 }
 
 /**
- * The same after-state, pushed to the pages watching each SKU (src/actors/sku-watch.ts): one
+ * The same after-state, pushed to the pages watching each SKU (src/actors/sku/sku-watch.ts): one
  * call per SKU per consumed batch. Best effort: a page that misses one gets the next, and
  * re-reads the SKU view now and then anyway.
  */

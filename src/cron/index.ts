@@ -2,12 +2,12 @@
  * Scheduled work: the hourly cart sync, the expiry sweep of unpaid orders and
  * the inventory reconciliation.
  */
-import { orderDesk } from "../actors/order-routing";
+import { orderActor } from "../actors/order/order-routing";
 import { and, eq, gt, lt } from "drizzle-orm";
 import { DIRTY_CARTS_SET } from "../cache/cart-snapshots";
 import { redisClient, WRITE_TIMEOUT_MS } from "../cache/redis";
 import { withDatabase } from "../db/client";
-import { carts, orders } from "../db/schema";
+import { carts, orders } from "../db/tables";
 import { checkAlerts } from "../ops/alerts";
 import { metricsSink } from "../ops/metrics";
 import { deleteOldMetrics } from "../ops/metrics-retention";
@@ -46,8 +46,8 @@ export async function sweepExpiredOrders(env: Env, now = new Date()): Promise<{ 
   );
   let expired = 0;
   await inChunks(due, FAN_OUT, async ({ orderId }) => {
-    const desk = orderDesk(env, orderId);
-    if (desk && (await desk.expireIfDue()).expired) expired += 1;
+    const actor = orderActor(env, orderId);
+    if (actor && (await actor.expireIfDue()).expired) expired += 1;
   });
   return { checked: due.length, expired };
 }

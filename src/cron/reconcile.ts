@@ -13,7 +13,7 @@ import {
   promotions,
   reconciliations,
   skus,
-} from "../db/schema";
+} from "../db/tables";
 import { budgetLedgerId } from "../domain/promotions";
 import type { StockCounters } from "../domain/stock";
 import { log } from "../log/logger";

@@ -7,7 +7,7 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import type { CartState } from "../domain/cart";
 import { productSnapshot } from "../domain/catalog";
 import type { Database } from "./client";
-import { cartEvents, cartItems, carts } from "./schema";
+import { cartEvents, cartItems, carts } from "./tables";
 
 /** The carts as Postgres last saw them, by key (docs/invariants.md 7: a cart whose actor storage is lost is rebuilt from here). */
 export async function loadCarts(db: Database, cartKeys: string[]): Promise<Map<string, CartState>> {

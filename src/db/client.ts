@@ -5,7 +5,7 @@
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import type { NeonDatabase } from "drizzle-orm/neon-serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
-import * as schema from "./schema";
+import * as schema from "./tables";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";
 

@@ -6,7 +6,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { DomainError } from "../domain/errors";
 import { withTimeout } from "../timeout";
 import { withDatabase } from "./client";
-import { orders } from "./schema";
+import { orders } from "./tables";
 import { log } from "../log/logger";
 
 /** A listing that waits longer than this for Postgres is refused (503). */

@@ -25,7 +25,7 @@ export interface MergeReport {
 export type MergeOutcome = Outcome<{ cart: CartState; merge: MergeReport | null; view: string }>;
 
 /** Guest lines detached for a merge, held by the guest cart until the user cart confirms. */
-export interface Handoff {
+export interface DetachedLines {
   token: string;
   lines: CartLine[];
   /** The guest cart's promotion code, carried over if the user may use it. */

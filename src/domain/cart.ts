@@ -3,7 +3,7 @@
  * check and the draft a change is made on (merge rules: cart-merge.ts).
  */
 import type { z } from "zod";
-import type { CartLineSchema, CartLineViewSchema, PriceChangeSchema } from "../schemas/cart";
+import type { CartLineSchema, CartLineViewSchema, PriceChangeSchema } from "../contracts/cart";
 import type { ProblemItem } from "./errors";
 import type { SkuPublicView, SkuQuote } from "./catalog";
 import { productSnapshot, saleNotStarted } from "./catalog";
@@ -13,7 +13,7 @@ import type { CodeStatus, Discount, Promotion } from "./promotions";
 import { applyPromotions, selectPromotions } from "./promotions";
 import { isGuestOwner, remainingAllowance } from "./stock";
 
-/** A stored cart line: the SKU as it was when added, plus the buyer's choices (schemas/cart.ts). */
+/** A stored cart line: the SKU as it was when added, plus the buyer's choices (contracts/cart.ts). */
 export type CartLine = z.infer<typeof CartLineSchema>;
 
 /** What the cart actor stores and what the Redis snapshot holds. */

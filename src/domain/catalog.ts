@@ -3,14 +3,14 @@
  * see, and the product snapshot lines and orders keep.
  */
 import type { z } from "zod";
-import type { ProductSnapshotSchema, SkuSpecSchema } from "../schemas/product";
-import type { SkuCatalogSchema, SkuPublicSchema, SkuSchema, SkuStatusSchema } from "../schemas/sku";
+import type { ProductSnapshotSchema, SkuSpecSchema } from "../contracts/product";
+import type { SkuCatalogSchema, SkuPublicSchema, SkuSchema, SkuStatusSchema } from "../contracts/sku";
 import type { StockCounters } from "./stock";
 import { availableOf } from "./stock";
 
 export type SkuStatus = z.infer<typeof SkuStatusSchema>;
 
-/** The variant as the merchant gave it: a free-text label or attributes (schemas/product.ts). */
+/** The variant as the merchant gave it: a free-text label or attributes (contracts/product.ts). */
 export type SkuSpec = z.infer<typeof SkuSpecSchema>;
 
 /** What a cart line or an order line keeps of the SKU it was taken from. */
@@ -27,7 +27,7 @@ export function productSnapshot(p: ProductSnapshot): ProductSnapshot {
   };
 }
 
-/** The catalog record of a SKU, as an admin writes it (purchase limit, stripes, sale opening: schemas/sku.ts). */
+/** The catalog record of a SKU, as an admin writes it (purchase limit, stripes, sale opening: contracts/sku.ts). */
 export type SkuCatalog = z.infer<typeof SkuCatalogSchema>;
 
 /** What a storefront (and a cart line's price markers) sees of a SKU. */

@@ -13,7 +13,7 @@ import type {
   PaymentSchema,
   PaymentStatusSchema,
   RedemptionSchema,
-} from "../schemas/order";
+} from "../contracts/order";
 import type { ProductSnapshot } from "./catalog";
 import { productSnapshot } from "./catalog";
 import { lineAmount, sumAmounts } from "./money";
@@ -25,7 +25,7 @@ export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 /** An order line; its `unitPrice` is the price when the stock was reserved. */
 export type OrderItem = z.infer<typeof OrderItemSchema>;
 
-/** A promotion's redemption an order holds (schemas/order.ts). */
+/** A promotion's redemption an order holds (contracts/order.ts). */
 export type Redemption = z.infer<typeof RedemptionSchema>;
 
 export type PaymentEventType = z.infer<typeof PaymentEventTypeSchema>;
@@ -49,7 +49,7 @@ export interface PaymentEvent {
 /** A payment provider's event as recorded on its order. */
 export type Payment = z.infer<typeof PaymentSchema>;
 
-/** The order; `ownerId` (`user:{id}` or `guest:{clientCartId}`) may see and pay it (schemas/order.ts). */
+/** The order; `ownerId` (`user:{id}` or `guest:{clientCartId}`) may see and pay it (contracts/order.ts). */
 export type Order = z.infer<typeof OrderSchema>;
 
 /** What a decision asks the SKU actors to do with the order's reservations. */

@@ -16,7 +16,7 @@
  * exceed its total, so no total goes below zero.
  */
 import type { z } from "zod";
-import type { DiscountSchema, LineDiscountSchema, PromotionSchema } from "../schemas/promotion";
+import type { DiscountSchema, LineDiscountSchema, PromotionSchema } from "../contracts/promotion";
 import { lineAmount, sumAmounts } from "./money";
 
 export type Promotion = z.infer<typeof PromotionSchema>;

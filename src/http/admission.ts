@@ -67,7 +67,7 @@ export class Admission {
       const ticket = this.take();
       if (ticket !== null) return ticket;
     }
-    // A small waiting room: it absorbs a page's burst; past it, refusing at once is the answer.
+    // A small wait queue: it absorbs a page's burst; past it, refusing at once is the answer.
     if (this.waiting.length >= Math.max(8, Math.floor(this.limit / 4))) return null;
     const me = { since: this.clock() };
     this.waiting.push(me);

@@ -6,7 +6,7 @@ import { DomainError } from "../domain/errors";
 import { issueTicket, readTicket, resolveIdentity } from "./identity";
 import type { App, AppContext } from "./route";
 import { route } from "./route";
-import { LiveQuery, TicketSchema } from "./schemas/cart";
+import { LiveQuery, TicketSchema } from "./validation/cart";
 
 const cartOf = (c: AppContext, cartKey: string) => c.env.CARTS.getByName(cartKey);
 

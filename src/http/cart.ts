@@ -19,8 +19,8 @@ import {
   MergeResultSchema,
   SelectBody,
   UpdateItemBody,
-} from "./schemas/cart";
-import { SkuParams } from "./schemas/fields";
+} from "./validation/cart";
+import { SkuParams } from "./validation/fields";
 
 type CartStub = ReturnType<Env["CARTS"]["getByName"]>;
 type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;

@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { loadSkuViews } from "../cache/sku-views";
 import { withDatabase } from "../db/client";
 import { productSnapshot } from "../domain/catalog";
-import { skus } from "../db/schema";
+import { skus } from "../db/tables";
 import { DomainError, unwrap } from "../domain/errors";
 import type { App } from "./route";
 import { route } from "./route";
@@ -16,8 +16,8 @@ import {
   SkuAdminViewSchema,
   SkuPublicViewSchema,
   SkuUpsertBody,
-} from "./schemas/catalog";
-import { SkuParams } from "./schemas/fields";
+} from "./validation/catalog";
+import { SkuParams } from "./validation/fields";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";
 

@@ -4,13 +4,13 @@
  */
 import { checkoutOrderId } from "../domain/order-ids";
 import { DomainError, unwrap } from "../domain/errors";
-import { flashBuyAtHome, flashPromotions } from "../actors/flash-buy";
+import { flashBuyAtHome, flashPromotions } from "../actors/sku/flash-buy";
 import { normalizeCode } from "../domain/promotions";
 import { reservationTtlSeconds } from "../env";
 import type { App, AppContext } from "./route";
 import { route } from "./route";
-import { SkuParams } from "./schemas/fields";
-import { CheckoutBody, FlashBody, PlacedOrderSchema } from "./schemas/orders";
+import { SkuParams } from "./validation/fields";
+import { CheckoutBody, FlashBody, PlacedOrderSchema } from "./validation/orders";
 import { placedWithIntent } from "./payment-intents";
 import { problem } from "./problem";
 import { canonicalJson, sha256Hex } from "./signing";

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { DomainError } from "../domain/errors";
 import { hmacSha256Hex } from "./signing";
 
-import { orderDesk } from "../actors/order-routing";
+import { orderActor } from "../actors/order/order-routing";
 import { requireAdmin, USER_ID } from "./identity";
 import type { App } from "./route";
 import { readJsonBody } from "./route";
@@ -56,10 +56,10 @@ export function devRoutes(app: App): void {
     await requireAdmin(c);
     const { advanceMs } = await readJsonBody(c, ClockBody);
     const orderId = c.req.param("orderId");
-    const desk = orderDesk(c.env, orderId);
-    if (!desk) throw new DomainError("NOT_FOUND", "no such order");
-    const aheadMs = await desk.advanceClock(advanceMs);
-    const { expired } = await desk.expireIfDue();
+    const actor = orderActor(c.env, orderId);
+    if (!actor) throw new DomainError("NOT_FOUND", "no such order");
+    const aheadMs = await actor.advanceClock(advanceMs);
+    const { expired } = await actor.expireIfDue();
     return c.json({ orderId, aheadMs, expired });
   });
 

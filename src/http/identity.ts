@@ -12,7 +12,7 @@ export type Identity =
   | { kind: "user"; userId: string; cartKey: string }
   | { kind: "guest"; clientCartId: string; cartKey: string };
 
-/** Shared with the request schemas (schemas/), so admin cart keys follow the same rules. */
+/** Shared with the request schemas (validation/), so admin cart keys follow the same rules. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export { USER_ID };
 

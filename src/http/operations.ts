@@ -20,7 +20,7 @@ export const SHOP_PATH = "/shop/";
 export const OPS_PATH = "/ops/";
 import type { App } from "./route";
 import { route } from "./route";
-import { CartKeyParams, HealthSchema } from "./schemas/operations";
+import { CartKeyParams, HealthSchema } from "./validation/operations";
 
 /** Each dependency check is time-boxed, and its result reused for a few seconds: /healthz stays cheap and answers under load. */
 const HEALTH_TIMEOUT_MS = 500;

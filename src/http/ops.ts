@@ -21,7 +21,7 @@ import {
   ReplayBody,
   StockQuery,
   StockSchema,
-} from "./schemas/ops";
+} from "./validation/ops";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";
 

@@ -2,21 +2,21 @@
  * Order routes: one order, the owner's listing, cancel.
  */
 import type { z } from "zod";
-import type { OrderDesk } from "../actors/order-routing";
-import { orderDesk } from "../actors/order-routing";
+import type { OrderActorStub } from "../actors/order/order-routing";
+import { orderActor } from "../actors/order/order-routing";
 import { ownerOrderIds } from "../db/order-reads";
 import type { Order } from "../domain/order";
 import { DomainError, unwrap } from "../domain/errors";
 import { orderView } from "./order-views";
 import type { App } from "./route";
 import { route } from "./route";
-import { OrderListSchema, OrderParams, OrderSchema, OrdersQuery } from "./schemas/orders";
+import { OrderListSchema, OrderParams, OrderViewSchema, OrdersQuery } from "./validation/orders";
 
 /** The order's home; anything that is not a well-formed order id is simply not found (and never wakes an actor). */
-function deskOrNotFound(env: Env, orderId: string): OrderDesk {
-  const desk = orderDesk(env, orderId);
-  if (!desk) throw new DomainError("NOT_FOUND", "no such order");
-  return desk;
+function orderActorOrNotFound(env: Env, orderId: string): OrderActorStub {
+  const actor = orderActor(env, orderId);
+  if (!actor) throw new DomainError("NOT_FOUND", "no such order");
+  return actor;
 }
 
 /** `createdAt|orderId` of the last order on the previous page. */
@@ -44,11 +44,11 @@ export function orderRoutes(app: App): void {
       summary: "One of the caller's orders",
       access: "cart",
       params: OrderParams,
-      ok: { status: 200, description: "The order with its payments", schema: OrderSchema },
+      ok: { status: 200, description: "The order with its payments", schema: OrderViewSchema },
       problems: ["NOT_FOUND"],
     },
     async (c, { identity, params }) => {
-      const order = await deskOrNotFound(c.env, params.orderId).get();
+      const order = await orderActorOrNotFound(c.env, params.orderId).get();
       if (!order || order.ownerId !== identity.cartKey) throw new DomainError("NOT_FOUND", "no such order");
       return c.json(orderView(order));
     },
@@ -79,7 +79,7 @@ export function orderRoutes(app: App): void {
         ownerOrderIds(c.env, identity.cartKey, after, query.limit + 1),
       ]);
       const ids = [...new Set([...indexed.orderIds, ...stored])];
-      const found = await Promise.all(ids.map((id) => orderDesk(c.env, id)?.get() ?? null));
+      const found = await Promise.all(ids.map((id) => orderActor(c.env, id)?.get() ?? null));
       const mine = found.filter((o): o is Order => o !== null && o.ownerId === identity.cartKey).sort(newestFirst);
       const page = mine.slice(0, query.limit);
       const last = page[page.length - 1];
@@ -101,11 +101,11 @@ export function orderRoutes(app: App): void {
       summary: "Cancel a PENDING order and release its stock",
       access: "cart",
       params: OrderParams,
-      ok: { status: 200, description: "The cancelled order", schema: OrderSchema },
+      ok: { status: 200, description: "The cancelled order", schema: OrderViewSchema },
       problems: ["NOT_FOUND", "ORDER_NOT_PENDING"],
     },
     async (c, { identity, params }) => {
-      const { order } = unwrap(await deskOrNotFound(c.env, params.orderId).cancel(identity.cartKey));
+      const { order } = unwrap(await orderActorOrNotFound(c.env, params.orderId).cancel(identity.cartKey));
       return c.json(orderView(order));
     },
   );

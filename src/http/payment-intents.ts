@@ -7,7 +7,7 @@
  * same intent: Stripe's idempotency key is derived from the order id).
  */
 import { z } from "zod";
-import { orderDesk } from "../actors/order-routing";
+import { orderActor } from "../actors/order/order-routing";
 import { DomainError } from "../domain/errors";
 import type { Order } from "../domain/order";
 import { orderPaymentIntent, stripeEnabled } from "../payments/stripe";
@@ -15,13 +15,13 @@ import type { PlacedOrderView } from "./order-views";
 import { placedView } from "./order-views";
 import type { App } from "./route";
 import { route } from "./route";
-import { OrderParams } from "./schemas/orders";
+import { OrderParams } from "./validation/orders";
 
 export const PAYMENT_INTENT_RETRY_SECONDS = 5;
 
 /** Stripe refuses this order's payment: release its stock now rather than at expiry, and say so. */
 async function refuse(env: Env, order: Order, detail: string): Promise<never> {
-  await orderDesk(env, order.orderId)?.cancel(order.ownerId);
+  await orderActor(env, order.orderId)?.cancel(order.ownerId);
   throw new DomainError(
     "PAYMENT_REFUSED",
     `Stripe refuses this payment (${detail}); order ${order.orderId} is cancelled and its stock released`,
@@ -66,7 +66,7 @@ export function paymentIntentRoutes(app: App): void {
     async (c, { identity, params }) => {
       if (!stripeEnabled(c.env))
         throw new DomainError("FORBIDDEN", "PaymentIntents are not created until STRIPE_SECRET_KEY is set");
-      const order = await orderDesk(c.env, params.orderId)?.get();
+      const order = await orderActor(c.env, params.orderId)?.get();
       if (!order || order.ownerId !== identity.cartKey) throw new DomainError("NOT_FOUND", "no such order");
       if (order.status !== "PENDING") throw new DomainError("ORDER_NOT_PENDING", `the order is ${order.status}`);
       const intent = await orderPaymentIntent(c.env, order);

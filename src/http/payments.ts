@@ -3,12 +3,12 @@
  * then the order applies the event.
  */
 import { z } from "zod";
-import { orderDesk } from "../actors/order-routing";
-import { foreignPaymentOwner } from "../actors/payment-ledger";
+import { orderActor } from "../actors/order/order-routing";
+import { foreignPaymentOwner } from "../actors/order/payment-ledger";
 import { DomainError, unwrap } from "../domain/errors";
 import type { App } from "./route";
 import { parseJsonBody, readBodyText, route } from "./route";
-import { PaymentWebhookBody } from "./schemas/orders";
+import { PaymentWebhookBody } from "./validation/orders";
 import { constantTimeEqual, hmacSha256Hex } from "./signing";
 
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -76,11 +76,11 @@ export function paymentRoutes(app: App): void {
         throw new DomainError("UNAUTHORIZED", "the Payment-Signature is missing, invalid or stale");
       }
       const event = parseJsonBody(raw, PaymentWebhookBody);
-      const desk = orderDesk(c.env, event.orderId);
-      if (!desk || !(await desk.get())) throw new DomainError("NOT_FOUND", `no order ${event.orderId}`);
+      const actor = orderActor(c.env, event.orderId);
+      if (!actor || !(await actor.get())) throw new DomainError("NOT_FOUND", `no order ${event.orderId}`);
       // Provider ids are unique across orders: ids another order used first never pay this one.
       const usedBy = await foreignPaymentOwner(c.env, event);
-      const { order, duplicate } = unwrap(await desk.applyPayment(event, usedBy));
+      const { order, duplicate } = unwrap(await actor.applyPayment(event, usedBy));
       return c.json({
         received: true as const,
         duplicate,

@@ -15,7 +15,7 @@ import {
   PromotionsQuery,
   PromotionUpsertBody,
   PromotionViewSchema,
-} from "./schemas/promotions";
+} from "./validation/promotions";
 
 const CODE_REFUSALS = [
   "PROMOTION_UNKNOWN",

@@ -1,9 +1,9 @@
 import { DomainError } from "../domain/errors";
 import type { App } from "./route";
 import { route } from "./route";
-import { SkuParams } from "./schemas/fields";
+import { SkuParams } from "./validation/fields";
 
-/** Units left pushed to flash-sale pages (src/actors/sku-watch.ts): public, like the SKU view. */
+/** Units left pushed to flash-sale pages (src/actors/sku/sku-watch.ts): public, like the SKU view. */
 export function skuLiveRoutes(app: App): void {
   route(
     app,

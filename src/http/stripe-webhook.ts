@@ -7,8 +7,8 @@
  * does not retry it for days.
  */
 import { z } from "zod";
-import { orderDesk } from "../actors/order-routing";
-import { foreignPaymentOwner } from "../actors/payment-ledger";
+import { orderActor } from "../actors/order/order-routing";
+import { foreignPaymentOwner } from "../actors/order/payment-ledger";
 import type { DeadLetter } from "../consumer";
 import type { Order } from "../domain/order";
 import { DomainError, unwrap } from "../domain/errors";
@@ -82,8 +82,8 @@ export function stripeWebhookRoutes(app: App): void {
         await keepForOperator(c.env, event, outcome.reason);
         return c.json({ received: true as const, outcome: "dead_letter", detail: outcome.reason });
       }
-      const desk = orderDesk(c.env, outcome.orderId);
-      if (!desk || !(await desk.get())) {
+      const actor = orderActor(c.env, outcome.orderId);
+      if (!actor || !(await actor.get())) {
         const detail = `no order ${outcome.orderId}`;
         await keepForOperator(c.env, event, detail);
         return c.json({ received: true as const, outcome: "dead_letter", orderId: outcome.orderId, detail });
@@ -93,7 +93,7 @@ export function stripeWebhookRoutes(app: App): void {
       // In order: a refund's implied success lands before the refund itself.
       for (const payment of outcome.payments) {
         const usedBy = await foreignPaymentOwner(c.env, payment);
-        const result = unwrap(await desk.applyPayment(payment, usedBy));
+        const result = unwrap(await actor.applyPayment(payment, usedBy));
         order = result.order;
         applied ||= !result.duplicate;
       }

@@ -9,7 +9,7 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
-import { opsAlerts } from "../db/schema";
+import { opsAlerts } from "../db/tables";
 import type { Envelope, OpsAlertData } from "../events/envelope";
 import { openDrift } from "../cron/reconcile";
 import { openDeadLetters } from "./dead-letters";

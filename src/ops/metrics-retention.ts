@@ -4,7 +4,7 @@
  */
 import { lt } from "drizzle-orm";
 import { withDatabase } from "../db/client";
-import { opsMetrics } from "../db/schema";
+import { opsMetrics } from "../db/tables";
 
 export const METRICS_KEEP_MS = 6 * 3600_000;
 

@@ -5,7 +5,7 @@
  */
 import { and, gte, inArray, lt } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { opsMetrics } from "../db/schema";
+import { opsMetrics } from "../db/tables";
 import { addInto, emptyHistogram, quantileMs } from "./histogram";
 import type { MetricName } from "./metrics";
 import { STEP_SECONDS } from "./metrics";

@@ -8,7 +8,7 @@
  */
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
-import { opsMetrics } from "../db/schema";
+import { opsMetrics } from "../db/tables";
 import { bucketOf, emptyHistogram } from "./histogram";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";

@@ -7,7 +7,7 @@
  */
 import { and, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { opsHeartbeats, processedEvents } from "../db/schema";
+import { opsHeartbeats, processedEvents } from "../db/tables";
 import type { Envelope } from "../events/envelope";
 
 /** Landed heartbeats are deleted after this long; unlanded ones are kept while they measure a lag. */

@@ -6,7 +6,7 @@
 import { eq, gt, inArray, isNull } from "drizzle-orm";
 import { promotionCatalog } from "../cache/promotions";
 import type { Database } from "../db/client";
-import { inventoryDrift, reconciliations, skus } from "../db/schema";
+import { inventoryDrift, reconciliations, skus } from "../db/tables";
 import type { StockCounters } from "../domain/stock";
 import { stripeName } from "../domain/stripes";
 import type { ReconcileReport } from "../cron/reconcile";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { CartActor } from "../../src/actors/cart-actor";
+import type { CartActor } from "../../src/actors/cart/cart-actor";
 import { ADMIN, api, asGuest, asUser, putSku } from "../support/worker";
 
 const items = (body: any) => body.items.map((i: any) => [i.skuId, i.quantity]);

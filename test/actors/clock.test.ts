@@ -7,10 +7,10 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readClockOffset } from "../../src/actors/clock";
-import { OrderActor } from "../../src/actors/order-actor";
+import { OrderActor } from "../../src/actors/order/order-actor";
 import { unique } from "../support/worker";
 
-/** The actor's time as its rooms read it (`host.now()`). */
+/** The actor's time as its modules read it (`host.now()`). */
 const actorNow = (actor: OrderActor) => (actor as unknown as { now(): number }).now();
 
 describe("actor clock", () => {

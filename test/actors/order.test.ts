@@ -2,12 +2,12 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { OrderActor } from "../../src/actors/order-actor";
-import { orderDesk } from "../../src/actors/order-routing";
-import type { SkuActor } from "../../src/actors/sku-actor";
+import type { OrderActor } from "../../src/actors/order/order-actor";
+import { orderActor } from "../../src/actors/order/order-routing";
+import type { SkuActor } from "../../src/actors/sku/sku-actor";
 import { orderHome } from "../../src/domain/order-ids";
 import { stripeName } from "../../src/domain/stripes";
-import { inventoryAudit } from "../../src/db/schema";
+import { inventoryAudit } from "../../src/db/tables";
 import { orderIdFor } from "../../src/http/checkout";
 import { adminSku, api, asUser, auditBalances, db, eventually, putSku, sendPayment, unique } from "../support/worker";
 
@@ -216,7 +216,7 @@ describe("inventory audit balance (docs/invariants.md 4)", () => {
         await stripe.advanceClock(Math.max(0, Date.parse(o.expiresAt) - Date.now() - ahead) + 1000);
         await evictDurableObject(stripe);
         await runDurableObjectAlarm(stripe);
-        await orderDesk(env, o.orderId)!.expireIfDue();
+        await orderActor(env, o.orderId)!.expireIfDue();
         done.expire += 1;
       } else if (paid.length > 0) {
         const o = paid.splice(Math.floor(random() * paid.length), 1)[0]!;

@@ -3,7 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Command } from "../../src/actors/outbox";
 import { Outbox } from "../../src/actors/outbox";
-import type { SkuActor } from "../../src/actors/sku-actor";
+import type { SkuActor } from "../../src/actors/sku/sku-actor";
 import type { Envelope } from "../../src/events/envelope";
 import { envelope } from "../../src/events/envelope";
 import { unique } from "../support/worker";

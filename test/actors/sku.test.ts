@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SkuActor } from "../../src/actors/sku-actor";
-import { ORPHAN_GRACE_MS } from "../../src/actors/sku-actor";
+import type { SkuActor } from "../../src/actors/sku/sku-actor";
+import { ORPHAN_GRACE_MS } from "../../src/actors/sku/sku-actor";
 import { eventually, putSku, unique } from "../support/worker";
 
 const stub = (skuId: string) => env.SKUS.getByName(skuId);

@@ -3,12 +3,12 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SkuActor } from "../../src/actors/sku-actor";
-import { reserveAtHome } from "../../src/actors/sku-routing";
+import type { SkuActor } from "../../src/actors/sku/sku-actor";
+import { reserveAtHome } from "../../src/actors/sku/sku-routing";
 import type { CarryReport } from "../../src/domain/carry";
 import type { FlashBuyRequest } from "../../src/domain/sku-contract";
 import { homeStripe, stripeName } from "../../src/domain/stripes";
-import { SkuCatalogSchema } from "../../src/schemas/sku";
+import { SkuCatalogSchema } from "../../src/contracts/sku";
 import type { Reply } from "../support/worker";
 import { api, asUser, checkout, eventually, putSku, unique } from "../support/worker";
 

@@ -3,7 +3,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { consumeBatch, retryDelaySeconds } from "../../src/consumer";
-import { deadLetters, inventoryAudit, orders, processedEvents, skus } from "../../src/db/schema";
+import { deadLetters, inventoryAudit, orders, processedEvents, skus } from "../../src/db/tables";
 import type { Order } from "../../src/domain/order";
 import type { Envelope, EventType, EventData } from "../../src/events/envelope";
 import { envelope } from "../../src/events/envelope";

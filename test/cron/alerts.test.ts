@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { reconcileInventory } from "../../src/cron/reconcile";
-import { inventoryAudit, processedEvents } from "../../src/db/schema";
+import { inventoryAudit, processedEvents } from "../../src/db/tables";
 import { envelope } from "../../src/events/envelope";
 import type { AlertChange, Thresholds } from "../../src/ops/alerts";
 import { checkAlerts, thresholdsOf } from "../../src/ops/alerts";

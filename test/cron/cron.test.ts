@@ -8,11 +8,11 @@ import {
 } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { OrderActor } from "../../src/actors/order-actor";
+import type { OrderActor } from "../../src/actors/order/order-actor";
 import { DIRTY_CARTS_SET } from "../../src/cache/cart-snapshots";
 import { redisClient } from "../../src/cache/redis";
 import { sweepExpiredOrders, syncChangedCarts } from "../../src/cron";
-import { cartItems, orders } from "../../src/db/schema";
+import { cartItems, orders } from "../../src/db/tables";
 import worker from "../../src/index";
 import { ADMIN, adminSku, api, asUser, checkout, db, eventually, putSku, unique } from "../support/worker";
 

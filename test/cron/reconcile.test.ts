@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { deadLetters, inventoryAudit, promotionRedemptions } from "../../src/db/schema";
+import { deadLetters, inventoryAudit, promotionRedemptions } from "../../src/db/tables";
 import {
   ADMIN,
   api,

@@ -4,7 +4,7 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { cartSnapshotKey, cartSnapshotValue } from "../../src/cache/cart-snapshots";
 import { readVersioned, redisClient, writeIfNewer } from "../../src/cache/redis";
-import { cartItems, carts } from "../../src/db/schema";
+import { cartItems, carts } from "../../src/db/tables";
 import { app } from "../../src/http/app";
 import { api, asGuest, asUser, db, eventually, putSku, unique, userToken } from "../support/worker";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ADMIN, adminSku, api, eventually, db, putSku, putSkuRequest, unique } from "../support/worker";
-import { skus } from "../../src/db/schema";
+import { skus } from "../../src/db/tables";
 import { eq } from "drizzle-orm";
 
 describe("catalog", () => {

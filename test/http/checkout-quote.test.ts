@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { inventoryAudit } from "../../src/db/schema";
+import { inventoryAudit } from "../../src/db/tables";
 import { orderIdFor } from "../../src/http/checkout";
 import { adminSku, api, asUser, auditBalances, checkout, db, eventually, putSku, unique } from "../support/worker";
 

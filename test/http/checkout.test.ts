@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { orderItems, orders } from "../../src/db/schema";
+import { orderItems, orders } from "../../src/db/tables";
 import { adminSku, api, asGuest, asUser, checkout, db, eventually, putSku, unique } from "../support/worker";
 
 const items = (body: any) => body.items.map((i: any) => [i.skuId, i.quantity]);

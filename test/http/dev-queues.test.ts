@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { deadLetters } from "../../src/db/schema";
+import { deadLetters } from "../../src/db/tables";
 import { app } from "../../src/http/app";
 import { poisonedCartEvent } from "../support/poison";
 import { ADMIN, api, db, eventually, unique } from "../support/worker";

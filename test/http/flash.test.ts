@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { orders } from "../../src/db/schema";
+import { orders } from "../../src/db/tables";
 import {
   adminSku,
   api,

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { cartItems, orderItems, orders, payments, skus } from "../../src/db/schema";
+import { cartItems, orderItems, orders, payments, skus } from "../../src/db/tables";
 import { MAX_AMOUNT, MAX_CART_LINES, MAX_LINE_QUANTITY, MAX_UNIT_PRICE } from "../../src/domain/limits";
 import {
   ADMIN,

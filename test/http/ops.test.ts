@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { deadLetters, opsMetrics, orders, processedEvents } from "../../src/db/schema";
+import { deadLetters, opsMetrics, orders, processedEvents } from "../../src/db/tables";
 import { flushMetrics, metricsSink, record } from "../../src/ops/metrics";
 import type { Order } from "../../src/domain/order";
 import { envelope } from "../../src/events/envelope";

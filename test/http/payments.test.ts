@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { payments } from "../../src/db/schema";
+import { payments } from "../../src/db/tables";
 import {
   adminSku,
   api,

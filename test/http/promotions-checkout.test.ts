@@ -4,11 +4,11 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { orders, promotionRedemptions, promotions } from "../../src/db/schema";
+import { orders, promotionRedemptions, promotions } from "../../src/db/tables";
 import { budgetLedgerId } from "../../src/domain/promotions";
 import { flashOrderId } from "../../src/domain/order-ids";
 import { homeStripe } from "../../src/domain/stripes";
-import { reserveAtHome } from "../../src/actors/sku-routing";
+import { reserveAtHome } from "../../src/actors/sku/sku-routing";
 import { sha256Hex } from "../../src/http/signing";
 import { ADMIN, adminSku, api, asUser, checkout, db, eventually, putSku, sendPayment, unique } from "../support/worker";
 

@@ -6,7 +6,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { deadLetters, inventoryAudit, orders, payments } from "../../src/db/schema";
+import { deadLetters, inventoryAudit, orders, payments } from "../../src/db/tables";
 import { app } from "../../src/http/app";
 import { STRIPE_WEBHOOK_PATH } from "../../src/http/stripe-webhook";
 import type { StripeEventType } from "../support/stripe";

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { orderItems } from "../../src/db/schema";
+import { orderItems } from "../../src/db/tables";
 import { ADMIN, api, asGuest, asUser, checkout, db, eventually, putSku, signWebhook, unique } from "../support/worker";
 import type { Reply } from "../support/worker";
 

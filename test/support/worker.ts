@@ -4,7 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { eq, sql } from "drizzle-orm";
 import { withDatabase, type Database } from "../../src/db/client";
-import { inventoryAudit } from "../../src/db/schema";
+import { inventoryAudit } from "../../src/db/tables";
 import type { PaymentEvent } from "../../src/domain/order";
 
 export const ADMIN = { authorization: "Bearer test-admin-token" };

@@ -2,7 +2,7 @@
 // operator typed in, kept in sessionStorage (gone when the tab closes), sent as a Bearer
 // token; problem+json answers turned into errors that carry the problem's title and detail.
 import type { z } from "zod";
-import type { DeadLettersSchema, MetricsSchema, StockSchema } from "../../src/http/schemas/ops";
+import type { DeadLettersSchema, MetricsSchema, StockSchema } from "../../src/http/validation/ops";
 
 export interface Problem {
   title: string;

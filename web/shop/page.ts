@@ -1,5 +1,5 @@
 // The page on screen: the element pages are drawn into, the timers and sockets that belong to
-// the page (stopped when the shopper navigates), and a way for any room to draw it again
+// the page (stopped when the shopper navigates), and a way for any module to draw it again
 // (the router in main.ts registers itself here, so pages need not import it).
 
 export const main = () => document.getElementById("main")!;

@@ -1,5 +1,5 @@
 /**
- * What the cart's rooms (lines, handoff, orders, live, sync) see of the cart
+ * What the cart's modules (lines, merge, orders, live, sync) see of the cart
  * actor: the shared actor host plus the cart's own key and the few runtime
  * hooks a cart needs (its start-up gate, background work, WebSockets).
  */

@@ -8,23 +8,23 @@ import { checkLineQuantity, lineFromSku } from "../../domain/cart";
 import type { CartEditOutcome, Selection } from "../../domain/cart-contract";
 import { lineRefusal, notInCart } from "../../domain/cart-refusals";
 import { guestCartTtlMs } from "../../env";
-import type { CartBook } from "./book";
+import type { CartStore } from "./store";
 import type { CartHost } from "./host";
 import type { CartSkus } from "./skus";
 
 export class CartLines {
   constructor(
     private readonly host: CartHost,
-    private readonly book: CartBook,
+    private readonly store: CartStore,
     private readonly skus: CartSkus,
   ) {}
 
   /** Adds units of a SKU; an existing line's quantity is summed. */
   async addItem(skuId: string, quantity: number, ifMatch: number | null): Promise<CartEditOutcome> {
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     const sku = await this.skus.quote(skuId, (state.lines.find((l) => l.skuId === skuId)?.quantity ?? 0) + quantity);
     return this.skus.withView(
-      this.book.mutate("cart.item_added", ifMatch, (draft) => {
+      this.store.mutate("cart.item_added", ifMatch, (draft) => {
         const current = draft.get(skuId);
         const newQuantity = (current?.quantity ?? 0) + quantity;
         const problem = checkLineQuantity({
@@ -32,7 +32,7 @@ export class CartLines {
           current,
           newQuantity,
           lineCount: draft.size,
-          cartCurrency: this.book.currencyOf(draft),
+          cartCurrency: this.store.currencyOf(draft),
           now: this.host.now(),
         });
         if (problem) return lineRefusal(problem, skuId);
@@ -51,11 +51,11 @@ export class CartLines {
     patch: { quantity?: number; selected?: boolean },
     ifMatch: number | null,
   ): Promise<CartEditOutcome> {
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     if (!state.lines.some((l) => l.skuId === skuId)) return notInCart(skuId);
     const sku = patch.quantity ? await this.skus.quote(skuId, patch.quantity) : null;
     return this.skus.withView(
-      this.book.mutate(patch.quantity === 0 ? "cart.item_removed" : "cart.item_updated", ifMatch, (draft) => {
+      this.store.mutate(patch.quantity === 0 ? "cart.item_removed" : "cart.item_updated", ifMatch, (draft) => {
         const current = draft.get(skuId);
         if (!current) return notInCart(skuId);
         if (patch.quantity === 0) return draft.remove(skuId);
@@ -66,7 +66,7 @@ export class CartLines {
             current,
             newQuantity: patch.quantity,
             lineCount: draft.size,
-            cartCurrency: this.book.currencyOf(draft),
+            cartCurrency: this.store.currencyOf(draft),
             now: this.host.now(),
           });
           if (problem) return lineRefusal(problem, skuId);
@@ -80,17 +80,17 @@ export class CartLines {
 
   /** Removes lines; removing a line that is not there changes nothing. */
   async removeItems(skuIds: string[], ifMatch: number | null): Promise<CartEditOutcome> {
-    await this.book.loaded();
+    await this.store.loaded();
     return this.skus.withView(
-      this.book.mutate("cart.item_removed", ifMatch, (draft) => skuIds.forEach((id) => draft.remove(id))),
+      this.store.mutate("cart.item_removed", ifMatch, (draft) => skuIds.forEach((id) => draft.remove(id))),
     );
   }
 
   async select(selection: Selection, ifMatch: number | null): Promise<CartEditOutcome> {
-    await this.book.loaded();
+    await this.store.loaded();
     const wanted = selection.skuIds ? new Set(selection.skuIds) : null;
     return this.skus.withView(
-      this.book.mutate("cart.selection_changed", ifMatch, (draft) => {
+      this.store.mutate("cart.selection_changed", ifMatch, (draft) => {
         for (const line of draft.all()) {
           const hit =
             selection.all === true ||
@@ -103,15 +103,15 @@ export class CartLines {
   }
 
   async clear(ifMatch: number | null): Promise<CartEditOutcome> {
-    await this.book.loaded();
+    await this.store.loaded();
     return this.skus.withView(
-      this.book.mutate("cart.cleared", ifMatch, (draft) => draft.all().forEach((l) => draft.remove(l.skuId))),
+      this.store.mutate("cart.cleared", ifMatch, (draft) => draft.all().forEach((l) => draft.remove(l.skuId))),
     );
   }
 
   /** When a guest cart with lines expires (null: a user cart, an empty one, or not loaded). */
   expiresAt(): number | null {
-    const state = this.book.current;
+    const state = this.store.current;
     if (!this.host.isGuest || !state || state.lines.length === 0 || !state.updatedAt) return null;
     return Date.parse(state.updatedAt) + guestCartTtlMs(this.host.env);
   }
@@ -120,6 +120,6 @@ export class CartLines {
   expireIfDue(now: number): void {
     const at = this.expiresAt();
     if (at !== null && at <= now)
-      this.book.mutate("cart.expired", null, (draft) => draft.all().forEach((l) => draft.remove(l.skuId)));
+      this.store.mutate("cart.expired", null, (draft) => draft.all().forEach((l) => draft.remove(l.skuId)));
   }
 }

@@ -4,7 +4,7 @@
  * cannot set headers on a WebSocket) connect.
  */
 import { SingleFlight } from "../../single-flight";
-import type { CartBook } from "./book";
+import type { CartStore } from "./store";
 import type { CartHost } from "./host";
 import type { CartSkus } from "./skus";
 
@@ -14,7 +14,7 @@ export class CartLive {
 
   constructor(
     private readonly host: CartHost,
-    private readonly book: CartBook,
+    private readonly store: CartStore,
     private readonly skus: CartSkus,
   ) {
     host.schema.ensure("CREATE TABLE IF NOT EXISTS tickets (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
@@ -36,7 +36,7 @@ export class CartLive {
   async connect(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket")
       return new Response("expected a WebSocket upgrade", { status: 426 });
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.host.acceptWebSocket(server);
@@ -45,7 +45,7 @@ export class CartLive {
   }
 
   async message(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (message === "refresh") ws.send(`{"type":"cart","cart":${await this.skus.render(await this.book.loaded())}}`);
+    if (message === "refresh") ws.send(`{"type":"cart","cart":${await this.skus.render(await this.store.loaded())}}`);
   }
 
   /** The cart changed: send it to every connected device (one send in flight, the newest version wins). */
@@ -54,7 +54,7 @@ export class CartLive {
   }
 
   private async broadcast(): Promise<void> {
-    const state = this.book.current;
+    const state = this.store.current;
     const sockets = this.host.webSockets();
     if (!state || sockets.length === 0 || state.version <= this.broadcastVersion) return;
     const message = `{"type":"cart","cart":${await this.skus.render(state)}}`;

@@ -9,13 +9,13 @@ import type { TakenLine } from "../../domain/cart-contract";
 import { checkoutInProgress, notInCartForCheckout } from "../../domain/cart-refusals";
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
-import type { CartBook } from "./book";
+import type { CartStore } from "./store";
 import type { CartHost } from "./host";
 
 export class CartOrders {
   constructor(
     private readonly host: CartHost,
-    private readonly book: CartBook,
+    private readonly store: CartStore,
   ) {
     host.schema.ensure("CREATE TABLE IF NOT EXISTS orders_index (order_id TEXT PRIMARY KEY, created_at TEXT NOT NULL)");
     // A line held by the checkout (order) taking it, until its order takes the line out or it gives up.
@@ -37,7 +37,7 @@ export class CartOrders {
     attempt: string,
   ): Promise<Outcome<{ lines: CartLine[]; code: string | null }>> {
     for (let round = 0; ; round++) {
-      const state = await this.book.loaded();
+      const state = await this.store.loaded();
       if (ownerId !== this.host.cartKey) return refuse("FORBIDDEN", "not this buyer's cart");
       if (skuIds) {
         const missing = skuIds.filter((id) => !state.lines.some((l) => l.skuId === id));
@@ -120,9 +120,9 @@ export class CartOrders {
    * list the order. Idempotent by order id: the order's outbox may deliver it twice.
    */
   async applyCheckout(orderId: string, lines: TakenLine[], createdAt: string, code?: string | null): Promise<void> {
-    const state = await this.book.loaded();
-    if (this.book.wasApplied(`order:${orderId}`)) return;
-    this.book.mutate(
+    const state = await this.store.loaded();
+    if (this.store.wasApplied(`order:${orderId}`)) return;
+    this.store.mutate(
       "cart.checked_out",
       null,
       (draft) => {
@@ -139,7 +139,7 @@ export class CartOrders {
         // The code went into the order: the cart no longer carries it.
         code: code && state.code === code ? null : undefined,
         alsoWrite: () => {
-          this.book.markApplied(`order:${orderId}`);
+          this.store.markApplied(`order:${orderId}`);
           this.indexOrder(orderId, createdAt);
           this.releaseRows(orderId, null);
         },

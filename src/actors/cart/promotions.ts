@@ -12,37 +12,37 @@ import type { CartEditOutcome } from "../../domain/cart-contract";
 import { promotionRefusal, unknownCode } from "../../domain/cart-refusals";
 import type { Promotion, Unmet } from "../../domain/promotions";
 import { budgetLedgerId, checkBudget, checkPromotion, isLimited, normalizeCode } from "../../domain/promotions";
-import type { CartBook } from "./book";
+import type { CartStore } from "./store";
 import type { CartHost } from "./host";
 import type { CartSkus } from "./skus";
 
 export class CartPromotions {
   constructor(
     private readonly host: CartHost,
-    private readonly book: CartBook,
+    private readonly store: CartStore,
     private readonly skus: CartSkus,
   ) {}
 
   /** Applies `code` to the cart (replacing another one), if it applies to the cart and this buyer now. */
   async apply(code: string, ifMatch: number | null): Promise<CartEditOutcome> {
     const normalized = normalizeCode(code);
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     const promotion = await promotionCatalog(this.host.env).byCode(normalized);
     if (!promotion) return unknownCode(normalized);
     const unmet = await this.unmet(promotion, state);
     if (unmet) return promotionRefusal(unmet, normalized);
     await promotionCache.include(this.host.env, promotion);
     return this.skus.withView(
-      this.book.mutate("cart.promotion_applied", ifMatch, () => undefined, { code: normalized }),
+      this.store.mutate("cart.promotion_applied", ifMatch, () => undefined, { code: normalized }),
     );
   }
 
   /** Removes `code` from the cart; removing a code the cart does not have changes nothing. */
   async remove(code: string, ifMatch: number | null): Promise<CartEditOutcome> {
     const normalized = normalizeCode(code);
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     const next = (state.code ?? null) === normalized ? null : undefined;
-    return this.skus.withView(this.book.mutate("cart.promotion_removed", ifMatch, () => undefined, { code: next }));
+    return this.skus.withView(this.store.mutate("cart.promotion_removed", ifMatch, () => undefined, { code: next }));
   }
 
   /**

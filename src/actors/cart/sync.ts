@@ -10,7 +10,7 @@ import type { CartState } from "../../domain/cart";
 import { guestCartTtlMs } from "../../env";
 import type { CartChangeData } from "../../events/envelope";
 import { envelope } from "../../events/envelope";
-import type { CartBook } from "./book";
+import type { CartStore } from "./store";
 import type { CartHost } from "./host";
 
 /** A snapshot Redis missed is written again by the alarm after about this long, at most MAX_SNAPSHOT_RETRIES times per change. */
@@ -30,7 +30,7 @@ export class CartSync {
 
   constructor(
     private readonly host: CartHost,
-    private readonly book: CartBook,
+    private readonly store: CartStore,
   ) {}
 
   /**
@@ -74,7 +74,7 @@ export class CartSync {
   async publishSnapshot(): Promise<SnapshotReceipt> {
     const eventId = await this.emitSnapshot();
     if (eventId !== null) await this.host.relayNow();
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     return { version: state.version, lines: state.lines.length, eventId };
   }
 
@@ -83,7 +83,7 @@ export class CartSync {
    * written again. Returns the snapshot event's id (null: the cart never changed, nothing to send).
    */
   async emitSnapshot(): Promise<string | null> {
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     if (state.version === 0) return null;
     const event = this.snapshotEvent(state);
     this.host.transact(() => this.host.outbox.addEvent(event));
@@ -108,13 +108,13 @@ export class CartSync {
 
   /** The Redis snapshot of the cart as it is now (none before its first change). */
   private snapshot() {
-    const state = this.book.current;
+    const state = this.store.current;
     return state && state.version > 0 ? cartSnapshotValue(state, guestCartTtlMs(this.host.env)) : null;
   }
 
   /** True while Redis may hold an older snapshot than the actor (a write is queued, in flight or failed). */
   private snapshotBehind(): boolean {
-    const state = this.book.current;
+    const state = this.store.current;
     return (
       redisConfigured(this.host.env) &&
       this.snapshotRetries < MAX_SNAPSHOT_RETRIES &&

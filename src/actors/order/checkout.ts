@@ -21,7 +21,7 @@ import { envelope } from "../../events/envelope";
 import type { ActorHost } from "../actor";
 import type { OrderCommand } from "../commands";
 import type { ReservedItem, ReserveOutcome } from "../../domain/sku-contract";
-import { reserveAtHome } from "../sku-routing";
+import { reserveAtHome } from "../sku/sku-routing";
 import type { Attempt, OrderStore } from "./store";
 import { stockCommand } from "./store";
 

@@ -12,7 +12,7 @@ import { applyDecision, decideCancel, decideExpiry } from "../../domain/order";
 import { decideForeignPayment, decidePayment, isDuplicatePayment } from "../../domain/payments";
 import { budgetLedgerId } from "../../domain/promotions";
 import type { ActorHost } from "../actor";
-import { addOrderEvents } from "../order-events";
+import { addOrderEvents } from "./order-events";
 import type { OrderStore } from "./store";
 import { stockCommand } from "./store";
 import { log } from "../../log/logger";

@@ -9,7 +9,7 @@ import { refuse } from "../../domain/errors";
 import type { Redemption } from "../../domain/order";
 import type { Promotion } from "../../domain/promotions";
 import { budgetLedgerId, redemptionRefused } from "../../domain/promotions";
-import { reserveAtHome } from "../sku-routing";
+import { reserveAtHome } from "../sku/sku-routing";
 import { log } from "../../log/logger";
 import { errorText } from "../../log/redact";
 

@@ -9,7 +9,7 @@ import type { CarriedRelease, CarriedUnits, CarryGeneration, CarryReport, PartsR
 import { carriedTo, carryReports, FIRST_GENERATION, reportsComplete } from "../../domain/carry";
 import { stripeName } from "../../domain/stripes";
 import type { StripeCommand } from "../commands";
-import type { SkuBook, SkuHost } from "./book";
+import type { SkuStore, SkuHost } from "./store";
 
 /** How long a buy under a purchase limit waits for the reports of a change before a retryable refusal. */
 const REPORT_WAIT_MS = 3_000;
@@ -25,7 +25,7 @@ export class SkuCarry {
 
   constructor(
     private readonly host: SkuHost,
-    private readonly book: SkuBook,
+    private readonly store: SkuStore,
     /** This stripe's open reservations (the ledger's). */
     private readonly openUnits: () => CarriedUnits[],
   ) {
@@ -69,7 +69,7 @@ export class SkuCarry {
     this.host.sql.exec("DELETE FROM carry_parts WHERE generation < ?", g.generation);
     this.current = g;
     this.completeMemo = null;
-    const reports = carryReports(this.openUnits(), this.book.address.index, this.book.stripes, g);
+    const reports = carryReports(this.openUnits(), this.store.address.index, this.store.stripes, g);
     for (const { to, report } of reports) this.send({ target: this.target(to), name: "receiveCarried", args: report });
     // Reports that came before the configuration may already make it complete.
     if (this.counted) this.wake();
@@ -125,7 +125,7 @@ export class SkuCarry {
 
   /** Inside the transaction that closes a reservation here: its buyer's home stops counting it. */
   closed(reservationId: string, ownerId: string): void {
-    const to = carriedTo(ownerId, this.book.address.index, this.book.stripes, this.current);
+    const to = carriedTo(ownerId, this.store.address.index, this.store.stripes, this.current);
     if (to === null) return;
     const release: CarriedRelease = { generation: this.current.generation, reservationId, ownerId };
     this.send({ target: this.target(to), name: "releaseCarried", args: release });
@@ -151,7 +151,7 @@ export class SkuCarry {
 
   /** For a SKU with a purchase limit: waits until `counted`, at most REPORT_WAIT_MS (the grant checks again). */
   async awaitReports(): Promise<void> {
-    if (this.counted || this.book.current?.catalog.purchaseLimit == null) return;
+    if (this.counted || this.store.current?.catalog.purchaseLimit == null) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -183,7 +183,7 @@ export class SkuCarry {
         this.current.generation,
       )
       .toArray();
-    return reportsComplete(this.book.address.index, this.book.stripes, this.current, received);
+    return reportsComplete(this.store.address.index, this.store.stripes, this.current, received);
   }
 
   private wake(): void {
@@ -191,7 +191,7 @@ export class SkuCarry {
   }
 
   private target(index: number): `sku:${string}` {
-    return `sku:${stripeName(this.book.address.skuId, index)}`;
+    return `sku:${stripeName(this.store.address.skuId, index)}`;
   }
 
   private send(command: StripeCommand): void {

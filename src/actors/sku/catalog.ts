@@ -12,17 +12,17 @@ import { refuse } from "../../domain/errors";
 import { applyMovement, changeAvailable, EMPTY_STOCK, setAvailable } from "../../domain/stock";
 import { homeStripe } from "../../domain/stripes";
 import { envelope } from "../../events/envelope";
-import type { SkuBook, SkuHost, SkuState } from "./book";
+import type { SkuStore, SkuHost, SkuState } from "./store";
 import type { SkuCarry } from "./carry";
 import type { SkuLedger } from "./ledger";
 import type { SkuStripes } from "./stripes";
 import { log } from "../../log/logger";
 import { errorText } from "../../log/redact";
 
-export class SkuCatalogDesk {
+export class SkuCatalogModule {
   constructor(
     private readonly host: SkuHost,
-    private readonly book: SkuBook,
+    private readonly store: SkuStore,
     private readonly ledger: SkuLedger,
     private readonly stripes: SkuStripes,
     private readonly carry: SkuCarry,
@@ -37,11 +37,11 @@ export class SkuCatalogDesk {
    * moved (sku/carry.ts), this one in this transaction.
    */
   async upsert(skuId: string, input: SkuInput): Promise<Outcome<{ sku: SkuAdminView; created: boolean }>> {
-    if (!this.book.isMain) throw new Error("a stripe is configured through its SKU");
+    if (!this.store.isMain) throw new Error("a stripe is configured through its SKU");
     const collectFrom = Math.max(this.stripes.stripesEver(), input.stripes);
     if (collectFrom > 1) await this.stripes.collect(collectFrom);
     const result = this.host.transact(() => {
-      const prev = this.book.current;
+      const prev = this.store.current;
       // Read after the collect's awaits: a change that landed meanwhile may have added stripes.
       const ever = this.stripes.stripesEver();
       const span = Math.max(ever, input.stripes);
@@ -71,8 +71,8 @@ export class SkuCatalogDesk {
         version: (prev?.version ?? 0) + 1,
         updatedAt: new Date(this.host.now()).toISOString(),
       };
-      this.book.save(next);
-      if (restock.quantity !== 0) this.book.recordMovement(next, restock, `admin:v${next.version}`, "admin");
+      this.store.save(next);
+      if (restock.quantity !== 0) this.store.recordMovement(next, restock, `admin:v${next.version}`, "admin");
       this.host.outbox.addEvent(envelope("sku.updated", skuId, next.version, this.admin(next)));
       if (prev && prev.catalog.stripes !== catalog.stripes)
         this.carry.learn({ generation: next.version, sources: ever });
@@ -94,30 +94,30 @@ export class SkuCatalogDesk {
   }
 
   async adminView(): Promise<SkuAdminView | null> {
-    const sku = this.book.current;
+    const sku = this.store.current;
     return sku ? this.stripes.aggregateAdmin(sku) : null;
   }
 
   publicView(): SkuPublicView | null {
-    const sku = this.book.current;
+    const sku = this.store.current;
     return sku ? this.view(sku) : null;
   }
 
   /** The public view plus the units this buyer already holds or bought, for cart checks. */
   async quote(ownerId: string): Promise<SkuQuote | null> {
-    const sku = this.book.current;
+    const sku = this.store.current;
     if (!sku) return null;
-    const home = homeStripe(ownerId, this.book.stripes);
+    const home = homeStripe(ownerId, this.store.stripes);
     const ownerUnits =
-      home === this.book.address.index
+      home === this.store.address.index
         ? await this.ledger.reportedOwnerUnits(ownerId)
-        : await this.book.stripe(home).ownerUnitsOf(ownerId);
-    return { ...this.view(this.book.current!), ownerUnits };
+        : await this.store.stripe(home).ownerUnitsOf(ownerId);
+    return { ...this.view(this.store.current!), ownerUnits };
   }
 
   /** The public view; for a striped SKU, `available` adds the stripes' last reports. */
   view(s: SkuState): SkuPublicView {
-    const stock = this.book.isMain && s.catalog.stripes > 1 ? this.stripes.reportedStock(s.stock) : s.stock;
+    const stock = this.store.isMain && s.catalog.stripes > 1 ? this.stripes.reportedStock(s.stock) : s.stock;
     return publicView(s.catalog, stock, s.version);
   }
 

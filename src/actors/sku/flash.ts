@@ -2,7 +2,7 @@
  * Flash orders at a stock stripe: the buy-now check-and-write (reservation and
  * PENDING order together, inside the stripe's group commit), and the order's
  * later changes (payment, cancel, expiry), each with its stock effect in one
- * transaction. The orders themselves are kept by `../flash-orders.ts`.
+ * transaction. The orders themselves are kept by `./flash-orders.ts`.
  */
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
@@ -15,8 +15,8 @@ import type { Promotion } from "../../domain/promotions";
 import { isLimited, selectPromotions } from "../../domain/promotions";
 import { staleRoute } from "../../domain/sku-refusals";
 import type { FlashBuyRequest, PlacedFlash } from "../../domain/sku-contract";
-import { FlashOrders } from "../flash-orders";
-import type { SkuBook, SkuHost } from "./book";
+import { FlashOrders } from "./flash-orders";
+import type { SkuStore, SkuHost } from "./store";
 import type { SkuLedger } from "./ledger";
 
 /** Flash orders expired per alarm run. */
@@ -28,7 +28,7 @@ export class SkuFlash {
 
   constructor(
     private readonly host: SkuHost,
-    private readonly book: SkuBook,
+    private readonly store: SkuStore,
     private readonly ledger: SkuLedger,
   ) {
     this.flash = new FlashOrders({
@@ -82,10 +82,10 @@ export class SkuFlash {
    */
   private promotionsFor(req: FlashBuyRequest, orderId: string, now: number): Outcome<{ apply: Promotion[] }> {
     if (!req.code && !req.promotions?.length) return { ok: true, apply: [] };
-    const sku = this.book.current;
+    const sku = this.store.current;
     if (!sku) return { ok: true, apply: [] };
     if ((req.redemptions ?? []).some((r) => r.reservationId !== orderId))
-      return staleRoute(this.book.stripes, this.book.address.index);
+      return staleRoute(this.store.stripes, this.store.address.index);
     const { apply, status } = selectPromotions({
       code: req.code ?? null,
       lines: [
@@ -110,7 +110,7 @@ export class SkuFlash {
   }
 
   flashOrderId(req: FlashBuyRequest): string {
-    return flashOrderId(req.keyHash, this.book.address.index, this.book.address.skuId);
+    return flashOrderId(req.keyHash, this.store.address.index, this.store.address.skuId);
   }
 
   flashOrder(orderId: string): Order | null {

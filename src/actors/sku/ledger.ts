@@ -16,7 +16,7 @@ import { reserveRefusal, restriping, skuMissing, staleRoute } from "../../domain
 import type { Movement } from "../../domain/stock";
 import { checkReserve, isGuestOwner, movement } from "../../domain/stock";
 import { homeStripe } from "../../domain/stripes";
-import type { SkuBook, SkuHost } from "./book";
+import type { SkuStore, SkuHost } from "./store";
 import type { SkuCarry } from "./carry";
 
 type ReservationStatus = "held" | "committed" | "released" | "refunded";
@@ -34,7 +34,7 @@ export interface ReservationRow extends Record<string, SqlStorageValue> {
 export class SkuLedger {
   constructor(
     private readonly host: SkuHost,
-    private readonly book: SkuBook,
+    private readonly store: SkuStore,
     /** Units buyers whose home is here hold at other stripes (after a change of the stripe count). */
     private readonly carry: SkuCarry,
   ) {
@@ -68,10 +68,10 @@ export class SkuLedger {
    * learned while the request waited has already been reported to the buyer's new home.
    */
   hold(req: Omit<ReserveRequest, "stripes">): Outcome<{ item: ReservedItem }> {
-    const sku = this.book.current;
-    if (!sku) return skuMissing(this.book.address.skuId);
-    const home = homeStripe(req.ownerId, this.book.stripes);
-    if (home !== this.book.address.index) return staleRoute(this.book.stripes, home);
+    const sku = this.store.current;
+    if (!sku) return skuMissing(this.store.address.skuId);
+    const home = homeStripe(req.ownerId, this.store.stripes);
+    if (home !== this.store.address.index) return staleRoute(this.store.stripes, home);
     const ownerUnits = this.ownerUnits(req.ownerId);
     const refusal = checkReserve({
       active: sku.catalog.status === "active",
@@ -96,15 +96,15 @@ export class SkuLedger {
       req.expiresAt,
       this.host.now(),
     );
-    this.book.move(movement("reserve", req.quantity), req.orderId, "order");
+    this.store.move(movement("reserve", req.quantity), req.orderId, "order");
     return { ok: true, item };
   }
 
   /** A buyer routed to a stripe that is not their home (the caller's stripe count was stale). */
   misrouted(ownerId: string, callerStripes: number, reservationId: string): Refusal | null {
-    const stripes = this.book.stripes;
+    const stripes = this.store.stripes;
     const home = homeStripe(ownerId, stripes);
-    if (callerStripes === stripes && home === this.book.address.index) return null;
+    if (callerStripes === stripes && home === this.store.address.index) return null;
     if (this.reservation(reservationId)) return null; // a replay is answered wherever it is held
     return staleRoute(stripes, home);
   }
@@ -204,7 +204,7 @@ export class SkuLedger {
       this.host.now(),
       row.reservation_id,
     );
-    this.book.move(m, row.order_id, reason);
+    this.store.move(m, row.order_id, reason);
     if (status === "released" || status === "refunded") this.carry.closed(row.reservation_id, row.owner_id);
   }
 }

@@ -14,7 +14,7 @@ import { availableOf, EMPTY_STOCK, shiftOnHand } from "../../domain/stock";
 import { shares, stripeName, unitsToGive } from "../../domain/stripes";
 import type { StripeCommand } from "../commands";
 import { SingleFlight } from "../../single-flight";
-import type { SkuBook, SkuHost, SkuState } from "./book";
+import type { SkuStore, SkuHost, SkuState } from "./store";
 import type { SkuCarry } from "./carry";
 
 /** A stripe tells its SKU its counters at most this often (for the SKU's public view). */
@@ -36,7 +36,7 @@ export class SkuStripes {
 
   constructor(
     private readonly host: SkuHost,
-    private readonly book: SkuBook,
+    private readonly store: SkuStore,
     private readonly carry: SkuCarry,
     /** Stripe 0's view of the SKU changed (a stripe's report): publish it. */
     private readonly viewChanged: () => void,
@@ -79,7 +79,7 @@ export class SkuStripes {
       .exec<{ units: number }>("SELECT units FROM transfers WHERE transfer_id = ?", transferId)
       .toArray()[0];
     if (done) return { units: done.units };
-    const sku = this.book.current;
+    const sku = this.store.current;
     const units = sku ? unitsToGive(availableOf(sku.stock), want, all) : 0;
     if (units > 0) {
       this.host.transact(() => this.transferOut(transferId, to, units));
@@ -91,8 +91,8 @@ export class SkuStripes {
   /** Receives units from a sibling stripe. Idempotent by transfer id. */
   credit(transferId: string, units: number): void {
     if (this.host.sql.exec("SELECT 1 FROM transfers WHERE transfer_id = ?", transferId).toArray().length > 0) return;
-    if (!this.book.current) throw new Error(`stripe ${this.host.name} has no catalog yet`);
-    const sku = this.book.current;
+    if (!this.store.current) throw new Error(`stripe ${this.host.name} has no catalog yet`);
+    const sku = this.store.current;
     this.host.transact(() => {
       this.host.sql.exec(
         "INSERT INTO transfers (transfer_id, direction, peer, units, at) VALUES (?, 'in', '', ?, ?)",
@@ -100,7 +100,7 @@ export class SkuStripes {
         units,
         this.host.now(),
       );
-      this.book.save({
+      this.store.save({
         ...sku,
         stock: shiftOnHand(sku.stock, units),
         version: sku.version + 1,
@@ -116,9 +116,9 @@ export class SkuStripes {
    */
   configureStripe(catalog: SkuCatalog, generation: CarryGeneration = FIRST_GENERATION): void {
     if (this.carry.isStale(generation)) return;
-    const prev = this.book.current;
+    const prev = this.store.current;
     this.host.transact(() => {
-      this.book.save({
+      this.store.save({
         catalog,
         stock: prev?.stock ?? EMPTY_STOCK,
         version: (prev?.version ?? 0) + 1,
@@ -131,7 +131,7 @@ export class SkuStripes {
 
   /** This stripe's own counters. */
   stripeCounters(): StockCounters {
-    return this.book.current?.stock ?? EMPTY_STOCK;
+    return this.store.current?.stock ?? EMPTY_STOCK;
   }
 
   /** Stripe 0 keeps the other stripes' counters for the SKU's public view (newest report wins). */
@@ -148,8 +148,8 @@ export class SkuStripes {
         version,
       );
       // The view changed: a new version, so Redis takes it.
-      const sku = this.book.current;
-      if (sku) this.book.save({ ...sku, version: sku.version + 1 });
+      const sku = this.store.current;
+      if (sku) this.store.save({ ...sku, version: sku.version + 1 });
     });
     this.viewChanged();
   }
@@ -165,10 +165,10 @@ export class SkuStripes {
 
   /** The admin view: for a striped SKU, the counters of every stripe added up (asked, not reported). */
   async aggregateAdmin(s: SkuState): Promise<SkuAdminView> {
-    const span = this.book.isMain ? this.stripesEver() : 1;
+    const span = this.store.isMain ? this.stripesEver() : 1;
     let total = s.stock;
     for (let index = 1; index < span; index++) {
-      const c = await this.book.stripe(index).stripeCounters();
+      const c = await this.store.stripe(index).stripeCounters();
       total = { onHand: total.onHand + c.onHand, reserved: total.reserved + c.reserved, sold: total.sold + c.sold };
     }
     return adminView(s.catalog, total, s.version, s.updatedAt);
@@ -177,16 +177,16 @@ export class SkuStripes {
   /** Stripe 0 gathers every stripe's available units before an admin change. */
   async collect(span: number): Promise<void> {
     for (let index = 1; index < span; index++) {
-      const transferId = `collect:${stripeName(this.book.address.skuId, index)}:${crypto.randomUUID()}`;
-      const { units } = await this.book.stripe(index).give(transferId, this.host.name, 0, true);
-      if (units > 0 && this.book.current) this.credit(transferId, units);
+      const transferId = `collect:${stripeName(this.store.address.skuId, index)}:${crypto.randomUUID()}`;
+      const { units } = await this.store.stripe(index).give(transferId, this.host.name, 0, true);
+      if (units > 0 && this.store.current) this.credit(transferId, units);
     }
   }
 
   /** Inside the admin transaction: configure every stripe, then give each active one its share. */
   shareOut(span: number): void {
-    const sku = this.book.current!;
-    const skuId = this.book.address.skuId;
+    const sku = this.store.current!;
+    const skuId = this.store.address.skuId;
     this.host.sql.exec(
       "INSERT INTO meta (key, value) VALUES ('stripes_ever', ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
       span,
@@ -208,28 +208,28 @@ export class SkuStripes {
   /** How many stripes this SKU ever had (a stripe retired by a smaller count may still hold units). */
   stripesEver(): number {
     const row = this.host.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'stripes_ever'").toArray()[0];
-    return Math.max(row?.value ?? 1, this.book.stripes);
+    return Math.max(row?.value ?? 1, this.store.stripes);
   }
 
   /** Pulls units from the other stripes until the waiting buyers are covered or every sibling was asked. */
   private async refill(): Promise<void> {
-    const order = Array.from({ length: this.book.stripes }, (_, i) => i).filter((i) => i !== this.book.address.index);
+    const order = Array.from({ length: this.store.stripes }, (_, i) => i).filter((i) => i !== this.store.address.index);
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     for (const index of order) {
-      const short = this.demand - availableOf(this.book.current!.stock);
+      const short = this.demand - availableOf(this.store.current!.stock);
       if (short <= 0) return;
-      const transferId = `${this.host.name}<${stripeName(this.book.address.skuId, index)}:${crypto.randomUUID()}`;
-      const { units } = await this.book.stripe(index).give(transferId, this.host.name, short);
+      const transferId = `${this.host.name}<${stripeName(this.store.address.skuId, index)}:${crypto.randomUUID()}`;
+      const { units } = await this.store.stripe(index).give(transferId, this.host.name, short);
       if (units > 0) this.credit(transferId, units);
     }
   }
 
   /** Takes units out of this stripe and queues their credit at `to` (inside a transaction). */
   private transferOut(transferId: string, to: string, units: number): void {
-    const sku = this.book.current!;
+    const sku = this.store.current!;
     this.host.sql.exec(
       "INSERT INTO transfers (transfer_id, direction, peer, units, at) VALUES (?, 'out', ?, ?, ?)",
       transferId,
@@ -237,7 +237,7 @@ export class SkuStripes {
       units,
       this.host.now(),
     );
-    this.book.save({
+    this.store.save({
       ...sku,
       stock: shiftOnHand(sku.stock, -units),
       version: sku.version + 1,
@@ -252,20 +252,20 @@ export class SkuStripes {
    * freed units back. Its own hand-back relays without reporting again.
    */
   private async report(): Promise<void> {
-    const sku = this.book.current;
-    if (!sku || this.book.isMain) return;
-    if (this.book.address.index >= this.book.stripes && availableOf(sku.stock) > 0) {
+    const sku = this.store.current;
+    if (!sku || this.store.isMain) return;
+    if (this.store.address.index >= this.store.stripes && availableOf(sku.stock) > 0) {
       this.host.transact(() =>
         this.transferOut(
           `return:${this.host.name}:${crypto.randomUUID()}`,
-          this.book.address.skuId,
+          this.store.address.skuId,
           availableOf(sku.stock),
         ),
       );
       this.host.relayOnly();
     }
-    await this.book
+    await this.store
       .stripe(0)
-      .stripeReport(this.book.address.index, this.book.current!.stock, this.book.current!.version);
+      .stripeReport(this.store.address.index, this.store.current!.stock, this.store.current!.version);
   }
 }

@@ -8,8 +8,8 @@
 import type { ReservationVerdict } from "../../domain/checkout";
 import { verdictOf } from "../../domain/checkout";
 import { orderHome } from "../../domain/order-ids";
-import { orderDesk } from "../order-routing";
-import type { SkuBook, SkuHost } from "./book";
+import { orderActor } from "../order/order-routing";
+import type { SkuStore, SkuHost } from "./store";
 import type { ReservationRow, SkuLedger } from "./ledger";
 
 /** How long past its expiry a held reservation waits before the SKU asks its order what to do with it. */
@@ -20,7 +20,7 @@ const NOT_FLASH = "NOT EXISTS (SELECT 1 FROM flash_orders f WHERE f.order_id = r
 export class SkuSweep {
   constructor(
     private readonly host: SkuHost,
-    private readonly book: SkuBook,
+    private readonly store: SkuStore,
     private readonly ledger: SkuLedger,
   ) {}
 
@@ -42,7 +42,7 @@ export class SkuSweep {
         now - ORPHAN_GRACE_MS,
       )
       .toArray();
-    const skuId = this.book.address.skuId;
+    const skuId = this.store.address.skuId;
     await Promise.all(
       overdue.map(async (row) => {
         const verdict = await verdictFor(this.host.env, row.order_id, row.reservation_id, skuId);
@@ -76,6 +76,6 @@ async function verdictFor(
 ): Promise<ReservationVerdict> {
   if (orderHome(orderId)?.kind !== "flash")
     return env.ORDERS.getByName(orderId).reservationVerdict(reservationId, skuId);
-  const order = await orderDesk(env, orderId)!.get();
+  const order = await orderActor(env, orderId)!.get();
   return order ? verdictOf(order) : { state: "closed" };
 }

@@ -8,7 +8,7 @@ import { isCartAlert } from "../../events/envelope";
 import type { SkuAdminView } from "../../domain/catalog";
 import type { Order } from "../../domain/order";
 import type { Promotion } from "../../domain/promotions";
-import { processedEvents } from "../schema";
+import { processedEvents } from "../tables";
 import { applyCartChange, recordCartAlert } from "./carts";
 import { recordPayments, upsertOrders } from "./orders";
 import { recordRedemptions, upsertPromotions } from "./promotions";

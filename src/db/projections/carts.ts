@@ -7,7 +7,7 @@ import { and, eq, lt, notInArray, sql } from "drizzle-orm";
 import type { CartLine } from "../../domain/cart";
 import { productSnapshot } from "../../domain/catalog";
 import type { CartAlertType, CartChangeData, Envelope } from "../../events/envelope";
-import { cartEvents, cartItems, carts } from "../schema";
+import { cartEvents, cartItems, carts } from "../tables";
 import type { ProjectionSettings, Writer } from "./writer";
 import { excludedColumns } from "./writer";
 

@@ -7,7 +7,7 @@ import { productSnapshot } from "../../domain/catalog";
 import { sumAmounts } from "../../domain/money";
 import type { Order } from "../../domain/order";
 import type { PaymentRecordedData } from "../../events/envelope";
-import { orderItems, orders, payments } from "../schema";
+import { orderItems, orders, payments } from "../tables";
 import type { Writer } from "./writer";
 import { excludedColumns, latestBy } from "./writer";
 

@@ -5,7 +5,7 @@
 import { sql } from "drizzle-orm";
 import type { Promotion } from "../../domain/promotions";
 import type { Envelope } from "../../events/envelope";
-import { promotionRedemptions, promotions } from "../schema";
+import { promotionRedemptions, promotions } from "../tables";
 import type { Writer } from "./writer";
 import { excludedColumns, latestBy } from "./writer";
 

@@ -6,7 +6,7 @@ import { sql } from "drizzle-orm";
 import type { SkuAdminView } from "../../domain/catalog";
 import { isBudgetLedger } from "../../domain/promotions";
 import type { Envelope } from "../../events/envelope";
-import { inventoryAudit, skus } from "../schema";
+import { inventoryAudit, skus } from "../tables";
 import type { Writer } from "./writer";
 import { byKey, excludedColumns, latestBy } from "./writer";
 

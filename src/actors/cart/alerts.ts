@@ -1,5 +1,5 @@
-import type { CartState } from "../domain/cart";
-import type { CartAlertType } from "../events/envelope";
+import type { CartState } from "../../domain/cart";
+import type { CartAlertType } from "../../events/envelope";
 
 /** What the alert concern needs from the cart actor (a narrow host, see CONVENTIONS). */
 export interface CartAlertHost {

@@ -2,13 +2,13 @@
  * Where an order lives (its own actor, or the stock stripe that sold it in a
  * flash sale) and what routes, the webhook and the cron sweep do with it there.
  */
-import type { Outcome } from "../domain/errors";
-import type { Order, PaymentEvent } from "../domain/order";
-import { orderHome } from "../domain/order-ids";
-import { stripeName } from "../domain/stripes";
+import type { Outcome } from "../../domain/errors";
+import type { Order, PaymentEvent } from "../../domain/order";
+import { orderHome } from "../../domain/order-ids";
+import { stripeName } from "../../domain/stripes";
 
 /** What the routes, the webhook and the cron sweep do with an order, wherever it lives. */
-export interface OrderDesk {
+export interface OrderActorStub {
   get(): Promise<Order | null>;
   cancel(ownerId: string): Promise<Outcome<{ order: Order }>>;
   /** `usedBy`: the other order that already owns the event's provider ids, if any. */
@@ -23,7 +23,7 @@ export interface OrderDesk {
  * actor; a flash order is kept by the SKU stripe that reserved it. Null for
  * anything that is not an order id (and so never wakes an actor).
  */
-export function orderDesk(env: Env, orderId: string): OrderDesk | null {
+export function orderActor(env: Env, orderId: string): OrderActorStub | null {
   const home = orderHome(orderId);
   if (!home) return null;
   if (home.kind === "checkout") {

@@ -3,17 +3,17 @@
  * promotions that apply (if any), then the buyer's home stripe, which reserves
  * and writes the PENDING order in one transaction (sku/flash.ts).
  */
-import { promotionCache, promotionCatalog } from "../cache/promotions";
-import { unknownCode } from "../domain/cart-refusals";
-import type { Outcome } from "../domain/errors";
-import { refuse } from "../domain/errors";
-import type { Redemption } from "../domain/order";
-import type { Promotion } from "../domain/promotions";
-import { appliesToSku, isLimited } from "../domain/promotions";
-import { flashOrderId } from "../domain/order-ids";
-import type { FlashBuyRequest, PlacedFlash } from "../domain/sku-contract";
-import { homeStripe } from "../domain/stripes";
-import { releaseRedemptions, reserveRedemptions } from "./promotions/redemptions";
+import { promotionCache, promotionCatalog } from "../../cache/promotions";
+import { unknownCode } from "../../domain/cart-refusals";
+import type { Outcome } from "../../domain/errors";
+import { refuse } from "../../domain/errors";
+import type { Redemption } from "../../domain/order";
+import type { Promotion } from "../../domain/promotions";
+import { appliesToSku, isLimited } from "../../domain/promotions";
+import { flashOrderId } from "../../domain/order-ids";
+import type { FlashBuyRequest, PlacedFlash } from "../../domain/sku-contract";
+import { homeStripe } from "../../domain/stripes";
+import { releaseRedemptions, reserveRedemptions } from "../promotions/redemptions";
 import { atHome, learnStripes } from "./sku-routing";
 
 /**

@@ -2,10 +2,10 @@
  * Calling a SKU at the buyer's home stripe: the stripe count is learned once
  * per isolate and calls re-route on STALE_ROUTE.
  */
-import type { Outcome, Refusal } from "../domain/errors";
-import type { ReserveOutcome, ReserveRequest } from "../domain/sku-contract";
-import { restriping } from "../domain/sku-refusals";
-import { homeStripe, stripeName } from "../domain/stripes";
+import type { Outcome, Refusal } from "../../domain/errors";
+import type { ReserveOutcome, ReserveRequest } from "../../domain/sku-contract";
+import { restriping } from "../../domain/sku-refusals";
+import { homeStripe, stripeName } from "../../domain/stripes";
 
 /**
  * Stripe counts this isolate has learned. A SKU starts at 1 (no extra hop for

@@ -12,7 +12,7 @@ import { parseStripeName, stripeName } from "../../domain/stripes";
 import { envelope, INVENTORY_EVENT_OF } from "../../events/envelope";
 import type { ActorHost } from "../actor";
 
-/** What the SKU's rooms see of the SKU actor. */
+/** What the SKU's modules see of the SKU actor. */
 export interface SkuHost extends ActorHost {
   /** This actor's name: the SKU id, or `{skuId}` plus its stripe for stripes > 0. */
   readonly name: string;
@@ -29,7 +29,7 @@ export interface SkuState {
   updatedAt: string;
 }
 
-export class SkuBook {
+export class SkuStore {
   private state: SkuState | null;
   private addressMemo: StripeAddress | null = null;
 

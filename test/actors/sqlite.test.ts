@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { CartActor } from "../../src/actors/cart-actor";
-import { ActorSchema } from "../../src/actors/schema";
+import type { CartActor } from "../../src/actors/cart/cart-actor";
+import { ActorSchema } from "../../src/actors/sqlite";
 import { unique } from "../support/worker";
 
 /** The statements an actor's storage is asked to run, through a recording SqlStorage. */

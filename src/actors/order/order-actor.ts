@@ -6,19 +6,19 @@
  * meet here and produce one order. Stock effects leave through the outbox as
  * commands to the SKU actors, in order, until delivered.
  */
-import type { CheckoutRequest, CheckoutState, PlacedOrder, ReservationVerdict } from "../domain/checkout";
-import type { Outcome } from "../domain/errors";
-import type { Order, PaymentEvent } from "../domain/order";
-import { Actor } from "./actor";
-import type { CommandTable, OrderCommand } from "./commands";
-import { dispatch } from "./commands";
-import { OrderCheckout } from "./order/checkout";
-import type { OrderHost } from "./order/checkout";
-import { OrderLifecycle } from "./order/lifecycle";
-import { OrderStore } from "./order/store";
-import type { Command } from "./outbox";
+import type { CheckoutRequest, CheckoutState, PlacedOrder, ReservationVerdict } from "../../domain/checkout";
+import type { Outcome } from "../../domain/errors";
+import type { Order, PaymentEvent } from "../../domain/order";
+import { Actor } from "../actor";
+import type { CommandTable, OrderCommand } from "../commands";
+import { dispatch } from "../commands";
+import { OrderCheckout } from "./checkout";
+import type { OrderHost } from "./checkout";
+import { OrderLifecycle } from "./lifecycle";
+import { OrderStore } from "./store";
+import type { Command } from "../outbox";
 
-export type { CheckoutRequest, PlacedOrder } from "../domain/checkout";
+export type { CheckoutRequest, PlacedOrder } from "../../domain/checkout";
 
 export class OrderActor extends Actor {
   protected readonly logKind = "order";

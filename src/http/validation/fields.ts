@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { MAX_LINE_QUANTITY } from "../../domain/limits";
 import { ORDER_ID } from "../../domain/order-ids";
-import { Amount as AmountScalar, IsoTime, SkuId, UnitPrice } from "../../schemas/scalars";
+import { Amount as AmountScalar, IsoTime, SkuId, UnitPrice } from "../../contracts/scalars";
 
 export { SkuId };
 import { UUID as GUEST_CART_ID } from "../identity";

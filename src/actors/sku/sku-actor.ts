@@ -1,34 +1,34 @@
 /**
  * The SKU actor: one SKU, or one stripe of a hot SKU. Its RPC methods are
- * thin; each concern lives in a room under `sku/`: the record and its stock
- * movements (book), the reservation ledger, flash orders, stripes, the
+ * thin; each concern lives in a module under `sku/`: the record and its stock
+ * movements (store.ts), the reservation ledger, flash orders, stripes, the
  * catalog and its views, the orphan sweep. The SKU's public view is mirrored
  * to Redis by stripe 0 (`cache/mirror.ts`).
  */
-import { RedisMirror } from "../cache/mirror";
-import { skuViewValue } from "../cache/sku-views";
-import type { CarriedRelease, CarryGeneration, CarryReport } from "../domain/carry";
-import type { SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../domain/catalog";
-import type { Outcome } from "../domain/errors";
-import type { Order, PaymentEvent } from "../domain/order";
-import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest, SkuInput } from "../domain/sku-contract";
-import type { StockCounters } from "../domain/stock";
-import { parseStripeName } from "../domain/stripes";
-import { Actor } from "./actor";
-import type { CommandTable, StripeCommand } from "./commands";
-import { dispatch } from "./commands";
-import { GroupCommit } from "./group-commit";
-import type { Command } from "./outbox";
-import type { SkuHost } from "./sku/book";
-import { SkuBook } from "./sku/book";
-import { SkuCarry } from "./sku/carry";
-import { SkuCatalogDesk } from "./sku/catalog";
-import { SkuFlash } from "./sku/flash";
-import { SkuLedger } from "./sku/ledger";
-import { SkuStripes } from "./sku/stripes";
-import { SkuSweep } from "./sku/sweep";
+import { RedisMirror } from "../../cache/mirror";
+import { skuViewValue } from "../../cache/sku-views";
+import type { CarriedRelease, CarryGeneration, CarryReport } from "../../domain/carry";
+import type { SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../../domain/catalog";
+import type { Outcome } from "../../domain/errors";
+import type { Order, PaymentEvent } from "../../domain/order";
+import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest, SkuInput } from "../../domain/sku-contract";
+import type { StockCounters } from "../../domain/stock";
+import { parseStripeName } from "../../domain/stripes";
+import { Actor } from "../actor";
+import type { CommandTable, StripeCommand } from "../commands";
+import { dispatch } from "../commands";
+import { GroupCommit } from "../group-commit";
+import type { Command } from "../outbox";
+import type { SkuHost } from "./store";
+import { SkuStore } from "./store";
+import { SkuCarry } from "./carry";
+import { SkuCatalogModule } from "./catalog";
+import { SkuFlash } from "./flash";
+import { SkuLedger } from "./ledger";
+import { SkuStripes } from "./stripes";
+import { SkuSweep } from "./sweep";
 
-export type { ReservationVerdict } from "../domain/checkout";
+export type { ReservationVerdict } from "../../domain/checkout";
 export type {
   FlashBuyRequest,
   PlacedFlash,
@@ -36,8 +36,8 @@ export type {
   ReserveOutcome,
   ReserveRequest,
   SkuInput,
-} from "../domain/sku-contract";
-export { ORPHAN_GRACE_MS } from "./sku/sweep";
+} from "../../domain/sku-contract";
+export { ORPHAN_GRACE_MS } from "./sweep";
 
 /** A stock actor relays its events once no reservation came for this long (see Actor.relayQuietMs). */
 const RELAY_QUIET_MS = 250;
@@ -58,12 +58,12 @@ const SKU_VIEW_PUBLISH_INTERVAL_MS = 250;
  */
 export class SkuActor extends Actor {
   protected readonly logKind = "sku";
-  private readonly book: SkuBook;
+  private readonly store: SkuStore;
   private readonly carry: SkuCarry;
   private readonly ledger: SkuLedger;
   private readonly flash: SkuFlash;
   private readonly stripes: SkuStripes;
-  private readonly catalog: SkuCatalogDesk;
+  private readonly catalog: SkuCatalogModule;
   private readonly sweep: SkuSweep;
   private readonly mirror: RedisMirror;
   /** Reservations that arrive together are checked and written in one transaction. */
@@ -80,15 +80,15 @@ export class SkuActor extends Actor {
       },
       relayOnly: () => super.afterCommit(),
     };
-    this.book = new SkuBook(host);
-    this.carry = new SkuCarry(host, this.book, () => this.ledger.openUnits());
-    this.ledger = new SkuLedger(host, this.book, this.carry);
-    this.stripes = new SkuStripes(host, this.book, this.carry, () => this.mirror.kick());
+    this.store = new SkuStore(host);
+    this.carry = new SkuCarry(host, this.store, () => this.ledger.openUnits());
+    this.ledger = new SkuLedger(host, this.store, this.carry);
+    this.stripes = new SkuStripes(host, this.store, this.carry, () => this.mirror.kick());
     // A flash burst's events leave after it, in large batches (the Actor base explains).
     this.relayQuietMs = RELAY_QUIET_MS;
-    this.flash = new SkuFlash(host, this.book, this.ledger);
-    this.catalog = new SkuCatalogDesk(host, this.book, this.ledger, this.stripes, this.carry, () => this.mirror);
-    this.sweep = new SkuSweep(host, this.book, this.ledger);
+    this.flash = new SkuFlash(host, this.store, this.ledger);
+    this.catalog = new SkuCatalogModule(host, this.store, this.ledger, this.stripes, this.carry, () => this.mirror);
+    this.sweep = new SkuSweep(host, this.store, this.ledger);
     this.batch = new GroupCommit(
       (change) => this.transact(change),
       () => this.afterCommit(),
@@ -96,8 +96,8 @@ export class SkuActor extends Actor {
     this.mirror = new RedisMirror(
       env,
       () => {
-        const sku = this.book.current;
-        return sku && this.book.isMain ? skuViewValue(this.catalog.view(sku)) : null;
+        const sku = this.store.current;
+        return sku && this.store.isMain ? skuViewValue(this.catalog.view(sku)) : null;
       },
       SKU_VIEW_PUBLISH_INTERVAL_MS,
       () => this.reschedule(),
@@ -171,14 +171,14 @@ export class SkuActor extends Actor {
     if (misrouted) return misrouted;
     if (!this.carry.counted) await this.carry.awaitReports();
     const first = await this.batch.submit(() => this.ledger.tryReserve(req));
-    if (first.ok || first.code !== "OUT_OF_STOCK" || this.book.stripes === 1) return first;
+    if (first.ok || first.code !== "OUT_OF_STOCK" || this.store.stripes === 1) return first;
     await this.stripes.refillFor(req.quantity);
     return this.batch.submit(() => this.ledger.tryReserve(req));
   }
 
   /** Whether the buyer's home is this stripe for a caller that counts `stripes`: ok with the true count, or STALE_ROUTE. */
   route(ownerId: string, stripes: number): Outcome<{ stripes: number }> {
-    return this.ledger.misrouted(ownerId, stripes, "") ?? { ok: true, stripes: this.book.stripes };
+    return this.ledger.misrouted(ownerId, stripes, "") ?? { ok: true, stripes: this.store.stripes };
   }
 
   commit(reservationId: string): Outcome<{ replayed: boolean }> {
@@ -207,7 +207,7 @@ export class SkuActor extends Actor {
     if (misrouted) return misrouted;
     if (!this.carry.counted) await this.carry.awaitReports();
     const first = await this.batch.submit(() => this.flash.tryFlash(req));
-    if (first.ok || first.code !== "OUT_OF_STOCK" || this.book.stripes === 1) return first;
+    if (first.ok || first.code !== "OUT_OF_STOCK" || this.store.stripes === 1) return first;
     await this.stripes.refillFor(req.quantity);
     return this.batch.submit(() => this.flash.tryFlash(req));
   }
@@ -267,7 +267,7 @@ export class SkuActor extends Actor {
     super.afterCommit();
     // Reports and releases of carried units leave at once: buyers wait for them.
     if (this.carry.takeWritten()) void this.relayNow();
-    if (this.book.isMain) this.mirror.kick();
+    if (this.store.isMain) this.mirror.kick();
     else this.stripes.changed();
   }
 
@@ -290,7 +290,7 @@ export class SkuActor extends Actor {
   }
 
   protected override onRollback(): void {
-    this.book.reload();
+    this.store.reload();
     this.carry.reload();
   }
 }

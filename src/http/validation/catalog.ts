@@ -1,10 +1,10 @@
 /**
  * Catalog schemas: the admin's SKU upsert, the SKU views (picked from the SKU
- * entity, schemas/sku.ts) and the product listing.
+ * entity, contracts/sku.ts) and the product listing.
  */
 import { z } from "zod";
 import { MAX_LINE_QUANTITY } from "../../domain/limits";
-import { SkuPublicSchema, SkuSchema } from "../../schemas/sku";
+import { SkuPublicSchema, SkuSchema } from "../../contracts/sku";
 import { Currency, EXAMPLE, HttpsUrl, Price, Spec, Text } from "./fields";
 
 export const SkuUpsertBody = z

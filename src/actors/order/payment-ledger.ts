@@ -6,7 +6,7 @@
  * webhooks racing with one id on two orders cannot both win.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { PaymentEvent } from "../domain/order";
+import type { PaymentEvent } from "../../domain/order";
 
 export class PaymentLedger extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {

@@ -1,12 +1,12 @@
 /**
  * Checkout, order and payment schemas: the checkout and flash bodies, the
- * order as placed and as read (picked from the order entity, schemas/order.ts),
+ * order as placed and as read (picked from the order entity, contracts/order.ts),
  * and the payment provider's webhook body.
  */
 import { z } from "zod";
 import { MAX_CART_LINES } from "../../domain/limits";
 import { MAX_ORDER_ID_LENGTH } from "../../domain/order-ids";
-import { OrderSchema as OrderEntity } from "../../schemas/order";
+import { OrderSchema } from "../../contracts/order";
 import { Amount, Currency, EXAMPLE, Quantity, SkuId, Text } from "./fields";
 import { PromotionCode } from "./promotions";
 
@@ -78,7 +78,7 @@ const PLACED_FIELDS = {
   expiresAt: true,
 } as const;
 
-export const PlacedOrderSchema = OrderEntity.pick(PLACED_FIELDS)
+export const PlacedOrderSchema = OrderSchema.pick(PLACED_FIELDS)
   .extend({
     clientSecret: z.string().nullable().optional().meta({
       description:
@@ -91,7 +91,7 @@ export const PlacedOrderSchema = OrderEntity.pick(PLACED_FIELDS)
   });
 
 /** An order as its owner reads it: as placed, plus its times, refund flag and payments (no owner, source or version). */
-export const OrderSchema = OrderEntity.pick({
+export const OrderViewSchema = OrderSchema.pick({
   ...PLACED_FIELDS,
   createdAt: true,
   paidAt: true,
@@ -105,7 +105,7 @@ export const OrdersQuery = z.object({
   limit: z.coerce.number().int().min(1).max(50).default(20),
   cursor: Text(256).optional(),
 });
-export const OrderListSchema = z.object({ items: z.array(OrderSchema), next: z.string().nullable() }).meta({
+export const OrderListSchema = z.object({ items: z.array(OrderViewSchema), next: z.string().nullable() }).meta({
   examples: [
     {
       items: [

@@ -1,38 +1,38 @@
 /**
  * The cart actor: one cart (`user:{id}` or `guest:{clientCartId}`), each line
- * a row of its own. Its RPC methods are thin: each concern lives in a room of
- * its own under `cart/` (state and changes, editing, merge handoff, checkout
+ * a row of its own. Its RPC methods are thin: each concern lives in a module of
+ * its own under `cart/` (state and changes, editing, merge on login, checkout
  * and the order index, live devices, copies in Redis and Postgres), and every
- * room works through the same narrow host.
+ * module works through the same narrow host.
  */
-import type { CartLine, CartState } from "../domain/cart";
-import type { MergeStrategy } from "../domain/cart-merge";
-import type { CartEditOutcome, Handoff, MergeOutcome, Selection, TakenLine } from "../domain/cart-contract";
-import type { Outcome } from "../domain/errors";
-import { skuViewCache } from "../cache/sku-views";
-import type { CartAlertType } from "../events/envelope";
-import { Actor } from "./actor";
-import type { CartAlertHost } from "./cart-alerts";
-import { acceptSkuAlert } from "./cart-alerts";
-import { CartBook } from "./cart/book";
-import { CartHandoff } from "./cart/handoff";
-import type { CartHost } from "./cart/host";
-import { CartLines } from "./cart/lines";
-import { CartLive } from "./cart/live";
-import { CartOrders } from "./cart/orders";
-import { CartPromotions } from "./cart/promotions";
-import { CartSkus } from "./cart/skus";
-import type { SnapshotReceipt } from "./cart/sync";
-import { CartSync } from "./cart/sync";
+import type { CartLine, CartState } from "../../domain/cart";
+import type { MergeStrategy } from "../../domain/cart-merge";
+import type { CartEditOutcome, DetachedLines, MergeOutcome, Selection, TakenLine } from "../../domain/cart-contract";
+import type { Outcome } from "../../domain/errors";
+import { skuViewCache } from "../../cache/sku-views";
+import type { CartAlertType } from "../../events/envelope";
+import { Actor } from "../actor";
+import type { CartAlertHost } from "./alerts";
+import { acceptSkuAlert } from "./alerts";
+import { CartStore } from "./store";
+import { CartMerge } from "./merge";
+import type { CartHost } from "./host";
+import { CartLines } from "./lines";
+import { CartLive } from "./live";
+import { CartOrders } from "./orders";
+import { CartPromotions } from "./promotions";
+import { CartSkus } from "./skus";
+import type { SnapshotReceipt } from "./sync";
+import { CartSync } from "./sync";
 
 export type {
   CartEditOutcome,
   CartOutcome,
-  Handoff,
+  DetachedLines,
   MergeOutcome,
   MergeReport,
   Selection,
-} from "../domain/cart-contract";
+} from "../../domain/cart-contract";
 
 /**
  * A cart sends its events to the queue once no edit came for this long (at most 2 s after the
@@ -55,10 +55,10 @@ const CART_RELAY_BACKSTOP_MS = 60_000;
  */
 export class CartActor extends Actor {
   protected readonly logKind = "cart";
-  private readonly book: CartBook;
+  private readonly store: CartStore;
   private readonly skus: CartSkus;
   private readonly lines: CartLines;
-  private readonly handoff: CartHandoff;
+  private readonly merging: CartMerge;
   private readonly orders: CartOrders;
   private readonly promotions: CartPromotions;
   private readonly live: CartLive;
@@ -82,24 +82,24 @@ export class CartActor extends Actor {
       acceptWebSocket: (ws) => ctx.acceptWebSocket(ws),
       webSockets: () => ctx.getWebSockets(),
     };
-    this.book = new CartBook(host, () => {
+    this.store = new CartStore(host, () => {
       this.sync.changed();
       this.live.changed();
     });
     this.skus = new CartSkus(host);
-    this.lines = new CartLines(host, this.book, this.skus);
-    this.promotions = new CartPromotions(host, this.book, this.skus);
-    this.handoff = new CartHandoff(host, this.book, this.skus, this.promotions);
-    this.orders = new CartOrders(host, this.book);
-    this.live = new CartLive(host, this.book, this.skus);
-    this.sync = new CartSync(host, this.book);
+    this.lines = new CartLines(host, this.store, this.skus);
+    this.promotions = new CartPromotions(host, this.store, this.skus);
+    this.merging = new CartMerge(host, this.store, this.skus, this.promotions);
+    this.orders = new CartOrders(host, this.store);
+    this.live = new CartLive(host, this.store, this.skus);
+    this.sync = new CartSync(host, this.store);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  // ---- reading (the state: cart/book.ts) ----------------------------------------------
+  // ---- reading (the state: cart/store.ts) ------------------------------------------------
 
   async read(): Promise<CartState> {
-    return this.book.loaded();
+    return this.store.loaded();
   }
 
   /**
@@ -109,13 +109,13 @@ export class CartActor extends Actor {
    * rendered JSON text (not re-serialized at the edge); the version comes typed beside it.
    */
   async readView(): Promise<{ version: number; json: string }> {
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     return { version: state.version, json: await this.skus.render(state) };
   }
 
   /** `GET /v1/cart/count`. */
   async count(): Promise<{ totalQuantity: number; totalItems: number }> {
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     return { totalQuantity: state.lines.reduce((n, l) => n + l.quantity, 0), totalItems: state.lines.length };
   }
 
@@ -155,18 +155,18 @@ export class CartActor extends Actor {
     return this.promotions.remove(code, ifMatch);
   }
 
-  // ---- merge on login (cart/handoff.ts) -------------------------------------------------
+  // ---- merge on login (cart/merge.ts) ---------------------------------------------------
 
   merge(guestCartKey: string, strategy: MergeStrategy, ifMatch: number | null): Promise<MergeOutcome> {
-    return this.handoff.merge(guestCartKey, strategy, ifMatch);
+    return this.merging.merge(guestCartKey, strategy, ifMatch);
   }
 
-  detachForMerge(intoCartKey: string): Promise<Handoff | null> {
-    return this.handoff.detachForMerge(intoCartKey);
+  detachForMerge(intoCartKey: string): Promise<DetachedLines | null> {
+    return this.merging.detachForMerge(intoCartKey);
   }
 
-  settleHandoff(token: string, outcome: "merged" | "returned"): Promise<void> {
-    return this.handoff.settleHandoff(token, outcome);
+  settleDetached(token: string, outcome: "merged" | "returned"): Promise<void> {
+    return this.merging.settleDetached(token, outcome);
   }
 
   // ---- checkout and the owner's orders (cart/orders.ts) ---------------------------------
@@ -221,14 +221,14 @@ export class CartActor extends Actor {
     ws.close(code === 1005 ? 1000 : code, reason);
   }
 
-  // ---- price and stock alerts (cart-alerts.ts) ----------------------------------------------
+  // ---- price and stock alerts (cart/alerts.ts) -----------------------------------------------
 
   /** A SKU this cart may hold changed: pushes the cart to open devices, once per SKU version and kind. */
   async skuAlert(skuId: string, skuVersion: number, type: CartAlertType): Promise<boolean> {
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     const host: CartAlertHost = {
-      wasApplied: (key) => this.book.wasApplied(key),
-      markApplied: (key) => this.book.markApplied(key),
+      wasApplied: (key) => this.store.wasApplied(key),
+      markApplied: (key) => this.store.markApplied(key),
       sockets: () => this.ctx.getWebSockets(),
       render: async () => {
         await skuViewCache.refresh(this.env, [skuId]);
@@ -241,19 +241,19 @@ export class CartActor extends Actor {
   // ---- alarm ------------------------------------------------------------------------------
 
   protected nextDutyAt(): number | null {
-    if (!this.book.current) return this.now();
+    if (!this.store.current) return this.now();
     const due = [this.lines.expiresAt(), this.sync.retryAt()].filter((at) => at !== null);
     return due.length ? Math.min(...due) : null;
   }
 
   /** A guest cart past its time-to-live is emptied; a snapshot Redis missed is written again. */
   protected async runDuties(now: number): Promise<void> {
-    await this.book.loaded();
+    await this.store.loaded();
     this.lines.expireIfDue(now);
     await this.sync.retry();
   }
 
   protected override onRollback(): void {
-    this.book.reload();
+    this.store.reload();
   }
 }

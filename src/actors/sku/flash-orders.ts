@@ -1,12 +1,12 @@
-import type { Decision, Order, StockEffect } from "../domain/order";
-import { applyDecision } from "../domain/order";
-import { addOrderEvents } from "./order-events";
-import type { Outbox } from "./outbox";
-import type { StripeCommand } from "./commands";
-import type { ActorSchema } from "./schema";
-import { log } from "../log/logger";
+import type { Decision, Order, StockEffect } from "../../domain/order";
+import { applyDecision } from "../../domain/order";
+import { addOrderEvents } from "../order/order-events";
+import type { Outbox } from "../outbox";
+import type { StripeCommand } from "../commands";
+import type { ActorSchema } from "../sqlite";
+import { log } from "../../log/logger";
 
-/** What the flash order book needs from the stock actor that keeps it. */
+/** What the flash orders need from the stock actor that keeps them. */
 export interface FlashHost {
   readonly sql: SqlStorage;
   readonly schema: ActorSchema;

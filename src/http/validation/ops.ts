@@ -3,7 +3,7 @@
  * the shape /ops/ reads, as written in the contract (docs/operations.md).
  */
 import { z } from "zod";
-import { SkuId } from "../../schemas/scalars";
+import { SkuId } from "../../contracts/scalars";
 
 const Count = z.number().int().nonnegative();
 const IsoTime = z.string().meta({ example: "2026-05-01T12:00:00.000Z" });

@@ -1,5 +1,5 @@
 /**
- * An actor's tables and indexes, as its rooms declare them at start: each is
+ * An actor's tables and indexes, as its modules declare them at start: each is
  * created the first time, and every later start (after eviction, restart or
  * an alarm) reads the catalog once instead of preparing a statement per
  * object: statement preparing was a tenth of workerd's samples in a cart run

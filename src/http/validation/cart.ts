@@ -1,12 +1,12 @@
 /**
  * Cart schemas: the edit bodies, and the cart view whose lines are the cart
- * line entity's view (schemas/cart.ts); merge result, count, live tickets.
+ * line entity's view (contracts/cart.ts); merge result, count, live tickets.
  */
 import { z } from "zod";
 import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../../domain/limits";
-import { CartLineViewSchema } from "../../schemas/cart";
-import { DiscountSchema } from "../../schemas/promotion";
-import { Amount } from "../../schemas/scalars";
+import { CartLineViewSchema } from "../../contracts/cart";
+import { DiscountSchema } from "../../contracts/promotion";
+import { Amount } from "../../contracts/scalars";
 import { EXAMPLE, GuestCartId, Iso, Quantity, SkuId, Text } from "./fields";
 
 export const AddItemBody = z

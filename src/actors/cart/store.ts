@@ -28,7 +28,7 @@ export interface ChangeOptions {
   alsoWrite?: () => void;
 }
 
-export class CartBook {
+export class CartStore {
   private state: CartState | null = null;
   private loading: Promise<void> | null = null;
 

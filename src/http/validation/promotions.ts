@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { MAX_AMOUNT, MAX_LINE_QUANTITY } from "../../domain/limits";
-import { PromotionKindSchema, PromotionSchema } from "../../schemas/promotion";
+import { PromotionKindSchema, PromotionSchema } from "../../contracts/promotion";
 import { Amount, Currency, SkuId, Text } from "./fields";
 
 /** A code as shoppers type it: 3-32 letters, digits, `-` or `_`; compared case-insensitively. */

@@ -1,17 +1,17 @@
 /**
  * Merge on login: a guest cart hands its lines to the user cart. The guest
- * hands over (and is emptied) in one step, the user cart applies them once
- * under the handoff's token, then the guest drops the handoff; on a refusal
+ * detaches them (and is emptied) in one step, the user cart applies them once
+ * under the detached lines' token, then the guest drops its copy; on a refusal
  * the guest takes its lines back. A crash at any point leaves the lines in
  * exactly one place.
  */
 import type { CartLine } from "../../domain/cart";
 import type { MergeDecision, MergeStrategy } from "../../domain/cart-merge";
 import { planMerge } from "../../domain/cart-merge";
-import type { Handoff, MergeOutcome } from "../../domain/cart-contract";
+import type { DetachedLines, MergeOutcome } from "../../domain/cart-contract";
 import { versionConflict } from "../../domain/cart-refusals";
 import type { SkuQuote } from "../../domain/catalog";
-import type { CartBook } from "./book";
+import type { CartStore } from "./store";
 import type { CartHost } from "./host";
 import type { CartPromotions } from "./promotions";
 import type { CartSkus } from "./skus";
@@ -19,15 +19,16 @@ import { promotionCatalog } from "../../cache/promotions";
 import { log } from "../../log/logger";
 import { errorText } from "../../log/redact";
 
-export class CartHandoff {
+export class CartMerge {
   private mergeQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly host: CartHost,
-    private readonly book: CartBook,
+    private readonly store: CartStore,
     private readonly skus: CartSkus,
     private readonly promotions: CartPromotions,
   ) {
+    // The table keeps its first name, `handoffs`, so detached lines stored before the rename still read.
     host.schema.ensure(
       "CREATE TABLE IF NOT EXISTS handoffs (token TEXT PRIMARY KEY, into_cart TEXT NOT NULL, lines TEXT NOT NULL, created_at INTEGER NOT NULL)",
     );
@@ -44,34 +45,34 @@ export class CartHandoff {
   }
 
   private async runMerge(guestCartKey: string, strategy: MergeStrategy, ifMatch: number | null): Promise<MergeOutcome> {
-    const state = await this.book.loaded();
+    const state = await this.store.loaded();
     if (ifMatch !== null && ifMatch !== state.version) return versionConflict(state.version);
     const guest = this.host.env.CARTS.getByName(guestCartKey);
-    const handoff = await guest.detachForMerge(this.host.cartKey);
-    if (!handoff) return { ok: true, cart: state, merge: null, view: await this.skus.render(state) };
-    if (this.book.wasApplied(`merge:${handoff.token}`)) {
-      await guest.settleHandoff(handoff.token, "merged");
-      return { ok: true, cart: this.book.current!, merge: null, view: await this.skus.render(this.book.current!) };
+    const detached = await guest.detachForMerge(this.host.cartKey);
+    if (!detached) return { ok: true, cart: state, merge: null, view: await this.skus.render(state) };
+    if (this.store.wasApplied(`merge:${detached.token}`)) {
+      await guest.settleDetached(detached.token, "merged");
+      return { ok: true, cart: this.store.current!, merge: null, view: await this.skus.render(this.store.current!) };
     }
     // Merge limits are checked against the SKUs as they are now, not a cached view.
     const quotes = new Map<string, SkuQuote | null>();
-    await Promise.all(handoff.lines.map(async (l) => quotes.set(l.skuId, await this.skus.quote(l.skuId, Infinity))));
-    const promotion = await this.carriedCode(handoff.code, state.code ?? null);
+    await Promise.all(detached.lines.map(async (l) => quotes.set(l.skuId, await this.skus.quote(l.skuId, Infinity))));
+    const promotion = await this.carriedCode(detached.code, state.code ?? null);
 
     let decisions: MergeDecision[] = [];
-    const outcome = this.book.mutate(
+    const outcome = this.store.mutate(
       "cart.merged",
       ifMatch,
       (draft) => {
         decisions = planMerge(
           strategy,
           draft.all(),
-          handoff.lines,
+          detached.lines,
           quotes,
-          this.book.currencyOf(draft),
+          this.store.currencyOf(draft),
           this.host.now(),
         );
-        const guestLines = new Map(handoff.lines.map((l) => [l.skuId, l]));
+        const guestLines = new Map(detached.lines.map((l) => [l.skuId, l]));
         for (const d of decisions) {
           const mine = draft.get(d.skuId);
           const theirs = guestLines.get(d.skuId)!;
@@ -81,13 +82,13 @@ export class CartHandoff {
         }
       },
       {
-        detail: { from: guestCartKey, strategy, token: handoff.token },
-        alsoWrite: () => this.book.markApplied(`merge:${handoff.token}`),
+        detail: { from: guestCartKey, strategy, token: detached.token },
+        alsoWrite: () => this.store.markApplied(`merge:${detached.token}`),
         code: promotion?.carried ? promotion.code : undefined,
       },
     );
     // On a refusal (If-Match went stale meanwhile) the guest gets its lines back.
-    await guest.settleHandoff(handoff.token, outcome.ok ? "merged" : "returned").catch((err: unknown) => {
+    await guest.settleDetached(detached.token, outcome.ok ? "merged" : "returned").catch((err: unknown) => {
       log.warn("merge: guest cart not settled yet, the next merge will", {
         guest: guestCartKey,
         error: errorText(err),
@@ -121,19 +122,19 @@ export class CartHandoff {
     return { code, carried: unmet === null, reason: unmet?.detail ?? null };
   }
 
-  /** Guest side of a merge: detach every line into a handoff for `intoCartKey` (or return the pending one). */
-  async detachForMerge(intoCartKey: string): Promise<Handoff | null> {
-    const state = await this.book.loaded();
+  /** Guest side of a merge: detach every line for `intoCartKey` (or return the pending one). */
+  async detachForMerge(intoCartKey: string): Promise<DetachedLines | null> {
+    const state = await this.store.loaded();
     const sql = this.host.sql;
     const pending = sql
       .exec<{ token: string; lines: string }>("SELECT token, lines FROM handoffs WHERE into_cart = ?", intoCartKey)
       .toArray()[0];
-    if (pending) return { token: pending.token, ...readHandoff(pending.lines) };
+    if (pending) return { token: pending.token, ...readDetached(pending.lines) };
     if (state.lines.length === 0) return null;
     const token = crypto.randomUUID();
     const lines = state.lines;
     const code = state.code ?? null;
-    this.book.mutate("cart.merged", null, (draft) => lines.forEach((l) => draft.remove(l.skuId)), {
+    this.store.mutate("cart.merged", null, (draft) => lines.forEach((l) => draft.remove(l.skuId)), {
       detail: { into: intoCartKey, token },
       code: null,
       alsoWrite: () =>
@@ -149,19 +150,19 @@ export class CartHandoff {
   }
 
   /** Guest side: the user cart took the lines ("merged"), or did not and gives them back ("returned"). */
-  async settleHandoff(token: string, outcome: "merged" | "returned"): Promise<void> {
-    await this.book.loaded();
+  async settleDetached(token: string, outcome: "merged" | "returned"): Promise<void> {
+    await this.store.loaded();
     const sql = this.host.sql;
     const row = sql.exec<{ lines: string }>("SELECT lines FROM handoffs WHERE token = ?", token).toArray()[0];
     if (!row) return;
-    const dropHandoff = () => sql.exec("DELETE FROM handoffs WHERE token = ?", token);
+    const dropDetached = () => sql.exec("DELETE FROM handoffs WHERE token = ?", token);
     if (outcome === "merged") {
-      this.host.transact(dropHandoff);
+      this.host.transact(dropDetached);
       return;
     }
-    const { lines, code } = readHandoff(row.lines);
-    const current = this.book.current!;
-    this.book.mutate(
+    const { lines, code } = readDetached(row.lines);
+    const current = this.store.current!;
+    this.store.mutate(
       "cart.merged",
       null,
       (draft) => {
@@ -174,13 +175,17 @@ export class CartHandoff {
           );
         }
       },
-      { detail: { returned: token }, alsoWrite: dropHandoff, code: (current.code ?? null) === null ? code : undefined },
+      {
+        detail: { returned: token },
+        alsoWrite: dropDetached,
+        code: (current.code ?? null) === null ? code : undefined,
+      },
     );
   }
 }
 
-/** A stored handoff: `{ lines, code }`, or the bare lines of a handoff stored before codes existed. */
-function readHandoff(stored: string): { lines: CartLine[]; code: string | null } {
+/** Stored detached lines: `{ lines, code }`, or the bare lines, as stored before codes existed. */
+function readDetached(stored: string): { lines: CartLine[]; code: string | null } {
   const parsed = JSON.parse(stored) as CartLine[] | { lines: CartLine[]; code: string | null };
   return Array.isArray(parsed) ? { lines: parsed, code: null } : parsed;
 }

@@ -2,9 +2,9 @@
  * The events an order emits for a decision, shared by checkout orders (order
  * actor) and flash orders (stock stripes).
  */
-import type { Decision, Order } from "../domain/order";
-import { envelope } from "../events/envelope";
-import type { Outbox } from "./outbox";
+import type { Decision, Order } from "../../domain/order";
+import { envelope } from "../../events/envelope";
+import type { Outbox } from "../outbox";
 
 /**
  * The events a decision on an order emits (call inside the transaction that stores the order):

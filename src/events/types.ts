@@ -4,11 +4,11 @@
  * instead of failing the same way on every retry.
  */
 import { z } from "zod";
-import { CartLineSchema } from "../schemas/cart";
-import { OrderSchema, PaymentSchema } from "../schemas/order";
-import { Amount, Int, IsoTime, UnitPrice } from "../schemas/scalars";
-import { PromotionSchema } from "../schemas/promotion";
-import { SkuSchema } from "../schemas/sku";
+import { CartLineSchema } from "../contracts/cart";
+import { OrderSchema, PaymentSchema } from "../contracts/order";
+import { Amount, Int, IsoTime, UnitPrice } from "../contracts/scalars";
+import { PromotionSchema } from "../contracts/promotion";
+import { SkuSchema } from "../contracts/sku";
 import type { Envelope, EventType } from "./envelope";
 
 /** `sku.updated` carries the admin view; events written before `available` and `saleStartsAt` existed lack them. */
