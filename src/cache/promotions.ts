@@ -8,8 +8,7 @@
  * change by about a second; checkout reads the catalog itself. Holds plain
  * data only: a promise made for one request is never handed to another.
  */
-import type { ActivePromotions } from "../actors/promotions/promotion-catalog";
-import type { Promotion } from "../domain/promotions";
+import type { ActivePromotions, Promotion } from "../domain/promotions";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";
 

@@ -12,7 +12,7 @@ import { log } from "../log/logger";
 import { errorText } from "../log/redact";
 import { flushDue, flushMetrics, flushSoon, record } from "../ops/metrics";
 import { recordBatch, recordLanded } from "../ops/pipeline-metrics";
-import { isPermanentFailure, sqlStateOf, storableJson, storableText, unstorableTextAt } from "./failures";
+import { isPermanentFailure, sqlStateOf, storableJson, storableText, unstorableTextAt } from "../db/failures";
 
 /** A message parked in a dead-letter queue by us (never processable), as opposed to one that ran out of retries. */
 export interface DeadLetter {

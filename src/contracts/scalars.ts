@@ -1,10 +1,10 @@
 /**
  * The scalar fields every entity schema is built from: whole numbers (counts,
- * versions), money in minor units with its one bound (domain/limits.ts), and
+ * versions), money in minor units with its one bound (contracts/limits.ts), and
  * ISO 8601 times.
  */
 import { z } from "zod";
-import { MAX_AMOUNT, MAX_UNIT_PRICE } from "../domain/limits";
+import { MAX_AMOUNT, MAX_UNIT_PRICE } from "./limits";
 
 export const Int = z.number().int();
 

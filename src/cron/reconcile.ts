@@ -5,50 +5,15 @@
 import { and, eq, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
-import {
-  deadLetters,
-  inventoryAudit,
-  inventoryDrift,
-  promotionRedemptions,
-  promotions,
-  reconciliations,
-  skus,
-} from "../db/tables";
+import { deadLetters, inventoryAudit, inventoryDrift, promotionRedemptions, promotions, skus } from "../db/tables";
 import { budgetLedgerId } from "../domain/promotions";
 import type { StockCounters } from "../domain/stock";
+import { type ReconcileReport, recordReconciliation } from "../db/reconciliations";
 import { log } from "../log/logger";
-
-/** The name of the row holding the last run's result (reconciliations). */
-export const LAST_RECONCILIATION = "inventory";
 
 /** SKUs compared per run (the oldest-checked first would need a cursor; a catalog this size is read whole). */
 const MAX_SKUS = 5_000;
 const FAN_OUT = 50;
-
-export interface SkuDrift {
-  skuId: string;
-  /** Actor counters minus the audit sums. */
-  drift: StockCounters;
-  /** True when this run wrote the repairing audit row. */
-  repaired: boolean;
-}
-
-/** A limited promotion whose ledger and Postgres disagree on its paid redemptions. */
-export interface PromotionDrift {
-  promotionId: string;
-  /** Redemptions of paid orders, by the budget ledger. */
-  used: number;
-  /** Paid orders with the promotion, in Postgres (promotion_redemptions). */
-  redeemed: number;
-}
-
-export interface ReconcileReport {
-  checked: number;
-  drifting: SkuDrift[];
-  repaired: number;
-  /** Limited promotions: the ledger's used redemptions against the paid orders in Postgres. */
-  promotions: { checked: number; drifting: PromotionDrift[] };
-}
 
 const ZERO: StockCounters = { onHand: 0, reserved: 0, sold: 0 };
 const isZero = (d: StockCounters) => d.onHand === 0 && d.reserved === 0 && d.sold === 0;
@@ -110,22 +75,9 @@ export async function reconcileInventory(
         log.warn("inventory drift: actor minus audit", { skuId, drift, outcome: repaired ? "repaired" : "drift" });
       }
     }
-    await recordResult(db, report);
+    await recordReconciliation(db, report);
     return report;
   });
-}
-
-/** The run's result, for the stock view (src/ops/stock.ts): one row, the last run's. */
-async function recordResult(db: Database, report: ReconcileReport): Promise<void> {
-  const row = {
-    ranAt: new Date().toISOString(),
-    ok: report.drifting.length === 0 && report.promotions.drifting.length === 0,
-    report,
-  };
-  await db
-    .insert(reconciliations)
-    .values({ name: LAST_RECONCILIATION, ...row })
-    .onConflictDoUpdate({ target: reconciliations.name, set: row });
 }
 
 async function limitedPromotions(db: Database): Promise<string[]> {
@@ -255,13 +207,4 @@ async function recordDrift(
       .where(eq(inventoryDrift.skuId, skuId));
     return true;
   });
-}
-
-/** Unrepaired drift, for /healthz and the admin view. */
-export async function openDrift(db: Database): Promise<number> {
-  const [row] = await db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(inventoryDrift)
-    .where(isNull(inventoryDrift.repairedAt));
-  return row?.n ?? 0;
 }

@@ -24,7 +24,7 @@ import type { SkuSpec } from "../domain/catalog";
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "string" });
 /**
  * Money in minor units: bigint, read back as a JS number. Every amount the API accepts is below
- * 2^53 (domain/limits.ts), so the number is exact; an integer column overflowed at 2^31.
+ * 2^53 (contracts/limits.ts), so the number is exact; an integer column overflowed at 2^31.
  */
 const money = (name: string) => bigint(name, { mode: "number" });
 /** A SKU's stock counters: sold only grows over a SKU's life, so they get the same headroom. */

@@ -4,7 +4,7 @@
  * currency and the line cap still apply; a merge never lowers a quantity).
  */
 import type { CartLine } from "./cart";
-import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "./limits";
+import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../contracts/limits";
 import type { SkuQuote } from "./catalog";
 import { saleNotStarted } from "./catalog";
 import { remainingAllowance } from "./stock";

@@ -7,7 +7,7 @@ import type { CartLineSchema, CartLineViewSchema, PriceChangeSchema } from "../c
 import type { ProblemItem } from "./errors";
 import type { SkuPublicView, SkuQuote } from "./catalog";
 import { productSnapshot, saleNotStarted } from "./catalog";
-import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "./limits";
+import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../contracts/limits";
 import { lineAmount, sumAmounts } from "./money";
 import type { CodeStatus, Discount, Promotion } from "./promotions";
 import { applyPromotions, selectPromotions } from "./promotions";

@@ -3,7 +3,7 @@
  * in limits.ts keep every sum below 2^53, so plain numbers are exact; these
  * functions still refuse a result that is not, rather than return a rounded one.
  */
-import { MAX_AMOUNT } from "./limits";
+import { MAX_AMOUNT } from "../contracts/limits";
 
 function exact(amount: number, what: string): number {
   if (!Number.isSafeInteger(amount) || amount < 0 || amount > MAX_AMOUNT)

@@ -20,6 +20,12 @@ import type { DiscountSchema, LineDiscountSchema, PromotionSchema } from "../con
 import { lineAmount, sumAmounts } from "./money";
 
 export type Promotion = z.infer<typeof PromotionSchema>;
+
+/** The active promotions at one catalog version: what the catalog actor answers and each isolate keeps a copy of. */
+export interface ActivePromotions {
+  version: number;
+  promotions: Promotion[];
+}
 export type LineDiscount = z.infer<typeof LineDiscountSchema>;
 export type Discount = z.infer<typeof DiscountSchema>;
 

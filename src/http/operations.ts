@@ -9,7 +9,7 @@ import { databaseConfigured, withDatabase } from "../db/client";
 import { DomainError } from "../domain/errors";
 import { withTimeout } from "../timeout";
 import { syncChangedCarts } from "../cron";
-import { openDrift } from "../cron/reconcile";
+import { openDrift } from "../db/reconciliations";
 import { userTokenHealth } from "./user-tokens";
 import { DOCS_PATH, docsFallbackPage, openApiDocument } from "./openapi";
 import { log } from "../log/logger";

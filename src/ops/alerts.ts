@@ -11,7 +11,7 @@ import type { Database } from "../db/client";
 import { withDatabase } from "../db/client";
 import { opsAlerts } from "../db/tables";
 import type { Envelope, OpsAlertData } from "../events/envelope";
-import { openDrift } from "../cron/reconcile";
+import { openDrift } from "../db/reconciliations";
 import { openDeadLetters } from "./dead-letters";
 import { queueLag, sendHeartbeats } from "./queue-lag";
 import { log } from "../log/logger";

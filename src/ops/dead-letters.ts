@@ -13,7 +13,7 @@ import { deadLetters } from "../db/tables";
 import { DomainError } from "../domain/errors";
 import { guestCartTtlMs } from "../env";
 import { parseEnvelope } from "../events/types";
-import { isPermanentFailure, sqlStateOf, unstorableTextAt } from "../consumer/failures";
+import { isPermanentFailure, sqlStateOf, unstorableTextAt } from "../db/failures";
 import { log } from "../log/logger";
 import { errorText } from "../log/redact";
 

@@ -3,14 +3,13 @@
  * now, the source of truth), the drift the last reconciliation left open, its result, and the
  * promotions' budgets (used/reserved/remaining).
  */
-import { eq, gt, inArray, isNull } from "drizzle-orm";
+import { gt, inArray, isNull } from "drizzle-orm";
 import { promotionCatalog } from "../cache/promotions";
 import type { Database } from "../db/client";
-import { inventoryDrift, reconciliations, skus } from "../db/tables";
+import { inventoryDrift, skus } from "../db/tables";
 import type { StockCounters } from "../domain/stock";
 import { stripeName } from "../domain/stripes";
-import type { ReconcileReport } from "../cron/reconcile";
-import { LAST_RECONCILIATION } from "../cron/reconcile";
+import { lastReconciliation, type ReconcileReport } from "../db/reconciliations";
 
 /** Actors asked at once. */
 const FAN_OUT = 25;
@@ -73,10 +72,10 @@ function skuPage(db: Database, page: StockPage) {
 }
 
 export async function stockView(env: Env, db: Database, page: StockPage): Promise<StockView> {
-  const [found, open, [last], promotions] = await Promise.all([
+  const [found, open, last, promotions] = await Promise.all([
     skuPage(db, page),
     db.select().from(inventoryDrift).where(isNull(inventoryDrift.repairedAt)),
-    db.select().from(reconciliations).where(eq(reconciliations.name, LAST_RECONCILIATION)),
+    lastReconciliation(db),
     promotionCatalog(env).list(null, MAX_PROMOTIONS),
   ]);
   const ids = found.slice(0, page.limit);
@@ -90,12 +89,11 @@ export async function stockView(env: Env, db: Database, page: StockPage): Promis
     );
     for (const row of chunk) if (row) rows.push(row);
   }
-  const report = last?.report as ReconcileReport | undefined;
   return {
     skus: rows,
     next: found.length > page.limit ? ids.at(-1)!.skuId : null,
     reconciledAt: last ? new Date(last.ranAt).toISOString() : null,
-    reconcile: last && report ? { ok: last.ok, drift: report.drifting } : null,
+    reconcile: last ? { ok: last.ok, drift: last.report.drifting } : null,
     promotions: promotions.items.map((p) => ({
       id: p.promotionId,
       code: p.code,

@@ -11,7 +11,7 @@ import type { AlertChange, Thresholds } from "../../src/ops/alerts";
 import { checkAlerts, thresholdsOf } from "../../src/ops/alerts";
 import { openDeadLetters } from "../../src/ops/dead-letters";
 import { queueLag } from "../../src/ops/queue-lag";
-import { openDrift } from "../../src/cron/reconcile";
+import { openDrift } from "../../src/db/reconciliations";
 import { pendingOrder } from "../support/orders";
 import { ADMIN, api, auditBalances, db, eventually, putSku, unique } from "../support/worker";
 

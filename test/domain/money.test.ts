@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_AMOUNT, MAX_CART_LINES, MAX_LINE_QUANTITY, MAX_UNIT_PRICE } from "../../src/domain/limits";
+import { MAX_AMOUNT, MAX_CART_LINES, MAX_LINE_QUANTITY, MAX_UNIT_PRICE } from "../../src/contracts/limits";
 import { lineAmount, sumAmounts } from "../../src/domain/money";
 
 describe("money", () => {

@@ -1,11 +1,11 @@
 // Money has one type and one bound from the HTTP schema through the actors and the events to
-// Postgres (domain/limits.ts): the largest amount the API accepts arrives in Postgres exactly
+// Postgres (contracts/limits.ts): the largest amount the API accepts arrives in Postgres exactly
 // and can be paid; one past the bound is refused at the edge with 400 and writes nothing.
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { cartItems, orderItems, orders, payments, skus } from "../../src/db/tables";
-import { MAX_AMOUNT, MAX_CART_LINES, MAX_LINE_QUANTITY, MAX_UNIT_PRICE } from "../../src/domain/limits";
+import { MAX_AMOUNT, MAX_CART_LINES, MAX_LINE_QUANTITY, MAX_UNIT_PRICE } from "../../src/contracts/limits";
 import {
   ADMIN,
   api,

@@ -10,7 +10,7 @@ import type { StackMode } from "../../dev/stack/types.ts";
 import type { PaymentEvent } from "../../src/domain/order.ts";
 
 // Money and stock counters are bigint columns; every value the API accepts is below 2^53
-// (src/domain/limits.ts), so the tests read them as plain numbers, as the Worker does.
+// (src/contracts/limits.ts), so the tests read them as plain numbers, as the Worker does.
 pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 
 // ---- the stack ---------------------------------------------------------------------------

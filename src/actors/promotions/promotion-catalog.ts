@@ -8,7 +8,7 @@
  */
 import type { Outcome } from "../../domain/errors";
 import { refuse } from "../../domain/errors";
-import type { Promotion } from "../../domain/promotions";
+import type { ActivePromotions, Promotion } from "../../domain/promotions";
 import { normalizeCode } from "../../domain/promotions";
 import { envelope } from "../../events/envelope";
 import { Actor } from "../actor";
@@ -22,11 +22,6 @@ export type PromotionInput = Omit<Promotion, "promotionId" | "version" | "update
 export type PromotionView = Promotion & BudgetCounters;
 
 /** The active promotions, as carts and checkouts read them (versioned: a cache keeps the newest). */
-export interface ActivePromotions {
-  version: number;
-  promotions: Promotion[];
-}
-
 interface Row extends Record<string, SqlStorageValue> {
   promotion_id: string;
   body: string;

@@ -3,7 +3,7 @@
  * line entity's view (contracts/cart.ts); merge result, count, live tickets.
  */
 import { z } from "zod";
-import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../../domain/limits";
+import { MAX_CART_LINES, MAX_LINE_QUANTITY } from "../../contracts/limits";
 import { CartLineViewSchema } from "../../contracts/cart";
 import { DiscountSchema } from "../../contracts/promotion";
 import { Amount } from "../../contracts/scalars";

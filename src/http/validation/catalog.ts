@@ -3,7 +3,7 @@
  * entity, contracts/sku.ts) and the product listing.
  */
 import { z } from "zod";
-import { MAX_LINE_QUANTITY } from "../../domain/limits";
+import { MAX_LINE_QUANTITY } from "../../contracts/limits";
 import { SkuPublicSchema, SkuSchema } from "../../contracts/sku";
 import { Currency, EXAMPLE, HttpsUrl, Price, Spec, Text } from "./fields";
 

@@ -4,7 +4,7 @@
  * OpenAPI document.
  */
 import { z } from "zod";
-import { MAX_LINE_QUANTITY } from "../../domain/limits";
+import { MAX_LINE_QUANTITY } from "../../contracts/limits";
 import { ORDER_ID } from "../../domain/order-ids";
 import { Amount as AmountScalar, IsoTime, SkuId, UnitPrice } from "../../contracts/scalars";
 
@@ -32,7 +32,7 @@ export const Currency = z
   .string()
   .regex(/^[A-Z]{3}$/, "an ISO 4217 code such as USD")
   .meta({ example: "USD" });
-/** A unit price (a SKU's price); its bound keeps every cart total exact and storable (domain/limits.ts). */
+/** A unit price (a SKU's price); its bound keeps every cart total exact and storable (contracts/limits.ts). */
 export const Price = UnitPrice;
 /** A total or a payment amount. */
 export const Amount = AmountScalar;

@@ -4,7 +4,7 @@
  * and the payment provider's webhook body.
  */
 import { z } from "zod";
-import { MAX_CART_LINES } from "../../domain/limits";
+import { MAX_CART_LINES } from "../../contracts/limits";
 import { MAX_ORDER_ID_LENGTH } from "../../domain/order-ids";
 import { OrderSchema } from "../../contracts/order";
 import { Amount, Currency, EXAMPLE, Quantity, SkuId, Text } from "./fields";

@@ -3,7 +3,7 @@
  * it (the entity with its budget's counters), the list, and the cart's code.
  */
 import { z } from "zod";
-import { MAX_AMOUNT, MAX_LINE_QUANTITY } from "../../domain/limits";
+import { MAX_AMOUNT, MAX_LINE_QUANTITY } from "../../contracts/limits";
 import { PromotionKindSchema, PromotionSchema } from "../../contracts/promotion";
 import { Amount, Currency, SkuId, Text } from "./fields";
 
