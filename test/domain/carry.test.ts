@@ -45,11 +45,15 @@ describe("carried units across a change of the stripe count", () => {
     ]);
   });
 
-  it("a retired stripe reports to the active ones; a stripe new with the change, or a SKU never re-striped, reports nothing", () => {
+  it("a retired stripe reports its open units to the active ones", () => {
     const owner = ownerHomed(0, 1);
     expect(carryReports([held(owner, "a")], 3, 1, { generation: 7, sources: 4 })).toEqual([
       { to: 0, report: { generation: 7, from: 3, part: 0, parts: 1, units: [held(owner, "a")] } },
     ]);
+  });
+
+  it("a stripe new with the change, or a SKU never re-striped, sends no report", () => {
+    const owner = ownerHomed(0, 1);
     expect(carryReports([], 2, 4, change)).toEqual([]);
     expect(carryReports([held(owner, "a")], 0, 4, FIRST_GENERATION)).toEqual([]);
   });

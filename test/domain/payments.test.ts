@@ -26,7 +26,7 @@ function deliver(order: Order, event: PaymentEvent): { order: Order; effect: str
 }
 
 describe("refunds", () => {
-  it("two partial refunds keep the order PAID; the rest makes it REFUNDED and restocks once", () => {
+  it("partial refunds keep the order PAID until they add up to the payment, which refunds it and restocks once", () => {
     let order = paidOrder({}, now); // total 2500, paid by tx_paid
     const steps = [refund(1000), refund(500), refund(1000, { transactionId: "re_rest" })].map((e) => {
       const result = deliver(order, e);
@@ -56,7 +56,7 @@ describe("refunds", () => {
     }
   });
 
-  it("running totals (Stripe's amount_refunded): each new total records what it adds; an older total after a newer one is a duplicate", () => {
+  it("counts each of Stripe's running refund totals (amount_refunded) once, by what it adds, even out of order", () => {
     const total = (runningTotal: number, eventId: string): PaymentEvent =>
       refund(runningTotal, {
         eventId,
@@ -75,7 +75,7 @@ describe("refunds", () => {
     expect(rest.order.payments.at(-1)).toMatchObject({ status: "REFUNDED", amount: 1000, refundOf: "tx_paid" });
   });
 
-  it("a refund of a payment that was not honoured touches no stock; refundRequired clears once it is back in full", () => {
+  it("refunding a payment that was not honoured touches no stock and clears refundRequired once it is back in full", () => {
     const late: PaymentEvent = {
       eventId: "evt_late",
       type: "payment.succeeded",

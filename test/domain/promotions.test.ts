@@ -115,7 +115,7 @@ describe("conditions", () => {
     });
   });
 
-  it("a percentage without a currency applies in any currency; one with a currency only in it", () => {
+  it("a percentage promotion applies in any currency unless it names one", () => {
     expect(checkPromotion(promo({ value: 10 }), [line("a", 1000)], "JPY", NOW)).toBeNull();
     expect(checkPromotion(promo({ value: 10, currency: "EUR" }), [line("a", 1000)], "USD", NOW)).toMatchObject({
       code: "PROMOTION_NOT_APPLICABLE",
@@ -143,18 +143,25 @@ describe("conditions", () => {
     });
   });
 
-  it("budgets: guests may not use limited codes; exhausted; per customer", () => {
-    const limited = promo({ limit: 500, limitPerCustomer: 1 });
-    expect(checkBudget(limited, { guest: true, remaining: 10, customerRedemptions: 0 })).toMatchObject({
+  const limited = () => promo({ limit: 500, limitPerCustomer: 1 });
+
+  it("a guest must sign in to use a limited code, and may use an unlimited one", () => {
+    expect(checkBudget(limited(), { guest: true, remaining: 10, customerRedemptions: 0 })).toMatchObject({
       condition: "sign_in",
     });
-    expect(checkBudget(limited, { guest: false, remaining: 0, customerRedemptions: 0 })?.code).toBe(
+    expect(checkBudget(promo(), { guest: true, remaining: null, customerRedemptions: 0 })).toBeNull();
+  });
+
+  it("a code whose budget is used up is exhausted", () => {
+    expect(checkBudget(limited(), { guest: false, remaining: 0, customerRedemptions: 0 })?.code).toBe(
       "PROMOTION_EXHAUSTED",
     );
-    expect(checkBudget(limited, { guest: false, remaining: 10, customerRedemptions: 1 })?.code).toBe(
+  });
+
+  it("a customer who has used a code up to its per-customer limit may not use it again", () => {
+    expect(checkBudget(limited(), { guest: false, remaining: 10, customerRedemptions: 1 })?.code).toBe(
       "PROMOTION_LIMIT_PER_CUSTOMER",
     );
-    expect(checkBudget(promo(), { guest: true, remaining: null, customerRedemptions: 0 })).toBeNull();
   });
 });
 
