@@ -119,7 +119,7 @@ describe("sent events kept for a restart of the runtime (OUTBOX_KEEP_SENT_MS, th
   const count = (sql: SqlStorage, table: string) =>
     sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
 
-  it("an actor started by a later run sends them again; one restarted in the same run does not; they go after the window", async () => {
+  it("sends kept events again only when a later run starts the actor, never after a restart in the same run, and drops them after the window", async () => {
     const result = await inFreshStorage(async (sql) => {
       const sent: string[] = [];
       const sinks = {

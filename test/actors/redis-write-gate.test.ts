@@ -10,7 +10,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 afterEach(() => vi.restoreAllMocks());
 
 describe("RedisWriteGate", () => {
-  it("runs at most 8 writes at once; the others wait for a slot and then run", async () => {
+  it("runs at most 8 writes at once and holds the others until a slot frees", async () => {
     const gate = new RedisWriteGate();
     let running = 0;
     let most = 0;
@@ -29,7 +29,7 @@ describe("RedisWriteGate", () => {
     expect(most).toBe(8);
   });
 
-  it("opens after 5 failures in a row: writes are refused without being tried, one log line; a probe after the cooldown closes it", async () => {
+  it("opens after 5 failures in a row, refusing writes untried with one log line, until a probe after the cooldown succeeds", async () => {
     let now = 1_000_000;
     const gate = new RedisWriteGate(() => now);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);

@@ -23,7 +23,7 @@ function recording(sql: SqlStorage): { sql: SqlStorage; statements: string[] } {
 }
 
 describe("actor schema (what an actor runs when it starts)", () => {
-  it("creates each table once; a later start reads the catalog once and runs no DDL, and the data is kept", async () => {
+  it("runs the DDL on the first start only: a later start reads the catalog once, creates nothing and keeps the data", async () => {
     const ddl = [
       "CREATE TABLE IF NOT EXISTS things (id TEXT PRIMARY KEY, n INTEGER NOT NULL)",
       "CREATE INDEX IF NOT EXISTS things_by_n ON things (n)",
