@@ -138,17 +138,28 @@ describe("flash buy: the burst touches only stock actors", () => {
     await eventually(() => auditBalances(sku), 20_000, "audit balances");
   });
 
-  it("the same key on another SKU is another order (the key is scoped to the SKU); another quantity is 422", async () => {
-    const [a, b] = [await putSku(unique("a"), { stock: 5 }), await putSku(unique("b"), { stock: 5 })];
+  /** A user's first buy of one unit of a fresh SKU under a fresh idempotency key. */
+  async function boughtOnce() {
+    const a = await putSku(unique("a"), { stock: 5 });
     const user = await asUser();
     const key = unique("k");
     const first = await buy(user.headers, a, 1, key);
     expect(first.status).toBe(201);
+    return { a, user, key, first };
+  }
+
+  it("an idempotency key is scoped to its SKU: the same order again on that SKU, another order on another", async () => {
+    const { a, user, key, first } = await boughtOnce();
     expect((await buy(user.headers, a, 1, key)).body.orderId).toBe(first.body.orderId);
-    expect((await buy(user.headers, a, 2, key)).body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    const b = await putSku(unique("b"), { stock: 5 });
     const other = await buy(user.headers, b, 1, key);
     expect(other.status).toBe(201);
     expect(other.body.orderId).not.toBe(first.body.orderId);
+  });
+
+  it("refuses the same key with another quantity as reused", async () => {
+    const { a, user, key } = await boughtOnce();
+    expect((await buy(user.headers, a, 2, key)).body.code).toBe("IDEMPOTENCY_KEY_REUSED");
   });
 });
 

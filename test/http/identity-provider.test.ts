@@ -185,7 +185,7 @@ describe("the key set cannot be fetched", () => {
   ];
 
   for (const [what, breakIt] of failures) {
-    it(`${what}: 503 DEPENDENCY_UNAVAILABLE with Retry-After, fast, nothing written; well again, accepted`, async () => {
+    it(`${what}: a fast 503 DEPENDENCY_UNAVAILABLE with Retry-After that writes nothing, accepted once the key set is back`, async () => {
       const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
       const idp = new IdentityProvider();
       const kid = await idp.newKey("ES256");

@@ -10,7 +10,7 @@ afterEach(() => {
 });
 
 describe("user tokens", () => {
-  it("a token verified once is accepted until its exp plus the 30 s skew, then refused; a tampered copy never rides on it", async () => {
+  it("a verified token is accepted until its exp plus the 30 s skew, and a tampered copy never rides on its verification", async () => {
     const exp = Math.floor(Date.now() / 1000) + 60;
     const token = await userToken("short-lived", 60);
     const headers = bearer(token);

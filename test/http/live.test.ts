@@ -69,17 +69,30 @@ describe("live cart", () => {
     device.socket!.close(1000);
   });
 
-  it("browsers connect with a one-time ticket; no credential, a used or forged ticket is refused", async () => {
+  /** A guest and a ticket issued to it, ready for a query string. */
+  async function ticketed() {
     const guest = asGuest();
     const issued = await api("/v1/cart/live/ticket", { method: "POST", headers: guest.headers });
     expect(issued.status).toBe(200);
-    const ticket = encodeURIComponent(issued.body.ticket);
+    return { guest, raw: issued.body.ticket as string, ticket: encodeURIComponent(issued.body.ticket) };
+  }
+
+  it("browsers connect with a one-time ticket", async () => {
+    const { guest, ticket } = await ticketed();
     const first = await connect(`/v1/cart/live?ticket=${ticket}`);
     expect(first.status).toBe(101);
     expect((await first.next()).cart.cartId).toBe(guest.cartKey);
+    first.socket!.close(1000);
+  });
+
+  it("refuses a used or forged ticket, no credential at all, and a request that is not an upgrade", async () => {
+    const { guest, raw, ticket } = await ticketed();
+    const first = await connect(`/v1/cart/live?ticket=${ticket}`);
+    expect(first.status).toBe(101);
+    await first.next();
     const reused = await connect(`/v1/cart/live?ticket=${ticket}`);
     expect(reused.status).toBe(401);
-    const [body] = issued.body.ticket.split(".");
+    const [body] = raw.split(".");
     const forged = await connect(`/v1/cart/live?ticket=${body}.${"0".repeat(64)}`);
     expect(forged.status).toBe(401);
     expect((await connect("/v1/cart/live")).status).toBe(401);

@@ -176,11 +176,15 @@ describe("ops admin API", () => {
     expect(named.next).toBeNull();
   });
 
-  it("METRICS=off records nothing; unset, tests and development write to Postgres, elsewhere Analytics Engine", async () => {
+  it("metrics go to Postgres in tests and development, to Analytics Engine elsewhere, unless METRICS says otherwise", () => {
     const off = { ...env, METRICS: "off" } as Env;
     expect([metricsSink(env), metricsSink(off)]).toEqual(["postgres", "off"]);
     expect(metricsSink({ ...env, ENVIRONMENT: "production" } as Env)).toBe("analytics-engine");
     expect(metricsSink({ ...env, ENVIRONMENT: "production", METRICS: "postgres" } as Env)).toBe("postgres");
+  });
+
+  it("METRICS=off records nothing, while the Postgres sink writes each count", async () => {
+    const off = { ...env, METRICS: "off" } as Env;
     const route = unique("GET /metrics-switch");
     const rows = () => db((d) => d.select().from(opsMetrics).where(eq(opsMetrics.dim1, route)));
     record(off, { metric: "cart_edit", dim1: route });
@@ -192,7 +196,7 @@ describe("ops admin API", () => {
     expect(await rows()).toEqual([expect.objectContaining({ metric: "cart_edit", count: 2 })]);
   });
 
-  it("lists a poisoned event as a dead letter; a replay of the fixed data lands once even when run twice", async () => {
+  it("lists a poisoned event as a dead letter whose fixed data, replayed twice, lands once", async () => {
     const { orderId, event, fixed } = poisonedOrder();
     await env.ORDER_EVENTS.send(event, { contentType: "json" });
     const letter = await letterOf(event.id, "open");
@@ -224,7 +228,7 @@ describe("ops admin API", () => {
     ).not.toContain(letter.id);
   });
 
-  it("discards a dead letter and keeps its record; a discarded letter is not replayed", async () => {
+  it("discards a dead letter for good but keeps its record", async () => {
     const { event } = poisonedOrder();
     await env.ORDER_EVENTS.send(event, { contentType: "json" });
     const letter = await letterOf(event.id, "open");
@@ -241,11 +245,14 @@ describe("ops admin API", () => {
     const kept = await letterOf(event.id, "discarded");
     expect(kept).toMatchObject({ status: "discarded", reason: letter.reason, payload: letter.payload });
     expect(kept.resolvedAt).not.toBeNull();
+  });
+
+  it("replaying an unknown dead letter is 404", async () => {
     const unknown = await api("/v1/admin/dead-letters/no-such-letter/replay", { method: "POST", headers: ADMIN });
     expect(unknown).toMatchObject({ status: 404, body: { code: "NOT_FOUND" } });
   });
 
-  it("replays a cart-alerts page only when it holds one; a malformed payload is 400 and the letter stays open", async () => {
+  it("replays a cart-alerts letter only with a well-formed page, leaving it open after a malformed one", async () => {
     const messageId = unique("alerts-letter");
     const page = {
       skuId: unique("alerted"),

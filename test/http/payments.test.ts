@@ -23,7 +23,7 @@ async function pendingOrder(price = 2500, quantity = 1) {
 }
 
 describe("payment webhook", () => {
-  it("a valid success pays the order and commits its stock; a replay has no second effect", async () => {
+  it("a valid success pays the order and commits its stock once, however often it is replayed", async () => {
     const { sku, user, orderId, total } = await pendingOrder(2500, 2);
     const eventId = unique("evt");
     const paid = await sendPayment({ orderId, amount: total, eventId, transactionId: "tx-" + eventId });
@@ -94,7 +94,7 @@ describe("payment webhook", () => {
     });
   });
 
-  it("a signed but invalid body is 400; an unknown order is 404", async () => {
+  it("a signed but invalid body is 400", async () => {
     const body = JSON.stringify({
       eventId: "e",
       type: "payment.maybe",
@@ -105,11 +105,14 @@ describe("payment webhook", () => {
     });
     const bad = await api("/v1/payments/webhook", { headers: { "payment-signature": await signWebhook(body) }, body });
     expect(bad.status).toBe(400);
+  });
+
+  it("a payment for an unknown order is 404", async () => {
     const unknown = await sendPayment({ orderId: `ord_${"0".repeat(32)}`, amount: 100 });
     expect(unknown.status).toBe(404);
   });
 
-  it("records a failure and keeps the order payable; records an amount mismatch as FAILED", async () => {
+  it("records a reported failure, a wrong amount or a wrong currency as FAILED and keeps the order payable", async () => {
     const { orderId, total, user } = await pendingOrder();
     expect((await sendPayment({ orderId, amount: total, type: "payment.failed" })).body.status).toBe("PENDING");
     expect((await sendPayment({ orderId, amount: total - 1 })).body.status).toBe("PENDING");
@@ -133,7 +136,7 @@ describe("payment webhook", () => {
     expect(await adminSku(sku)).toMatchObject({ onHand: 10, reserved: 0, sold: 3, available: 10 });
   });
 
-  it("partial refunds are recorded and keep the order PAID; the one that completes the amount refunds and restocks", async () => {
+  it("partial refunds keep the order PAID until the one that completes the amount refunds it and restocks once", async () => {
     const { sku, user, orderId, total } = await pendingOrder(1000, 3);
     await sendPayment({ orderId, amount: total });
     const partial = await sendPayment({ orderId, amount: 1000, type: "payment.refunded" });
@@ -154,7 +157,7 @@ describe("payment webhook", () => {
     expect(await adminSku(sku)).toMatchObject({ onHand: 10, reserved: 0, sold: 3 });
   });
 
-  it("a success after cancel is recorded and flagged for refund; stock is not taken again", async () => {
+  it("a success after cancel is recorded and flagged for refund without taking the stock again", async () => {
     const { sku, user, orderId, total } = await pendingOrder(1000, 2);
     await api(`/v1/orders/${orderId}/cancel`, { method: "POST", headers: user.headers });
     await eventually(async () => (await adminSku(sku)).reserved === 0, 5_000, "released");

@@ -111,7 +111,7 @@ describe("promotions at checkout", () => {
     );
   });
 
-  it("a discount that vanished since the cart view is PRICE_CHANGED when the total was sent; nothing is held", async () => {
+  it("a discount that vanished since the cart view makes a checkout that sent its total PRICE_CHANGED, holding nothing", async () => {
     const sku = await putSku(unique("s"), { price: 1000, stock: 10 });
     const { id, code } = await promotion({ kind: "percent", value: 10, limit: 3 });
     const user = await asUser();
@@ -145,7 +145,7 @@ describe("promotions at checkout", () => {
 });
 
 describe("promotions on a flash buy", () => {
-  it("a code discounts the flash order; the limit holds across buyers; a refused buy gives the redemption back", async () => {
+  it("a code discounts each flash order, and only the buys that are placed hold one of its redemptions", async () => {
     const sku = await putSku(unique("fl"), { price: 5000, stock: 3, stripes: 2 });
     const { id, code } = await promotion({ kind: "fixed", value: 1000, currency: "USD", limit: 4 });
     const buyers = await Promise.all(Array.from({ length: 8 }, () => asUser()));

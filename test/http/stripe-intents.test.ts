@@ -66,7 +66,7 @@ async function intentsOf(
 }
 
 describe("PaymentIntent at checkout", () => {
-  it("checkout returns the intent's clientSecret; a replay and a later request return the same intent", async () => {
+  it("checkout returns the order's one PaymentIntent, the same clientSecret on a replay and on a later request", async () => {
     const { user } = await cartWith(2500, 2);
     const key = unique("k");
     const placed = await checkoutWith(user.headers, key, STRIPE);
@@ -140,7 +140,7 @@ describe("PaymentIntent at checkout", () => {
     expect(await intentsOf(placed.body.orderId)).toHaveLength(1);
   });
 
-  it("Stripe down or unreachable: the order stands without a clientSecret; asking again is 503 with Retry-After", async () => {
+  it("with Stripe down or unreachable the order stands without a clientSecret, and asking for one again is 503 with Retry-After", async () => {
     for (const down of [
       { STRIPE_SECRET_KEY: "sk_test_down_edge_cart" },
       { ...STRIPE, STRIPE_API_URL: "http://127.0.0.1:9" },
@@ -174,7 +174,7 @@ describe("PaymentIntent at checkout", () => {
 });
 
 describe("PaymentIntent at flash buy", () => {
-  it("flash buy returns the clientSecret; a slow Stripe holds neither the buyer's stripe nor other buyers", async () => {
+  it("flash buy returns the clientSecret, and a slow Stripe holds up neither the stock stripe nor other buyers", async () => {
     const sku = await putSku(unique("intent-flash"), { price: 9900, stock: 5, merchantId: MERCHANT });
     const slowBuyer = await asUser();
     const fastBuyer = await asUser();

@@ -92,7 +92,7 @@ async function postgresAgrees(o: Placed): Promise<void> {
 }
 
 describe("Stripe webhook: signature", () => {
-  it("a wrong secret, a stale timestamp or no signature is 401 and records nothing; the right one then pays", async () => {
+  it("refuses a wrong secret, a stale timestamp or no signature with 401 and claims nothing, so the signed event still pays", async () => {
     const o = await checkoutOrder();
     const intentId = newIntentId();
     const event = eventFor("payment_intent.succeeded", o, intentId);
@@ -154,7 +154,7 @@ describe("Stripe webhook: payment_intent.succeeded", () => {
     expect(await auditKinds(o.orderId)).toEqual({ reserve: 1, commit: 1 });
   });
 
-  it("racing a cancel: exactly one of paid / cancelled wins; a success that loses is flagged for refund", async () => {
+  it("when a success races a cancel exactly one wins, and a success that loses is flagged for refund", async () => {
     const placed = await Promise.all(Array.from({ length: 6 }, () => checkoutOrder(1500, 1, 3)));
     const results = await Promise.all(
       placed.map(async (o) => {
@@ -228,7 +228,7 @@ describe("Stripe webhook: payment_intent.succeeded", () => {
 });
 
 describe("Stripe webhook: failures and cancellations", () => {
-  it("payment_failed is recorded with Stripe's reason and the order stays payable; a later success pays it", async () => {
+  it("payment_failed is recorded once with Stripe's reason and leaves the order payable by a later success", async () => {
     const o = await checkoutOrder(2500);
     const intentId = newIntentId();
     const failure = eventFor("payment_intent.payment_failed", o, intentId);
@@ -246,7 +246,7 @@ describe("Stripe webhook: failures and cancellations", () => {
     await postgresAgrees(o);
   });
 
-  it("payment_intent.canceled is recorded; the order stays PENDING until it is cancelled or expires", async () => {
+  it("payment_intent.canceled is recorded and leaves the order PENDING with its stock held", async () => {
     const o = await checkoutOrder(2500);
     const canceled = await deliver(eventFor("payment_intent.canceled", o, newIntentId()));
     expect(canceled.body).toMatchObject({ outcome: "applied", status: "PENDING" });
@@ -273,7 +273,7 @@ describe("Stripe webhook: charge.refunded", () => {
     expect(await auditKinds(o.orderId)).toEqual({ reserve: 1, commit: 1, restock: 1 });
   });
 
-  it("two partial refunds keep the order PAID; the rest refunds it; a redelivered partial counts once", async () => {
+  it("partial refunds, each counted once however often delivered, keep the order PAID until the rest refunds it", async () => {
     const o = await checkoutOrder(3000);
     const intentId = newIntentId();
     const chargeId = newChargeId();
@@ -296,7 +296,7 @@ describe("Stripe webhook: charge.refunded", () => {
     expect(await auditKinds(o.orderId)).toEqual({ reserve: 1, commit: 1, restock: 1 });
   });
 
-  it("a refund delivered before its success: the order is paid and refunded; the success then changes nothing", async () => {
+  it("a refund delivered before its success pays and refunds the order, and the late success changes nothing", async () => {
     const o = await flashOrder(4000, 1);
     const intentId = newIntentId();
     const refund = await deliver(eventFor("charge.refunded", o, intentId));

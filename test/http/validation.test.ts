@@ -94,7 +94,7 @@ describe("text fields refuse control characters", () => {
 });
 
 describe("spec is a label or attributes, shown as given", () => {
-  it("accepts a free-text label and an object; carts and orders show each as given, in Postgres too", async () => {
+  it("a spec given as a free-text label or as an object is shown as given in the cart, the order and Postgres", async () => {
     const label = await putSku(unique("lbl"), { spec: "Red / M" });
     const attrs = await putSku(unique("att"), { spec: { color: "Red", size: "M" } });
     expect((await api(`/v1/skus/${label}`)).body.spec).toBe("Red / M");
