@@ -198,7 +198,7 @@ describe("queue consumer", () => {
     ).toEqual([expect.objectContaining({ eventId: good.id })]);
   });
 
-  it("dead-letters at once what Postgres can never store (a NUL, refused before writing; a number out of range, refused by Postgres) and keeps the rest flowing", async () => {
+  it("dead-letters at once an event Postgres can never store, a NUL or a number out of range, and keeps the rest flowing", async () => {
     const good = skuEvent(unique("sku"), 1, 100);
     const orderId = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
     const base = pendingOrder({ orderId });
