@@ -64,7 +64,7 @@ describe("inventory reconciliation (docs/invariants.md 4 checked from the outsid
     expect(again.body.drifting).toContainEqual(expect.objectContaining({ skuId: sku, repaired: false }));
   });
 
-  it("does not repair a SKU while an open dead letter holds one of its movements; once it is discarded, it does", async () => {
+  it("repairs a SKU only once no open dead letter holds one of its movements", async () => {
     const sku = await putSku(unique("rec-dlq"), { stock: 10 });
     await buyOne(sku, (await asUser()).headers);
     await eventually(() => auditBalances(sku), 20_000, "audit balances");
