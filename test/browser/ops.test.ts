@@ -153,7 +153,7 @@ describeInBrowser("ops page", () => {
     await expect.poll(() => page.getByTestId("reconcile-result").textContent()).toMatch(/all agree/);
   }, 420_000);
 
-  it("a poisoned event (a NUL byte) shows as a dead letter; replayed twice it lands once; a discarded one is kept", async () => {
+  it("an operator mends a poisoned event from the dead-letter table: a replay lands once, a discard is kept on record", async () => {
     const poison = async (eventId: string, cartKey: string) => {
       const res = await s.stack.api.post(
         "/v1/dev/queues/cart-events/messages",

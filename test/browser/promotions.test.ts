@@ -117,7 +117,7 @@ describeInBrowser("storefront promotion codes", () => {
     expect(await codeStatus(page)).toBe("");
   });
 
-  it("two buyers apply a code limited to one use: the first checks out and pays with the discount; the second is told it is used up", async () => {
+  it("a code limited to one use discounts the first buyer's paid order and is refused to the second as used up", async () => {
     const { page } = await s.device();
     // Every cart read the page makes, with the version it named and how it was answered.
     const reads: { named: string | null; status: number }[] = [];

@@ -47,7 +47,7 @@ describeInBrowser("storefront with Stripe", () => {
     await standIn?.close();
   });
 
-  it("the order page mounts the Payment Element with the order's intent; Pay confirms it and the webhook makes it PAID", async () => {
+  it("paying on the order page through the Payment Element makes the order PAID", async () => {
     const { page } = await s.device();
     await page.getByLabel("Demo user").selectOption("bob");
     await page.getByRole("button", { name: "Sign in" }).click();

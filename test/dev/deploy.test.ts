@@ -237,7 +237,7 @@ describe("npm run deploy", () => {
     }
   });
 
-  it("staging repeats every binding and var of the top level; one that is missing or shares production's stops the deploy", async () => {
+  it("stops the deploy when staging lacks a top-level binding or var, or shares one of production's", async () => {
     expect(checkConfig(REPO_CONFIG, undefined).problems).toEqual([]);
     // A Durable Object added at the top level only (bindings are not inherited by [env.staging]).
     const drifted = configFile((t) =>
@@ -262,7 +262,7 @@ describe("npm run deploy", () => {
     expect(wrangler.calls).toEqual([]);
   });
 
-  it("walks a fresh account: account, queues, migrations, upload, then the secrets, then verifies; a second run changes nothing", async () => {
+  it("sets up a fresh account in order (queues, migrations, upload, secrets, verify), and a second run changes nothing", async () => {
     const databaseUrl = await emptyDatabase();
     const configPath = configFile();
     const account: Account = { queues: ["someone-elses-queue"], workers: new Map() };

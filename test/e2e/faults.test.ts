@@ -37,7 +37,7 @@ async function snapshotVersion(cartKey: string): Promise<number | null> {
 }
 
 describe("(a) Redis stops mid-test", () => {
-  it("the cart keeps answering correctly from its actor; /healthz is degraded; Redis comes back", async () => {
+  it("with Redis down the cart answers from its actor and /healthz says degraded until Redis is back", async () => {
     const E = newId("sku-e");
     const F = newId("sku-f");
     for (const [id, price] of [
@@ -324,7 +324,7 @@ describe("(c) the admin cart sync while the consumer cannot write the cart to Po
     return { version: rows[0].version, lines: Object.fromEntries(items.map((r) => [r.sku_id, r.quantity])) };
   }
 
-  it("the snapshot does not land within 10 s: 503 DEPENDENCY_UNAVAILABLE with Retry-After; once it can, 200", async () => {
+  it("a snapshot that cannot land within 10 s is 503 DEPENDENCY_UNAVAILABLE with Retry-After until it can", async () => {
     const cart = await guestCart(1);
     // The consumer's every write starts by claiming its event ids in processed_events: refused here as a lost
     // connection (SQLSTATE 08006, retried with backoff), while the route's own reads of Postgres still work.
@@ -357,7 +357,7 @@ describe("(c) the admin cart sync while the consumer cannot write the cart to Po
     expect(await cartInPostgres(cart.cartKey)).toEqual({ version, lines: { [cart.sku]: 3 } });
   });
 
-  it("Postgres unreachable (proxy down): 503 DEPENDENCY_UNAVAILABLE; after it comes back, 200 with the cart in Postgres", async () => {
+  it("an unreachable Postgres is 503 DEPENDENCY_UNAVAILABLE until it is back, then the cart reaches it", async () => {
     const cart = await guestCart(2);
     await stack.faults.stopDatabaseProxy();
     let version: number;

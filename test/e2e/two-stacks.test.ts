@@ -101,7 +101,7 @@ describe("two local stacks on two ports", () => {
     expect((await b.api.get(`/v1/skus/${skuId}`)).status).toBe(404);
   });
 
-  it("A's cart snapshot is in A's Redis, not B's; B's sync leaves A's changed carts alone", async () => {
+  it("two stacks on one machine keep their carts apart, in Redis and in the hourly sync", async () => {
     const skuId = await skuOnA("Cart on A");
     const guestId = randomUUID();
     const added = await a.api.post("/v1/cart/items", { skuId, quantity: 1 }, a.api.guest(guestId));
