@@ -324,12 +324,13 @@ describe("cart editing", () => {
     expect(
       (await api("/v1/cart/count", { headers: { ...user.headers, "x-cart-version": "200" } })).body.totalItems,
     ).toBe(200);
-    // Only those warnings: a view refused by the gate or timed out on the busy machine, and the
-    // gate's own line when it opens.
+    // Only those warnings: a view refused by the gate or timed out on the busy machine, a cart's
+    // read of the views timed out on it too (the cart asks the SKU actors instead), and the gate's
+    // own line when it opens.
     for (const [line] of warn.mock.calls) {
       const entry = JSON.parse(String(line)) as { msg: string; error?: string };
       if (/^redis: snapshot writes (paused|resumed)/.test(entry.msg)) continue;
-      expect(entry.msg).toBe("sku view not published");
+      expect(["sku view not published", "sku views: Redis unavailable, asking the SKU actors"]).toContain(entry.msg);
       expect(entry.error, String(line)).toMatch(
         /Redis unavailable|Redis writes backed up|Redis is not configured|Timeout|timed out/i,
       );

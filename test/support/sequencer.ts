@@ -4,7 +4,9 @@
 // side, a few stacks at a time keep two cores busy, and more than that starve each other. So the
 // order is planned as if the workers were lanes: a stack file goes to a free lane only while fewer
 // than STACKS_AT_ONCE stack files run, otherwise the next short file does. Durations come from the
-// last run's timings (vitest's results cache) or, for a file never timed, a guess per project.
+// last run's timings (vitest's results cache), else from durations.json (a full run's, so a fresh
+// checkout, as in CI, starts the longest files first too), else a guess per project.
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
@@ -12,6 +14,10 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 const STACK_PROJECTS = new Set(["e2e", "browser"]);
 /** A guess at a file's duration (ms) when no earlier run timed it. */
 const GUESS_MS: Record<string, number> = { e2e: 60_000, browser: 40_000, workers: 8_000, node: 2_000 };
+/** Per-file durations (ms) of a full `npm test`, keyed `<project>:<file>`; refresh when files change much. */
+const MEASURED: Record<string, number> = JSON.parse(
+  readFileSync(new URL("./durations.json", import.meta.url), "utf8"),
+) as Record<string, number>;
 
 export class StackAwareSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -20,7 +26,7 @@ export class StackAwareSequencer extends BaseSequencer {
     const duration = (f: TestSpecification) => {
       const key = `${f.project.name}:${path.relative(this.ctx.config.root, f.moduleId)}`;
       const last = this.ctx.cache.getFileTestResults(key);
-      return last?.duration || (GUESS_MS[f.project.name] ?? 8_000);
+      return last?.duration || MEASURED[key] || (GUESS_MS[f.project.name] ?? 8_000);
     };
     const slowestFirst = (a: TestSpecification, b: TestSpecification) => duration(b) - duration(a);
     const stacks = files.filter((f) => STACK_PROJECTS.has(f.project.name)).sort(slowestFirst);
