@@ -26,7 +26,7 @@ export const TEST_SECRETS = {
 };
 
 /**
- * Test files run at once, over all four projects in one pool (docs/testing.md). Most of an e2e
+ * Test files run at once, over all projects in one pool (docs/testing.md). Most of an e2e
  * file's time is spent waiting (a stack starting, a crashed Worker's alarms coming due), so more
  * files than cores keeps the machine busy; TEST_WORKERS=1 runs one file at a time.
  */
@@ -37,13 +37,17 @@ const TEST_WORKERS = Number(process.env.TEST_WORKERS ?? 3);
 if (!process.env.E2E_VERBOSE) process.env.WRANGLER_LOG ??= "warn";
 
 /**
- * Workers files that break the shared state on purpose: the alert tests hold a table of the
- * project's database locked (every other file's queue consumer waits on it), poison events, and
- * judge counts (open drift, dead letters, queue lag) over the whole database, which files beside
- * them change. They run in a project of their own, with their own database, Redis and queues
- * (its own global setup), so they run beside everything else.
+ * Workers files that need the whole database to themselves, each in a project of its own (its own
+ * database, Redis and queues through its own global setup), so they run beside everything else:
+ *  - the alert tests hold a table locked (every other file's queue consumer waits on it), poison
+ *    events, and judge counts (open drift, dead letters, queue lag) over the whole database;
+ *  - the ops test reads the stock view, which lists the database's first 500 SKUs and asks each
+ *    of their actors: in the shared database, the other files' SKUs push its own out of the list.
  */
-const OWN_DATABASE = ["test/cron/alerts.test.ts"];
+const OWN_DATABASE: Record<string, string> = {
+  "workers-alerts": "test/cron/alerts.test.ts",
+  "workers-ops": "test/http/ops.test.ts",
+};
 
 /** A project whose files run inside workerd against a fresh database and Redis of its own (test/support/global-setup.ts). */
 function workersProject(name: string, files: { include: string[]; exclude?: string[] }) {
@@ -90,11 +94,11 @@ function workersProject(name: string, files: { include: string[]; exclude?: stri
   };
 }
 
-// Five projects (docs/testing.md):
+// Four kinds of project (docs/testing.md):
 //  - node:    pure domain rules and the local-stack tools (dev/), in Node.
 //  - workers: actors, HTTP routes, the queue consumer and cron inside workerd
 //             (Miniflare), against the real Postgres and Redis of this machine.
-//  - workers-own-db: the same, for the files that break shared state on purpose (OWN_DATABASE).
+//  - workers-alerts, workers-ops: the same, for files that need a database of their own (OWN_DATABASE).
 //  - e2e:     the whole local stack (`npm run dev` pieces) driven over real HTTP.
 //  - browser: the storefront in a Chromium (playwright-core) against that stack; its globalSetup
 //             finds the browser once, and without one the tests skip with one line.
@@ -130,9 +134,9 @@ export default defineConfig({
           "test/consumer/**/*.test.ts",
           "test/cron/**/*.test.ts",
         ],
-        exclude: OWN_DATABASE,
+        exclude: Object.values(OWN_DATABASE),
       }),
-      workersProject("workers-own-db", { include: OWN_DATABASE }),
+      ...Object.entries(OWN_DATABASE).map(([name, file]) => workersProject(name, { include: [file] })),
       {
         test: {
           name: "browser",
