@@ -324,20 +324,16 @@ describe("cart editing", () => {
     expect(
       (await api("/v1/cart/count", { headers: { ...user.headers, "x-cart-version": "200" } })).body.totalItems,
     ).toBe(200);
-    // Only those warnings: a view refused by the gate or timed out on the busy machine, a cart's
-    // read of the views timed out on it too (the cart asks the SKU actors instead), the consumer
-    // retrying the SKUs' events one by one after Postgres was slow to connect, and the gate's own
-    // line when it opens.
-    const expected: Record<string, RegExp> = {
-      "sku view not published": /Redis unavailable|Redis writes backed up|Redis is not configured|Timeout|timed out/i,
-      "sku views: Redis unavailable, asking the SKU actors": /Redis unavailable|Timeout|timed out/i,
-      "batch failed; applying one by one": /timeout|timed out|Connection terminated/i,
-    };
+    // Only warnings about a dependency that is busy: a view refused by the isolate's Redis write
+    // gate, or a Redis or Postgres call timed out on the busy machine (a view not published, the
+    // views read from the actors instead, the consumer's or the metrics' writes retried), and the
+    // gate's own line when it opens. Any other error is a failure.
     for (const [line] of warn.mock.calls) {
       const entry = JSON.parse(String(line)) as { msg: string; error?: string };
       if (/^redis: snapshot writes (paused|resumed)/.test(entry.msg)) continue;
-      expect(Object.keys(expected), String(line)).toContain(entry.msg);
-      expect(entry.error, String(line)).toMatch(expected[entry.msg]!);
+      expect(entry.error, String(line)).toMatch(
+        /Redis unavailable|Redis writes backed up|Redis is not configured|timeout|timed out/i,
+      );
     }
     warn.mockRestore();
   });
