@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { StackAwareSequencer } from "./test/support/sequencer.ts";
 
 /**
@@ -26,7 +26,7 @@ export const TEST_SECRETS = {
 };
 
 /**
- * Test files run at once, over all four projects in one pool (docs/testing.md). Most of an e2e
+ * Test files run at once, over all projects in one pool (docs/testing.md). Most of an e2e
  * file's time is spent waiting (a stack starting, a crashed Worker's alarms coming due), so more
  * files than cores keeps the machine busy; TEST_WORKERS=1 runs one file at a time.
  */
@@ -36,10 +36,69 @@ const TEST_WORKERS = Number(process.env.TEST_WORKERS ?? 3);
 // are left out; its warnings and errors stay. E2E_VERBOSE shows everything.
 if (!process.env.E2E_VERBOSE) process.env.WRANGLER_LOG ??= "warn";
 
-// Four projects (docs/testing.md):
+/**
+ * Workers files that need the whole database to themselves, each in a project of its own (its own
+ * database, Redis and queues through its own global setup), so they run beside everything else:
+ *  - the alert tests hold a table locked (every other file's queue consumer waits on it), poison
+ *    events, and judge counts (open drift, dead letters, queue lag) over the whole database;
+ *  - the ops test reads the stock view, which lists the database's first 500 SKUs and asks each
+ *    of their actors: in the shared database, the other files' SKUs push its own out of the list.
+ */
+const OWN_DATABASE: Record<string, string> = {
+  "workers-alerts": "test/cron/alerts.test.ts",
+  "workers-ops": "test/http/ops.test.ts",
+};
+
+/** A project whose files run inside workerd against a fresh database and Redis of its own (test/support/global-setup.ts). */
+function workersProject(name: string, files: { include: string[]; exclude?: string[] }) {
+  return {
+    plugins: [
+      stripeWithoutSourceMaps,
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            ...TEST_SECRETS,
+            // Production behaviour, but actors' clocks may be advanced by tests (src/actors/clock.ts).
+            ENVIRONMENT: "test",
+            ALLOWED_ORIGINS: "https://shop.test, https://admin.shop.test",
+            DATABASE_URL: inject("databaseUrl"),
+            NEON_WS_PROXY: inject("neonWsProxy"),
+            UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
+            UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+            // The local Stripe stand-in (dev/stripe-stand-in.ts). No STRIPE_SECRET_KEY here: checkout
+            // creates no intent unless a test turns Stripe on for its own requests (test/http/stripe-intents.test.ts).
+            STRIPE_API_URL: inject("stripeApiUrl"),
+            // Bursts of several hundred concurrent requests are correctness tests here, not overload:
+            // no shedding (test/http/overload.test.ts turns it on for itself).
+            MAX_IN_FLIGHT: "0",
+            // One info line per request, actor call and applied event would bury the test report.
+            LOG_LEVEL: "warn",
+          },
+          // A buyer gets 30 buy requests per 10 s in tests, a guest address 60 (production: wrangler.toml).
+          ratelimits: {
+            BUY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 30, period: 10 } },
+            GUEST_IP_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 60, period: 10 } },
+          },
+        },
+      })),
+    ],
+    test: {
+      name,
+      include: files.include,
+      exclude: [...configDefaults.exclude, ...(files.exclude ?? [])],
+      globalSetup: ["test/support/global-setup.ts"],
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+    },
+  };
+}
+
+// Four kinds of project (docs/testing.md):
 //  - node:    pure domain rules and the local-stack tools (dev/), in Node.
 //  - workers: actors, HTTP routes, the queue consumer and cron inside workerd
 //             (Miniflare), against the real Postgres and Redis of this machine.
+//  - workers-alerts, workers-ops: the same, for files that need a database of their own (OWN_DATABASE).
 //  - e2e:     the whole local stack (`npm run dev` pieces) driven over real HTTP.
 //  - browser: the storefront in a Chromium (playwright-core) against that stack; its globalSetup
 //             finds the browser once, and without one the tests skip with one line.
@@ -68,51 +127,16 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
-      {
-        plugins: [
-          stripeWithoutSourceMaps,
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ...TEST_SECRETS,
-                // Production behaviour, but actors' clocks may be advanced by tests (src/actors/clock.ts).
-                ENVIRONMENT: "test",
-                ALLOWED_ORIGINS: "https://shop.test, https://admin.shop.test",
-                DATABASE_URL: inject("databaseUrl"),
-                NEON_WS_PROXY: inject("neonWsProxy"),
-                UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
-                UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
-                // The local Stripe stand-in (dev/stripe-stand-in.ts). No STRIPE_SECRET_KEY here: checkout
-                // creates no intent unless a test turns Stripe on for its own requests (test/http/stripe-intents.test.ts).
-                STRIPE_API_URL: inject("stripeApiUrl"),
-                // Bursts of several hundred concurrent requests are correctness tests here, not overload:
-                // no shedding (test/http/overload.test.ts turns it on for itself).
-                MAX_IN_FLIGHT: "0",
-                // One info line per request, actor call and applied event would bury the test report.
-                LOG_LEVEL: "warn",
-              },
-              // A buyer gets 30 buy requests per 10 s in tests, a guest address 60 (production: wrangler.toml).
-              ratelimits: {
-                BUY_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 30, period: 10 } },
-                GUEST_IP_RATE_LIMITER: { namespace_id: "1002", simple: { limit: 60, period: 10 } },
-              },
-            },
-          })),
+      workersProject("workers", {
+        include: [
+          "test/actors/**/*.test.ts",
+          "test/http/**/*.test.ts",
+          "test/consumer/**/*.test.ts",
+          "test/cron/**/*.test.ts",
         ],
-        test: {
-          name: "workers",
-          include: [
-            "test/actors/**/*.test.ts",
-            "test/http/**/*.test.ts",
-            "test/consumer/**/*.test.ts",
-            "test/cron/**/*.test.ts",
-          ],
-          globalSetup: ["test/support/global-setup.ts"],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
-        },
-      },
+        exclude: Object.values(OWN_DATABASE),
+      }),
+      ...Object.entries(OWN_DATABASE).map(([name, file]) => workersProject(name, { include: [file] })),
       {
         test: {
           name: "browser",

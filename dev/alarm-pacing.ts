@@ -45,7 +45,8 @@ export interface AlarmPacingResult {
 
 /** Default rate: with actors closed ~10 s after their alarm, ~500 open actor databases at a time. */
 export const DEFAULT_ALARMS_PER_SECOND = 50;
-const DEFAULT_START_AFTER_MS = 3_000;
+/** When the first paced alarm fires, after pacing, by default (the Worker starts meanwhile). */
+export const DEFAULT_PACING_START_AFTER_MS = 3_000;
 
 const NS_PER_MS = 1_000_000n;
 
@@ -61,46 +62,20 @@ export const SQLITE3_MISSING =
 export function paceDueAlarms(persistRoot: string, opts: AlarmPacingOptions = {}): AlarmPacingResult {
   const perSecond = opts.perSecond ?? DEFAULT_ALARMS_PER_SECOND;
   const now = opts.now ?? Date.now();
-  const start = now + (opts.startAfterMs ?? DEFAULT_START_AFTER_MS);
-  const doRoot = path.join(persistRoot, "v3", "do");
-  if (!fs.existsSync(doRoot) || perSecond <= 0) return { paced: 0, lastAt: null };
-  const sqlite3 = findBinary("sqlite3");
-  const namespaces = fs
-    .readdirSync(doRoot, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && fs.existsSync(path.join(doRoot, d.name, "metadata.sqlite")))
-    .map((d) => path.join(doRoot, d.name));
-  if (namespaces.length === 0) return { paced: 0, lastAt: null };
-  if (!sqlite3)
+  const start = now + (opts.startAfterMs ?? DEFAULT_PACING_START_AFTER_MS);
+  if (perSecond <= 0) return { paced: 0, lastAt: null };
+  const stored = readAlarms(persistRoot);
+  if ("skipped" in stored)
     return {
       paced: 0,
       lastAt: null,
-      skipped: `due Durable Object alarms are not paced at start (only a restart after a crash with thousands due is slow without it): ${SQLITE3_MISSING}`,
+      skipped:
+        stored.skipped === SQLITE3_MISSING
+          ? `due Durable Object alarms are not paced at start (only a restart after a crash with thousands due is slow without it): ${SQLITE3_MISSING}`
+          : stored.skipped,
     };
-
-  // Every alarm of every namespace, in due order, so the pace is shared.
-  const alarms: { ns: string; actorId: string; at: bigint }[] = [];
-  for (const ns of namespaces) {
-    let rows: string;
-    try {
-      rows = execFileSync(
-        sqlite3,
-        ["-readonly", path.join(ns, "metadata.sqlite"), "SELECT actor_id || '|' || scheduled_time FROM _cf_ALARM"],
-        { encoding: "utf8" },
-      );
-    } catch (err) {
-      return {
-        paced: 0,
-        lastAt: null,
-        skipped: `unrecognised alarm storage in ${ns}: ${(err as Error).message.split("\n")[0]}`,
-      };
-    }
-    for (const line of rows.split("\n").filter(Boolean)) {
-      const [actorId, at] = line.split("|");
-      if (!/^[0-9a-f]{64}$/.test(actorId ?? "") || !/^\d+$/.test(at ?? ""))
-        return { paced: 0, lastAt: null, skipped: `unrecognised alarm row in ${ns}` };
-      alarms.push({ ns, actorId: actorId!, at: BigInt(at!) });
-    }
-  }
+  const { sqlite3, alarms } = stored;
+  // In due order over every namespace, so the pace is shared.
   alarms.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 
   const moves = new Map<string, { actorId: string; at: bigint }[]>();
@@ -117,27 +92,99 @@ export function paceDueAlarms(persistRoot: string, opts: AlarmPacingOptions = {}
 
   let paced = 0;
   for (const [ns, list] of moves) {
-    // One sqlite3 run per namespace: each actor's own copy first, then the scheduler's.
-    const script = [".bail on", "PRAGMA synchronous = OFF;"];
-    for (const { actorId, at } of list) {
-      script.push(
-        `ATTACH '${path.join(ns, `${actorId}.sqlite`).replaceAll("'", "''")}' AS a;`,
-        "PRAGMA a.synchronous = OFF;",
-        `UPDATE a._cf_METADATA SET value = ${at} WHERE key = 1;`,
-        "DETACH a;",
-      );
-    }
-    script.push(
-      "BEGIN;",
-      ...list.map(({ actorId, at }) => `UPDATE _cf_ALARM SET scheduled_time = ${at} WHERE actor_id = '${actorId}';`),
-      "COMMIT;",
-    );
-    execFileSync(sqlite3, [path.join(ns, "metadata.sqlite")], {
-      input: script.join("\n"),
-      stdio: ["pipe", "ignore", "pipe"],
-      maxBuffer: 1 << 26,
-    });
+    writeAlarms(sqlite3, ns, list);
     paced += list.length;
   }
   return { paced, lastAt };
+}
+
+interface StoredAlarm {
+  /** The namespace's directory (`<root>/v3/do/<ns>`). */
+  ns: string;
+  actorId: string;
+  /** When it fires, in ns since the epoch (workerd's unit). */
+  at: bigint;
+}
+
+/** Every alarm stored under `persistRoot`, or why they cannot be read. */
+function readAlarms(persistRoot: string): { sqlite3: string; alarms: StoredAlarm[] } | { skipped: string } {
+  const doRoot = path.join(persistRoot, "v3", "do");
+  if (!fs.existsSync(doRoot)) return { sqlite3: "", alarms: [] };
+  const namespaces = fs
+    .readdirSync(doRoot, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && fs.existsSync(path.join(doRoot, d.name, "metadata.sqlite")))
+    .map((d) => path.join(doRoot, d.name));
+  if (namespaces.length === 0) return { sqlite3: "", alarms: [] };
+  const sqlite3 = findBinary("sqlite3");
+  if (!sqlite3) return { skipped: SQLITE3_MISSING };
+  const alarms: StoredAlarm[] = [];
+  for (const ns of namespaces) {
+    let rows: string;
+    try {
+      rows = execFileSync(
+        sqlite3,
+        ["-readonly", path.join(ns, "metadata.sqlite"), "SELECT actor_id || '|' || scheduled_time FROM _cf_ALARM"],
+        { encoding: "utf8" },
+      );
+    } catch (err) {
+      return { skipped: `unrecognised alarm storage in ${ns}: ${(err as Error).message.split("\n")[0]}` };
+    }
+    for (const line of rows.split("\n").filter(Boolean)) {
+      const [actorId, at] = line.split("|");
+      if (!/^[0-9a-f]{64}$/.test(actorId ?? "") || !/^\d+$/.test(at ?? ""))
+        return { skipped: `unrecognised alarm row in ${ns}` };
+      alarms.push({ ns, actorId: actorId!, at: BigInt(at!) });
+    }
+  }
+  return { sqlite3, alarms };
+}
+
+/**
+ * Moves every alarm stored under `persistRoot` `byMs` earlier: the stored alarms as they stand
+ * after `byMs` more of downtime (test/e2e/restart.test.ts: thousands of alarms due at a restart,
+ * without waiting for them in real time). Only for a stopped Worker's state. Returns how many moved.
+ */
+export function ageStoredAlarms(persistRoot: string, byMs: number): number {
+  const stored = readAlarms(persistRoot);
+  if ("skipped" in stored) throw new Error(`cannot age the stored alarms: ${stored.skipped}`);
+  const by = BigInt(Math.round(byMs)) * NS_PER_MS;
+  const moves = new Map<string, { actorId: string; at: bigint }[]>();
+  for (const alarm of stored.alarms) {
+    if (!fs.existsSync(path.join(alarm.ns, `${alarm.actorId}.sqlite`))) continue;
+    const list = moves.get(alarm.ns) ?? [];
+    list.push({ actorId: alarm.actorId, at: alarm.at - by });
+    moves.set(alarm.ns, list);
+  }
+  let moved = 0;
+  for (const [ns, list] of moves) {
+    writeAlarms(stored.sqlite3, ns, list);
+    moved += list.length;
+  }
+  return moved;
+}
+
+/**
+ * Sets the given actors' alarms in one namespace directory: each actor's own copy first, then the
+ * scheduler's (both are checked by workerd, see above). One sqlite3 run; no Worker may use the state.
+ */
+function writeAlarms(sqlite3: string, ns: string, list: { actorId: string; at: bigint }[]): void {
+  const script = [".bail on", "PRAGMA synchronous = OFF;"];
+  for (const { actorId, at } of list) {
+    script.push(
+      `ATTACH '${path.join(ns, `${actorId}.sqlite`).replaceAll("'", "''")}' AS a;`,
+      "PRAGMA a.synchronous = OFF;",
+      `UPDATE a._cf_METADATA SET value = ${at} WHERE key = 1;`,
+      "DETACH a;",
+    );
+  }
+  script.push(
+    "BEGIN;",
+    ...list.map(({ actorId, at }) => `UPDATE _cf_ALARM SET scheduled_time = ${at} WHERE actor_id = '${actorId}';`),
+    "COMMIT;",
+  );
+  execFileSync(sqlite3, [path.join(ns, "metadata.sqlite")], {
+    input: script.join("\n"),
+    stdio: ["pipe", "ignore", "pipe"],
+    maxBuffer: 1 << 26,
+  });
 }

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import type { ChildProcess } from "node:child_process";
-import { DEFAULT_ALARMS_PER_SECOND, paceDueAlarms } from "../alarm-pacing.ts";
+import { DEFAULT_ALARMS_PER_SECOND, DEFAULT_PACING_START_AFTER_MS, paceDueAlarms } from "../alarm-pacing.ts";
 import { spawnGroup } from "../processes.ts";
 import type { ServeWorkerOptions } from "../serve-worker.ts";
 import type { StackMode } from "./types.ts";
@@ -22,6 +22,13 @@ const WORKER_START_TIMEOUT_MS = 120_000;
  * they sent this long and send it again after a restart (src/actors/outbox-kept.ts, docs/decisions.md 15).
  */
 const LOCAL_OUTBOX_KEEP_SENT_MS = 60_000;
+/**
+ * How long the last Worker start in this process took, from pacing its alarms to its first answer
+ * (ms; 0 before the first). The paced alarms start once a start that long is over: workerd fires
+ * every alarm that is overdue when it loads them at once, so a pace that began while a slow start
+ * (a loaded machine: 30 s and more) was still under way would not pace (test/e2e/restart.test.ts).
+ */
+let lastWorkerStartMs = 0;
 
 export interface StackWorker {
   mode: StackMode;
@@ -69,8 +76,10 @@ export async function startWorker(
   Object.assign(vars, opts.extraVars);
   const persistTo = path.join(run.stateDir, "wrangler"); // the same Durable Object state for both modes
   // workerd would fire every due alarm at once at start (after a crash: thousands): pace them.
+  const pacedAt = Date.now();
   const pacing = paceDueAlarms(persistTo, {
     perSecond: Number(process.env.ALARM_PACING_PER_SECOND ?? DEFAULT_ALARMS_PER_SECOND),
+    ...(lastWorkerStartMs > 0 ? { startAfterMs: Math.max(DEFAULT_PACING_START_AFTER_MS, lastWorkerStartMs) } : {}),
   });
   if (pacing.skipped) run.warn(pacing.skipped);
   else if (pacing.paced > 0)
@@ -113,6 +122,7 @@ export async function startWorker(
       throw new Error(`the Worker did not answer on ${baseUrl} within ${WORKER_START_TIMEOUT_MS / 1000}s${output()}`);
     try {
       await fetch(baseUrl + "/", { signal: AbortSignal.timeout(3000) });
+      lastWorkerStartMs = Date.now() - pacedAt;
       break; // any HTTP answer, even a 404, means it is up
     } catch {
       await sleep(250);

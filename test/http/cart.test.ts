@@ -324,14 +324,15 @@ describe("cart editing", () => {
     expect(
       (await api("/v1/cart/count", { headers: { ...user.headers, "x-cart-version": "200" } })).body.totalItems,
     ).toBe(200);
-    // Only those warnings: a view refused by the gate or timed out on the busy machine, and the
-    // gate's own line when it opens.
+    // Only warnings about a dependency that is busy: a view refused by the isolate's Redis write
+    // gate, or a Redis or Postgres call timed out on the busy machine (a view not published, the
+    // views read from the actors instead, the consumer's or the metrics' writes retried), and the
+    // gate's own line when it opens. Any other error is a failure.
     for (const [line] of warn.mock.calls) {
       const entry = JSON.parse(String(line)) as { msg: string; error?: string };
       if (/^redis: snapshot writes (paused|resumed)/.test(entry.msg)) continue;
-      expect(entry.msg).toBe("sku view not published");
       expect(entry.error, String(line)).toMatch(
-        /Redis unavailable|Redis writes backed up|Redis is not configured|Timeout|timed out/i,
+        /Redis unavailable|Redis writes backed up|Redis is not configured|timeout|timed out/i,
       );
     }
     warn.mockRestore();

@@ -144,7 +144,7 @@ describe("ops admin API", () => {
       60_000,
       "SKU in the stock view",
     );
-    // One reconciliation (it checks every SKU of the shared test database), then the view with its result.
+    // One reconciliation (it checks every SKU of this file's database: workers-ops in vitest.config.ts), then the view with its result.
     expect((await api("/v1/admin/reconcile", { method: "POST", headers: ADMIN })).status).toBe(200);
     const row = (await api(mineOnly, { headers: ADMIN })).body;
     const mine = row.skus.find((s: { skuId: string }) => s.skuId === sku);

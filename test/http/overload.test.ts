@@ -40,6 +40,11 @@ describe("overload (docs/invariants.md 8)", () => {
     const sku = await putSku(unique("flood"), { stock: 100_000 });
     const carts = Array.from({ length: 20 }, () => asGuest());
     await Promise.all(carts.map((g) => add(g.headers, sku)));
+    // What /healthz takes on this machine right now without a flood: a second beyond it is the bound
+    // under the flood (a machine busy with other work slows both alike; idle, this is milliseconds).
+    let calmMs = 0;
+    for (let i = 0; i < 3; i++) calmMs = Math.max(calmMs, (await call("/healthz")).ms);
+    const bound = 1_000 + 3 * calmMs;
 
     // 3 s of 48 clients that send again as soon as they are answered: 3x what it serves or lets wait (8 + 8).
     const until = Date.now() + 3_000;
@@ -64,8 +69,11 @@ describe("overload (docs/invariants.md 8)", () => {
 
     // (The clients share workerd's thread with the Worker here, so timers run late: few probes, each must be fast.)
     expect(health.length).toBeGreaterThanOrEqual(2);
-    expect(health.every((h) => h.status === 200 && h.ms < 1_000)).toBe(true);
-    expect(Math.max(...replies.map((r) => r.ms))).toBeLessThan(1_000);
+    expect(
+      health.every((h) => h.status === 200 && h.ms < bound),
+      `calm /healthz ${calmMs.toFixed(0)} ms`,
+    ).toBe(true);
+    expect(Math.max(...replies.map((r) => r.ms)), `calm /healthz ${calmMs.toFixed(0)} ms`).toBeLessThan(bound);
     const shed = replies.filter((r) => r.status === 503);
     expect(shed.length).toBeGreaterThan(0);
     expect(replies.every((r) => r.status === 200 || r.status === 503)).toBe(true);

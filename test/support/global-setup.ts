@@ -8,6 +8,7 @@ import { buildDocsAssets } from "../../dev/docs-assets.ts";
 import { startStripeStandIn } from "../../dev/stripe-stand-in.ts";
 import { startJwksServer } from "./jwks-server.ts";
 import { startTestServices } from "./services.ts";
+import { quietWorkerdNoise } from "./workerd-noise.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -22,6 +23,8 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // workerd's expected disconnect lines, printed past vitest's console capture (workerd-noise.ts).
+  const loud = quietWorkerdNoise();
   // The static assets ([assets] in wrangler.toml): wrangler builds them for dev and deploy, the tests here.
   buildDocsAssets();
   const services = await startTestServices();
@@ -39,5 +42,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await jwks.stop();
     await stripe.close();
     await services.stop();
+    loud();
   };
 }
