@@ -12,7 +12,7 @@ const state = (price: number, status: string, available: number, version = 1) =>
 });
 
 describe("price and stock alerts: planning", () => {
-  it("queues one job per SKU whose price changed, that went inactive or whose stock fell; none for a new SKU or a restock", () => {
+  it("queues one job per SKU whose price changed, that went inactive or whose stock fell, and none for a new SKU or a restock", () => {
     const before = new Map([
       ["a", state(1000, "active", 10)],
       ["b", state(1000, "active", 10)],

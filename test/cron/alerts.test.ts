@@ -45,7 +45,7 @@ const alertLanded = (condition: string, state: string, at: number) =>
 describe("alert hooks", () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it("drift: one corrupted audit row fires the alert once; it clears once the reconciliation repairs it", async () => {
+  it("fires the drift alert once for a corrupted audit row, until the reconciliation repairs it", async () => {
     const sku = await putSku(unique("drift"), { stock: 7 });
     await eventually(() => auditBalances(sku), 30_000, "audit landed");
     const limits = await baseline();
@@ -76,7 +76,7 @@ describe("alert hooks", () => {
     expect(await auditBalances(sku)).toBe(true);
   });
 
-  it("dead letters: one poisoned event fires the alert once; discarding it clears it", async () => {
+  it("fires the dead-letter alert once for a poisoned event, until it is discarded", async () => {
     const limits = await baseline();
     const t = Date.now();
     await checkAlerts(env, t, limits);
@@ -112,7 +112,7 @@ describe("alert hooks", () => {
     await alertLanded("dead_letters", "cleared", t + 3);
   });
 
-  it("queue lag: with the consumer's writes held by a lock the alert fires once; it clears once they land", async () => {
+  it("fires the queue-lag alert once while the consumer's writes are held by a lock, until they land", async () => {
     const limits = { ...(await baseline()), queueLagMs: 2 * MINUTE };
     const t = Date.now();
     const errors = vi.spyOn(console, "error");
