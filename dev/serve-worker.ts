@@ -14,7 +14,7 @@ import path from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { scheduleCrons } from "./cron.ts";
-import { ROOT, isMain } from "./util.ts";
+import { ROOT, WRANGLER_ENV, isMain } from "./util.ts";
 
 export interface ServeWorkerOptions {
   /** Wrangler config (absolute, or relative to the project root). */
@@ -50,7 +50,7 @@ export function buildWorker(config: string, outDir: string): string {
       ],
       {
         cwd: path.dirname(config),
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", NO_COLOR: "1" },
+        env: { ...process.env, ...WRANGLER_ENV, FORCE_COLOR: "0", NO_COLOR: "1" },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );

@@ -40,6 +40,14 @@ export function tcpAnswers(host: string, port: number, timeoutMs = 500): Promise
   });
 }
 
+/**
+ * The environment for a wrangler command whose exit we wait for (a build, a deploy step). Its
+ * banner's update check asks the npm registry for wrangler's package document, several MB, and
+ * the socket keeps the process alive until that download ends, even after its 3 s timeout: on a
+ * slow registry a 3 s build waited over two minutes. No banner, no check; no metrics either.
+ */
+export const WRANGLER_ENV = { WRANGLER_HIDE_BANNER: "true", WRANGLER_SEND_METRICS: "false" } as const;
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -2,7 +2,7 @@
 // replace the CLI with a recording stand-in.
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { ROOT } from "../util.ts";
+import { ROOT, WRANGLER_ENV } from "../util.ts";
 
 export interface WranglerResult {
   status: number;
@@ -26,7 +26,7 @@ export const runWrangler: WranglerRunner = (args, opts = {}) =>
     // stdout is a pipe, so wrangler runs non-interactively (as in CI): a prompt takes its default.
     const child = spawn(bin, args, {
       cwd: ROOT,
-      env: process.env,
+      env: { ...process.env, ...WRANGLER_ENV },
       stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     let stdout = "";
