@@ -57,6 +57,8 @@ declare global {
       LOG_LEVEL?: string;
       /** How long checkout waits for Stripe to create the PaymentIntent (ms, default 4000). */
       STRIPE_TIMEOUT_MS?: string;
+      /** How long a cart waits before it writes a snapshot Redis missed again (ms, default 30000, jittered by half). */
+      SNAPSHOT_RETRY_MS?: string;
     }
   }
 }
@@ -69,6 +71,11 @@ export function reservationTtlSeconds(env: Env): number {
 export function guestCartTtlMs(env: Env): number {
   const days = Number(env.GUEST_CART_TTL_DAYS);
   return (Number.isFinite(days) && days > 0 ? days : 30) * 24 * 3600 * 1000;
+}
+
+export function snapshotRetryMs(env: Env): number {
+  const ms = Number(env.SNAPSHOT_RETRY_MS);
+  return Number.isInteger(ms) && ms > 0 ? ms : 30_000;
 }
 
 export function outboxKeepSentMs(env: Env): number {

@@ -7,14 +7,13 @@
 import { cartSnapshotKey, cartSnapshots, cartSnapshotValue } from "../../cache/cart-snapshots";
 import { RedisUnavailableError, redisConfigured } from "../../cache/redis";
 import type { CartState } from "../../domain/cart";
-import { guestCartTtlMs } from "../../env";
+import { guestCartTtlMs, snapshotRetryMs } from "../../env";
 import type { CartChangeData } from "../../events/envelope";
 import { envelope } from "../../events/envelope";
 import type { CartStore } from "./store";
 import type { CartHost } from "./host";
 
-/** A snapshot Redis missed is written again by the alarm after about this long, at most MAX_SNAPSHOT_RETRIES times per change. */
-const SNAPSHOT_RETRY_MS = 30_000;
+/** A snapshot Redis missed is written again by the alarm (after SNAPSHOT_RETRY_MS, 30 s), at most this many times per change. */
 const MAX_SNAPSHOT_RETRIES = 2;
 
 /** What the admin sync sent: the cart's version and line count, and the snapshot event to wait for. */
@@ -51,7 +50,7 @@ export class CartSync {
    */
   retryAt(): number | null {
     return this.snapshotRetries > 0 && this.snapshotBehind()
-      ? this.host.now() + Math.round(SNAPSHOT_RETRY_MS * (0.5 + Math.random()))
+      ? this.host.now() + Math.round(snapshotRetryMs(this.host.env) * (0.5 + Math.random()))
       : null;
   }
 
