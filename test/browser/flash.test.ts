@@ -1,5 +1,7 @@
-// A flash sale in real browsers: 20 buyers wait on the countdown to saleStartsAt, press
-// "Buy now" together for 5 units; exactly 5 get an order, the other 15 are told SOLD_OUT.
+// A flash sale in real browsers: 10 buyers wait on the countdown to saleStartsAt, press
+// "Buy now" together for 3 units; exactly 3 get an order, the other 7 are told SOLD_OUT.
+// (Contention at scale is the e2e flash sale's and the workers tests' job: 1,000 buys for 100
+// units. Here ten pages show the page's own behaviour; each page is a Chromium renderer on two cores.)
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { newId, userToken } from "../support/e2e.ts";
 import { describeInBrowser, screenshot, startBrowserStack, type BrowserStack } from "../support/browser.ts";
@@ -7,8 +9,8 @@ import { describeInBrowser, screenshot, startBrowserStack, type BrowserStack } f
 let s: BrowserStack;
 const run = newId("f");
 const sku = `flash-${run}`;
-const BUYERS = 20;
-const UNITS = 5;
+const BUYERS = 10;
+const UNITS = 3;
 
 beforeAll(async () => {
   s = await startBrowserStack();
