@@ -39,8 +39,6 @@ export type {
 } from "../../domain/sku-contract";
 export { ORPHAN_GRACE_MS } from "./sweep";
 
-/** A stock actor relays its events once no reservation came for this long (see Actor.relayQuietMs). */
-const RELAY_QUIET_MS = 250;
 /** The SKU's view in Redis (price, status, availability for carts) is refreshed at most this often. */
 const SKU_VIEW_PUBLISH_INTERVAL_MS = 250;
 
@@ -58,6 +56,11 @@ const SKU_VIEW_PUBLISH_INTERVAL_MS = 250;
  */
 export class SkuActor extends Actor {
   protected readonly logKind = "sku";
+  /**
+   * A stock actor relays its events once no reservation came for this long: a flash burst's
+   * events leave after it, in large batches (see Actor.relayQuietMs).
+   */
+  protected override relayQuietMs = 250;
   private readonly store: SkuStore;
   private readonly carry: SkuCarry;
   private readonly ledger: SkuLedger;
@@ -72,20 +75,11 @@ export class SkuActor extends Actor {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const actor = this;
-    const host: SkuHost = {
-      ...this.host,
-      get name() {
-        return actor.name;
-      },
-      relayOnly: () => super.afterCommit(),
-    };
+    const host = this.hostWith<SkuHost>({ relayOnly: () => super.afterCommit() });
     this.store = new SkuStore(host);
     this.carry = new SkuCarry(host, this.store, () => this.ledger.openUnits());
     this.ledger = new SkuLedger(host, this.store, this.carry);
     this.stripes = new SkuStripes(host, this.store, this.carry, () => this.mirror.kick());
-    // A flash burst's events leave after it, in large batches (the Actor base explains).
-    this.relayQuietMs = RELAY_QUIET_MS;
     this.flash = new SkuFlash(host, this.store, this.ledger);
     this.catalog = new SkuCatalogModule(host, this.store, this.ledger, this.stripes, this.carry, () => this.mirror);
     this.sweep = new SkuSweep(host, this.store, this.ledger);
