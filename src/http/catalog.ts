@@ -9,7 +9,7 @@ import { productSnapshot } from "../domain/catalog";
 import { skus } from "../db/tables";
 import { DomainError, unwrap } from "../domain/errors";
 import type { App } from "./route";
-import { route } from "./route";
+import { route, routeOne } from "./route";
 import {
   ProductListSchema,
   ProductsQuery,
@@ -53,42 +53,32 @@ export function catalogRoutes(app: App): void {
     },
   );
 
-  route(
+  routeOne(
     app,
     {
-      method: "get",
       path: "/v1/admin/skus/{skuId}",
       tag: "Catalog",
       summary: "A SKU with its live stock counters",
       access: "admin",
       params: SkuParams,
       ok: { status: 200, description: "onHand, reserved, sold, available", schema: SkuAdminViewSchema },
-      problems: ["NOT_FOUND"],
     },
-    async (c, { params }) => {
-      const view = await c.env.SKUS.getByName(params.skuId).adminView();
-      if (!view) throw new DomainError("NOT_FOUND", `no SKU ${params.skuId}`);
-      return c.json(view);
-    },
+    (c, { skuId }) => c.env.SKUS.getByName(skuId).adminView(),
+    ({ skuId }) => `no SKU ${skuId}`,
   );
 
-  route(
+  routeOne(
     app,
     {
-      method: "get",
       path: "/v1/skus/{skuId}",
       tag: "Catalog",
       summary: "A SKU as the storefront sees it",
       access: "none",
       params: SkuParams,
       ok: { status: 200, description: "Price, status and availability", schema: SkuPublicViewSchema },
-      problems: ["NOT_FOUND"],
     },
-    async (c, { params }) => {
-      const view = (await loadSkuViews(c.env, [params.skuId])).get(params.skuId);
-      if (!view) throw new DomainError("NOT_FOUND", `no SKU ${params.skuId}`);
-      return c.json(view);
-    },
+    async (c, { skuId }) => (await loadSkuViews(c.env, [skuId])).get(skuId),
+    ({ skuId }) => `no SKU ${skuId}`,
   );
 
   route(
