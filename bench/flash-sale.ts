@@ -11,7 +11,7 @@ import { cpuMeter } from "./lib/machine.ts";
 import { sampleRss, type PeakRss } from "./lib/memory.ts";
 import { progress } from "./lib/progress.ts";
 import { summarize, type Outcome, type TargetResult } from "./lib/report.ts";
-import type { Running, Target } from "./targets/target.ts";
+import { type Running, type Target, withTarget } from "./targets/target.ts";
 
 export interface FlashScenario {
   units: number;
@@ -153,11 +153,8 @@ async function warmUp(t: Running, label: string): Promise<void> {
   );
 }
 
-export async function runFlash(target: Target): Promise<FlashResult> {
-  const t0 = performance.now();
-  const t = await target.start();
-  try {
-    console.log(`  ${target.name} up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${t.baseUrl})`);
+export function runFlash(target: Target): Promise<FlashResult> {
+  return withTarget(target, async (t) => {
     await warmUp(t, target.name);
     const skuId = `bench-flash-${runId}`;
     await t.seed({ skuId, units: S.units, limit: S.purchaseLimit });
@@ -207,7 +204,5 @@ export async function runFlash(target: Target): Promise<FlashResult> {
       verified: checks.every((x) => x.ok),
       checks,
     };
-  } finally {
-    await t.stop();
-  }
+  });
 }
