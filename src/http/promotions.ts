@@ -17,14 +17,16 @@ import {
   PromotionViewSchema,
 } from "./validation/promotions";
 
-const CODE_REFUSALS = [
+/** How a promotion code is refused, wherever one is used (a cart, a checkout, a flash buy). */
+export const PROMOTION_REFUSALS = [
   "PROMOTION_UNKNOWN",
   "PROMOTION_EXPIRED",
   "PROMOTION_NOT_APPLICABLE",
   "PROMOTION_EXHAUSTED",
   "PROMOTION_LIMIT_PER_CUSTOMER",
-  "VERSION_CONFLICT",
 ] as const;
+
+const CODE_REFUSALS = [...PROMOTION_REFUSALS, "VERSION_CONFLICT"] as const;
 
 export function promotionRoutes(app: App): void {
   const tag = "Promotions";
