@@ -13,7 +13,7 @@ import { percentile, runLoad, type BenchRequest, type BenchResponse, type Sample
 import { sampleRss, type PeakRss } from "./lib/memory.ts";
 import { progress } from "./lib/progress.ts";
 import { editChecks, type Edit, type LatencyStats, type Op, OPS, type Result, stats } from "./lib/cart-checks.ts";
-import type { Running, Target } from "./targets/target.ts";
+import { type Target, withTarget } from "./targets/target.ts";
 
 export interface CartScenario {
   carts: number;
@@ -184,11 +184,8 @@ function writeTimeline(name: string, samples: Sample<Result>[]): void {
   fs.appendFileSync(file, `${rows.join("\n")}\n`);
 }
 
-export async function runCart(target: Target): Promise<CartResult> {
-  const t0 = performance.now();
-  const t: Running = await target.start();
-  try {
-    console.log(`  ${target.name} up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${t.baseUrl})`);
+export function runCart(target: Target): Promise<CartResult> {
+  return withTarget(target, async (t) => {
     for (const skuId of skuIds) await t.seed({ skuId, units: 1_000_000, limit: null });
     const cartIds = Array.from({ length: C.carts }, () => randomUUID());
     const seen: SeenVersions = new Map();
@@ -295,7 +292,5 @@ export async function runCart(target: Target): Promise<CartResult> {
       verified: checks.every((c) => c.ok),
       checks,
     };
-  } finally {
-    await t.stop();
-  }
+  });
 }

@@ -5,13 +5,13 @@
 import { check, concurrency, int, jsonOf, prng, runId, tokenFor, warmup, type Check } from "./config.ts";
 import type { FlashRun } from "./lib/flash-checks.ts";
 import { probeHealth, type HealthProbe } from "./lib/health.ts";
-import { runLoad, type BenchRequest, type BenchResponse } from "./lib/load.ts";
+import { runLoad, type BenchRequest, type BenchResponse, type LoadResult } from "./lib/load.ts";
 import { cpuUse } from "./lib/cpu.ts";
 import { cpuMeter } from "./lib/machine.ts";
 import { sampleRss, type PeakRss } from "./lib/memory.ts";
 import { progress } from "./lib/progress.ts";
 import { summarize, type Outcome, type TargetResult } from "./lib/report.ts";
-import type { Running, Target } from "./targets/target.ts";
+import { type Running, type Target, withTarget } from "./targets/target.ts";
 
 export interface FlashScenario {
   units: number;
@@ -125,33 +125,36 @@ function clientChecks(created: string[], unitsByOwner: Map<string, number>, othe
   ];
 }
 
-async function warmUp(t: Running, label: string): Promise<void> {
-  if (S.warmupRequests === 0) return;
-  const count = Math.max(1, Math.floor(S.warmupRequests / S.perBuyer));
-  const skuId = `bench-warm-${runId}`;
-  await t.seed({ skuId, units: Math.max(1, Math.floor(count / 2)), limit: S.purchaseLimit });
-  const reqs = await requestsFor(plan(`warm-${label}-`, count, S.perBuyer, S.seed + 1), skuId, `warm-${runId}`);
-  const p = progress(`${label} warm-up`);
+/** Sends the buy requests at the scenario's concurrency, with a progress line under `label`. */
+async function buyAll(baseUrl: string, requests: BenchRequest[], label: string): Promise<LoadResult<Outcome>> {
+  const p = progress(label);
   const res = await runLoad({
-    baseUrl: t.baseUrl,
-    requests: reqs,
+    baseUrl,
+    requests,
     concurrency: S.concurrency,
     classify,
     retryable,
     onProgress: p.onProgress,
   });
   p.end();
+  return res;
+}
+
+async function warmUp(t: Running, label: string): Promise<void> {
+  if (S.warmupRequests === 0) return;
+  const count = Math.max(1, Math.floor(S.warmupRequests / S.perBuyer));
+  const skuId = `bench-warm-${runId}`;
+  await t.seed({ skuId, units: Math.max(1, Math.floor(count / 2)), limit: S.purchaseLimit });
+  const reqs = await requestsFor(plan(`warm-${label}-`, count, S.perBuyer, S.seed + 1), skuId, `warm-${runId}`);
+  const res = await buyAll(t.baseUrl, reqs, `${label} warm-up`);
   const bad = res.samples.filter((s) => s.outcome.kind === "other");
   console.log(
     `  warm-up: ${reqs.length} requests in ${res.seconds.toFixed(1)} s${bad.length ? `, ${bad.length} unexpected (${bad[0]!.outcome.detail})` : ""}`,
   );
 }
 
-export async function runFlash(target: Target): Promise<FlashResult> {
-  const t0 = performance.now();
-  const t = await target.start();
-  try {
-    console.log(`  ${target.name} up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${t.baseUrl})`);
+export function runFlash(target: Target): Promise<FlashResult> {
+  return withTarget(target, async (t) => {
     await warmUp(t, target.name);
     const skuId = `bench-flash-${runId}`;
     await t.seed({ skuId, units: S.units, limit: S.purchaseLimit });
@@ -161,16 +164,7 @@ export async function runFlash(target: Target): Promise<FlashResult> {
     const perProcess = cpuUse();
     const rss = sampleRss(t.pids);
     const health = probeHealth(t.baseUrl);
-    const p = progress(target.name);
-    const load = await runLoad({
-      baseUrl: t.baseUrl,
-      requests: reqs,
-      concurrency: S.concurrency,
-      classify,
-      retryable,
-      onProgress: p.onProgress,
-    });
-    p.end();
+    const load = await buyAll(t.baseUrl, reqs, target.name);
     const endedAt = performance.now();
     const summary = { ...summarize(target.name, target.description, S.concurrency, load, cpu()), cpu: perProcess() };
     const healthResult = await health();
@@ -210,7 +204,5 @@ export async function runFlash(target: Target): Promise<FlashResult> {
       verified: checks.every((x) => x.ok),
       checks,
     };
-  } finally {
-    await t.stop();
-  }
+  });
 }

@@ -12,7 +12,7 @@
 import { ADMIN_TOKEN, check, concurrency, int, jsonOf, runId, tokenFor, type Check } from "./config.ts";
 import { percentile, runLoad, type BenchRequest, type BenchResponse } from "./lib/load.ts";
 import { progress } from "./lib/progress.ts";
-import type { Running, Target } from "./targets/target.ts";
+import { type Running, type Target, withTarget } from "./targets/target.ts";
 
 export interface PromotionScenario {
   attempts: number;
@@ -173,11 +173,8 @@ async function phase(
   return result;
 }
 
-export async function runPromotion(target: Target): Promise<PromotionResult> {
-  const t0 = performance.now();
-  const t = await target.start();
-  try {
-    console.log(`  ${target.name} up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${t.baseUrl})`);
+export function runPromotion(target: Target): Promise<PromotionResult> {
+  return withTarget(target, async (t) => {
     const phases: PromotionPhase[] = [];
     const checks: Check[] = [];
     for (const path of ["checkout", "flash"] as const) {
@@ -223,7 +220,5 @@ export async function runPromotion(target: Target): Promise<PromotionResult> {
       verified: checks.every((c) => c.ok),
       checks,
     };
-  } finally {
-    await t.stop();
-  }
+  });
 }

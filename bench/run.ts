@@ -7,9 +7,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT } from "../dev/util.ts";
-import { runCart, cartScenario, type CartResult } from "./cart.ts";
+import { runCart, cartScenario } from "./cart.ts";
 import { outDir, suites, type TargetName, targets } from "./config.ts";
-import { flashScenario, runFlash, type FlashResult } from "./flash-sale.ts";
+import { flashScenario, runFlash } from "./flash-sale.ts";
 import { machineInfo } from "./lib/machine.ts";
 import { goalRows } from "./lib/goals.ts";
 import {
@@ -24,9 +24,10 @@ import {
   runGoals,
 } from "./lib/results.ts";
 import { runOverload } from "./overload.ts";
-import { promotionScenario, runPromotion, type PromotionResult } from "./promotion.ts";
+import { promotionScenario, runPromotion } from "./promotion.ts";
 import { stopAllChildren } from "./lib/servers.ts";
 import { ALL_TARGETS } from "./targets.ts";
+import type { Target } from "./targets/target.ts";
 
 /** The cart suite runs where the cart API exists (and on the floor and the cart ceiling, for comparison). */
 const CART_TARGETS = new Set(["edge-cart", "floor", "cart-actors"]);
@@ -58,6 +59,21 @@ function failed(name: string): (err: Error) => null {
   };
 }
 
+/** Runs one suite on each named target it applies to; a target that breaks is reported and left out. */
+async function onEachTarget<R>(
+  suite: string,
+  applies: ReadonlySet<string>,
+  run: (target: Target) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = [];
+  for (const name of targets.filter((t) => applies.has(t))) {
+    console.log(`[bench] ${suite} / ${name}`);
+    const r = await run(ALL_TARGETS[name]).catch(failed(name));
+    if (r) out.push(r);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const machine = machineInfo();
   const results: RunResults = { machine, code: codeVersion() };
@@ -69,12 +85,7 @@ async function main(): Promise<void> {
     console.log(
       `[bench] flash: ${S.requests} attempts from ${S.buyers} buyers (${S.perBuyer} each), ${S.units} units, limit ${S.purchaseLimit}, ${S.concurrency} clients`,
     );
-    const out: FlashResult[] = [];
-    for (const name of targets.filter((t) => FLASH_TARGETS.has(t))) {
-      console.log(`[bench] flash / ${name}`);
-      const r = await runFlash(ALL_TARGETS[name]).catch(failed(name));
-      if (r) out.push(r);
-    }
+    const out = await onEachTarget("flash", FLASH_TARGETS, runFlash);
     results.flash = { scenario: S, targets: out };
     console.log(`\n${consoleTable(flashRows(out))}\n`);
   }
@@ -83,12 +94,7 @@ async function main(): Promise<void> {
     console.log(
       `[bench] cart: ${C.ops} ops on ${C.carts} guest carts, ${C.clients} clients, 60% GET / 30% add / 10% set`,
     );
-    const out: CartResult[] = [];
-    for (const name of targets.filter((t) => CART_TARGETS.has(t))) {
-      console.log(`[bench] cart / ${name}`);
-      const r = await runCart(ALL_TARGETS[name]).catch(failed(name));
-      if (r) out.push(r);
-    }
+    const out = await onEachTarget("cart", CART_TARGETS, runCart);
     results.cart = { scenario: C, targets: out };
     if (out.length) console.log(`\n${consoleTable(cartRows(out))}\n`);
   }
@@ -97,12 +103,7 @@ async function main(): Promise<void> {
     console.log(
       `[bench] promotion: ${P.attempts} checkout and ${P.attempts} flash attempts against one code limited to ${P.limit}, and the same without a promotion, ${P.concurrency} clients`,
     );
-    const out: PromotionResult[] = [];
-    for (const name of targets.filter((t) => PROMOTION_TARGETS.has(t))) {
-      console.log(`[bench] promotion / ${name}`);
-      const r = await runPromotion(ALL_TARGETS[name]).catch(failed(name));
-      if (r) out.push(r);
-    }
+    const out = await onEachTarget("promotion", PROMOTION_TARGETS, runPromotion);
     results.promotion = { scenario: P, targets: out };
     if (out.length) console.log(`\n${consoleTable(promotionRows(out))}\n`);
   }

@@ -43,6 +43,17 @@ export function ownerChecks(serverUnits: Map<string, number>, run: FlashRun, sou
   ];
 }
 
+/** A server's own per-buyer count (`counted`) against what its orders add up to. */
+export function countsAgree(
+  source: string,
+  counted: Map<string, number>,
+  fromOrders: Map<string, number>,
+  detail: string,
+): Check {
+  const same = counted.size === fromOrders.size && [...counted].every(([o, u]) => fromOrders.get(o) === u);
+  return check(`${source} agrees with orders`, same, detail);
+}
+
 export function sameIds(serverIds: string[], run: FlashRun): boolean {
   if (serverIds.length !== run.orderIds.length) return false;
   const a = [...serverIds].sort();

@@ -1,6 +1,7 @@
 // The run's results: the console/Markdown tables and a hand-written SVG chart (attempts/s
 // and p99 per target for the flash sale, ops/s per operation for the cart traffic).
 import type { CartResult, CartScenario } from "../cart.ts";
+import type { Check } from "../config.ts";
 import type { FlashResult, FlashScenario } from "../flash-sale.ts";
 import type { PromotionResult, PromotionScenario } from "../promotion.ts";
 import type { OverloadResult } from "../overload.ts";
@@ -183,12 +184,95 @@ export function consoleTable(rows: string[][]): string {
   return [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
 }
 
+/** A section of the report: its heading, what was run, the table of results. */
+function mdSection(heading: string, intro: string, rows: string[][]): string[] {
+  return [heading, "", intro, "", ...mdTable(rows), ""];
+}
+
+/** A target's checks as a markdown list. */
+function checkList(r: { target: string; checks: Check[] }): string[] {
+  return [`- **${r.target}**`, ...r.checks.map((c) => `  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`)];
+}
+
 function mdTable(rows: string[][]): string[] {
   return [
     `| ${rows[0]!.join(" | ")} |`,
     `|${rows[0]!.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
     ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`),
   ];
+}
+
+/** Each suite's section of latest.md: what ran, the table, and the checks. */
+function flashSection({ scenario: s, targets }: NonNullable<RunResults["flash"]>): string[] {
+  const md = mdSection(
+    "## Flash sale",
+    `One SKU with **${s.units}** units, purchase limit **${s.purchaseLimit}**; **${s.requests}** attempts (quantity 1) from **${s.buyers}** distinct buyers ` +
+      `(${s.perBuyer} each, each with its own Idempotency-Key), **${s.concurrency}** concurrent clients, keep-alive; ${s.warmupRequests} warm-up attempts per target on another SKU. ` +
+      `Seed ${s.seed}. Oversell = units the server's records hold beyond the stock. "Last order landed" = seconds after the last answer until the last order was in Postgres.`,
+    flashRows(targets),
+  );
+  md.push(
+    "Cores used per component during the measured phase (from /proc; 1.00 = one core), and peak RSS per process:",
+    "",
+  );
+  for (const r of targets) {
+    const cpu = r.cpu
+      ? Object.entries(r.cpu.byComponent)
+          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+          .join(", ")
+      : "n/a";
+    const rss = r.peakRss
+      ? Object.entries(r.peakRss.byProcess)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")
+      : "n/a";
+    md.push(`- **${r.target}**: ${cpu}. RSS MiB: ${rss}`);
+  }
+  md.push("", "Checks:", "");
+  for (const r of targets) {
+    if (!r.checks.length) continue;
+    md.push(...checkList(r));
+    if (r.counts.other) md.push(`  - other answers: ${JSON.stringify(r.otherBreakdown)}`);
+  }
+  md.push("");
+  return md;
+}
+
+function cartSection({ scenario: s, targets }: NonNullable<RunResults["cart"]>): string[] {
+  const md = mdSection(
+    "## Cart traffic",
+    `**${s.carts}** guest carts (warmed with one add each), **${s.clients}** concurrent clients, **${s.ops}** operations: ` +
+      `${s.mix.get * 100}% \`GET /v1/cart\`, ${s.mix.add * 100}% add, ${s.mix.set * 100}% quantity change, over ${s.skus} SKUs. ` +
+      "Each client edits its own carts one request at a time; afterwards every cart is read from its actor and compared line by line with the client's successful adds and sets. `/healthz` probed every second.",
+    cartRows(targets),
+  );
+  for (const r of targets) {
+    md.push(...checkList(r));
+    if (Object.keys(r.failures).length) md.push(`  - non-2xx answers: ${JSON.stringify(r.failures)}`);
+  }
+  md.push("");
+  return md;
+}
+
+function promotionSection({ scenario: s, targets }: NonNullable<RunResults["promotion"]>): string[] {
+  const md = mdSection(
+    "## Promotion",
+    `**${s.attempts}** attempts per phase from as many buyers, **${s.concurrency}** concurrent clients: \`POST /v1/checkout\` (carts prepared before the clock starts) and flash buy-now, ` +
+      `each against one code limited to **${s.limit}** redemptions (stock for everyone) and without a promotion (stock ${s.limit}), so both place the same number of orders.`,
+    promotionRows(targets),
+  );
+  for (const r of targets) md.push(...checkList(r));
+  md.push("");
+  return md;
+}
+
+function overloadSection(o: OverloadResult): string[] {
+  return mdSection(
+    "## Overload",
+    `**${o.clients}** keep-alive clients send cart traffic (60% GET, 40% add, 2,000 warm carts) as fast as they are answered for ${o.seconds} s ` +
+      "against edge-cart; `/healthz` is probed every 250 ms on a fresh connection, as a load balancer would. Goals: every refusal answered within 1 s (p99), `/healthz` within 1 s every time.",
+    overloadRows(o),
+  );
 }
 
 export function markdown(res: RunResults): string {
@@ -205,98 +289,19 @@ export function markdown(res: RunResults): string {
   const goalList = runGoals(res);
   if (goalList.length)
     md.push(
-      "## Against the runtime's ceilings",
-      "",
-      "Each edge-cart figure as a ratio to the trivial Worker (`floor`) and to the ceiling of its path, measured in this run " +
-        "with the same load generator: `actor-write` (Worker -> one actor, a group-committed reservation row with its outbox row) " +
-        "for the flash sale, `cart-actors` (Worker -> the cart's own SQLite actor, constant answer, same mix and clients) for the cart. " +
-        "`actor-rpc` (Worker -> one actor, constant answer) is in the flash table. What the ceilings are and what bounds a missed goal: docs/performance.md.",
-      "",
-      ...mdTable(goalRows(goalList)),
-      "",
+      ...mdSection(
+        "## Against the runtime's ceilings",
+        "Each edge-cart figure as a ratio to the trivial Worker (`floor`) and to the ceiling of its path, measured in this run " +
+          "with the same load generator: `actor-write` (Worker -> one actor, a group-committed reservation row with its outbox row) " +
+          "for the flash sale, `cart-actors` (Worker -> the cart's own SQLite actor, constant answer, same mix and clients) for the cart. " +
+          "`actor-rpc` (Worker -> one actor, constant answer) is in the flash table. What the ceilings are and what bounds a missed goal: docs/performance.md.",
+        goalRows(goalList),
+      ),
     );
-  if (res.flash) {
-    const s = res.flash.scenario;
-    md.push(
-      "## Flash sale",
-      "",
-      `One SKU with **${s.units}** units, purchase limit **${s.purchaseLimit}**; **${s.requests}** attempts (quantity 1) from **${s.buyers}** distinct buyers ` +
-        `(${s.perBuyer} each, each with its own Idempotency-Key), **${s.concurrency}** concurrent clients, keep-alive; ${s.warmupRequests} warm-up attempts per target on another SKU. ` +
-        `Seed ${s.seed}. Oversell = units the server's records hold beyond the stock. "Last order landed" = seconds after the last answer until the last order was in Postgres.`,
-      "",
-      ...mdTable(flashRows(res.flash.targets)),
-      "",
-    );
-    md.push(
-      "Cores used per component during the measured phase (from /proc; 1.00 = one core), and peak RSS per process:",
-      "",
-    );
-    for (const r of res.flash.targets) {
-      const cpu = r.cpu
-        ? Object.entries(r.cpu.byComponent)
-            .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-            .join(", ")
-        : "n/a";
-      const rss = r.peakRss
-        ? Object.entries(r.peakRss.byProcess)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(", ")
-        : "n/a";
-      md.push(`- **${r.target}**: ${cpu}. RSS MiB: ${rss}`);
-    }
-    md.push("", "Checks:", "");
-    for (const r of res.flash.targets) {
-      if (!r.checks.length) continue;
-      md.push(`- **${r.target}**`, ...r.checks.map((c) => `  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`));
-      if (r.counts.other) md.push(`  - other answers: ${JSON.stringify(r.otherBreakdown)}`);
-    }
-    md.push("");
-  }
-  if (res.cart) {
-    const s = res.cart.scenario;
-    md.push(
-      "## Cart traffic",
-      "",
-      `**${s.carts}** guest carts (warmed with one add each), **${s.clients}** concurrent clients, **${s.ops}** operations: ` +
-        `${s.mix.get * 100}% \`GET /v1/cart\`, ${s.mix.add * 100}% add, ${s.mix.set * 100}% quantity change, over ${s.skus} SKUs. ` +
-        "Each client edits its own carts one request at a time; afterwards every cart is read from its actor and compared line by line with the client's successful adds and sets. `/healthz` probed every second.",
-      "",
-      ...mdTable(cartRows(res.cart.targets)),
-      "",
-    );
-    for (const r of res.cart.targets) {
-      md.push(`- **${r.target}**`, ...r.checks.map((c) => `  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`));
-      if (Object.keys(r.failures).length) md.push(`  - non-2xx answers: ${JSON.stringify(r.failures)}`);
-    }
-    md.push("");
-  }
-  if (res.promotion) {
-    const s = res.promotion.scenario;
-    md.push(
-      "## Promotion",
-      "",
-      `**${s.attempts}** attempts per phase from as many buyers, **${s.concurrency}** concurrent clients: \`POST /v1/checkout\` (carts prepared before the clock starts) and flash buy-now, ` +
-        `each against one code limited to **${s.limit}** redemptions (stock for everyone) and without a promotion (stock ${s.limit}), so both place the same number of orders.`,
-      "",
-      ...mdTable(promotionRows(res.promotion.targets)),
-      "",
-    );
-    for (const r of res.promotion.targets)
-      md.push(`- **${r.target}**`, ...r.checks.map((c) => `  - ${c.ok ? "ok" : "FAILED"}: ${c.name} (${c.detail})`));
-    md.push("");
-  }
-  if (res.overload) {
-    const o = res.overload;
-    md.push(
-      "## Overload",
-      "",
-      `**${o.clients}** keep-alive clients send cart traffic (60% GET, 40% add, 2,000 warm carts) as fast as they are answered for ${o.seconds} s ` +
-        "against edge-cart; `/healthz` is probed every 250 ms on a fresh connection, as a load balancer would. Goals: every refusal answered within 1 s (p99), `/healthz` within 1 s every time.",
-      "",
-      ...mdTable(overloadRows(o)),
-      "",
-    );
-  }
+  if (res.flash) md.push(...flashSection(res.flash));
+  if (res.cart) md.push(...cartSection(res.cart));
+  if (res.promotion) md.push(...promotionSection(res.promotion));
+  if (res.overload) md.push(...overloadSection(res.overload));
   md.push("See bench/README.md for what each target is and the caveats.", "");
   return md.join("\n");
 }

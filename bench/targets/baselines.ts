@@ -6,7 +6,7 @@ import { RespConnection, RespError } from "../../dev/resp.ts";
 import { SCHEMA_SQL, seedSku as seedPostgresSku } from "../baselines/postgres.ts";
 import { redisKeys, seedSku as seedRedisSku } from "../baselines/redis-lua.ts";
 import { check, pgPoolSize, pgServerUrl, redisUrl, runId } from "../config.ts";
-import { ownerChecks, sameIds, unitsPerOwner } from "../lib/flash-checks.ts";
+import { countsAgree, ownerChecks, sameIds, unitsPerOwner } from "../lib/flash-checks.ts";
 import type { Target } from "./target.ts";
 import { baselineServer, Cleanups } from "./shared.ts";
 
@@ -58,11 +58,7 @@ export const postgres: Target = {
               `${orders.rowCount} rows, ${sold} units`,
             ),
             ...ownerChecks(fromOrders, run, "orders rows"),
-            check(
-              "buyer_units agrees with orders",
-              counted.size === fromOrders.size && [...counted].every(([o, u]) => fromOrders.get(o) === u),
-              `${counted.size} buyer_units rows`,
-            ),
+            countsAgree("buyer_units", counted, fromOrders, `${counted.size} buyer_units rows`),
           ],
         };
       },
@@ -127,11 +123,7 @@ export const redisLua: Target = {
               `${stored.length} entries, ${sold} units`,
             ),
             ...ownerChecks(fromOrders, run, "orders hash"),
-            check(
-              "buyers hash agrees with orders",
-              counted.size === fromOrders.size && [...counted].every(([o, u]) => fromOrders.get(o) === u),
-              `${counted.size} buyers`,
-            ),
+            countsAgree("buyers hash", counted, fromOrders, `${counted.size} buyers`),
           ],
         };
       },

@@ -26,3 +26,15 @@ export interface Target {
   reference?: boolean;
   start(): Promise<Running>;
 }
+
+/** Starts the target, says how long that took, measures it, and stops it whatever happens. */
+export async function withTarget<T>(target: Target, measure: (t: Running) => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const t = await target.start();
+  try {
+    console.log(`  ${target.name} up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${t.baseUrl})`);
+    return await measure(t);
+  } finally {
+    await t.stop();
+  }
+}

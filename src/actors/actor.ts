@@ -34,6 +34,8 @@ const MAX_DUTY_RETRY_MS = 10 * 60_000;
  */
 export interface ActorHost {
   readonly env: Env;
+  /** The name the actor was reached by (see `Actor.name`), read when asked. */
+  readonly name: string;
   readonly sql: SqlStorage;
   /** Declares the module's tables and indexes (created once, skipped on later starts). */
   readonly schema: ActorSchema;
@@ -118,8 +120,12 @@ export abstract class Actor extends DurableObject<Env> {
       // fires it deletes the delivered rows, unless a later change did, and sets the exact next time.
       this.reschedule();
     });
+    const actor = this;
     this.host = {
       env: this.env,
+      get name() {
+        return actor.name;
+      },
       sql: this.sql,
       schema: this.schema,
       outbox: this.outbox,
@@ -129,6 +135,18 @@ export abstract class Actor extends DurableObject<Env> {
       reschedule: (options) => this.reschedule(options),
       now: () => this.now(),
     };
+  }
+
+  /**
+   * The host plus what one actor's modules need beyond it. Getters (`name` among them) stay
+   * getters, read when a module asks and not here: an actor woken by its alarm before anyone
+   * named it still starts.
+   */
+  protected hostWith<H extends ActorHost>(extra: Omit<H, keyof ActorHost>): H {
+    return Object.defineProperties(
+      {},
+      { ...Object.getOwnPropertyDescriptors(this.host), ...Object.getOwnPropertyDescriptors(extra) },
+    ) as H;
   }
 
   /** The actor's time, in ms since the epoch: every duty and module reads it (through `host.now()`). */

@@ -156,6 +156,17 @@ export class Outbox {
     return this.delivered.size === 0 ? "[]" : JSON.stringify([...this.delivered]);
   }
 
+  /** Up to `limit` rows of one kind that are due and not yet delivered, oldest first. */
+  private due(kind: "event" | "command", now: number, limit: number): Row[] {
+    return this.sql
+      .exec<Row>(
+        `SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = '${kind}' AND next_attempt_at <= ? AND ${this.undelivered()} ORDER BY seq LIMIT ${limit}`,
+        now,
+        this.deliveredJson(),
+      )
+      .toArray();
+  }
+
   /** Delivers everything that is due. Never throws: failures are rescheduled. */
   async relay(now = Date.now()): Promise<void> {
     await Promise.all([this.relayEvents(now), this.relayCommands(now)]);
@@ -163,13 +174,7 @@ export class Outbox {
 
   private async relayEvents(now: number): Promise<void> {
     for (;;) {
-      const rows = this.sql
-        .exec<Row>(
-          `SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'event' AND next_attempt_at <= ? AND ${this.undelivered()} ORDER BY seq LIMIT 500`,
-          now,
-          this.deliveredJson(),
-        )
-        .toArray();
+      const rows = this.due("event", now, 500);
       if (rows.length === 0) return;
       let unsent = rows;
       for (const batch of batches(rows)) {
@@ -191,13 +196,7 @@ export class Outbox {
   }
 
   private async relayCommands(now: number): Promise<void> {
-    const rows = this.sql
-      .exec<Row>(
-        `SELECT seq, kind, target, payload, attempts FROM outbox WHERE kind = 'command' AND next_attempt_at <= ? AND ${this.undelivered()} ORDER BY seq LIMIT 200`,
-        now,
-        this.deliveredJson(),
-      )
-      .toArray();
+    const rows = this.due("command", now, 200);
     const byTarget = new Map<string, Row[]>();
     for (const row of rows) byTarget.set(row.target, [...(byTarget.get(row.target) ?? []), row]);
     await Promise.all(

@@ -7,9 +7,10 @@ import { loadSkuViews } from "../cache/sku-views";
 import { withDatabase } from "../db/client";
 import { productSnapshot } from "../domain/catalog";
 import { skus } from "../db/tables";
-import { DomainError, unwrap } from "../domain/errors";
+import { unwrap } from "../domain/errors";
+import { orUnavailable } from "./problem";
 import type { App } from "./route";
-import { route } from "./route";
+import { route, routeOne } from "./route";
 import {
   ProductListSchema,
   ProductsQuery,
@@ -18,8 +19,6 @@ import {
   SkuUpsertBody,
 } from "./validation/catalog";
 import { SkuParams } from "./validation/fields";
-import { log } from "../log/logger";
-import { errorText } from "../log/redact";
 
 /** What the product listing answers. */
 type ProductListing = z.output<typeof ProductListSchema>;
@@ -53,42 +52,32 @@ export function catalogRoutes(app: App): void {
     },
   );
 
-  route(
+  routeOne(
     app,
     {
-      method: "get",
       path: "/v1/admin/skus/{skuId}",
       tag: "Catalog",
       summary: "A SKU with its live stock counters",
       access: "admin",
       params: SkuParams,
       ok: { status: 200, description: "onHand, reserved, sold, available", schema: SkuAdminViewSchema },
-      problems: ["NOT_FOUND"],
     },
-    async (c, { params }) => {
-      const view = await c.env.SKUS.getByName(params.skuId).adminView();
-      if (!view) throw new DomainError("NOT_FOUND", `no SKU ${params.skuId}`);
-      return c.json(view);
-    },
+    (c, { skuId }) => c.env.SKUS.getByName(skuId).adminView(),
+    ({ skuId }) => `no SKU ${skuId}`,
   );
 
-  route(
+  routeOne(
     app,
     {
-      method: "get",
       path: "/v1/skus/{skuId}",
       tag: "Catalog",
       summary: "A SKU as the storefront sees it",
       access: "none",
       params: SkuParams,
       ok: { status: 200, description: "Price, status and availability", schema: SkuPublicViewSchema },
-      problems: ["NOT_FOUND"],
     },
-    async (c, { params }) => {
-      const view = (await loadSkuViews(c.env, [params.skuId])).get(params.skuId);
-      if (!view) throw new DomainError("NOT_FOUND", `no SKU ${params.skuId}`);
-      return c.json(view);
-    },
+    async (c, { skuId }) => (await loadSkuViews(c.env, [skuId])).get(skuId),
+    ({ skuId }) => `no SKU ${skuId}`,
   );
 
   route(
@@ -106,29 +95,31 @@ export function catalogRoutes(app: App): void {
       problems: ["DEPENDENCY_UNAVAILABLE"],
     },
     async (c, { query }) => {
-      const listing = await withDatabase(c.env, async (db) => {
-        const filters = [eq(skus.status, "active")];
-        if (query.merchantId) filters.push(eq(skus.merchantId, query.merchantId));
-        if (query.cursor) filters.push(gt(skus.productId, query.cursor));
-        const products = await db
-          .selectDistinct({ productId: skus.productId })
-          .from(skus)
-          .where(and(...filters))
-          .orderBy(asc(skus.productId))
-          .limit(query.limit + 1);
-        const page = products.slice(0, query.limit).map((p) => p.productId);
-        const rows = page.length
-          ? await db
-              .select()
+      const listing = await orUnavailable(
+        () =>
+          withDatabase(c.env, async (db) => {
+            const filters = [eq(skus.status, "active")];
+            if (query.merchantId) filters.push(eq(skus.merchantId, query.merchantId));
+            if (query.cursor) filters.push(gt(skus.productId, query.cursor));
+            const products = await db
+              .selectDistinct({ productId: skus.productId })
               .from(skus)
-              .where(and(inArray(skus.productId, page), eq(skus.status, "active")))
-              .orderBy(asc(skus.productId), asc(skus.skuId))
-          : [];
-        return { page, rows, more: products.length > query.limit };
-      }).catch((err: unknown) => {
-        log.error("products: Postgres unavailable", { error: errorText(err) });
-        throw new DomainError("DEPENDENCY_UNAVAILABLE", "the catalog listing is unavailable right now; retry shortly");
-      });
+              .where(and(...filters))
+              .orderBy(asc(skus.productId))
+              .limit(query.limit + 1);
+            const page = products.slice(0, query.limit).map((p) => p.productId);
+            const rows = page.length
+              ? await db
+                  .select()
+                  .from(skus)
+                  .where(and(inArray(skus.productId, page), eq(skus.status, "active")))
+                  .orderBy(asc(skus.productId), asc(skus.skuId))
+              : [];
+            return { page, rows, more: products.length > query.limit };
+          }),
+        "products: Postgres unavailable",
+        "the catalog listing is unavailable right now; retry shortly",
+      );
       const items = listing.page.map((productId): ProductListing["items"][number] => {
         const group = listing.rows.filter((r) => r.productId === productId);
         const first = group[0]!;

@@ -13,6 +13,7 @@ import { SkuParams } from "./validation/fields";
 import { CheckoutBody, FlashBody, PlacedOrderSchema } from "./validation/orders";
 import { placedWithIntent } from "./payment-intents";
 import { problem } from "./problem";
+import { PROMOTION_REFUSALS } from "./promotions";
 import { canonicalJson, sha256Hex } from "./signing";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -73,11 +74,7 @@ export function checkoutRoutes(app: App): void {
         "SALE_NOT_STARTED",
         "PRICE_CHANGED",
         "IDEMPOTENCY_KEY_REUSED",
-        "PROMOTION_UNKNOWN",
-        "PROMOTION_EXPIRED",
-        "PROMOTION_NOT_APPLICABLE",
-        "PROMOTION_EXHAUSTED",
-        "PROMOTION_LIMIT_PER_CUSTOMER",
+        ...PROMOTION_REFUSALS,
       ],
     },
     async (c, { identity, body }) => {
@@ -120,11 +117,7 @@ export function checkoutRoutes(app: App): void {
         "SALE_NOT_STARTED",
         "SKU_UNAVAILABLE",
         "IDEMPOTENCY_KEY_REUSED",
-        "PROMOTION_UNKNOWN",
-        "PROMOTION_EXPIRED",
-        "PROMOTION_NOT_APPLICABLE",
-        "PROMOTION_EXHAUSTED",
-        "PROMOTION_LIMIT_PER_CUSTOMER",
+        ...PROMOTION_REFUSALS,
         "PAYMENT_REFUSED",
       ],
     },

@@ -18,6 +18,7 @@ import { errorText } from "../log/redact";
 /** The storefront and the ops page: static assets built from web/shop and web/ops by dev/storefront-assets.ts. */
 export const SHOP_PATH = "/shop/";
 export const OPS_PATH = "/ops/";
+import { orUnavailable } from "./problem";
 import type { App } from "./route";
 import { route } from "./route";
 import { CartKeyParams, HealthSchema } from "./validation/operations";
@@ -141,20 +142,19 @@ export function operationRoutes(app: App): void {
     },
     async (c, { params }) => {
       const cartKey = params.cartKey.startsWith("guest:") ? params.cartKey.toLowerCase() : params.cartKey;
-      let landed: boolean;
-      let written: { version: number; lines: number };
-      try {
-        // One write path: the actor sends its full snapshot through its outbox and the queue; the consumer writes it.
-        const { eventId, ...receipt } = await c.env.CARTS.getByName(cartKey).publishSnapshot();
-        written = receipt;
-        landed = eventId === null || (await projectedWithin(c.env, eventId, SYNC_WAIT_MS));
-      } catch (err) {
-        log.error("admin sync of a cart failed", { cartKey, error: errorText(err) });
-        throw new DomainError(
-          "DEPENDENCY_UNAVAILABLE",
-          "Postgres is unavailable; the cart stays queued for the hourly sync",
-        );
-      }
+      const { written, landed } = await orUnavailable(
+        async () => {
+          // One write path: the actor sends its full snapshot through its outbox and the queue; the consumer writes it.
+          const { eventId, ...receipt } = await c.env.CARTS.getByName(cartKey).publishSnapshot();
+          return {
+            written: receipt,
+            landed: eventId === null || (await projectedWithin(c.env, eventId, SYNC_WAIT_MS)),
+          };
+        },
+        "admin sync of a cart failed",
+        "Postgres is unavailable; the cart stays queued for the hourly sync",
+        { cartKey },
+      );
       if (!landed)
         throw new DomainError(
           "DEPENDENCY_UNAVAILABLE",
@@ -182,15 +182,12 @@ export function operationRoutes(app: App): void {
       problems: ["DEPENDENCY_UNAVAILABLE"],
     },
     async (c) => {
-      try {
-        return c.json(await syncChangedCarts(c.env));
-      } catch (err) {
-        log.error("admin sync failed", { error: errorText(err) });
-        throw new DomainError(
-          "DEPENDENCY_UNAVAILABLE",
-          "neither Redis nor Postgres can list the changed carts right now",
-        );
-      }
+      const synced = await orUnavailable(
+        () => syncChangedCarts(c.env),
+        "admin sync failed",
+        "neither Redis nor Postgres can list the changed carts right now",
+      );
+      return c.json(synced);
     },
   );
 

@@ -110,3 +110,21 @@ export function onError(err: Error, c: Context): Response {
   }
   return problem(c, "INTERNAL", "an unexpected error occurred; it has been logged");
 }
+
+/**
+ * Runs work that needs Redis or Postgres; if it fails, logs `failure` with the error (and
+ * `fields`) and answers 503 DEPENDENCY_UNAVAILABLE with `detail`.
+ */
+export async function orUnavailable<T>(
+  work: () => Promise<T>,
+  failure: string,
+  detail: string,
+  fields: Record<string, unknown> = {},
+): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    log.error(failure, { ...fields, error: errorText(err) });
+    throw new DomainError("DEPENDENCY_UNAVAILABLE", detail);
+  }
+}

@@ -3,10 +3,10 @@
  * read and list, and the cart's code (apply, remove).
  */
 import { promotionCatalog } from "../cache/promotions";
-import { DomainError, unwrap } from "../domain/errors";
+import { unwrap } from "../domain/errors";
 import { cartEdit } from "./cart";
 import type { App } from "./route";
-import { route } from "./route";
+import { route, routeOne } from "./route";
 import {
   ApplyCodeBody,
   CodeParams,
@@ -17,14 +17,16 @@ import {
   PromotionViewSchema,
 } from "./validation/promotions";
 
-const CODE_REFUSALS = [
+/** How a promotion code is refused, wherever one is used (a cart, a checkout, a flash buy). */
+export const PROMOTION_REFUSALS = [
   "PROMOTION_UNKNOWN",
   "PROMOTION_EXPIRED",
   "PROMOTION_NOT_APPLICABLE",
   "PROMOTION_EXHAUSTED",
   "PROMOTION_LIMIT_PER_CUSTOMER",
-  "VERSION_CONFLICT",
 ] as const;
+
+const CODE_REFUSALS = [...PROMOTION_REFUSALS, "VERSION_CONFLICT"] as const;
 
 export function promotionRoutes(app: App): void {
   const tag = "Promotions";
@@ -68,23 +70,18 @@ export function promotionRoutes(app: App): void {
     },
   );
 
-  route(
+  routeOne(
     app,
     {
-      method: "get",
       path: "/v1/admin/promotions/{promotionId}",
       tag,
       summary: "A promotion with used, reserved and remaining redemptions",
       access: "admin",
       params: PromotionParams,
       ok: { status: 200, description: "The promotion with its budget", schema: PromotionViewSchema },
-      problems: ["NOT_FOUND"],
     },
-    async (c, { params }) => {
-      const promotion = await promotionCatalog(c.env).get(params.promotionId);
-      if (!promotion) throw new DomainError("NOT_FOUND", `no promotion ${params.promotionId}`);
-      return c.json(promotion);
-    },
+    (c, { promotionId }) => promotionCatalog(c.env).get(promotionId),
+    ({ promotionId }) => `no promotion ${promotionId}`,
   );
 
   route(

@@ -3,11 +3,9 @@
  */
 import { z } from "zod";
 import { reconcileInventory } from "../cron/reconcile";
-import { DomainError } from "../domain/errors";
+import { orUnavailable } from "./problem";
 import type { App } from "./route";
 import { route } from "./route";
-import { log } from "../log/logger";
-import { errorText } from "../log/redact";
 
 const Counters = z.object({ onHand: z.number().int(), reserved: z.number().int(), sold: z.number().int() });
 const ReconcileReportSchema = z.object({
@@ -39,15 +37,12 @@ export function reconcileRoutes(app: App): void {
       problems: ["DEPENDENCY_UNAVAILABLE"],
     },
     async (c) => {
-      try {
-        return c.json(await reconcileInventory(c.env));
-      } catch (err) {
-        log.error("reconciliation failed", { error: errorText(err) });
-        throw new DomainError(
-          "DEPENDENCY_UNAVAILABLE",
-          "Postgres is unavailable; the reconciliation runs again with the hourly cron",
-        );
-      }
+      const report = await orUnavailable(
+        () => reconcileInventory(c.env),
+        "reconciliation failed",
+        "Postgres is unavailable; the reconciliation runs again with the hourly cron",
+      );
+      return c.json(report);
     },
   );
 }

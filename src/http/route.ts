@@ -165,3 +165,18 @@ export function route<
     return handler(c, { body, query, params, identity: identity as Identity });
   });
 }
+
+/** A `GET` of one thing named by the path: 200 with it, or NOT_FOUND saying what was not there. */
+export function routeOne<P extends z.ZodObject, T>(
+  app: App,
+  op: Omit<Operation<undefined, undefined, P>, "method" | "problems"> & { params: P },
+  load: (c: AppContext, params: z.output<P>) => Promise<T | null | undefined>,
+  missing: (params: z.output<P>) => string,
+): void {
+  route(app, { method: "get", ...op, problems: ["NOT_FOUND"] }, async (c, input) => {
+    const params = input.params as z.output<P>;
+    const found = await load(c, params);
+    if (!found) throw new DomainError("NOT_FOUND", missing(params));
+    return c.json(found);
+  });
+}

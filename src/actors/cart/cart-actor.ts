@@ -35,26 +35,24 @@ export type {
 } from "../../domain/cart-contract";
 
 /**
- * A cart sends its events to the queue once no edit came for this long (at most 2 s after the
- * first): a burst of edits on one cart leaves in one batch, one queue write instead of one per
- * edit. Cart events feed Postgres history and the hourly sync, where a quarter second is nothing.
- */
-const CART_RELAY_QUIET_MS = 250;
-
-/**
- * A cart's outbox backstop (and its Redis snapshot check) is an alarm a minute or two after a
- * change, shared by every change in that window: a shopper's edits a few seconds apart cost one
- * alarm cycle a minute instead of one each (docs/decisions.md 13). After a crash, what the cart
- * had not relayed leaves by then, or with its next edit, whichever comes first.
- */
-const CART_RELAY_BACKSTOP_MS = 60_000;
-
-/**
  * Edits are serialized by the actor; each change bumps `version`, emits a
  * cart event, and is mirrored to Redis and to every connected device.
  */
 export class CartActor extends Actor {
   protected readonly logKind = "cart";
+  /**
+   * A cart sends its events to the queue once no edit came for this long (at most 2 s after the
+   * first): a burst of edits on one cart leaves in one batch, one queue write instead of one per
+   * edit. Cart events feed Postgres history and the hourly sync, where a quarter second is nothing.
+   */
+  protected override relayQuietMs = 250;
+  /**
+   * A cart's outbox backstop (and its Redis snapshot check) is an alarm a minute or two after a
+   * change, shared by every change in that window: a shopper's edits a few seconds apart cost one
+   * alarm cycle a minute instead of one each (docs/decisions.md 13). After a crash, what the cart
+   * had not relayed leaves by then, or with its next edit, whichever comes first.
+   */
+  protected override relayBackstopMs = 60_000;
   private readonly store: CartStore;
   private readonly skus: CartSkus;
   private readonly lines: CartLines;
@@ -66,11 +64,8 @@ export class CartActor extends Actor {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.relayQuietMs = CART_RELAY_QUIET_MS;
-    this.relayBackstopMs = CART_RELAY_BACKSTOP_MS;
     const actor = this;
-    const host: CartHost = {
-      ...this.host,
+    const host = this.hostWith<CartHost>({
       get cartKey() {
         return actor.name;
       },
@@ -81,7 +76,7 @@ export class CartActor extends Actor {
       waitUntil: (work) => ctx.waitUntil(work),
       acceptWebSocket: (ws) => ctx.acceptWebSocket(ws),
       webSockets: () => ctx.getWebSockets(),
-    };
+    });
     this.store = new CartStore(host, () => {
       this.sync.changed();
       this.live.changed();

@@ -28,16 +28,11 @@ import { stockCommand } from "./store";
 /** A checkout attempt that has not finished after this long is presumed dead and its reservations are released. */
 const ATTEMPT_TIMEOUT_MS = 60_000;
 
-export interface OrderHost extends ActorHost {
-  /** The order's id (the actor's name). */
-  readonly orderId: string;
-}
-
 export class OrderCheckout {
   private inflight: { requestHash: string; result: Promise<PlacedOrder> } | null = null;
 
   constructor(
-    private readonly host: OrderHost,
+    private readonly host: ActorHost,
     private readonly store: OrderStore,
   ) {}
 
@@ -59,7 +54,7 @@ export class OrderCheckout {
   }
 
   private async runCheckout(req: CheckoutRequest): Promise<PlacedOrder> {
-    const { env, orderId } = this.host;
+    const { env, name: orderId } = this.host;
     // An attempt left by a crashed instance: release what it may hold before starting over.
     const stale = this.store.read<Attempt>("attempt");
     if (stale) this.abandon(stale, "checkout_retried");
@@ -218,7 +213,7 @@ export class OrderCheckout {
   }
 
   private releaseCommand(ownerId: string, claim: string): OrderCommand {
-    return { target: `cart:${ownerId}`, name: "releaseCheckout", args: { orderId: this.host.orderId, attempt: claim } };
+    return { target: `cart:${ownerId}`, name: "releaseCheckout", args: { orderId: this.host.name, attempt: claim } };
   }
 
   /** Where this checkout stands, for the cart whose lines it holds. */

@@ -13,7 +13,6 @@ import { Actor } from "../actor";
 import type { CommandTable, OrderCommand } from "../commands";
 import { dispatch } from "../commands";
 import { OrderCheckout } from "./checkout";
-import type { OrderHost } from "./checkout";
 import { OrderLifecycle } from "./lifecycle";
 import { OrderStore } from "./store";
 import type { Command } from "../outbox";
@@ -26,36 +25,28 @@ export class OrderActor extends Actor {
   private readonly checkout: OrderCheckout;
   private readonly lifecycle: OrderLifecycle;
   /** How each command this actor sends is delivered. */
-  private readonly commands: CommandTable<OrderCommand>;
+  private readonly commands: CommandTable<OrderCommand> = {
+    commit: async (skuId, { reservationId }) => {
+      const done = await this.env.SKUS.getByName(skuId).commit(reservationId);
+      if (!done.ok) this.lifecycle.flagUnfulfillable(skuId);
+    },
+    release: async (skuId, { reservationId, reason }) => {
+      await this.env.SKUS.getByName(skuId).release(reservationId, reason);
+    },
+    restock: async (skuId, { reservationId }) => {
+      await this.env.SKUS.getByName(skuId).restock(reservationId);
+    },
+    applyCheckout: (cartKey, { orderId, lines, createdAt, code }) =>
+      this.env.CARTS.getByName(cartKey).applyCheckout(orderId, lines, createdAt, code),
+    releaseCheckout: (cartKey, { orderId, attempt }) =>
+      this.env.CARTS.getByName(cartKey).releaseCheckout(orderId, attempt),
+  };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const actor = this;
-    const host: OrderHost = {
-      ...this.host,
-      get orderId() {
-        return actor.name;
-      },
-    };
-    this.store = new OrderStore(host);
-    this.checkout = new OrderCheckout(host, this.store);
-    this.lifecycle = new OrderLifecycle(host, this.store);
-    this.commands = {
-      commit: async (skuId, { reservationId }) => {
-        const done = await this.env.SKUS.getByName(skuId).commit(reservationId);
-        if (!done.ok) this.lifecycle.flagUnfulfillable(skuId);
-      },
-      release: async (skuId, { reservationId, reason }) => {
-        await this.env.SKUS.getByName(skuId).release(reservationId, reason);
-      },
-      restock: async (skuId, { reservationId }) => {
-        await this.env.SKUS.getByName(skuId).restock(reservationId);
-      },
-      applyCheckout: (cartKey, { orderId, lines, createdAt, code }) =>
-        this.env.CARTS.getByName(cartKey).applyCheckout(orderId, lines, createdAt, code),
-      releaseCheckout: (cartKey, { orderId, attempt }) =>
-        this.env.CARTS.getByName(cartKey).releaseCheckout(orderId, attempt),
-    };
+    this.store = new OrderStore(this.host);
+    this.checkout = new OrderCheckout(this.host, this.store);
+    this.lifecycle = new OrderLifecycle(this.host, this.store);
   }
 
   /** Checks out the owner's cart (the given lines, or the selected ones): reserve every line or none. */

@@ -9,7 +9,7 @@ import { RedisMirror } from "../../cache/mirror";
 import { skuViewValue } from "../../cache/sku-views";
 import type { CarriedRelease, CarryGeneration, CarryReport } from "../../domain/carry";
 import type { SkuAdminView, SkuCatalog, SkuPublicView, SkuQuote } from "../../domain/catalog";
-import type { Outcome } from "../../domain/errors";
+import type { Outcome, Refusal } from "../../domain/errors";
 import type { Order, PaymentEvent } from "../../domain/order";
 import type { FlashBuyRequest, PlacedFlash, ReserveOutcome, ReserveRequest, SkuInput } from "../../domain/sku-contract";
 import type { StockCounters } from "../../domain/stock";
@@ -39,8 +39,6 @@ export type {
 } from "../../domain/sku-contract";
 export { ORPHAN_GRACE_MS } from "./sweep";
 
-/** A stock actor relays its events once no reservation came for this long (see Actor.relayQuietMs). */
-const RELAY_QUIET_MS = 250;
 /** The SKU's view in Redis (price, status, availability for carts) is refreshed at most this often. */
 const SKU_VIEW_PUBLISH_INTERVAL_MS = 250;
 
@@ -58,6 +56,11 @@ const SKU_VIEW_PUBLISH_INTERVAL_MS = 250;
  */
 export class SkuActor extends Actor {
   protected readonly logKind = "sku";
+  /**
+   * A stock actor relays its events once no reservation came for this long: a flash burst's
+   * events leave after it, in large batches (see Actor.relayQuietMs).
+   */
+  protected override relayQuietMs = 250;
   private readonly store: SkuStore;
   private readonly carry: SkuCarry;
   private readonly ledger: SkuLedger;
@@ -72,20 +75,11 @@ export class SkuActor extends Actor {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const actor = this;
-    const host: SkuHost = {
-      ...this.host,
-      get name() {
-        return actor.name;
-      },
-      relayOnly: () => super.afterCommit(),
-    };
+    const host = this.hostWith<SkuHost>({ relayOnly: () => super.afterCommit() });
     this.store = new SkuStore(host);
     this.carry = new SkuCarry(host, this.store, () => this.ledger.openUnits());
     this.ledger = new SkuLedger(host, this.store, this.carry);
     this.stripes = new SkuStripes(host, this.store, this.carry, () => this.mirror.kick());
-    // A flash burst's events leave after it, in large batches (the Actor base explains).
-    this.relayQuietMs = RELAY_QUIET_MS;
     this.flash = new SkuFlash(host, this.store, this.ledger);
     this.catalog = new SkuCatalogModule(host, this.store, this.ledger, this.stripes, this.carry, () => this.mirror);
     this.sweep = new SkuSweep(host, this.store, this.ledger);
@@ -168,12 +162,7 @@ export class SkuActor extends Actor {
    */
   async reserve(req: ReserveRequest): Promise<ReserveOutcome> {
     const misrouted = this.ledger.misrouted(req.ownerId, req.stripes ?? 1, req.reservationId);
-    if (misrouted) return misrouted;
-    if (!this.carry.counted) await this.carry.awaitReports();
-    const first = await this.batch.submit(() => this.ledger.tryReserve(req));
-    if (first.ok || first.code !== "OUT_OF_STOCK" || this.store.stripes === 1) return first;
-    await this.stripes.refillFor(req.quantity);
-    return this.batch.submit(() => this.ledger.tryReserve(req));
+    return this.takeAtHome(misrouted, req.quantity, () => this.ledger.tryReserve(req));
   }
 
   /** Whether the buyer's home is this stripe for a caller that counts `stripes`: ok with the true count, or STALE_ROUTE. */
@@ -204,12 +193,25 @@ export class SkuActor extends Actor {
    */
   async flashBuy(req: FlashBuyRequest): Promise<PlacedFlash> {
     const misrouted = this.ledger.misrouted(req.ownerId, req.stripes, this.flash.flashOrderId(req));
+    return this.takeAtHome(misrouted, req.quantity, () => this.flash.tryFlash(req));
+  }
+
+  /**
+   * A reserve or flash buy at the buyer's home stripe (`misrouted` when this is not it): the
+   * attempt runs in the next group commit; a stripe that ran dry refills from its siblings and
+   * tries once more.
+   */
+  private async takeAtHome<T>(
+    misrouted: Refusal | null,
+    quantity: number,
+    attempt: () => Outcome<T>,
+  ): Promise<Outcome<T>> {
     if (misrouted) return misrouted;
     if (!this.carry.counted) await this.carry.awaitReports();
-    const first = await this.batch.submit(() => this.flash.tryFlash(req));
+    const first = await this.batch.submit(attempt);
     if (first.ok || first.code !== "OUT_OF_STOCK" || this.store.stripes === 1) return first;
-    await this.stripes.refillFor(req.quantity);
-    return this.batch.submit(() => this.flash.tryFlash(req));
+    await this.stripes.refillFor(quantity);
+    return this.batch.submit(attempt);
   }
 
   flashOrder(orderId: string): Order | null {

@@ -14,8 +14,7 @@ import type { ActorHost } from "../actor";
 
 /** What the SKU's modules see of the SKU actor. */
 export interface SkuHost extends ActorHost {
-  /** This actor's name: the SKU id, or `{skuId}` plus its stripe for stripes > 0. */
-  readonly name: string;
+  /** `name` is the SKU id, or `{skuId}` plus its stripe for stripes > 0. */
   /** Starts the relay only, without the stripe's report to stripe 0 (for the report itself). */
   relayOnly(): void;
 }

@@ -21,6 +21,8 @@ export type { ProjectionSettings, Writer } from "./writer";
 /** The order families are written in: every batch takes its locks table by table in this order. */
 const FAMILIES = ["sku", "inventory", "promotion", "cart", "order", "payment", "ops"];
 const familyRank = (family: string) => (FAMILIES.includes(family) ? FAMILIES.indexOf(family) : FAMILIES.length);
+/** The payloads of a family's events, as that family's projection takes them. */
+const dataOf = <T>(events: Envelope[]): T[] => events.map((e) => e.data as T);
 
 /**
  * Applies one event exactly once: the event id is claimed in
@@ -68,10 +70,7 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
   for (const [family, batch] of ordered) {
     switch (family) {
       case "sku":
-        await upsertSkus(
-          tx,
-          batch.map((e) => e.data as SkuAdminView),
-        );
+        await upsertSkus(tx, dataOf<SkuAdminView>(batch));
         break;
       case "inventory":
         await recordMovements(tx, batch as Envelope<"inventory.reserved">[]);
@@ -88,24 +87,14 @@ export async function applyEvents(tx: Writer, events: Envelope[], settings: Proj
         }
         break;
       case "order":
-        await upsertOrders(
-          tx,
-          batch.map((e) => e.data as Order),
-        );
+        await upsertOrders(tx, dataOf<Order>(batch));
         break;
       case "payment":
-        await recordPayments(
-          tx,
-          batch.map((e) => e.data as PaymentRecordedData),
-        );
+        await recordPayments(tx, dataOf<PaymentRecordedData>(batch));
         break;
       case "promotion": {
         const definitions = batch.filter((e) => e.type === "promotion.updated");
-        if (definitions.length > 0)
-          await upsertPromotions(
-            tx,
-            definitions.map((e) => e.data as Promotion),
-          );
+        if (definitions.length > 0) await upsertPromotions(tx, dataOf<Promotion>(definitions));
         const redemptions = batch.filter((e) => e.type !== "promotion.updated");
         if (redemptions.length > 0)
           await recordRedemptions(tx, redemptions as Envelope<"promotion.redeemed" | "promotion.released">[]);

@@ -9,14 +9,10 @@ import type { Order } from "../../domain/order";
 import type { PaymentRecordedData } from "../../events/envelope";
 import { orderItems, orders, payments } from "../tables";
 import type { Writer } from "./writer";
-import { excludedColumns, latestBy } from "./writer";
+import { excludedColumns, latestVersions } from "./writer";
 
 export async function upsertOrders(tx: Writer, all: Order[]): Promise<void> {
-  const latest = latestBy(
-    all,
-    (o) => o.orderId,
-    (o) => o.version,
-  );
+  const latest = latestVersions(all, (o) => o.orderId);
   const updatedAt = new Date().toISOString();
   await tx
     .insert(orders)

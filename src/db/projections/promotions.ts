@@ -7,17 +7,13 @@ import type { Promotion } from "../../domain/promotions";
 import type { Envelope } from "../../events/envelope";
 import { promotionRedemptions, promotions } from "../tables";
 import type { Writer } from "./writer";
-import { excludedColumns, latestBy } from "./writer";
+import { excludedColumns, latestBy, latestVersions } from "./writer";
 
 export async function upsertPromotions(tx: Writer, definitions: Promotion[]): Promise<void> {
   await tx
     .insert(promotions)
     .values(
-      latestBy(
-        definitions,
-        (p) => p.promotionId,
-        (p) => p.version,
-      ).map((p) => ({ ...p, get: p.get, appliesTo: p.appliesTo })),
+      latestVersions(definitions, (p) => p.promotionId).map((p) => ({ ...p, get: p.get, appliesTo: p.appliesTo })),
     )
     .onConflictDoUpdate({
       target: promotions.promotionId,

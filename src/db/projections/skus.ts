@@ -8,7 +8,7 @@ import { isBudgetLedger } from "../../domain/promotions";
 import type { Envelope } from "../../events/envelope";
 import { inventoryAudit, skus } from "../tables";
 import type { Writer } from "./writer";
-import { byKey, excludedColumns, latestBy } from "./writer";
+import { byKey, excludedColumns, latestVersions } from "./writer";
 
 /**
  * The catalog fields of a SKU, newest version wins. Its counters are not
@@ -22,11 +22,7 @@ export async function upsertSkus(tx: Writer, views: SkuAdminView[]): Promise<voi
   await tx
     .insert(skus)
     .values(
-      latestBy(
-        products,
-        (v) => v.skuId,
-        (v) => v.version,
-      ).map((v) => ({
+      latestVersions(products, (v) => v.skuId).map((v) => ({
         skuId: v.skuId,
         productId: v.productId,
         merchantId: v.merchantId,

@@ -45,3 +45,8 @@ export function latestBy<T>(items: T[], key: (item: T) => string, version: (item
   }
   return [...latest].sort(([a], [b]) => byKey(a, b)).map(([, item]) => item);
 }
+
+/** latestBy for versioned records: the highest `version` of each key. */
+export function latestVersions<T extends { version: number }>(items: T[], key: (item: T) => string): T[] {
+  return latestBy(items, key, (item) => item.version);
+}
