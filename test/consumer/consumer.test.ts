@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { consumeBatch, retryDelaySeconds } from "../../src/consumer";
 import { deadLetters, inventoryAudit, orders, processedEvents, skus } from "../../src/db/tables";
@@ -8,7 +8,7 @@ import type { Order } from "../../src/domain/order";
 import type { Envelope, EventType, EventData } from "../../src/events/envelope";
 import { envelope } from "../../src/events/envelope";
 import { pendingOrder } from "../support/orders";
-import { db, eventually, unique } from "../support/worker";
+import { db, eventually, installFlakySkuTrigger, unique } from "../support/worker";
 
 function skuEvent(skuId: string, version: number, price: number): Envelope<"sku.updated"> {
   return envelope("sku.updated", skuId, version, {
@@ -63,16 +63,6 @@ async function deliver(queue: string, bodies: unknown[], environment: Env = env,
   const ctx = createExecutionContext();
   await consumeBatch(batch as MessageBatch, environment);
   return { batch, result: await getQueueResult(batch, ctx) };
-}
-
-/** Postgres answers any write of a SKU named `flaky-*` with a deadlock (SQLSTATE 40P01), a failure worth retrying. */
-async function installFlakySkuTrigger(): Promise<void> {
-  await db(async (d) => {
-    await d.execute(sql`CREATE OR REPLACE FUNCTION test_flaky_sku() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'simulated deadlock' USING ERRCODE = '40P01'; END $$`);
-    await d.execute(sql`CREATE OR REPLACE TRIGGER test_flaky_sku BEFORE INSERT OR UPDATE ON skus
-      FOR EACH ROW WHEN (NEW.sku_id LIKE 'flaky-%') EXECUTE FUNCTION test_flaky_sku()`);
-  });
 }
 
 describe("queue consumer", () => {

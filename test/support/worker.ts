@@ -119,6 +119,16 @@ export function db<T>(work: (db: Database) => Promise<T>): Promise<T> {
   return withDatabase(env, work);
 }
 
+/** Postgres answers any write of a SKU named `flaky-*` with a deadlock (SQLSTATE 40P01), a failure worth retrying. */
+export async function installFlakySkuTrigger(): Promise<void> {
+  await db(async (d) => {
+    await d.execute(sql`CREATE OR REPLACE FUNCTION test_flaky_sku() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'simulated deadlock' USING ERRCODE = '40P01'; END $$`);
+    await d.execute(sql`CREATE OR REPLACE TRIGGER test_flaky_sku BEFORE INSERT OR UPDATE ON skus
+      FOR EACH ROW WHEN (NEW.sku_id LIKE 'flaky-%') EXECUTE FUNCTION test_flaky_sku()`);
+  });
+}
+
 /** Polls until `check` returns a value (not undefined/null/false) or the time is up. */
 export async function eventually<T>(
   check: () => Promise<T | null | undefined | false>,
