@@ -32,6 +32,17 @@ afterAll(async () => {
   for (const d of tmp) fs.rmSync(d, { recursive: true, force: true });
 });
 
+/** begin, the statements in order, then `end`, on one connection (pg's or the Neon driver's). */
+async function transaction(
+  c: { query(sql: string): Promise<unknown> },
+  end: "commit" | "rollback",
+  ...statements: string[]
+) {
+  await c.query("begin");
+  for (const sql of statements) await c.query(sql);
+  await c.query(end);
+}
+
 describe("embedded postgres (PGlite)", () => {
   it("listens on a random port", () => {
     const url = new URL(db.url);
@@ -51,13 +62,8 @@ describe("embedded postgres (PGlite)", () => {
     await pool.query("create table carts (id int primary key, total int not null)");
     const c = await pool.connect();
     try {
-      await c.query("begin");
-      await c.query("insert into carts values (1, 100)");
-      await c.query("commit");
-      await c.query("begin");
-      await c.query("insert into carts values (2, 200)");
-      await c.query("update carts set total = 0 where id = 1");
-      await c.query("rollback");
+      await transaction(c, "commit", "insert into carts values (1, 100)");
+      await transaction(c, "rollback", "insert into carts values (2, 200)", "update carts set total = 0 where id = 1");
     } finally {
       c.release();
     }
@@ -87,12 +93,8 @@ describe("embedded postgres (PGlite)", () => {
       expect((await neon.query("select $1::text || '!' as s", ["hi"])).rows).toEqual([{ s: "hi!" }]);
       const c = await neon.connect();
       try {
-        await c.query("begin");
-        await c.query("insert into carts values (10, 1000)");
-        await c.query("rollback");
-        await c.query("begin");
-        await c.query("insert into carts values (11, 1100)");
-        await c.query("commit");
+        await transaction(c, "rollback", "insert into carts values (10, 1000)");
+        await transaction(c, "commit", "insert into carts values (11, 1100)");
       } finally {
         c.release();
       }

@@ -205,21 +205,29 @@ async function checkPostgres(skuId: string, wins: Attempt[]): Promise<void> {
   expect(refs.map((r) => r.ref_id)).toEqual(expectedIds);
 }
 
+/** `count` buyer ids: `<prefix>-u0`, `<prefix>-u1`, ... */
+const userIds = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-u${i}`);
+
+/** PUTs the sale's SKU (100 units at 500, at most 2 per buyer) under a new id and returns that id. */
+async function openFlashSale(idPrefix: string, name: string): Promise<string> {
+  const skuId = newId(idPrefix);
+  const put = await stack.api.putSku(skuId, {
+    productId: "prod-flash",
+    name,
+    merchantId: "m-flash",
+    price: 500,
+    stock: 100,
+    purchaseLimit: 2,
+  });
+  expect(put.status).toBe(201);
+  return skuId;
+}
+
 describe("flash sale: 100 units, purchase limit 2", () => {
   it("1000 concurrent buys from 500 users (2 each): exactly 100 orders, no oversell, Postgres agrees", async () => {
-    const skuId = newId("sku-flash");
-    const put = await stack.api.putSku(skuId, {
-      productId: "prod-flash",
-      name: "Flash Sneaker",
-      merchantId: "m-flash",
-      price: 500,
-      stock: 100,
-      purchaseLimit: 2,
-    });
-    expect(put.status).toBe(201);
-    const users = Array.from({ length: 500 }, (_, i) => `fs1-u${i}`);
+    const skuId = await openFlashSale("sku-flash", "Flash Sneaker");
 
-    const attempts = await burst(skuId, users, 2, "burst-500x2");
+    const attempts = await burst(skuId, userIds("fs1", 500), 2, "burst-500x2");
     expect(attempts).toHaveLength(1000);
     const wins = await checkBurst(skuId, attempts, 100, 2);
     expect(
@@ -242,17 +250,8 @@ describe("flash sale: 100 units, purchase limit 2", () => {
   });
 
   it("300 concurrent buys from 50 users (6 each): the limit bites, nobody above 2", async () => {
-    const skuId = newId("sku-flash-limit");
-    const put = await stack.api.putSku(skuId, {
-      productId: "prod-flash",
-      name: "Flash Hoodie",
-      merchantId: "m-flash",
-      price: 500,
-      stock: 100,
-      purchaseLimit: 2,
-    });
-    expect(put.status).toBe(201);
-    const users = Array.from({ length: 50 }, (_, i) => `fs2-u${i}`);
+    const skuId = await openFlashSale("sku-flash-limit", "Flash Hoodie");
+    const users = userIds("fs2", 50);
 
     const attempts = await burst(skuId, users, 6, "burst-50x6");
     expect(attempts).toHaveLength(300);

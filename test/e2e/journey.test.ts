@@ -13,6 +13,7 @@ import {
   sleep,
   startE2eStack,
   type E2eStack,
+  type SkuInput,
   type WebhookEvent,
 } from "../support/e2e.ts";
 
@@ -59,19 +60,22 @@ interface Skus {
   C: string;
 }
 
+/** A journey SKU: product prod-journey of merchant m-journey, at most 5 per buyer. */
+const journeySku = (name: string, price: number, stock: number): SkuInput => ({
+  productId: "prod-journey",
+  name,
+  merchantId: "m-journey",
+  price,
+  stock,
+  purchaseLimit: 5,
+});
+
 /** Three fresh SKUs (A, B, C) with PRICES and STOCK. */
 async function createSkus(stack: E2eStack): Promise<Skus> {
   const skus = { A: newId("sku-a"), B: newId("sku-b"), C: newId("sku-c") };
   await Promise.all(
     (["A", "B", "C"] as const).map(async (key) => {
-      const res = await stack.api.putSku(skus[key], {
-        productId: "prod-journey",
-        name: `Item ${skus[key]}`,
-        merchantId: "m-journey",
-        price: PRICES[key],
-        stock: STOCK[key],
-        purchaseLimit: 5,
-      });
+      const res = await stack.api.putSku(skus[key], journeySku(`Item ${skus[key]}`, PRICES[key], STOCK[key]));
       if (res.status !== 201) throw new Error(`PUT sku ${skus[key]}: ${res.status} ${res.text}`);
     }),
   );
@@ -173,14 +177,7 @@ describe.concurrent("journey: guest cart -> merge -> checkout -> pay -> refund",
 
   it("an admin-created SKU starts with its whole stock available", async () => {
     const id = newId("sku-new");
-    const res = await stack.api.putSku(id, {
-      productId: "prod-journey",
-      name: "New",
-      merchantId: "m-journey",
-      price: 1250,
-      stock: 10,
-      purchaseLimit: 5,
-    });
+    const res = await stack.api.putSku(id, journeySku("New", 1250, 10));
     expect(res.status, res.text).toBe(201);
     expect(res.body).toMatchObject({ skuId: id, price: 1250, onHand: 10, reserved: 0, sold: 0, available: 10 });
   });

@@ -1,9 +1,19 @@
 // The whole local stack over real HTTP: health, the catalog round trip into Postgres, the
 // OpenAPI document, and malformed requests that must get a 4xx problem, never a 5xx.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, isProblem, newId, startE2eStack, type E2eStack } from "../support/e2e.ts";
+import { eventually, isProblem, newId, startE2eStack, type E2eStack, type SkuInput } from "../support/e2e.ts";
 
 let stack: E2eStack;
+
+/** The SKU the catalog round trip PUTs, twice. */
+const STACK_TEE: SkuInput = {
+  productId: "prod-stack",
+  name: "Stack Tee",
+  merchantId: "m-1",
+  price: 1999,
+  stock: 7,
+  purchaseLimit: 3,
+};
 
 beforeAll(async () => {
   stack = await startE2eStack();
@@ -26,14 +36,7 @@ describe("local stack", () => {
 
   it("PUT a SKU, read it back publicly, and find it in Postgres with its price", async () => {
     const skuId = newId("sku-stack");
-    const put = await stack.api.putSku(skuId, {
-      productId: "prod-stack",
-      name: "Stack Tee",
-      merchantId: "m-1",
-      price: 1999,
-      stock: 7,
-      purchaseLimit: 3,
-    });
+    const put = await stack.api.putSku(skuId, STACK_TEE);
     expect(put.status).toBe(201);
     expect(put.body).toMatchObject({
       skuId,
@@ -59,14 +62,7 @@ describe("local stack", () => {
     expect(pub.body).not.toHaveProperty("onHand"); // the public view hides the counters
 
     // An identical PUT is an update (200), not a second creation.
-    const again = await stack.api.putSku(skuId, {
-      productId: "prod-stack",
-      name: "Stack Tee",
-      merchantId: "m-1",
-      price: 1999,
-      stock: 7,
-      purchaseLimit: 3,
-    });
+    const again = await stack.api.putSku(skuId, STACK_TEE);
     expect(again.status).toBe(200);
 
     const row = await eventually(

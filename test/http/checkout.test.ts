@@ -2,7 +2,18 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { orderItems, orders } from "../../src/db/tables";
-import { adminSku, api, asGuest, asUser, checkout, db, eventually, putSku, unique } from "../support/worker";
+import {
+  adminSku,
+  api,
+  asGuest,
+  asUser,
+  checkout,
+  db,
+  eventually,
+  putSku,
+  type SkuFields,
+  unique,
+} from "../support/worker";
 
 const items = (body: any) => body.items.map((i: any) => [i.skuId, i.quantity]);
 
@@ -12,15 +23,29 @@ async function add(headers: Record<string, string>, skuId: string, quantity: num
   return res.body;
 }
 
+/** A signed-in buyer whose cart holds these lines. */
+async function buyerWith(lines: [skuId: string, quantity: number][]) {
+  const user = await asUser();
+  for (const [skuId, quantity] of lines) await add(user.headers, skuId, quantity);
+  return user;
+}
+
+/** A new SKU with these fields and a signed-in buyer with `quantity` of it in the cart. */
+async function buyerOfOne(fields: SkuFields, quantity: number) {
+  const sku = await putSku(unique("s"), fields);
+  return { sku, user: await buyerWith([[sku, quantity]]) };
+}
+
 describe("checkout", () => {
   it("reserves the selected lines, creates a PENDING order and takes exactly those lines out of the cart", async () => {
     const a = await putSku(unique("a"), { price: 1200, stock: 10 });
     const b = await putSku(unique("b"), { price: 300, stock: 10 });
     const c = await putSku(unique("c"), { stock: 10 });
-    const user = await asUser();
-    await add(user.headers, a, 2);
-    await add(user.headers, b, 1);
-    await add(user.headers, c, 4);
+    const user = await buyerWith([
+      [a, 2],
+      [b, 1],
+      [c, 4],
+    ]);
     await api("/v1/cart/select", { headers: user.headers, body: { selected: false, skuIds: [c] } });
 
     const placed = await checkout(user.headers, { expectedTotal: 2700 });
@@ -77,9 +102,10 @@ describe("checkout", () => {
   it("is all-or-nothing: one line out of stock reserves nothing and leaves the cart unchanged", async () => {
     const plenty = await putSku(unique("plenty"), { stock: 10 });
     const scarce = await putSku(unique("scarce"), { stock: 3 });
-    const user = await asUser();
-    await add(user.headers, plenty, 2);
-    await add(user.headers, scarce, 3);
+    const user = await buyerWith([
+      [plenty, 2],
+      [scarce, 3],
+    ]);
     await putSku(scarce, { stock: 1 });
     const before = (await api("/v1/cart", { headers: user.headers })).body;
 
@@ -97,9 +123,7 @@ describe("checkout", () => {
   });
 
   it("returns the same order for a retry with the same key and body, and 422 for another body", async () => {
-    const sku = await putSku(unique("s"), { stock: 10 });
-    const user = await asUser();
-    await add(user.headers, sku, 2);
+    const { sku, user } = await buyerOfOne({ stock: 10 }, 2);
     const key = unique("key");
     const first = await checkout(user.headers, {}, key);
     const retry = await checkout(user.headers, {}, key);
@@ -119,9 +143,7 @@ describe("checkout", () => {
   });
 
   it("concurrent checkouts of the same cart with the same key create one order", async () => {
-    const sku = await putSku(unique("s"), { stock: 10 });
-    const user = await asUser();
-    await add(user.headers, sku, 3);
+    const { sku, user } = await buyerOfOne({ stock: 10 }, 3);
     const key = unique("key");
     const replies = await Promise.all(Array.from({ length: 5 }, () => checkout(user.headers, {}, key)));
     expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 201]);
@@ -131,9 +153,7 @@ describe("checkout", () => {
   });
 
   it("concurrent checkouts of one line under different keys (two devices, a double click) make one order and refuse the rest with 409", async () => {
-    const sku = await putSku(unique("s"), { stock: 50 });
-    const user = await asUser();
-    await add(user.headers, sku, 2);
+    const { sku, user } = await buyerOfOne({ stock: 50 }, 2);
     const replies = await Promise.all(Array.from({ length: 5 }, () => checkout(user.headers, {}, unique("key"))));
     const placed = replies.filter((r) => r.status === 201);
     expect(placed).toHaveLength(1);
@@ -148,9 +168,7 @@ describe("checkout", () => {
   });
 
   it("a hold on the cart's lines left by a checkout that is gone does not block the next one", async () => {
-    const sku = await putSku(unique("s"), { stock: 5 });
-    const user = await asUser();
-    await add(user.headers, sku, 1);
+    const { sku, user } = await buyerOfOne({ stock: 5 }, 1);
     // A checkout that took the lines and died before recording its attempt (no order actor state at all).
     const ghost = `ord_${"f".repeat(32)}`;
     const held = await env.CARTS.getByName(user.cartKey).linesForCheckout(user.cartKey, null, ghost, "lost");
@@ -161,9 +179,7 @@ describe("checkout", () => {
   });
 
   it("refuses a changed total with PRICE_CHANGED and reserves nothing", async () => {
-    const sku = await putSku(unique("s"), { price: 1000 });
-    const user = await asUser();
-    await add(user.headers, sku, 1);
+    const { sku, user } = await buyerOfOne({ price: 1000 }, 1);
     await putSku(sku, { price: 1100 });
     const res = await checkout(user.headers, { expectedTotal: 1000 });
     expect(res.status).toBe(409);
@@ -174,9 +190,7 @@ describe("checkout", () => {
   });
 
   it("refuses a SKU whose currency changed since it was added (same number) with PRICE_CHANGED, expectedTotal or not", async () => {
-    const sku = await putSku(unique("s"), { price: 1000, currency: "USD" });
-    const user = await asUser();
-    await add(user.headers, sku, 1);
+    const { sku, user } = await buyerOfOne({ price: 1000, currency: "USD" }, 1);
     await putSku(sku, { price: 1000, currency: "JPY" });
     for (const body of [{ expectedTotal: 1000 }, {}]) {
       const res = await checkout(user.headers, body);
