@@ -26,21 +26,11 @@ const once = `ONCE_${run.slice(2)}`.toUpperCase();
 
 beforeAll(async () => {
   s = await startBrowserStack();
+  const item = (skuId: string, name: string, price: number) =>
+    s.stack.api.putSku(skuId, { productId: `p-${skuId}`, name, merchantId: `m-${run}`, price, stock: 50 });
   const puts = await Promise.all([
-    s.stack.api.putSku(tee, {
-      productId: `p-tee-${run}`,
-      name: "Code tee",
-      merchantId: `m-${run}`,
-      price: 1999,
-      stock: 50,
-    }),
-    s.stack.api.putSku(lamp, {
-      productId: `p-lamp-${run}`,
-      name: "Code lamp",
-      merchantId: `m-${run}`,
-      price: 4500,
-      stock: 50,
-    }),
+    item(tee, "Code tee", 1999),
+    item(lamp, "Code lamp", 4500),
     s.stack.api.request("PUT", `/v1/admin/promotions/${promotionId}`, {
       headers: s.stack.api.admin(),
       body: { code: once, kind: "percent", value: 20, limit: 1, active: true },

@@ -19,6 +19,15 @@ const merchantA = `m-a-${run}`;
 const merchantB = `m-b-${run}`;
 const tee = `tee-${run}`;
 const mug = `mug-${run}`;
+/** The mug's admin body at a price (its first PUT, then the price drop). */
+const mugAt = (price: number) => ({
+  productId: `p-mug-${run}`,
+  name: "Enamel mug",
+  merchantId: merchantB,
+  price,
+  stock: 50,
+  spec: { color: "Blue" },
+});
 
 beforeAll(async () => {
   s = await startBrowserStack();
@@ -31,14 +40,7 @@ beforeAll(async () => {
     purchaseLimit: 5,
     spec: { color: "Red", size: "M" },
   });
-  const put2 = await s.stack.api.putSku(mug, {
-    productId: `p-mug-${run}`,
-    name: "Enamel mug",
-    merchantId: merchantB,
-    price: 1250,
-    stock: 50,
-    spec: { color: "Blue" },
-  });
+  const put2 = await s.stack.api.putSku(mug, mugAt(1250));
   expect([put1.status, put2.status]).toEqual([201, 201]);
   await waitForListing(s.stack, [tee, mug]);
 });
@@ -120,14 +122,7 @@ describeInBrowser("storefront", () => {
     await page.getByRole("button", { name: "Add Enamel mug to cart" }).click();
     await expect.poll(() => page.locator(`#cart li[data-sku="${mug}"]`).count()).toBe(1);
     await openCart(page);
-    const res = await s.stack.api.putSku(mug, {
-      productId: `p-mug-${run}`,
-      name: "Enamel mug",
-      merchantId: merchantB,
-      price: 990,
-      stock: 50,
-      spec: { color: "Blue" },
-    });
+    const res = await s.stack.api.putSku(mug, mugAt(990));
     expect(res.status).toBe(200);
     // Nobody touches the page: the alert fan-out pushes the new cart to it.
     await expect
