@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   eventually,
+  expectAuditBalanced,
   isProblem,
   newId,
   signPayment,
@@ -29,22 +30,6 @@ async function auditOf(stack: E2eStack, refId: string) {
     [refId],
   );
   return rows;
-}
-
-/** The audit rows of a SKU sum to its live counters (docs/invariants.md 4). */
-async function expectAuditBalanced(stack: E2eStack, skuId: string): Promise<void> {
-  const live = await stack.api.skuCounters(skuId);
-  await eventually(
-    async () => {
-      const { rows } = await stack.db.query(
-        `select coalesce(sum(on_hand_delta),0)::int as "onHand", coalesce(sum(reserved_delta),0)::int as reserved,
-                coalesce(sum(sold_delta),0)::int as sold from inventory_audit where sku_id = $1`,
-        [skuId],
-      );
-      expect(rows[0]).toEqual({ onHand: live.onHand, reserved: live.reserved, sold: live.sold });
-    },
-    { timeoutMs: 30_000, intervalMs: 500 },
-  );
 }
 
 // ---- the journey's steps: each test builds what it needs from fresh ids, so any test runs alone --------

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type E2eStack,
   eventually,
+  expectAuditBalanced,
   type HttpResult,
   httpVia,
   newId,
@@ -428,20 +429,7 @@ async function expectExactCounts(rt: Runtime, rush: Rush, placed: Placed[]): Pro
   );
 
   // The reconciliation agrees, with the consumer caught up for the stock too.
-  for (const skuId of [rush.cartSku, rush.flashSku]) {
-    const live = await stack.api.skuCounters(skuId);
-    await eventually(
-      async () => {
-        const { rows } = await stack.db.query(
-          `select coalesce(sum(on_hand_delta), 0)::int as "onHand", coalesce(sum(reserved_delta), 0)::int as reserved,
-                  coalesce(sum(sold_delta), 0)::int as sold from inventory_audit where sku_id = $1`,
-          [skuId],
-        );
-        expect(rows[0]).toEqual({ onHand: live.onHand, reserved: live.reserved, sold: live.sold });
-      },
-      { timeoutMs: 120_000, intervalMs: 1_000 },
-    );
-  }
+  for (const skuId of [rush.cartSku, rush.flashSku]) await expectAuditBalanced(stack, skuId, 120_000);
   const report = await stack.api.post("/v1/admin/reconcile", {}, stack.api.admin());
   expect(report.status, report.text).toBe(200);
   expect(

@@ -4,6 +4,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import nodeHttp from "node:http";
 import pg from "pg";
+import { expect } from "vitest";
 import { sign } from "hono/jwt";
 import { readDevVars, startLocalStack, type LocalStack } from "../../dev/stack.ts";
 import type { StackMode } from "../../dev/stack/types.ts";
@@ -278,6 +279,22 @@ export function sleep(ms: number): Promise<void> {
  * Retries `check` (which throws, e.g. a failed expect) until it passes or `timeoutMs` runs
  * out; then throws the last failure, so the report shows the real difference.
  */
+/** The audit rows of a SKU sum to its live counters once the consumer has caught up (docs/invariants.md 4). */
+export async function expectAuditBalanced(stack: E2eStack, skuId: string, timeoutMs = 30_000): Promise<void> {
+  const live = await stack.api.skuCounters(skuId);
+  await eventually(
+    async () => {
+      const { rows } = await stack.db.query(
+        `select coalesce(sum(on_hand_delta), 0)::int as "onHand", coalesce(sum(reserved_delta), 0)::int as reserved,
+                coalesce(sum(sold_delta), 0)::int as sold from inventory_audit where sku_id = $1`,
+        [skuId],
+      );
+      expect(rows[0]).toEqual({ onHand: live.onHand, reserved: live.reserved, sold: live.sold });
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
+}
+
 export async function eventually<T>(
   check: () => Promise<T> | T,
   opts: { timeoutMs?: number; intervalMs?: number } = {},
